@@ -1,0 +1,72 @@
+"""What every subcommand shares: the context it runs in, and how it reports a failure."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from tokenworth.core.config import AppPaths, resolve_paths
+from tokenworth.core.db import Database, DatabaseError, open_database
+
+
+class CommandError(Exception):
+    """A failure the user can act on: printed as one line, no traceback."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class CliContext:
+    """Streams, environment and the lazily opened database of one command run."""
+
+    args: argparse.Namespace
+    stdout: TextIO
+    stderr: TextIO
+    env: dict[str, str]
+    _paths: AppPaths | None = field(default=None, repr=False)
+    _db: Database | None = field(default=None, repr=False)
+
+    @property
+    def paths(self) -> AppPaths:
+        if self._paths is None:
+            self._paths = resolve_paths(self.env, getattr(self.args, "db", None))
+        return self._paths
+
+    def db(self) -> Database:
+        if self._db is None:
+            try:
+                self._db = open_database(self.paths.db_url)
+            except DatabaseError as exc:
+                raise CommandError(str(exc)) from exc
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+
+    def out(self, text: str = "") -> None:
+        print(text, file=self.stdout)
+
+    def err(self, text: str) -> None:
+        print(text, file=self.stderr)
+
+    @property
+    def stderr_is_tty(self) -> bool:
+        isatty = getattr(self.stderr, "isatty", None)
+        return bool(isatty and isatty())
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its name, help, arguments, and what it does (returns an exit code)."""
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[CliContext, argparse.Namespace], int]
+    description: str | None = None

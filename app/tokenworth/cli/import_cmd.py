@@ -1,0 +1,95 @@
+"""`tokenworth import`: read the local agent logs into the ledger."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tokenworth.cli.base import CliContext, Command, CommandError
+from tokenworth.cli.output import ProgressBar, write_json
+from tokenworth.services.importing import ImportSummary, import_local_logs
+from tokenworth.sources.local_logs import LOCAL_SOURCES
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--source",
+        default="all",
+        choices=[*LOCAL_SOURCES, "all"],
+        help="which agent's logs to read (default: every one found)",
+    )
+    parser.add_argument(
+        "--path",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="read this folder instead of the default places (repeatable); for Claude Code a "
+        "config folder holding projects/ or projects/ itself",
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def run_import(ctx: CliContext, args: argparse.Namespace, *, quiet: bool = False) -> ImportSummary:
+    """The import step, shared by `import` and by `report` (which imports first)."""
+    progress = ProgressBar(ctx.stderr, "importing", enabled=ctx.stderr_is_tty and not args.json and not quiet)
+    try:
+        summary = import_local_logs(
+            ctx.db(),
+            source_names=[args.source] if getattr(args, "source", "all") not in (None, "all") else None,
+            paths=getattr(args, "path", None),
+            env=ctx.env,
+            progress=progress,
+        )
+    except ValueError as exc:
+        raise CommandError(str(exc), 2) from exc
+    finally:
+        progress.close()
+    return summary
+
+
+def print_summary(ctx: CliContext, summary: ImportSummary) -> None:
+    ctx.out(
+        f"Imported {summary.records_added:,} new records from {summary.files_read:,} of "
+        f"{summary.files_found:,} files ({summary.bytes_read / 1e6:,.1f} MB read, "
+        f"{summary.files_unchanged:,} unchanged) in {summary.seconds:.2f} s; "
+        f"{summary.records_after:,} records in the ledger."
+    )
+    for folder in summary.missing_dirs:
+        ctx.err(f"warning: {folder} does not exist")
+    if summary.broken_lines:
+        ctx.err(
+            f"warning: skipped {summary.broken_lines:,} unreadable lines in "
+            f"{len(summary.broken_by_file):,} files (everything else was imported):"
+        )
+        for path, count in sorted(summary.broken_by_file.items(), key=lambda kv: -kv[1])[:10]:
+            ctx.err(f"  {count:>6,}  {path}")
+        for example in summary.broken_examples[:5]:
+            ctx.err(f"  e.g. {example.path}:{example.line}: {example.reason}")
+    if summary.unpriced_models:
+        names = ", ".join(f"{model} ({count:,})" for model, count in summary.unpriced_models.most_common())
+        ctx.err(
+            f"warning: UNPRICED models, their cost is unknown (not $0): {names}. "
+            "Set a price with `tokenworth prices set MODEL --input X --output Y`."
+        )
+
+
+def run(ctx: CliContext, args: argparse.Namespace) -> int:
+    summary = run_import(ctx, args)
+    if args.json:
+        write_json(ctx.stdout, summary.as_json())
+    else:
+        if summary.files_found == 0:
+            ctx.out(
+                "No agent logs found. Looked for Claude Code (~/.claude/projects, ~/.config/claude/projects"
+                " or CLAUDE_CONFIG_DIR), Codex (~/.codex or CODEX_HOME) and Gemini CLI (~/.gemini/tmp)."
+            )
+        print_summary(ctx, summary)
+    return 0
+
+
+IMPORT = Command(
+    name="import",
+    help="read local agent logs (Claude Code, Codex, Gemini CLI) into the ledger",
+    configure=configure,
+    run=run,
+)

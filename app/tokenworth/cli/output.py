@@ -1,0 +1,63 @@
+"""Plain-text output for the terminal: aligned tables, a progress bar, JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import orjson
+
+
+def write_json(stream: TextIO, payload: Any) -> None:
+    stream.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
+    stream.write("\n")
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right_align: Sequence[bool]) -> str:
+    """Columns padded to fit; numbers right-aligned. A rule under the header and above a total."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for index, cell in enumerate(row):
+            widths[index] = max(widths[index], len(cell))
+
+    def fmt(row: Sequence[str]) -> str:
+        cells = [
+            cell.rjust(widths[i]) if right_align[i] else cell.ljust(widths[i]) for i, cell in enumerate(row)
+        ]
+        return "  ".join(cells).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    lines = [fmt(headers), rule]
+    lines.extend(fmt(row) for row in rows)
+    return "\n".join(lines)
+
+
+def tokens(value: int) -> str:
+    return f"{value:,}"
+
+
+class ProgressBar:
+    """A one-line bar on a terminal stream, redrawn in place; silent when not a terminal."""
+
+    def __init__(self, stream: TextIO, label: str, enabled: bool) -> None:
+        self.stream = stream
+        self.label = label
+        self.enabled = enabled
+        self._last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        percent = min(100, done * 100 // total)
+        if percent == self._last:
+            return
+        self._last = percent
+        filled = percent * 30 // 100
+        bar = "#" * filled + "." * (30 - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {percent:3d}% {done / 1e6:,.0f}/{total / 1e6:,.0f} MB")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self._last >= 0:
+            self.stream.write("\n")
+            self.stream.flush()

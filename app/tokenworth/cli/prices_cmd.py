@@ -1,0 +1,197 @@
+"""`tokenworth prices` (show, set and remove per-model overrides) and `tokenworth reprice`."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC
+
+from tokenworth.cli.base import CliContext, Command, CommandError
+from tokenworth.cli.output import render_table, write_json
+from tokenworth.core.money import decimal_str, format_usd
+from tokenworth.core.timeutil import parse_day_or_time, resolve_zone
+from tokenworth.services.prices import (
+    OverrideInput,
+    delete_override,
+    list_overrides,
+    parse_price,
+    reprice,
+    set_override,
+)
+
+PROVIDERS = ("anthropic", "openai", "google", "openrouter", "deepseek", "mistral", "x-ai")
+
+
+def configure_prices(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    show = sub.add_parser("list", help="the overrides in force")
+    show.add_argument("--json", action="store_true")
+    setp = sub.add_parser("set", help="set a model's price (USD per million tokens); wins over the database")
+    setp.add_argument("model", help="the model name exactly as the logs write it")
+    setp.add_argument("--provider", default=None, help=f"one of {', '.join(PROVIDERS)} (default: guessed)")
+    setp.add_argument("--input", required=True, help="uncached input, $ per million tokens")
+    setp.add_argument("--output", required=True, help="output, $ per million tokens")
+    setp.add_argument("--cache-read", help="cache reads (default: the input price)")
+    setp.add_argument("--cache-write", help="5-minute cache writes (default: the input price)")
+    setp.add_argument("--cache-write-1h", help="1-hour cache writes (default: the 5-minute price)")
+    rm = sub.add_parser("delete", help="remove an override")
+    rm.add_argument("model")
+    rm.add_argument("--provider", default=None)
+
+
+def guess_provider(model: str) -> str:
+    """The provider a model name belongs to, for overrides given without --provider."""
+    name = model.lower()
+    if "/" in name:
+        return "openrouter"
+    for prefix, provider in (
+        ("claude", "anthropic"),
+        ("gpt", "openai"),
+        ("o1", "openai"),
+        ("o3", "openai"),
+        ("o4", "openai"),
+        ("codex", "openai"),
+        ("gemini", "google"),
+        ("deepseek", "deepseek"),
+        ("mistral", "mistral"),
+        ("grok", "x-ai"),
+    ):
+        if name.startswith(prefix):
+            return provider
+    raise CommandError(f"cannot tell which provider {model!r} belongs to; add --provider", 2)
+
+
+def run_prices(ctx: CliContext, args: argparse.Namespace) -> int:
+    db = ctx.db()
+    if args.action == "list":
+        rows = list_overrides(db)
+        if args.json:
+            write_json(
+                ctx.stdout,
+                [
+                    {
+                        "provider": r.provider,
+                        "model": r.model,
+                        "input_mtok": r.input_mtok,
+                        "output_mtok": r.output_mtok,
+                        "cache_read_mtok": r.cache_read_mtok,
+                        "cache_write_5m_mtok": r.cache_write_5m_mtok,
+                        "cache_write_1h_mtok": r.cache_write_1h_mtok,
+                    }
+                    for r in rows
+                ],
+            )
+        elif not rows:
+            ctx.out("No price overrides; every price comes from the price database.")
+        else:
+            table = [
+                [
+                    r.provider,
+                    r.model,
+                    r.input_mtok,
+                    r.output_mtok,
+                    r.cache_read_mtok or "=input",
+                    r.cache_write_5m_mtok or "=input",
+                    r.cache_write_1h_mtok or "=5m",
+                ]
+                for r in rows
+            ]
+            ctx.out(
+                render_table(
+                    [
+                        "Provider",
+                        "Model",
+                        "Input",
+                        "Output",
+                        "Cache read",
+                        "Cache write 5m",
+                        "Cache write 1h",
+                    ],
+                    table,
+                    [False, False, True, True, True, True, True],
+                )
+            )
+            ctx.out("(USD per million tokens)")
+        return 0
+    provider = args.provider or guess_provider(args.model)
+    if args.action == "delete":
+        if not delete_override(db, provider, args.model):
+            raise CommandError(f"no override for {args.model} ({provider})")
+        ctx.out(
+            f"Removed the override for {args.model} ({provider}). Existing records keep their cost; "
+            "run `tokenworth reprice` to apply the database price."
+        )
+        return 0
+    try:
+        price = OverrideInput(
+            provider=provider,
+            model=args.model,
+            input_mtok=parse_price(args.input, "--input"),  # type: ignore[arg-type]
+            output_mtok=parse_price(args.output, "--output"),  # type: ignore[arg-type]
+            cache_read_mtok=parse_price(args.cache_read, "--cache-read"),
+            cache_write_5m_mtok=parse_price(args.cache_write, "--cache-write"),
+            cache_write_1h_mtok=parse_price(args.cache_write_1h, "--cache-write-1h"),
+        )
+        set_override(db, price)
+    except ValueError as exc:
+        raise CommandError(str(exc), 2) from exc
+    ctx.out(
+        f"Price set for {args.model} ({provider}). New records use it; to re-price existing ones run "
+        f"`tokenworth reprice --since YYYY-MM-DD --model {args.model}`."
+    )
+    return 0
+
+
+PRICES = Command(
+    name="prices",
+    help="show or override model prices (USD per million tokens)",
+    configure=configure_prices,
+    run=run_prices,
+)
+
+
+def configure_reprice(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--since", required=True, metavar="DATE", help="re-price records from this day (local)"
+    )
+    parser.add_argument("--until", metavar="DATE", help="up to this day, exclusive")
+    parser.add_argument("--model", help="only this model")
+    parser.add_argument("--tz", metavar="ZONE")
+    parser.add_argument("--json", action="store_true")
+
+
+def run_reprice(ctx: CliContext, args: argparse.Namespace) -> int:
+    try:
+        zone = resolve_zone(args.tz)
+        since = parse_day_or_time(args.since, zone)
+        until = parse_day_or_time(args.until, zone) if args.until else None
+    except ValueError as exc:
+        raise CommandError(str(exc), 2) from exc
+    summary = reprice(ctx.db(), since=since, until=until, model=args.model)
+    if args.json:
+        write_json(
+            ctx.stdout,
+            {
+                "records": summary.records,
+                "changed": summary.changed,
+                "now_unpriced": summary.now_unpriced,
+                "cost_before_usd": decimal_str(summary.cost_before),
+                "cost_after_usd": decimal_str(summary.cost_after),
+            },
+        )
+    else:
+        ctx.out(
+            f"Re-priced {summary.records:,} records since {since.astimezone(UTC):%Y-%m-%d %H:%M} UTC: "
+            f"{summary.changed:,} changed, computed cost {format_usd(summary.cost_before, 4)} -> "
+            f"{format_usd(summary.cost_after, 4)}."
+        )
+        if summary.now_unpriced:
+            ctx.err(f"warning: {summary.now_unpriced:,} records have no price.")
+    return 0
+
+
+REPRICE = Command(
+    name="reprice",
+    help="recompute stored costs with current prices (closed months never change on their own)",
+    configure=configure_reprice,
+    run=run_reprice,
+)

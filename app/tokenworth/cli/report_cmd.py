@@ -1,0 +1,136 @@
+"""`tokenworth report KIND`: tokens and cost per day, week, month, model, project or session."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from tokenworth.cli.base import CliContext, Command, CommandError
+from tokenworth.cli.import_cmd import print_summary, run_import
+from tokenworth.cli.output import render_table, tokens, write_json
+from tokenworth.core.money import format_usd
+from tokenworth.core.timeutil import resolve_zone
+from tokenworth.services.reports import REPORT_KINDS, UsageReport, usage_report
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text if "-" in text else f"{text[:4]}-{text[4:6]}-{text[6:]}")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-01-31, got {text!r}") from None
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("kind", choices=REPORT_KINDS, help="how to group the usage")
+    add_range_arguments(parser)
+    parser.add_argument("--source", help="only these sources (comma-separated, e.g. claude-code,codex)")
+    parser.add_argument("--project", help="only this project (as shown by `report projects`)")
+    parser.add_argument("--json", action="store_true", help="a stable JSON document with `rows` and `totals`")
+    parser.add_argument("--no-import", action="store_true", help="skip the incremental import of local logs")
+
+
+def add_range_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", type=_date, metavar="DATE", help="first day included (YYYY-MM-DD)")
+    parser.add_argument("--until", type=_date, metavar="DATE", help="last day included (YYYY-MM-DD)")
+    parser.add_argument("--tz", metavar="ZONE", help="cut days in this IANA zone (default: local)")
+
+
+def run(ctx: CliContext, args: argparse.Namespace) -> int:
+    try:
+        zone = resolve_zone(args.tz)
+    except ValueError as exc:
+        raise CommandError(str(exc), 2) from exc
+    if args.since and args.until and args.until < args.since:
+        raise CommandError("--until is before --since", 2)
+    if not args.no_import:
+        import_args = argparse.Namespace(source="all", path=None, json=args.json)
+        summary = run_import(ctx, import_args, quiet=True)
+        if summary.broken_lines or summary.unpriced_models:
+            stdout, ctx.stdout = ctx.stdout, ctx.stderr
+            try:
+                print_summary(ctx, summary)
+            finally:
+                ctx.stdout = stdout
+    sources = [s.strip() for s in args.source.split(",") if s.strip()] if args.source else None
+    report = usage_report(
+        ctx.db(),
+        args.kind,
+        zone=zone,
+        since=args.since,
+        until=args.until,
+        sources=sources,
+        projects=[args.project] if args.project else None,
+    )
+    if args.json:
+        write_json(ctx.stdout, report.as_json())
+    else:
+        ctx.out(render_report(report))
+    return 0
+
+
+def render_report(report: UsageReport) -> str:
+    """The report as an aligned table with a total line and an unpriced warning."""
+    if not report.rows:
+        return "No usage in this range."
+    key_title = {
+        "date": "Date",
+        "week": "Week of",
+        "month": "Month",
+        "model": "Model",
+        "project": "Project",
+        "session": "Session",
+    }[report.key_name]
+    headers = [key_title, "Models", "Input", "Output", "Cache read", "Cache write", "Total", "Cost"]
+    right = [False, False, True, True, True, True, True, True]
+    if report.kind == "models":
+        headers[1] = "Provider"
+    rows = []
+    for row in report.rows:
+        t = row.totals
+        second = row.extra.get("provider", "") if report.kind == "models" else ", ".join(sorted(row.by_model))
+        cost = format_usd(t.cost) + ("" if t.cost_complete or t.cost is None else "+")
+        rows.append(
+            [
+                row.key,
+                second,
+                tokens(t.input_tokens),
+                tokens(t.output_tokens),
+                tokens(t.cache_read_tokens),
+                tokens(t.cache_write_tokens),
+                tokens(t.total_tokens),
+                cost,
+            ]
+        )
+    t = report.totals
+    rows.append(
+        [
+            "Total",
+            "",
+            tokens(t.input_tokens),
+            tokens(t.output_tokens),
+            tokens(t.cache_read_tokens),
+            tokens(t.cache_write_tokens),
+            tokens(t.total_tokens),
+            format_usd(t.cost) + ("" if t.cost_complete or t.cost is None else "+"),
+        ]
+    )
+    text = render_table(headers, rows, right)
+    header = f"Usage by {report.key_name} (days in {report.zone})"
+    lines = [header, "", text]
+    if t.unpriced_models:
+        lines.append("")
+        lines.append(
+            "UNPRICED: "
+            + ", ".join(sorted(t.unpriced_models))
+            + " have no known price; costs marked + leave them out. "
+            "Set one with `tokenworth prices set MODEL --input X --output Y`."
+        )
+    return "\n".join(lines)
+
+
+REPORT = Command(
+    name="report",
+    help="tokens and cost per day, week, month, model, project or session",
+    configure=configure,
+    run=run,
+)

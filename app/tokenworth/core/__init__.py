@@ -1,0 +1,1 @@
+"""Domain layer: models, database, pricing, analytics. Never imports Qt."""

@@ -1,0 +1,17 @@
+"""Alembic environment: runs on the connection the app hands over (see core.db.upgrade)."""
+
+from alembic import context
+
+from tokenworth.core.models import Base
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through tokenworth.core.db.upgrade()")
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

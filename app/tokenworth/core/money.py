@@ -1,0 +1,45 @@
+"""Money is Decimal US dollars; in the database, an exact integer count of 1e-10 USD.
+
+SQLite has no exact decimal column (NUMERIC becomes a float), so amounts are stored as integers
+of 1e-10 US dollars (see core.dbtypes). Sums in SQL stay exact and portable.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+MONEY_SCALE = 10**10
+_QUANTUM = Decimal(1) / MONEY_SCALE
+ZERO = Decimal(0)
+CENT = Decimal("0.01")
+
+
+def to_units(amount: Decimal) -> int:
+    """Decimal dollars to integer storage units (1e-10 USD), rounding half to even."""
+    return int((amount * MONEY_SCALE).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def from_units(units: int) -> Decimal:
+    """Integer storage units back to Decimal dollars, normalised to at most 10 places."""
+    return (Decimal(units) / MONEY_SCALE).quantize(_QUANTUM)
+
+
+def quantize_money(amount: Decimal) -> Decimal:
+    """The exact value the database will hold for `amount`."""
+    return from_units(to_units(amount))
+
+
+def format_usd(amount: Decimal | None, places: int = 2) -> str:
+    """`$1,234.56`, or `unpriced` for an unknown amount; never silently `$0`."""
+    if amount is None:
+        return "unpriced"
+    quantum = Decimal(1).scaleb(-places)
+    return f"${amount.quantize(quantum, rounding=ROUND_HALF_EVEN):,}"
+
+
+def decimal_str(amount: Decimal | None) -> str | None:
+    """A JSON-safe decimal string (no exponent), or None."""
+    if amount is None:
+        return None
+    text = format(amount.normalize(), "f")
+    return text

@@ -1,0 +1,246 @@
+"""Prices per model: the user's overrides first, then the genai-prices database (offline).
+
+Input, output, cache-read and cache-write (5 minute / 1 hour) tokens are priced separately, with
+long-context tiers. A model with no price is unpriced: callers mark it, never count it as $0.
+The arithmetic is exact: rates in micro-dollars per million tokens times token counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from tokenworth.core.money import from_units
+
+MILLION = 1_000_000
+_MICRO = Decimal(MILLION)
+# A cost in storage units (1e-10 USD) is sum(tokens * micro-USD per MTok) / 100.
+_UNIT_DIVISOR = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """USD per million tokens, with cliff tiers: above `start` total input, all tokens pay more."""
+
+    base: Decimal
+    tiers: tuple[tuple[int, Decimal], ...] = ()
+
+    def at(self, total_input: int) -> Decimal:
+        for start, price in reversed(self.tiers):
+            if total_input > start:
+                return price
+        return self.base
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRates:
+    """What one model charges per kind of token, and where the figures come from."""
+
+    input: Rate
+    output: Rate
+    cache_read: Rate
+    cache_write_5m: Rate
+    cache_write_1h: Rate
+    version: str
+    """E.g. 'genai-prices 0.2.3' or 'override 2026-01-05T10:00:00Z': frozen into each record."""
+    context_window: int | None = None
+
+
+def cost_units(
+    rates: ModelRates,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read_tokens: int = 0,
+    cache_write_5m_tokens: int = 0,
+    cache_write_1h_tokens: int = 0,
+) -> int:
+    """Exact cost in storage units (1e-10 USD), rounded half to even once per record."""
+    total_input = input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens
+    micro = (
+        input_tokens * _micro(rates.input.at(total_input))
+        + output_tokens * _micro(rates.output.at(total_input))
+        + cache_read_tokens * _micro(rates.cache_read.at(total_input))
+        + cache_write_5m_tokens * _micro(rates.cache_write_5m.at(total_input))
+        + cache_write_1h_tokens * _micro(rates.cache_write_1h.at(total_input))
+    )
+    return _round_div(micro, _UNIT_DIVISOR)
+
+
+def cost_usd(
+    rates: ModelRates,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read_tokens: int = 0,
+    cache_write_5m_tokens: int = 0,
+    cache_write_1h_tokens: int = 0,
+) -> Decimal:
+    """The same cost as Decimal dollars."""
+    return from_units(
+        cost_units(
+            rates,
+            input_tokens,
+            output_tokens,
+            cache_read_tokens,
+            cache_write_5m_tokens,
+            cache_write_1h_tokens,
+        )
+    )
+
+
+@cache
+def _micro(rate: Decimal) -> Any:
+    """Rate in micro-USD per MTok: an int when exact (nearly always), else a Decimal."""
+    scaled = rate * _MICRO
+    integral = scaled.to_integral_value()
+    return int(integral) if integral == scaled else scaled
+
+
+def _round_div(numerator: Any, divisor: int) -> int:
+    if isinstance(numerator, int):
+        quotient, remainder = divmod(numerator, divisor)
+        twice = remainder * 2
+        if twice > divisor or (twice == divisor and quotient % 2 == 1):
+            quotient += 1
+        return quotient
+    return int((Decimal(numerator) / divisor).to_integral_value())
+
+
+def rates_from_override(
+    *,
+    input_mtok: Decimal,
+    output_mtok: Decimal,
+    cache_read_mtok: Decimal | None,
+    cache_write_5m_mtok: Decimal | None,
+    cache_write_1h_mtok: Decimal | None,
+    version: str,
+) -> ModelRates:
+    """A user's flat prices. Missing cache prices fall back to the input price."""
+    base_input = Rate(input_mtok)
+    write_5m = Rate(cache_write_5m_mtok) if cache_write_5m_mtok is not None else base_input
+    return ModelRates(
+        input=base_input,
+        output=Rate(output_mtok),
+        cache_read=Rate(cache_read_mtok) if cache_read_mtok is not None else base_input,
+        cache_write_5m=write_5m,
+        cache_write_1h=Rate(cache_write_1h_mtok) if cache_write_1h_mtok is not None else write_5m,
+        version=version,
+    )
+
+
+def price_database_version() -> str:
+    from importlib.metadata import version
+
+    return f"genai-prices {version('genai-prices')}"
+
+
+class PriceDatabase:
+    """Lookups in the genai-prices snapshot bundled with the package (no network, ever)."""
+
+    def __init__(self) -> None:
+        self._models: dict[tuple[str, str], Any] = {}
+        self._version: str | None = None
+
+    @property
+    def version(self) -> str:
+        if self._version is None:
+            self._version = price_database_version()
+        return self._version
+
+    def _model_info(self, provider: str, model: str) -> Any:
+        key = (provider, model)
+        if key not in self._models:
+            from genai_prices.data_snapshot import get_snapshot
+
+            snapshot = get_snapshot()
+            found: Any = None
+            for provider_id in _provider_candidates(provider):
+                try:
+                    _provider, found = snapshot.find_provider_model(model, None, provider_id, None)
+                except LookupError:
+                    found = None
+                if found is not None:
+                    break
+            self._models[key] = found
+        return self._models[key]
+
+    def rates(self, provider: str, model: str, at: datetime) -> ModelRates | None:
+        info = self._model_info(provider, model)
+        if info is None:
+            return None
+        return _rates_from_model_price(info.get_prices(at), self.version, info.context_window)
+
+    def model_id(self, provider: str, model: str) -> str | None:
+        """The price database's id for `model` (e.g. 'gpt-5' for 'gpt-5-codex'), or None."""
+        info = self._model_info(provider, model)
+        return None if info is None else str(info.id)
+
+
+def _provider_candidates(provider: str) -> tuple[str | None, ...]:
+    if provider in ("anthropic", "openai", "google", "openrouter", "deepseek", "mistral", "x-ai"):
+        return (provider,)
+    return (provider, None)
+
+
+def _rate(value: Any) -> Rate | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return Rate(value)
+    base = getattr(value, "base", None)
+    tiers = getattr(value, "tiers", None)
+    if isinstance(base, Decimal) and tiers is not None:
+        return Rate(base, tuple((int(tier.start), Decimal(tier.price)) for tier in tiers))
+    return None
+
+
+def _rates_from_model_price(price: Any, version: str, context_window: int | None) -> ModelRates | None:
+    input_rate = _rate(getattr(price, "input_mtok", None))
+    output_rate = _rate(getattr(price, "output_mtok", None))
+    if input_rate is None or output_rate is None:
+        return None
+    cache_read = _rate(getattr(price, "cache_read_mtok", None)) or input_rate
+    write_5m = (
+        _rate(getattr(price, "cache_write_5m_mtok", None))
+        or _rate(getattr(price, "cache_write_mtok", None))
+        or input_rate
+    )
+    write_1h = _rate(getattr(price, "cache_write_1h_mtok", None)) or write_5m
+    return ModelRates(
+        input=input_rate,
+        output=output_rate,
+        cache_read=cache_read,
+        cache_write_5m=write_5m,
+        cache_write_1h=write_1h,
+        version=version,
+        context_window=context_window,
+    )
+
+
+class PriceBook:
+    """Rates for (provider, model) at a time: user overrides (exact match) win, then the database.
+
+    Built once per unit of work; caches per model and day so pricing a million records costs
+    a dictionary lookup each.
+    """
+
+    def __init__(
+        self,
+        overrides: dict[tuple[str, str], ModelRates] | None = None,
+        database: PriceDatabase | None = None,
+    ) -> None:
+        self.overrides = overrides or {}
+        self.database = database or PriceDatabase()
+        self._cache: dict[tuple[str, str, int], ModelRates | None] = {}
+
+    def rates(self, provider: str, model: str, at: datetime) -> ModelRates | None:
+        override = self.overrides.get((provider, model))
+        if override is not None:
+            return override
+        day = at.toordinal()
+        key = (provider, model, day)
+        if key not in self._cache:
+            self._cache[key] = self.database.rates(provider, model, at)
+        return self._cache[key]

@@ -1,0 +1,101 @@
+"""Times: stored as UTC epoch milliseconds, cut into days and months in the user's zone."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_epoch_ms(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: times must carry a zone")
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def from_epoch_ms(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def parse_timestamp(text: str) -> datetime:
+    """An ISO-8601 timestamp ('Z' or an offset) as an aware UTC datetime.
+
+    A naive timestamp is taken as UTC, which is what every agent log writes.
+    """
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def resolve_zone(name: str | None = None) -> tzinfo:
+    """The zone named (IANA), else `TZ`, else the system's local zone."""
+    if name:
+        if name.upper() == "UTC":
+            return UTC
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)") from exc
+    env = os.environ.get("TZ")
+    if env:
+        try:
+            return ZoneInfo(env.lstrip(":"))
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    local = datetime.now().astimezone().tzinfo
+    return local if local is not None else UTC
+
+
+def zone_name(zone: tzinfo) -> str:
+    key = getattr(zone, "key", None)
+    if isinstance(key, str):
+        return key
+    return str(zone.tzname(datetime.now())) if zone is not UTC else "UTC"
+
+
+def local_day_start(day: date, zone: tzinfo) -> datetime:
+    """The UTC instant when `day` begins in `zone`."""
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+
+
+def month_bounds(year: int, month: int, zone: tzinfo) -> tuple[datetime, datetime]:
+    """UTC [start, end) of a calendar month in `zone`."""
+    start = local_day_start(date(year, month, 1), zone)
+    nxt = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return start, local_day_start(nxt, zone)
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """'YYYY-MM' as (year, month), with a clear message when it is not."""
+    try:
+        year_s, month_s = text.split("-")
+        year, month = int(year_s), int(month_s)
+    except ValueError:
+        raise ValueError(f"month must look like 2026-01, got {text!r}") from None
+    if not 1 <= month <= 12 or len(year_s) != 4:
+        raise ValueError(f"month must look like 2026-01, got {text!r}")
+    return year, month
+
+
+def parse_day_or_time(text: str, zone: tzinfo) -> datetime:
+    """A user-given 'YYYY-MM-DD' (start of that local day) or ISO time, as UTC."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            return local_day_start(date.fromisoformat(text), zone)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"expected a date like 2026-01-31 or a time like 2026-01-31T14:00, got {text!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)

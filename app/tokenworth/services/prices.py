@@ -1,0 +1,179 @@
+"""Price overrides and re-pricing: the user's word on a model's price, applied on request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.orm import Session
+
+from tokenworth.core.db import Database
+from tokenworth.core.models import CostProvenance, PriceOverride, UsageRecord
+from tokenworth.core.pricing import ModelRates, PriceBook, cost_units, rates_from_override
+from tokenworth.core.timeutil import utc_now
+
+
+def parse_price(text: str | None, what: str) -> Decimal | None:
+    """A price per million tokens from user input; a clear error for anything else."""
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.strip().lstrip("$"))
+    except InvalidOperation:
+        raise ValueError(f"{what} must be a number of dollars per million tokens, got {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"{what} must be zero or more, got {text!r}")
+    return value
+
+
+def _override_rates(row: PriceOverride) -> ModelRates:
+    def dec(text: str | None) -> Decimal | None:
+        return None if text is None else Decimal(text)
+
+    return rates_from_override(
+        input_mtok=Decimal(row.input_mtok),
+        output_mtok=Decimal(row.output_mtok),
+        cache_read_mtok=dec(row.cache_read_mtok),
+        cache_write_5m_mtok=dec(row.cache_write_5m_mtok),
+        cache_write_1h_mtok=dec(row.cache_write_1h_mtok),
+        version=f"override {row.updated_at:%Y-%m-%dT%H:%M:%SZ}",
+    )
+
+
+def load_price_book(session: Session | Connection) -> PriceBook:
+    """A PriceBook with every stored override."""
+    rows = (
+        session.execute(select(PriceOverride)).scalars().all()
+        if isinstance(session, Session)
+        else [
+            PriceOverride(**dict(row)) for row in session.execute(select(PriceOverride.__table__)).mappings()
+        ]
+    )
+    return PriceBook({(row.provider, row.model): _override_rates(row) for row in rows})
+
+
+@dataclass(frozen=True)
+class OverrideInput:
+    provider: str
+    model: str
+    input_mtok: Decimal
+    output_mtok: Decimal
+    cache_read_mtok: Decimal | None = None
+    cache_write_5m_mtok: Decimal | None = None
+    cache_write_1h_mtok: Decimal | None = None
+
+
+def set_override(db: Database, price: OverrideInput) -> None:
+    """Store (or replace) the price of one model at one provider. Existing records keep their
+    frozen cost until `reprice` is asked for."""
+    if not price.model.strip():
+        raise ValueError("model must not be empty")
+
+    def text(value: Decimal | None) -> str | None:
+        return None if value is None else format(value, "f")
+
+    with db.session() as session:
+        row = session.scalars(
+            select(PriceOverride).where(
+                PriceOverride.provider == price.provider, PriceOverride.model == price.model
+            )
+        ).first()
+        if row is None:
+            row = PriceOverride(provider=price.provider, model=price.model)
+            session.add(row)
+        row.input_mtok = text(price.input_mtok) or "0"
+        row.output_mtok = text(price.output_mtok) or "0"
+        row.cache_read_mtok = text(price.cache_read_mtok)
+        row.cache_write_5m_mtok = text(price.cache_write_5m_mtok)
+        row.cache_write_1h_mtok = text(price.cache_write_1h_mtok)
+        row.updated_at = utc_now()
+
+
+def delete_override(db: Database, provider: str, model: str) -> bool:
+    with db.session() as session:
+        row = session.scalars(
+            select(PriceOverride).where(PriceOverride.provider == provider, PriceOverride.model == model)
+        ).first()
+        if row is None:
+            return False
+        session.delete(row)
+        return True
+
+
+def list_overrides(db: Database) -> list[PriceOverride]:
+    with db.session() as session:
+        return list(
+            session.scalars(select(PriceOverride).order_by(PriceOverride.provider, PriceOverride.model))
+        )
+
+
+@dataclass
+class RepriceSummary:
+    records: int = 0
+    changed: int = 0
+    now_unpriced: int = 0
+    cost_before: Decimal = Decimal(0)
+    cost_after: Decimal = Decimal(0)
+
+
+def reprice(
+    db: Database, *, since: datetime, until: datetime | None = None, model: str | None = None
+) -> RepriceSummary:
+    """Recompute token-based costs with today's prices and overrides, on request only.
+
+    Reported costs (what a bill said) are never touched; their token estimate is refreshed.
+    """
+    summary = RepriceSummary()
+    table = UsageRecord.__table__
+    with db.session() as session:
+        book = load_price_book(session)
+        query = select(table).where(table.c.ts >= since)
+        if until is not None:
+            query = query.where(table.c.ts < until)
+        if model:
+            query = query.where(table.c.model == model)
+        conn = session.connection()
+        rows = conn.execute(query).mappings().all()
+        for row in rows:
+            summary.records += 1
+            rates = book.rates(row["provider"], row["model"], row["ts"])
+            estimate = (
+                None
+                if rates is None
+                else cost_units(
+                    rates,
+                    row["input_tokens"],
+                    row["output_tokens"],
+                    row["cache_read_tokens"],
+                    row["cache_write_5m_tokens"],
+                    row["cache_write_1h_tokens"],
+                )
+            )
+            values: dict[str, object]
+            if row["cost_provenance"] == CostProvenance.REPORTED:
+                values = {"estimated_cost": None if estimate is None else _dec(estimate)}
+            elif rates is None:
+                values = {"cost": None, "cost_provenance": CostProvenance.UNPRICED, "price_version": None}
+                summary.now_unpriced += 1
+            else:
+                values = {
+                    "cost": _dec(estimate),
+                    "cost_provenance": CostProvenance.COMPUTED,
+                    "price_version": rates.version,
+                }
+            before = row["cost"]
+            if row["cost_provenance"] != CostProvenance.REPORTED:
+                summary.cost_before += before or 0
+                summary.cost_after += values["cost"] or 0  # type: ignore[operator]
+                if values["cost"] != before or values.get("price_version") != row["price_version"]:
+                    summary.changed += 1
+            conn.execute(update(table).where(table.c.id == row["id"]).values(values))
+    return summary
+
+
+def _dec(units: int | None) -> Decimal | None:
+    from tokenworth.core.money import from_units
+
+    return None if units is None else from_units(units)

@@ -1,0 +1,1 @@
+"""Sources: parse local agent logs and provider replies into plain records. No database, no Qt."""

@@ -1,0 +1,176 @@
+"""Codex CLI rollouts (`$CODEX_HOME/sessions/**/rollout-*.jsonl[.zst]`) into usage events.
+
+Codex re-writes `token_count` events with an unchanged running total (UI refreshes, not API
+calls), so an event counts only when the running total changes; a drop in the total (resume,
+compaction) starts a new baseline. OpenAI-style input includes cached tokens; they are split
+here so each kind is priced at its own rate.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tokenworth.core.timeutil import parse_timestamp
+from tokenworth.sources.lines import as_int, consumed_bytes, iter_lines, line_number, loads_object
+from tokenworth.sources.records import BrokenLine, ParseResult, UsageEvent
+
+SOURCE = "codex"
+PROVIDER = "openai"
+FALLBACK_MODEL = "gpt-5"
+"""Early Codex builds (Sept 2025) wrote no `turn_context`; they ran gpt-5 (as ccusage assumes)."""
+
+_MARKERS = (b'"token_count"', b'"turn_context"', b'"session_meta"')
+_SPAWN_MARKER = b"thread_spawn"
+_UUID_IN_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+_TOTAL_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+
+
+def default_root(env: Mapping[str, str] | None = None, home: Path | None = None) -> Path:
+    env = os.environ if env is None else env
+    configured = env.get("CODEX_HOME", "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    return (Path.home() if home is None else home) / ".codex"
+
+
+def find_files(root: Path) -> list[Path]:
+    """Rollouts under `sessions/` and `archived_sessions/`; a plain `.jsonl` beats its `.zst`,
+    and `sessions/` beats the same relative path in `archived_sessions/`."""
+    chosen: dict[str, Path] = {}
+    for folder in ("sessions", "archived_sessions"):
+        base = root / folder
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*.jsonl*")):
+            name = path.name
+            if not (name.endswith(".jsonl") or name.endswith(".jsonl.zst")) or not path.is_file():
+                continue
+            relative = str(path.relative_to(base)).removesuffix(".zst")
+            current = chosen.get(relative)
+            if current is None or (current.name.endswith(".zst") and not name.endswith(".zst")):
+                chosen[relative] = path
+    return list(chosen.values())
+
+
+def session_from_path(path: str) -> str | None:
+    match = _UUID_IN_NAME.search(Path(path).name)
+    return match.group(1) if match else None
+
+
+def parse(data: bytes, *, path: str, state: dict[str, Any], final: bool) -> ParseResult:
+    """Usage events from `data`, the bytes of `path` appended since the last read.
+
+    `state` carries what a later chunk needs: the model in force, the last running total,
+    the session's id, folder and branch.
+    """
+    result = ParseResult()
+    limit = consumed_bytes(data, final=final)
+    first_line = int(state.get("line", 1))
+    if "spawn" not in state:
+        state["spawn"] = _SPAWN_MARKER in data[:16384]
+    for offset, line in iter_lines(data, limit):
+        if not any(marker in line for marker in _MARKERS):
+            continue
+        obj = loads_object(line)
+        if obj is None:
+            result.broken.append(
+                BrokenLine(
+                    path, line_number(data, offset, first_line), "not valid JSON (torn or corrupt line)"
+                )
+            )
+            continue
+        try:
+            event = _handle(obj, path, state)
+        except ValueError as exc:
+            result.broken.append(BrokenLine(path, line_number(data, offset, first_line), str(exc)))
+            continue
+        if event is not None:
+            result.events.append(event)
+    state["line"] = first_line + data.count(b"\n", 0, limit)
+    result.consumed = limit
+    return result
+
+
+def _handle(obj: dict[str, Any], path: str, state: dict[str, Any]) -> UsageEvent | None:
+    kind = obj.get("type")
+    payload = obj.get("payload")
+    if not isinstance(payload, dict):
+        return None
+    if kind == "session_meta":
+        if isinstance(payload.get("id"), str):
+            state["session"] = payload["id"]
+        if isinstance(payload.get("cwd"), str):
+            state["cwd"] = payload["cwd"]
+        git = payload.get("git")
+        if isinstance(git, dict) and isinstance(git.get("branch"), str):
+            state["branch"] = git["branch"]
+        return None
+    if kind == "turn_context":
+        if isinstance(payload.get("model"), str) and payload["model"]:
+            state["model"] = payload["model"]
+        if "cwd" not in state and isinstance(payload.get("cwd"), str):
+            state["cwd"] = payload["cwd"]
+        return None
+    if kind != "event_msg" or payload.get("type") != "token_count":
+        return None
+    info = payload.get("info")
+    if not isinstance(info, dict):
+        return None  # a rate-limit refresh, no tokens
+    total = info.get("total_token_usage")
+    last = info.get("last_token_usage")
+    if not isinstance(total, dict):
+        raise ValueError("token_count without total_token_usage")
+    totals = [as_int(total.get(name)) for name in _TOTAL_FIELDS]
+    previous = state.get("totals")
+    if previous == totals:
+        return None  # a re-emit: same running total, no new API call
+    stamp = obj.get("timestamp")
+    if not isinstance(stamp, str):
+        raise ValueError("token_count without a timestamp")
+    try:
+        timestamp = parse_timestamp(stamp)
+    except ValueError:
+        raise ValueError(f"unreadable timestamp {stamp[:40]!r}") from None
+    state["totals"] = totals
+    if state.get("spawn"):
+        second = stamp[:19]
+        first_second = state.setdefault("spawn_second", second)
+        if second == first_second:
+            return None  # a spawned thread replaying its parent's history, counted there
+
+    dropped = previous is not None and any(now < before for now, before in zip(totals, previous, strict=True))
+    if isinstance(last, dict):
+        delta = [as_int(last.get(name)) for name in _TOTAL_FIELDS]
+        cache_write = as_int(last.get("cache_write_input_tokens"))
+    elif previous is None or dropped:
+        delta = totals
+        cache_write = as_int(total.get("cache_write_input_tokens"))
+    else:
+        delta = [now - before for now, before in zip(totals, previous, strict=True)]
+        cache_write = 0
+    input_tokens, cached, output, reasoning = delta
+    cached = min(cached, input_tokens)
+    cache_write = min(cache_write, input_tokens - cached)
+    if input_tokens == 0 and output == 0:
+        return None
+    model = state.get("model") or FALLBACK_MODEL
+    session = state.get("session") or session_from_path(path)
+    return UsageEvent(
+        source=SOURCE,
+        provider=PROVIDER,
+        model=model,
+        timestamp=timestamp,
+        dedupe_key=f"codex:{stamp}:{model}:{input_tokens}:{cached}:{output}:{reasoning}",
+        input_tokens=input_tokens - cached - cache_write,
+        output_tokens=output,
+        cache_read_tokens=cached,
+        cache_write_5m_tokens=cache_write,
+        reasoning_tokens=reasoning,
+        project=state.get("cwd"),
+        session_id=session,
+        git_branch=state.get("branch"),
+    )

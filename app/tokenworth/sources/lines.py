@@ -1,0 +1,81 @@
+"""Splitting appended bytes into complete JSON lines, leaving a torn tail for the next read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+
+def consumed_bytes(data: bytes, *, final: bool) -> int:
+    """How many bytes of `data` are complete lines.
+
+    A last line without a newline counts only when `final` is set (the read reached the end of
+    the file) and it parses as JSON: otherwise it may still be being written, and is left for
+    the next read.
+    """
+    consumed = data.rfind(b"\n") + 1
+    if final and consumed < len(data):
+        tail = data[consumed:]
+        if not tail.strip():
+            return len(data)
+        try:
+            orjson.loads(tail)
+        except orjson.JSONDecodeError:
+            return consumed
+        return len(data)
+    return consumed
+
+
+def iter_lines(data: bytes, limit: int) -> Iterator[tuple[int, bytes]]:
+    """(byte offset, content) of every line in `data[:limit]`."""
+    find = data.find
+    start = 0
+    while start < limit:
+        end = find(b"\n", start, limit)
+        if end < 0:
+            end = limit
+        yield start, data[start:end]
+        start = end + 1
+
+
+def lines_containing(data: bytes, marker: bytes, limit: int) -> Iterator[tuple[int, bytes]]:
+    """(byte offset, content) of the lines in `data[:limit]` that contain `marker`.
+
+    Uses `bytes.find` (memchr speed) so lines without the marker are never copied or parsed:
+    the fast path for multi-gigabyte transcripts where few lines carry usage.
+    """
+    find = data.find
+    rfind = data.rfind
+    pos = find(marker, 0, limit)
+    while pos >= 0:
+        start = rfind(b"\n", 0, pos) + 1
+        end = find(b"\n", pos, limit)
+        if end < 0:
+            end = limit
+        yield start, data[start:end]
+        pos = find(marker, end, limit)
+
+
+def line_number(data: bytes, offset: int, first_line: int) -> int:
+    """The 1-based line number of byte `offset`, for messages about broken lines."""
+    return first_line + data.count(b"\n", 0, offset)
+
+
+def loads_object(line: bytes) -> dict[str, Any] | None:
+    """A JSON object from one line, or None when the line is not one."""
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def as_int(value: Any) -> int:
+    """A token count from JSON: ints as they are, anything else (null, missing, bad) as 0."""
+    if type(value) is int:
+        return value if value > 0 else 0
+    if isinstance(value, float) and value.is_integer() and value > 0:
+        return int(value)
+    return 0

@@ -1,0 +1,111 @@
+"""The local agent logs Tokenworth knows: where each lives and how to read it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from tokenworth.sources import claude_code, codex, gemini_cli
+from tokenworth.sources.records import ParseResult
+
+Parser = Callable[..., ParseResult]
+
+
+@dataclass(frozen=True)
+class LocalLogSource:
+    """One agent's logs: how to find them, parse them, and settle duplicate records."""
+
+    name: str
+    provider: str
+    parse: Parser
+    policy: Literal["fullest", "latest"]
+    find_default: Callable[[Mapping[str, str], Path | None], list[Path]]
+    find_in: Callable[[Path], list[Path]]
+    default_dirs: Callable[[Mapping[str, str], Path | None], list[Path]]
+
+    def is_whole_file(self, path: Path) -> bool:
+        """Files that cannot be read incrementally (compressed, single JSON documents)."""
+        return path.name.endswith(".zst") or path.suffix == ".json"
+
+
+def _claude_default(env: Mapping[str, str], home: Path | None) -> list[Path]:
+    return claude_code.find_files(claude_code.default_roots(env, home))
+
+
+def _claude_in(folder: Path) -> list[Path]:
+    return claude_code.find_files([claude_code.projects_dir(folder)])
+
+
+def _codex_in(folder: Path) -> list[Path]:
+    found = codex.find_files(folder)
+    if not found and folder.is_dir():
+        # A folder of rollouts itself rather than a CODEX_HOME.
+        found = sorted(p for p in folder.rglob("*.jsonl*") if p.name.endswith((".jsonl", ".jsonl.zst")))
+    return found
+
+
+LOCAL_SOURCES: dict[str, LocalLogSource] = {
+    claude_code.SOURCE: LocalLogSource(
+        name=claude_code.SOURCE,
+        provider=claude_code.PROVIDER,
+        parse=claude_code.parse,
+        policy="fullest",
+        find_default=_claude_default,
+        find_in=_claude_in,
+        default_dirs=lambda env, home: claude_code.default_roots(env, home),
+    ),
+    codex.SOURCE: LocalLogSource(
+        name=codex.SOURCE,
+        provider=codex.PROVIDER,
+        parse=codex.parse,
+        policy="fullest",
+        find_default=lambda env, home: codex.find_files(codex.default_root(env, home)),
+        find_in=_codex_in,
+        default_dirs=lambda env, home: [codex.default_root(env, home)],
+    ),
+    gemini_cli.SOURCE: LocalLogSource(
+        name=gemini_cli.SOURCE,
+        provider=gemini_cli.PROVIDER,
+        parse=gemini_cli.parse,
+        policy="latest",
+        find_default=lambda env, home: gemini_cli.find_files(gemini_cli.default_root(env, home)),
+        find_in=gemini_cli.find_files,
+        default_dirs=lambda env, home: [gemini_cli.default_root(env, home)],
+    ),
+}
+
+
+def sniff_source(folder: Path) -> str | None:
+    """Which agent wrote the logs in `folder` (for `import --path DIR` without `--source`)."""
+    if folder.name == "projects" or (folder / "projects").is_dir():
+        return claude_code.SOURCE
+    if (folder / "sessions").is_dir() or (folder / "archived_sessions").is_dir():
+        return codex.SOURCE
+    if folder.name == "chats" or any(part == "chats" for part in folder.parts) or any(folder.glob("*/chats")):
+        return gemini_cli.SOURCE
+    for path in folder.rglob("*.jsonl"):
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(4096)
+        except OSError:
+            continue
+        if b'"session_meta"' in head or b'"turn_context"' in head:
+            return codex.SOURCE
+        if b'"projectHash"' in head:
+            return gemini_cli.SOURCE
+        if b'"sessionId"' in head:
+            return claude_code.SOURCE
+    return None
+
+
+def resolve_sources(names: Sequence[str] | None) -> list[LocalLogSource]:
+    """The sources named ('all' or None for every one), with a clear error for a wrong name."""
+    if not names or "all" in names:
+        return list(LOCAL_SOURCES.values())
+    unknown = [name for name in names if name not in LOCAL_SOURCES]
+    if unknown:
+        known = ", ".join(LOCAL_SOURCES)
+        raise ValueError(f"unknown source {unknown[0]!r}; known sources: {known}, all")
+    return [LOCAL_SOURCES[name] for name in names]

@@ -1,0 +1,69 @@
+"""The plain records every source returns: no database, no Qt, cheap to build by the million."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(slots=True)
+class UsageEvent:
+    """Tokens of one request (or one provider time bucket), as a source saw them.
+
+    Token fields are disjoint except `reasoning_tokens`, which is the part of `output_tokens`
+    spent thinking (informational; output is already priced in full).
+    """
+
+    source: str
+    provider: str
+    model: str
+    timestamp: datetime
+    dedupe_key: str
+    input_tokens: int = 0
+    """Uncached input only."""
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+    request_count: int = 1
+    reported_cost: Decimal | None = None
+    bucket_seconds: int = 0
+    account: str | None = None
+    project: str | None = None
+    session_id: str | None = None
+    git_branch: str | None = None
+    message_id: str | None = None
+    request_id: str | None = None
+    is_sidechain: bool = False
+    speed: str | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_write_5m_tokens
+            + self.cache_write_1h_tokens
+        )
+
+
+@dataclass(slots=True)
+class BrokenLine:
+    """A line that could not be read: where, and why. Counted and skipped, never fatal."""
+
+    path: str
+    line: int
+    reason: str
+
+
+@dataclass(slots=True)
+class ParseResult:
+    """What one read of one file produced."""
+
+    events: list[UsageEvent] = field(default_factory=list)
+    broken: list[BrokenLine] = field(default_factory=list)
+    consumed: int = 0
+    """Bytes of the input fully handled; a trailing partial line is left for the next read."""

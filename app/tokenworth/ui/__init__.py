@@ -1,0 +1,1 @@
+"""Qt user interface: tray, popup, dashboard, charts, settings, workers."""
