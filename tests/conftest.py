@@ -1,0 +1,94 @@
+"""Shared test setup: offscreen Qt, a fresh home and database per test, the CLI as a function."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from tokenworth.core.config import sqlite_url  # noqa: E402
+from tokenworth.core.db import Database, open_database  # noqa: E402
+
+SAMPLES = Path(__file__).parent / "fixtures" / "samples"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_tool(name: str, why: str) -> str:
+    """The path of a system tool a test needs: skip without it locally, fail without it in CI."""
+    found = shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed ({why}); .ci/run installs it"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A throwaway TOKENWORTH_HOME; agent log variables point into it so no real log is read."""
+    folder = tmp_path / "home"
+    folder.mkdir()
+    monkeypatch.setenv("TOKENWORTH_HOME", str(folder))
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex"))
+    monkeypatch.setenv("GEMINI_DATA_DIR", str(tmp_path / "gemini" / "tmp"))
+    monkeypatch.delenv("TOKENWORTH_DB_URL", raising=False)
+    return folder
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """A real SQLite file, migrated to head."""
+    database = open_database(sqlite_url(tmp_path / "ledger.db"))
+    yield database
+    database.dispose()
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+CliRunner = Callable[..., CliResult]
+
+
+@pytest.fixture
+def cli(home: Path) -> CliRunner:
+    """Run `tokenworth ARGS...` in-process with captured output and the test's environment."""
+    from tokenworth.cli import main
+
+    def run(*argv: str, stdin: str | None = None) -> CliResult:
+        out, err = io.StringIO(), io.StringIO()
+        if stdin is not None:
+            import sys
+
+            old = sys.stdin
+            sys.stdin = io.StringIO(stdin)
+            try:
+                code = main(list(argv), stdout=out, stderr=err)
+            finally:
+                sys.stdin = old
+        else:
+            code = main(list(argv), stdout=out, stderr=err)
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+@pytest.fixture
+def claude_dir(tmp_path: Path) -> Path:
+    """The Claude Code config folder the `home` fixture points CLAUDE_CONFIG_DIR at."""
+    folder = tmp_path / "claude" / "projects"
+    folder.mkdir(parents=True)
+    return folder.parent
