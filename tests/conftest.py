@@ -17,6 +17,7 @@ from tokenworth.core.config import sqlite_url  # noqa: E402
 from tokenworth.core.db import Database, open_database  # noqa: E402
 
 SAMPLES = Path(__file__).parent / "fixtures" / "samples"
+APP_DIR = Path(__file__).resolve().parents[1] / "app"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -29,6 +30,16 @@ def require_tool(name: str, why: str) -> str:
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for running `python -m tokenworth` in a child process: this checkout's
+    code first on the path, offscreen Qt, plus `extra`."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(APP_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["QT_QPA_PLATFORM"] = env.get("QT_QPA_PLATFORM", "offscreen")
+    env.update(extra)
+    return env
 
 
 @pytest.fixture
