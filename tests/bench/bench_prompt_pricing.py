@@ -14,11 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "app"))
 
-from tokenworth.core.pricing import PriceBook  # noqa: E402
-from tokenworth.core.tokens import clear_encoding_cache, count_tokens, get_encoding  # noqa: E402
-from tokenworth.services.prompt_pricing import default_models, price_prompt  # noqa: E402
+from tokenworth.core.pricing import PriceBook
+from tokenworth.core.tokens import clear_encoding_cache, count_tokens, get_encoding
+from tokenworth.services.prompt_pricing import default_models, price_prompt
 
-WORDS = (
+WORDS = (  # noqa: SIM905 - a sentence of sample words reads better than a 60-line list
     "the model prompt token cost value task review refactor database migration function return "
     "import class def async await error message context window cache read write output input "
     "Tokenworth 数据 東京 naïve café 🚀 1234 3.14 {}[]() => -> :: == != <= >= // /* */"
@@ -79,7 +79,9 @@ def main() -> None:
     prompt = text[:100_000]
     price_prompt(prompt, models=models, book=book)  # warm the price lookups
     elapsed = best_of(5, lambda: price_prompt(prompt, models=models, book=book))
-    print(f"price a 100 kB prompt on {len(models)} default models (encodings loaded): {elapsed * 1000:,.1f} ms")
+    print(
+        f"price a 100 kB prompt on {len(models)} default models (encodings loaded): {elapsed * 1000:,.1f} ms"
+    )
 
 
 if __name__ == "__main__":

