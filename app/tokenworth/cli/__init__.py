@@ -12,10 +12,11 @@ from typing import TextIO
 from tokenworth import __version__
 from tokenworth.cli.base import CliContext, Command, CommandError
 from tokenworth.cli.import_cmd import IMPORT
+from tokenworth.cli.price_cmd import PRICE
 from tokenworth.cli.prices_cmd import PRICES, REPRICE
 from tokenworth.cli.report_cmd import REPORT
 
-COMMANDS: tuple[Command, ...] = (IMPORT, REPORT, PRICES, REPRICE)
+COMMANDS: tuple[Command, ...] = (IMPORT, REPORT, PRICES, REPRICE, PRICE)
 """Every subcommand, registered from this one table."""
 
 
