@@ -57,9 +57,7 @@ def by_model(rows: list[dict[str, object]]) -> dict[str, dict[str, object]]:
     return {str(row["model"]): row for row in rows}
 
 
-def test_counts_match_tiktokens_own(
-    cli: CliRunner, prompt_file: Path, reference: dict[str, tiktoken.Encoding]
-) -> None:
+def test_counts_match_tiktokens_own(cli: CliRunner, prompt_file: Path, reference: dict[str, tiktoken.Encoding]) -> None:
     result = cli("price", str(prompt_file), "--json", "--models", "gpt-4o,gpt-4,claude-sonnet-4-5,o3")
     assert result.code == 0, result.err
     rows = by_model(rows_of(result.out))
@@ -73,15 +71,9 @@ def test_counts_match_tiktokens_own(
 
 
 def test_json_rows_cheapest_first_with_exact_costs(cli: CliRunner, prompt_file: Path) -> None:
-    assert (
-        cli("prices", "set", "house-small", "--provider", "openai", "--input", "1", "--output", "2").code == 0
-    )
-    assert (
-        cli("prices", "set", "house-large", "--provider", "openai", "--input", "3", "--output", "9").code == 0
-    )
-    result = cli(
-        "price", str(prompt_file), "--json", "--output-tokens", "1000", "--models", "house-large,house-small"
-    )
+    assert cli("prices", "set", "house-small", "--provider", "openai", "--input", "1", "--output", "2").code == 0
+    assert cli("prices", "set", "house-large", "--provider", "openai", "--input", "3", "--output", "9").code == 0
+    result = cli("price", str(prompt_file), "--json", "--output-tokens", "1000", "--models", "house-large,house-small")
     assert result.code == 0, result.err
     rows = rows_of(result.out)
     assert [row["model"] for row in rows] == ["house-small", "house-large"]
@@ -172,9 +164,7 @@ def test_stdin_dash_and_no_file(cli: CliRunner, reference: dict[str, tiktoken.En
         assert rows_of(result.out)[0]["input_tokens"] == expected
 
 
-def test_a_terminal_on_stdin_is_refused_not_waited_on(
-    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_terminal_on_stdin_is_refused_not_waited_on(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
@@ -287,9 +277,7 @@ def test_usage_errors(
         ),
     ],
 )
-def test_binary_or_undecodable_files_are_refused(
-    cli: CliRunner, tmp_path: Path, content: bytes, message: str
-) -> None:
+def test_binary_or_undecodable_files_are_refused(cli: CliRunner, tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "input.bin"
     path.write_bytes(content)
     result = cli("price", str(path))
@@ -332,9 +320,7 @@ def test_service_prices_with_a_book_and_no_database() -> None:
             )
         }
     )
-    (row,) = price_prompt(
-        "hello world", models=["gpt-4o"], output=OutputAssumption(ratio=Decimal("0.25")), book=book
-    )
+    (row,) = price_prompt("hello world", models=["gpt-4o"], output=OutputAssumption(ratio=Decimal("0.25")), book=book)
     assert (row.input_tokens, row.output_tokens) == (2, 1)  # 0.5 rounds up
     assert row.cost == Decimal("0.00004")
     assert row.price_version == "override test"

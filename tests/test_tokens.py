@@ -116,9 +116,7 @@ def test_loading_never_touches_the_network(no_network: list[str], empty_tiktoken
     assert list(empty_tiktoken_cache.iterdir()) == [], "nothing is written to tiktoken's cache"
 
 
-def test_the_network_guard_catches_tiktokens_download(
-    no_network: list[str], empty_tiktoken_cache: Path
-) -> None:
+def test_the_network_guard_catches_tiktokens_download(no_network: list[str], empty_tiktoken_cache: Path) -> None:
     """Proves the guard above is real: tiktoken's own loader, with an empty cache, goes online."""
     assert "r50k_base" not in tiktoken.registry.ENCODINGS
     with pytest.raises((NetworkAttempted, OSError)):  # requests may wrap the refusal in its own error

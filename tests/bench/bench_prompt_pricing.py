@@ -79,9 +79,7 @@ def main() -> None:
     prompt = text[:100_000]
     price_prompt(prompt, models=models, book=book)  # warm the price lookups
     elapsed = best_of(5, lambda: price_prompt(prompt, models=models, book=book))
-    print(
-        f"price a 100 kB prompt on {len(models)} default models (encodings loaded): {elapsed * 1000:,.1f} ms"
-    )
+    print(f"price a 100 kB prompt on {len(models)} default models (encodings loaded): {elapsed * 1000:,.1f} ms")
 
 
 if __name__ == "__main__":

@@ -125,9 +125,7 @@ def _read_text(file: str | None) -> str:
 def render_prices(rows: list[PromptCost], output: OutputAssumption) -> str:
     """The table, then what the figures assume: output length, estimates, unpriced models."""
     if not rows:
-        return (
-            "No model to price: the price database knows none of the default models; name some with --models."
-        )
+        return "No model to price: the price database knows none of the default models; name some with --models."
     table = [
         [
             row.model,
@@ -146,8 +144,7 @@ def render_prices(rows: list[PromptCost], output: OutputAssumption) -> str:
             [False, False, True, True, True, False],
         ),
         "",
-        f"Assumed: {output.describe()}; input priced as uncached. "
-        "Change with --output-tokens N or --output-ratio R.",
+        f"Assumed: {output.describe()}; input priced as uncached. Change with --output-tokens N or --output-ratio R.",
     ]
     if any(row.estimate for row in rows):
         lines.append(

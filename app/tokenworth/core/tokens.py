@@ -104,12 +104,8 @@ class Tokenizer:
 
 # OpenAI's families, after tiktoken's MODEL_TO_ENCODING / MODEL_PREFIX_TO_ENCODING tables.
 # gpt-oss uses o200k_harmony, which only adds special tokens: ordinary text counts the same.
-_O200K_MODELS = re.compile(
-    r"^(?:chatgpt-4o|gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|gpt-oss|o[1-9])(?:$|[-.:@_])|codex"
-)
-_CL100K_MODELS = re.compile(
-    r"^(?:gpt-4(?:$|-)|gpt-3\.5|gpt-35|text-embedding-(?:ada-002|3-)|davinci-002|babbage-002)"
-)
+_O200K_MODELS = re.compile(r"^(?:chatgpt-4o|gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|gpt-oss|o[1-9])(?:$|[-.:@_])|codex")
+_CL100K_MODELS = re.compile(r"^(?:gpt-4(?:$|-)|gpt-3\.5|gpt-35|text-embedding-(?:ada-002|3-)|davinci-002|babbage-002)")
 
 
 def tokenizer_for_model(model: str) -> Tokenizer:
