@@ -13,14 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from tokenworth.core.config import sqlite_url
-from tokenworth.core.db import (
-    HEAD_REVISION,
-    MIGRATIONS_DIR,
-    create_db_engine,
-    current_revision,
-    open_database,
-    upgrade,
-)
+from tokenworth.core.db import HEAD_REVISION, MIGRATIONS_DIR, Database, current_revision, open_database, upgrade
 from tokenworth.core.models import Base
 
 
@@ -38,7 +31,7 @@ def test_head_constant_is_the_newest_migration() -> None:
 def test_empty_database_reaches_head(tmp_path: Path) -> None:
     db = open_database(sqlite_url(tmp_path / "new.db"))
     try:
-        assert current_revision(db.engine) == HEAD_REVISION
+        assert current_revision(db) == HEAD_REVISION
         assert "usage_records" in inspect(db.engine).get_table_names()
     finally:
         db.dispose()
@@ -49,13 +42,13 @@ def test_database_at_an_older_revision_reaches_head(tmp_path: Path, start: str) 
     if start == "(only one revision)":
         pytest.skip("only one revision so far: nothing older to upgrade from")
     url = sqlite_url(tmp_path / "old.db")
-    engine = create_db_engine(url)
-    upgrade(engine, start)
-    assert current_revision(engine) == start
-    engine.dispose()
+    old = Database(url)
+    upgrade(old, start)
+    assert current_revision(old) == start
+    old.dispose()
     db = open_database(url)
     try:
-        assert current_revision(db.engine) == HEAD_REVISION
+        assert current_revision(db) == HEAD_REVISION
     finally:
         db.dispose()
 

@@ -1,26 +1,69 @@
-"""The `tokenworth` command: no arguments starts the tray app; subcommands work headless."""
+"""The `tokenworth` command: no arguments starts the tray app; subcommands work headless.
+
+Subcommands are registered in one table and imported only when chosen, so a quick command
+(`report daily`) never pays for the libraries of the others (Qt, keyring, HTTP, tiktoken).
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TextIO
 
 from tokenworth import __version__
 from tokenworth.cli.base import CliContext, Command, CommandError
-from tokenworth.cli.import_cmd import IMPORT
-from tokenworth.cli.price_cmd import PRICE
-from tokenworth.cli.prices_cmd import PRICES, REPRICE
-from tokenworth.cli.report_cmd import REPORT
 
-COMMANDS: tuple[Command, ...] = (IMPORT, REPORT, PRICES, REPRICE, PRICE)
+
+@dataclass(frozen=True)
+class CommandEntry:
+    """Where a subcommand lives: `module.attribute` is its `Command`."""
+
+    name: str
+    module: str
+    attribute: str
+
+    def load(self) -> Command:
+        command = getattr(importlib.import_module(self.module), self.attribute)
+        if not isinstance(command, Command) or command.name != self.name:
+            raise TypeError(f"{self.module}.{self.attribute} is not the {self.name!r} command")
+        return command
+
+
+COMMANDS: tuple[CommandEntry, ...] = (
+    CommandEntry("import", "tokenworth.cli.import_cmd", "IMPORT"),
+    CommandEntry("report", "tokenworth.cli.report_cmd", "REPORT"),
+    CommandEntry("prices", "tokenworth.cli.prices_cmd", "PRICES"),
+    CommandEntry("reprice", "tokenworth.cli.prices_cmd", "REPRICE"),
+    CommandEntry("price", "tokenworth.cli.price_cmd", "PRICE"),
+)
 """Every subcommand, registered from this one table."""
 
+_GLOBAL_OPTIONS_WITH_VALUE = ("--db",)
 
-def build_parser() -> argparse.ArgumentParser:
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in `argv` (the first word that is not a global option)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+            continue
+        if word in _GLOBAL_OPTIONS_WITH_VALUE:
+            skip = True
+            continue
+        if word.startswith("-"):
+            continue
+        return word
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The argument parser; only the chosen subcommand (or all, for `--help`) is configured."""
     parser = argparse.ArgumentParser(
         prog="tokenworth",
         description="What your LLM tokens cost, per model and task, and whether the work was worth it. "
@@ -30,10 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", metavar="URL", help="any SQLAlchemy database URL (default: SQLite in the data dir)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
-        sub = subparsers.add_parser(command.name, help=command.help, description=command.description or command.help)
-        command.configure(sub)
-        sub.set_defaults(_command=command)
+    chosen = chosen_command(argv)
+    wants_help = chosen is None and any(word in ("-h", "--help") for word in argv)
+    for entry in COMMANDS:
+        if entry.name == chosen or wants_help:
+            command = entry.load()
+            sub = subparsers.add_parser(
+                command.name, help=command.help, description=command.description or command.help
+            )
+            command.configure(sub)
+            sub.set_defaults(_command=command)
+        else:
+            subparsers.add_parser(entry.name)
     return parser
 
 
@@ -47,7 +98,8 @@ def main(
     """Run one command; returns the process exit code (0 ok, 1 failed, 2 bad usage)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             args = parser.parse_args(argv)

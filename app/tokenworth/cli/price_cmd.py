@@ -58,8 +58,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     if models is not None and not models:
         raise CommandError("--models names no model", 2)
     text = _read_text(args.file)
-    with ctx.db().session() as session:
-        book = load_price_book(session)
+    book = load_price_book(ctx.db())
     try:
         rows = price_prompt(text, models=models, output=output, book=book)
     except EncodingUnavailable as exc:

@@ -7,7 +7,7 @@ The arithmetic is exact: rates in micro-dollars per million tokens times token c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -47,6 +47,18 @@ class ModelRates:
     version: str
     """E.g. 'genai-prices 0.2.3' or 'override 2026-01-05T10:00:00Z': frozen into each record."""
     context_window: int | None = None
+    base_micro: tuple[int, int, int, int, int] | None = field(default=None, compare=False, repr=False)
+    """The five base rates in integer micro-USD per MTok, when exact: the fast path."""
+    tier_floor: int | None = field(default=None, compare=False, repr=False)
+    """The lowest tier threshold; at or below it every token pays the base rate."""
+
+    def __post_init__(self) -> None:
+        rates = (self.input, self.output, self.cache_read, self.cache_write_5m, self.cache_write_1h)
+        micro = tuple(_micro(rate.base) for rate in rates)
+        if all(isinstance(value, int) for value in micro):
+            object.__setattr__(self, "base_micro", micro)
+        starts = [start for rate in rates for start, _price in rate.tiers]
+        object.__setattr__(self, "tier_floor", min(starts) if starts else None)
 
 
 def cost_units(
@@ -59,6 +71,16 @@ def cost_units(
 ) -> int:
     """Exact cost in storage units (1e-10 USD), rounded half to even once per record."""
     total_input = input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens
+    base = rates.base_micro
+    if base is not None and (rates.tier_floor is None or total_input <= rates.tier_floor):
+        micro = (
+            input_tokens * base[0]
+            + output_tokens * base[1]
+            + cache_read_tokens * base[2]
+            + cache_write_5m_tokens * base[3]
+            + cache_write_1h_tokens * base[4]
+        )
+        return _round_div(micro, _UNIT_DIVISOR)
     micro = (
         input_tokens * _micro(rates.input.at(total_input))
         + output_tokens * _micro(rates.output.at(total_input))

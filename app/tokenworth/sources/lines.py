@@ -81,15 +81,15 @@ def as_int(value: Any) -> int:
     return 0
 
 
-def torn_lines(data: bytes, limit: int, skip_marker: bytes) -> list[int]:
+def torn_lines(data: bytes, limit: int, skip_marker: bytes, newlines: int) -> list[int]:
     """Offsets of lines in `data[:limit]` that are not JSON objects (torn or corrupt writes),
-    leaving out lines with `skip_marker` (the caller parses those anyway).
+    leaving out lines with `skip_marker` (the caller parses those anyway). `newlines` is the
+    count of newlines in `data[:limit]`, which the caller has already made.
 
-    Every well-formed line ends with `}`, so two C-speed counts settle the common case of a
+    Every well-formed line ends with `}`, so one C-speed count settles the common case of a
     clean file; only a file with a suspect line is walked line by line.
     """
-    newlines = data.count(b"\n", 0, limit)
-    closed = data.count(b"}\n", 0, limit) + data.count(b"}\r\n", 0, limit)
+    closed = data.count(b"}\n", 0, limit)
     tail = data[data.rfind(b"\n", 0, limit) + 1 : limit]
     if newlines == closed and (not tail.strip() or tail.rstrip().endswith(b"}")):
         return []
