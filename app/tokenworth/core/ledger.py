@@ -45,6 +45,7 @@ _UPDATABLE = (
     "message_id",
     "request_id",
     "is_sidechain",
+    "web_search_requests",
     "imported_at",
 )
 
