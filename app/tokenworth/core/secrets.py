@@ -18,7 +18,8 @@ HOW_TO_FIX = (
     "desktop, install and unlock GNOME Keyring (`apt-get install gnome-keyring`) or KWallet; on a "
     "headless box, run a Secret Service inside a D-Bus session, e.g. "
     "`dbus-run-session -- sh -c 'gnome-keyring-daemon --unlock; tokenworth keys set openai'` (type "
-    "the keyring password, then Ctrl-D). macOS Keychain and Windows Credential Locker work as they are."
+    "the keyring password, then Ctrl-D), and run later tokenworth commands in such a session too. "
+    "macOS Keychain and Windows Credential Locker work as they are."
 )
 
 
