@@ -197,5 +197,8 @@ def parse_json(text: str, where: Where) -> Any:
 
 
 def _looks_truncated(exc: ValueError, text: str) -> bool:
+    """The text stops mid-document: the parser ran out of input (or a string ran to the end)."""
+    if str(getattr(exc, "msg", "")).startswith("Unterminated string"):
+        return True
     position = getattr(exc, "pos", None)
     return isinstance(position, int) and position >= len(text.rstrip()) - 1
