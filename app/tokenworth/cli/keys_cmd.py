@@ -19,7 +19,7 @@ from tokenworth.services.accounts import (
     provider_info,
     store_key,
 )
-from tokenworth.sources.provider_http import ProviderError
+from tokenworth.sources.provider_http import KeyRejected, ProviderError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -82,8 +82,12 @@ def _set(ctx: CliContext, args: argparse.Namespace) -> int:
             retry=polling.DEFAULT_RETRY,
             check=not args.no_check,
         )
-    except ProviderError as exc:
+    except KeyRejected as exc:
         raise CommandError(f"the key was not stored: {exc}. It should be {info.key_hint}.", 1) from None
+    except ProviderError as exc:
+        raise CommandError(
+            f"the key was not stored: {exc}. Try again later, or store it unchecked with --no-check.", 1
+        ) from None
     finally:
         key = ""
     account = stored.account
