@@ -203,6 +203,12 @@ def test_poll_command_reports_each_account_and_exits_1_on_a_problem(
     assert only.code == 0, only.out
     assert '"status": "ok"' in only.out
     assert cli("poll", "--since", "tomorrow").code == 2
+    reconciled = cli("report", "reconcile", "--no-import")
+    assert "Estimated versus billed, per day (in UTC) and model" in reconciled.out
+    sonnet = next(line for line in reconciled.out.splitlines() if "claude-sonnet-4-5-20250929" in line)
+    assert "$0.06" in sonnet  # billed: 0.45 + 6.0 cents
+    assert sonnet.split()[-1].startswith(("+$", "-$"))
+    assert "(Web Search)" in reconciled.out
 
 
 def test_report_reconcile_is_a_report_kind(cli: Any, memory_keyring: MemoryKeyring) -> None:

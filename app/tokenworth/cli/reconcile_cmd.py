@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from decimal import Decimal
 
 from tokenworth.cli.base import CliContext, CommandError
 from tokenworth.cli.output import render_table, write_json
@@ -34,6 +35,13 @@ def _money(figure: Figure) -> str:
     return format_usd(figure.amount) + ("" if figure.complete or figure.amount is None else "+")
 
 
+def _signed(amount: Decimal | None) -> str:
+    """`+$0.03` / `-$0.39`: which way the bill differs from the estimate."""
+    if amount is None:
+        return "-"
+    return ("-" if amount < 0 else "+") + format_usd(abs(amount))
+
+
 def render_reconcile(report: ReconcileReport) -> str:
     if not report.rows:
         return "Nothing to reconcile in this range: no usage and no billed costs."
@@ -50,7 +58,7 @@ def render_reconcile(report: ReconcileReport) -> str:
                 _money(row.logs),
                 _money(row.usage_api),
                 _money(row.billed),
-                "-" if diff is None else format_usd(diff),
+                _signed(diff),
             ]
         )
     totals = report.totals()
