@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -64,6 +65,8 @@ DAY_S = 86_400
 BACKFILL_DAYS = 90
 HOURLY_DAYS = 2
 REPOLL_OVERLAP = timedelta(days=2)
+UNWINDOWED_DAYS = 30
+"""How far back an endpoint without a time window reaches (OpenRouter's activity)."""
 LONG_CONTEXT_INPUT = 200_001
 """A single request's input size that selects the long-context tier (above 200k tokens)."""
 
@@ -319,7 +322,8 @@ def _poll_endpoint(
             start = now - timedelta(days=BACKFILL_DAYS)
         windows = plan_windows(start, now, spec.widths)
     else:
-        windows = [(floor_to(now, DAY_S), None, "1d")]
+        # e.g. OpenRouter's activity: always the last 30 completed days, one request
+        windows = [(floor_to(now, DAY_S) - timedelta(days=UNWINDOWED_DAYS), None, "1d")]
     result.start = windows[0][0]
     for window_start, window_end, width in windows:
         log.info(
@@ -410,8 +414,6 @@ def poll_accounts(
 
     Raises KeyringUnavailable when the keyring cannot be read at all.
     """
-    import os
-
     started = time.perf_counter()
     env = os.environ if env is None else env
     wanted = [provider_info(name).name for name in providers] if providers else None
