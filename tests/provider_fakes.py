@@ -111,9 +111,7 @@ class FakeProviders:
             "/openai/v1/organization/usage/completions": lambda r: self._buckets(r, "openai", "completions"),
             "/openai/v1/organization/usage/embeddings": lambda r: self._buckets(r, "openai", "embeddings"),
             "/openai/v1/organization/costs": lambda r: self._buckets(r, "openai", "costs"),
-            "/anthropic/v1/organizations/usage_report/messages": lambda r: self._buckets(
-                r, "anthropic", "usage"
-            ),
+            "/anthropic/v1/organizations/usage_report/messages": lambda r: self._buckets(r, "anthropic", "usage"),
             "/anthropic/v1/organizations/cost_report": lambda r: self._buckets(r, "anthropic", "cost"),
             "/openrouter/api/v1/key": self._or_key,
             "/openrouter/api/v1/credits": self._or_credits,
@@ -131,9 +129,7 @@ class FakeProviders:
         }
 
     def _authorized(self, request: Request) -> bool:
-        given = request.headers.get("x-api-key") or request.headers.get("Authorization", "").removeprefix(
-            "Bearer "
-        )
+        given = request.headers.get("x-api-key") or request.headers.get("Authorization", "").removeprefix("Bearer ")
         return given == self.key
 
     def _wrap(self, path: str, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
@@ -350,9 +346,7 @@ def fake(provider_server: HTTPServer) -> FakeProviders:
 
 
 @pytest.fixture
-def fake_env(
-    fake: FakeProviders, provider_server: HTTPServer, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, str]:
+def fake_env(fake: FakeProviders, provider_server: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     env = fake.base_urls(provider_server)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -41,9 +41,7 @@ def sleeps() -> list[float]:
 
 
 @pytest.fixture
-def poll(
-    db: Database, secrets: SecretStore, fake_env: dict[str, str], http: httpx.Client, sleeps: list[float]
-) -> Any:
+def poll(db: Database, secrets: SecretStore, fake_env: dict[str, str], http: httpx.Client, sleeps: list[float]) -> Any:
     """poll(**kwargs) -> PollSummary, with the fake clock, the test client and a recording sleep."""
 
     def run(env: dict[str, str] | None = None, **kwargs: Any) -> PollSummary:
@@ -83,9 +81,7 @@ def progress(db: Database) -> dict[str, datetime]:
     with db.engine.connect() as conn:
         return {
             row.endpoint: row.next_start
-            for row in conn.execute(
-                select(PollProgress.__table__.c.endpoint, PollProgress.__table__.c.next_start)
-            )
+            for row in conn.execute(select(PollProgress.__table__.c.endpoint, PollProgress.__table__.c.next_start))
         }
 
 
@@ -103,9 +99,7 @@ def test_windows_are_daily_then_hourly_for_the_last_two_days() -> None:
     assert plan_windows(NOW - timedelta(hours=5), NOW, ("1d", "1h")) == [
         (datetime(2026, 1, 10, tzinfo=UTC), None, "1h")
     ]
-    assert plan_windows(NOW - timedelta(days=3), NOW, ("1d",)) == [
-        (datetime(2026, 1, 7, tzinfo=UTC), None, "1d")
-    ]
+    assert plan_windows(NOW - timedelta(days=3), NOW, ("1d",)) == [(datetime(2026, 1, 7, tzinfo=UTC), None, "1d")]
 
 
 def test_first_openai_poll_backfills_90_days_over_several_pages(
@@ -127,9 +121,7 @@ def test_first_openai_poll_backfills_90_days_over_several_pages(
     assert any(args.get("page") for path, args, _ in fake.requests if path.endswith("usage/completions"))
 
     rows = [r for r in usage_rows(db) if r["model"] == "gpt-4.1-mini-2025-04-14"]
-    day = next(
-        r for r in rows if r["ts"] == datetime(2026, 1, 1, tzinfo=UTC) and r["bucket_seconds"] == 86400
-    )
+    day = next(r for r in rows if r["ts"] == datetime(2026, 1, 1, tzinfo=UTC) and r["bucket_seconds"] == 86400)
     # input_tokens 52000 include 30000 cached and 1000 cache writes: 21000 uncached
     assert (day["input_tokens"], day["cache_read_tokens"], day["cache_write_5m_tokens"]) == (
         21000,
@@ -147,9 +139,7 @@ def test_first_openai_poll_backfills_90_days_over_several_pages(
     with db.engine.connect() as conn:
         billed = (
             conn.execute(
-                select(BilledCost.__table__).where(
-                    BilledCost.__table__.c.ts == datetime(2026, 1, 1, tzinfo=UTC)
-                )
+                select(BilledCost.__table__).where(BilledCost.__table__.c.ts == datetime(2026, 1, 1, tzinfo=UTC))
             )
             .mappings()
             .all()
@@ -178,16 +168,12 @@ def test_repoll_updates_in_place_and_starts_where_the_last_poll_stopped(
     # incremental: two days of overlap before where the last poll stopped, not 90 days again
     assert first["start_time"] == [str(int(datetime(2026, 1, 8, tzinfo=UTC).timestamp()))]
     restated = [
-        r
-        for r in usage_rows(db)
-        if r["model"] == "gpt-4o-2024-08-06" and r["ts"] >= datetime(2026, 1, 8, tzinfo=UTC)
+        r for r in usage_rows(db) if r["model"] == "gpt-4o-2024-08-06" and r["ts"] >= datetime(2026, 1, 8, tzinfo=UTC)
     ]
     assert restated
     assert all(r["input_tokens"] == 16000 for r in restated)
     older = [
-        r
-        for r in usage_rows(db)
-        if r["model"] == "gpt-4o-2024-08-06" and r["ts"] < datetime(2026, 1, 8, tzinfo=UTC)
+        r for r in usage_rows(db) if r["model"] == "gpt-4o-2024-08-06" and r["ts"] < datetime(2026, 1, 8, tzinfo=UTC)
     ]
     assert older
     assert all(r["input_tokens"] == 8000 for r in older)
@@ -486,7 +472,5 @@ def test_reconcile_sets_estimates_against_the_bill_without_double_counting(
 
     # the normal report counts tokens once and no bill on top of them
     daily = usage_report(db, "daily", zone=UTC, since=date(2026, 1, 5), until=date(2026, 1, 5))
-    api_and_logs = sum(
-        (r.usage_api.amount or Decimal(0)) + (r.logs.amount or Decimal(0)) for r in report.rows
-    )
+    api_and_logs = sum((r.usage_api.amount or Decimal(0)) + (r.logs.amount or Decimal(0)) for r in report.rows)
     assert daily.totals.cost == api_and_logs

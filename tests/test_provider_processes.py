@@ -78,9 +78,7 @@ def test_killing_the_process_mid_poll_keeps_the_database_consistent_and_the_next
     fake.clear_faults()
     db = open_database(sqlite_url(db_path))
     try:
-        summary = poll_accounts(
-            db, SecretStore(), env=env, clock=lambda: now, retry=RetryPolicy(sleep=lambda _: None)
-        )
+        summary = poll_accounts(db, SecretStore(), env=env, clock=lambda: now, retry=RetryPolicy(sleep=lambda _: None))
     finally:
         db.dispose()
     assert summary.ok, summary.as_json()
@@ -89,9 +87,7 @@ def test_killing_the_process_mid_poll_keeps_the_database_consistent_and_the_next
 
 
 @pytest.mark.system
-def test_keys_live_in_a_real_secret_service(
-    tmp_path: Path, fake: FakeProviders, provider_server: Any
-) -> None:
+def test_keys_live_in_a_real_secret_service(tmp_path: Path, fake: FakeProviders, provider_server: Any) -> None:
     """gnome-keyring in a D-Bus session with a throwaway HOME: set, list, poll, delete."""
     dbus = require_tool("dbus-run-session", "a D-Bus session for the Secret Service")
     require_tool("gnome-keyring-daemon", "a real Secret Service for the keyring test")
@@ -114,9 +110,7 @@ printf '%s' "$TEST_KEY" | {python} -m tokenworth keys set openrouter --label ci
 {python} -c 'import keyring; print("AFTER", keyring.get_password("tokenworth", "openrouter:ci"))'
 """
     env["TEST_KEY"] = FAKE_KEY
-    done = subprocess.run(
-        [dbus, "--", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([dbus, "--", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "Stored the openrouter key 'ci'" in out

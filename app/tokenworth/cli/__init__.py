@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -13,10 +14,11 @@ from tokenworth.cli.base import CliContext, Command, CommandError
 from tokenworth.cli.import_cmd import IMPORT
 from tokenworth.cli.keys_cmd import KEYS
 from tokenworth.cli.poll_cmd import POLL
+from tokenworth.cli.price_cmd import PRICE
 from tokenworth.cli.prices_cmd import PRICES, REPRICE
 from tokenworth.cli.report_cmd import REPORT
 
-COMMANDS: tuple[Command, ...] = (IMPORT, REPORT, PRICES, REPRICE, KEYS, POLL)
+COMMANDS: tuple[Command, ...] = (IMPORT, REPORT, PRICES, REPRICE, PRICE, KEYS, POLL)
 """Every subcommand, registered from this one table."""
 
 
@@ -27,15 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, starts the tray app.",
     )
     parser.add_argument("--version", action="version", version=f"tokenworth {__version__}")
-    parser.add_argument(
-        "--db", metavar="URL", help="any SQLAlchemy database URL (default: SQLite in the data dir)"
-    )
+    parser.add_argument("--db", metavar="URL", help="any SQLAlchemy database URL (default: SQLite in the data dir)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
-        sub = subparsers.add_parser(
-            command.name, help=command.help, description=command.description or command.help
-        )
+        sub = subparsers.add_parser(command.name, help=command.help, description=command.description or command.help)
         command.configure(sub)
         sub.set_defaults(_command=command)
     return parser
@@ -53,7 +51,8 @@ def main(
     stderr = stderr or sys.stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse's own --help/--version/usage errors
         return int(exc.code or 0)
     ctx = CliContext(args=args, stdout=stdout, stderr=stderr, env=dict(os.environ if env is None else env))

@@ -108,9 +108,7 @@ def _list(ctx: CliContext, args: argparse.Namespace) -> int:
         write_json(ctx.stdout, {"accounts": [account.as_json() for account in accounts]})
         return 0
     if not accounts:
-        ctx.out(
-            "No provider keys stored. Add one with `tokenworth keys set openai` (or anthropic, openrouter)."
-        )
+        ctx.out("No provider keys stored. Add one with `tokenworth keys set openai` (or anthropic, openrouter).")
         return 0
     rows = []
     for account in accounts:

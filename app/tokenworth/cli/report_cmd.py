@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import date
 
 from tokenworth.cli.base import CliContext, Command, CommandError
@@ -75,6 +76,14 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
+_DATE_SUFFIX = re.compile(r"-\d{8}$")
+
+
+def short_model(model: str) -> str:
+    """`claude-sonnet-4-5-20250929` as `sonnet-4-5`: enough to tell models apart in a cell."""
+    return _DATE_SUFFIX.sub("", model).removeprefix("claude-")
+
+
 def render_report(report: UsageReport) -> str:
     """The report as an aligned table with a total line and an unpriced warning."""
     if not report.rows:
@@ -94,7 +103,10 @@ def render_report(report: UsageReport) -> str:
     rows = []
     for row in report.rows:
         t = row.totals
-        second = row.extra.get("provider", "") if report.kind == "models" else ", ".join(sorted(row.by_model))
+        if report.kind == "models":
+            second = row.extra.get("provider", "")
+        else:
+            second = ", ".join(sorted({short_model(m) for m in row.by_model}))
         cost = format_usd(t.cost) + ("" if t.cost_complete or t.cost is None else "+")
         rows.append(
             [

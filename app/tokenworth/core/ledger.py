@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, delete, exists, or_, select
+from sqlalchemy import Connection, Table, and_, delete, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from tokenworth.core.models import UsageRecord
@@ -49,7 +49,7 @@ _UPDATABLE = (
     "imported_at",
 )
 
-_table = UsageRecord.__table__
+_table: Table = UsageRecord.__table__  # type: ignore[assignment]
 
 
 def row_total(row: dict[str, Any]) -> int:

@@ -177,6 +177,29 @@ class PriceDatabase:
         info = self._model_info(provider, model)
         return None if info is None else str(info.id)
 
+    def provider_ids(self) -> frozenset[str]:
+        """Every provider id the database knows ('openai', 'google', 'openrouter', ...)."""
+        from genai_prices.data_snapshot import get_snapshot
+
+        return frozenset(str(provider.id) for provider in get_snapshot().providers)
+
+    def find_provider(self, model: str) -> str | None:
+        """The provider the database prices `model` under when none is given (e.g. 'google' for
+        'gemini-2.5-pro'), or None. The database's own guess first, then the main providers."""
+        from genai_prices.data_snapshot import get_snapshot
+
+        snapshot = get_snapshot()
+        for provider_id in (None, *_MAIN_PROVIDERS):
+            try:
+                provider, _info = snapshot.find_provider_model(model, None, provider_id, None)
+            except LookupError:
+                continue
+            return str(provider.id)
+        return None
+
+
+_MAIN_PROVIDERS = ("openai", "anthropic", "google", "deepseek", "mistral", "x-ai", "openrouter")
+
 
 def _provider_candidates(provider: str) -> tuple[str | None, ...]:
     if provider in ("anthropic", "openai", "google", "openrouter", "deepseek", "mistral", "x-ai"):
@@ -244,3 +267,23 @@ class PriceBook:
         if key not in self._cache:
             self._cache[key] = self.database.rates(provider, model, at)
         return self._cache[key]
+
+    def find(self, name: str) -> tuple[str, str] | None:
+        """The (provider, model) key a model name typed by the user is priced under, or None.
+
+        An override for exactly `name` wins; `provider/model` names the provider (as routers
+        write it, e.g. 'openai/gpt-4o'); otherwise the database guesses the provider from the name.
+        """
+        for provider, model in sorted(self.overrides):
+            if model == name:
+                return provider, model
+        prefix, slash, rest = name.partition("/")
+        if (
+            slash
+            and rest
+            and prefix in self.database.provider_ids()
+            and ((prefix, rest) in self.overrides or self.database.model_id(prefix, rest) is not None)
+        ):
+            return prefix, rest
+        guessed = self.database.find_provider(name)
+        return None if guessed is None else (guessed, name)

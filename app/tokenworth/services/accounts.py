@@ -207,9 +207,7 @@ def store_key(
     now = utc_now()
     with db.session() as session:
         row = session.scalars(
-            select(ProviderAccount).where(
-                ProviderAccount.provider == info.name, ProviderAccount.label == label
-            )
+            select(ProviderAccount).where(ProviderAccount.provider == info.name, ProviderAccount.label == label)
         ).first()
         replaced = row is not None
         if row is None:
@@ -231,9 +229,7 @@ def delete_account(db: Database, secrets: SecretStore, provider: str, label: str
     removed_key = secrets.delete(info.name, label)
     with db.session() as session:
         row = session.scalars(
-            select(ProviderAccount).where(
-                ProviderAccount.provider == info.name, ProviderAccount.label == label
-            )
+            select(ProviderAccount).where(ProviderAccount.provider == info.name, ProviderAccount.label == label)
         ).first()
         if row is not None:
             session.delete(row)
@@ -298,9 +294,7 @@ def check_stored_keys(
                 except ProviderError as exc:
                     result = KeyTest(account.provider, account.label, False, exc.status, str(exc))
             results.append(result)
-            _record_status(
-                db, account.provider, account.label, result.status, None if result.ok else result.message
-            )
+            _record_status(db, account.provider, account.label, result.status, None if result.ok else result.message)
     finally:
         if http is None:
             client.close()
@@ -310,9 +304,7 @@ def check_stored_keys(
 def _record_status(db: Database, provider: str, label: str, status: str, error: str | None) -> None:
     with db.session() as session:
         row = session.scalars(
-            select(ProviderAccount).where(
-                ProviderAccount.provider == provider, ProviderAccount.label == label
-            )
+            select(ProviderAccount).where(ProviderAccount.provider == provider, ProviderAccount.label == label)
         ).first()
         if row is not None:
             row.last_status = status

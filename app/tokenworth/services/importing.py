@@ -77,9 +77,7 @@ class ImportSummary:
             "records_total": self.records_after,
             "broken_lines": self.broken_lines,
             "broken_by_file": self.broken_by_file,
-            "broken_examples": [
-                {"path": b.path, "line": b.line, "reason": b.reason} for b in self.broken_examples
-            ],
+            "broken_examples": [{"path": b.path, "line": b.line, "reason": b.reason} for b in self.broken_examples],
             "unpriced_models": dict(self.unpriced_models),
             "seconds": round(self.seconds, 3),
         }
@@ -243,9 +241,7 @@ def _drop_replays(conn: Connection, source: str, touched: set[str]) -> None:
     sidechain_ids = {
         row[0]
         for row in conn.execute(
-            select(table.c.message_id)
-            .where(table.c.source == source, table.c.is_sidechain.is_(True))
-            .distinct()
+            select(table.c.message_id).where(table.c.source == source, table.c.is_sidechain.is_(True)).distinct()
         )
     }
     candidates = sidechain_ids & touched
@@ -268,9 +264,7 @@ def _plan(
     with db.engine.connect() as conn:
         cursors = {
             (row["source"], row["path"]): dict(row)
-            for row in conn.execute(
-                select(table).where(table.c.source.in_([s.name for s in sources]))
-            ).mappings()
+            for row in conn.execute(select(table).where(table.c.source.in_([s.name for s in sources]))).mappings()
         }
     planned: list[_PlannedFile] = []
     for source in sources:
@@ -350,9 +344,7 @@ def import_local_logs(
     files = discover_files(sources, paths, env, home, summary)
     planned = _plan(db, sources, files, summary)
     with db.engine.connect() as conn:
-        summary.records_before = conn.execute(
-            select(func.count()).select_from(UsageRecord.__table__)
-        ).scalar_one()
+        summary.records_before = conn.execute(select(func.count()).select_from(UsageRecord.__table__)).scalar_one()
     if not planned:
         summary.records_after = summary.records_before
         summary.seconds = time.perf_counter() - started
@@ -375,9 +367,7 @@ def import_local_logs(
             writer.flush()
     writer.finish()
     with db.engine.connect() as conn:
-        summary.records_after = conn.execute(
-            select(func.count()).select_from(UsageRecord.__table__)
-        ).scalar_one()
+        summary.records_after = conn.execute(select(func.count()).select_from(UsageRecord.__table__)).scalar_one()
     summary.seconds = time.perf_counter() - started
     return summary
 

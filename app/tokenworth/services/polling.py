@@ -246,9 +246,7 @@ def upsert_billed(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
             conn.execute(update(table).where(table.c.id == found[0]).values(row))
 
 
-def _set_progress(
-    conn: Connection, account_id: int, endpoint: str, next_start: datetime, now: datetime
-) -> None:
+def _set_progress(conn: Connection, account_id: int, endpoint: str, next_start: datetime, now: datetime) -> None:
     table = PollProgress.__table__
     found = conn.execute(
         select(table.c.id).where(table.c.account_id == account_id, table.c.endpoint == endpoint)
@@ -326,9 +324,7 @@ def _poll_endpoint(
         windows = [(floor_to(now, DAY_S) - timedelta(days=UNWINDOWED_DAYS), None, "1d")]
     result.start = windows[0][0]
     for window_start, window_end, width in windows:
-        log.info(
-            "polling %s %s from %s (%s buckets)", poller.account, spec.name, window_start.isoformat(), width
-        )
+        log.info("polling %s %s from %s (%s buckets)", poller.account, spec.name, window_start.isoformat(), width)
         for page in poller.pages(spec, window_start, window_end, width):
             _store_page(db, account_id, poller, page, prices, now)
             result.pages += 1
@@ -370,9 +366,7 @@ def _poll_account(
         endpoint_result = EndpointResult(spec.name)
         result.endpoints.append(endpoint_result)
         try:
-            _poll_endpoint(
-                db, row.id, poller, spec, since=since, now=now, prices=prices, result=endpoint_result
-            )
+            _poll_endpoint(db, row.id, poller, spec, since=since, now=now, prices=prices, result=endpoint_result)
         except (KeyRejected, ProviderUnavailable) as exc:
             endpoint_result.error = str(exc)
             result.status = exc.status

@@ -47,9 +47,7 @@ def load_price_book(session: Session | Connection) -> PriceBook:
     rows = (
         session.execute(select(PriceOverride)).scalars().all()
         if isinstance(session, Session)
-        else [
-            PriceOverride(**dict(row)) for row in session.execute(select(PriceOverride.__table__)).mappings()
-        ]
+        else [PriceOverride(**dict(row)) for row in session.execute(select(PriceOverride.__table__)).mappings()]
     )
     return PriceBook({(row.provider, row.model): _override_rates(row) for row in rows})
 
@@ -76,9 +74,7 @@ def set_override(db: Database, price: OverrideInput) -> None:
 
     with db.session() as session:
         row = session.scalars(
-            select(PriceOverride).where(
-                PriceOverride.provider == price.provider, PriceOverride.model == price.model
-            )
+            select(PriceOverride).where(PriceOverride.provider == price.provider, PriceOverride.model == price.model)
         ).first()
         if row is None:
             row = PriceOverride(provider=price.provider, model=price.model)
@@ -104,9 +100,7 @@ def delete_override(db: Database, provider: str, model: str) -> bool:
 
 def list_overrides(db: Database) -> list[PriceOverride]:
     with db.session() as session:
-        return list(
-            session.scalars(select(PriceOverride).order_by(PriceOverride.provider, PriceOverride.model))
-        )
+        return list(session.scalars(select(PriceOverride).order_by(PriceOverride.provider, PriceOverride.model)))
 
 
 @dataclass

@@ -169,14 +169,10 @@ def reconcile_report(
         c.provider,
         c.model,
         func.sum(case((reported, 0), else_=type_coerce(c.cost, BigInteger))).label("estimate"),
-        func.sum(case((reported, type_coerce(c.estimated_cost, BigInteger)), else_=0)).label(
-            "reported_estimate"
-        ),
+        func.sum(case((reported, type_coerce(c.estimated_cost, BigInteger)), else_=0)).label("reported_estimate"),
         func.sum(case((reported, type_coerce(c.cost, BigInteger)), else_=0)).label("billed"),
         func.sum(case((reported, 1), else_=0)).label("reported_rows"),
-        func.sum(case((reported, case((c.estimated_cost.is_(None), 1), else_=0)), else_=0)).label(
-            "reported_unpriced"
-        ),
+        func.sum(case((reported, case((c.estimated_cost.is_(None), 1), else_=0)), else_=0)).label("reported_unpriced"),
         func.sum(case((c.cost.is_(None), 1), else_=0)).label("unpriced"),
         func.count().label("records"),
     ).group_by(slot, c.source, c.provider, c.model)
@@ -217,9 +213,7 @@ def reconcile_report(
         else:
             row.logs.add((record.estimate or 0) + (record.billed or 0), records, int(record.unpriced or 0))
     for record in billed:
-        row = row_for(
-            int(record.slot), record.provider, billed_label(record.model, record.line_item, record.cost_type)
-        )
+        row = row_for(int(record.slot), record.provider, billed_label(record.model, record.line_item, record.cost_type))
         if record.currency.upper() == "USD":
             row.billed.add(record.amount, int(record.records))
         else:

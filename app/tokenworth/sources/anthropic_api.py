@@ -59,9 +59,7 @@ class AnthropicPoller:
 
     provider = PROVIDER
 
-    def __init__(
-        self, http: httpx.Client, key: str, *, account: str, base_url: str, retry: RetryPolicy
-    ) -> None:
+    def __init__(self, http: httpx.Client, key: str, *, account: str, base_url: str, retry: RetryPolicy) -> None:
         self.http = http
         self.key = key
         self.account = account
@@ -94,9 +92,7 @@ class AnthropicPoller:
     def endpoints(self, details: Mapping[str, Any]) -> list[EndpointSpec]:
         return list(ENDPOINTS)
 
-    def pages(
-        self, spec: EndpointSpec, start: datetime, end: datetime | None, width: BucketWidth
-    ) -> Iterator[Page]:
+    def pages(self, spec: EndpointSpec, start: datetime, end: datetime | None, width: BucketWidth) -> Iterator[Page]:
         params: list[tuple[str, str | int]] = [
             ("starting_at", iso_z(start)),
             ("bucket_width", width),

@@ -21,6 +21,7 @@ from tokenworth.sources.lines import (
     line_number,
     lines_containing,
     loads_object,
+    torn_lines,
 )
 from tokenworth.sources.records import BrokenLine, ParseResult, UsageEvent
 
@@ -35,9 +36,7 @@ def default_roots(env: Mapping[str, str] | None = None, home: Path | None = None
     env = os.environ if env is None else env
     configured = env.get("CLAUDE_CONFIG_DIR", "").strip()
     if configured:
-        return [
-            projects_dir(Path(part.strip()).expanduser()) for part in configured.split(",") if part.strip()
-        ]
+        return [projects_dir(Path(part.strip()).expanduser()) for part in configured.split(",") if part.strip()]
     home = Path.home() if home is None else home
     return [home / ".claude" / "projects", home / ".config" / "claude" / "projects"]
 
@@ -92,6 +91,9 @@ def parse(data: bytes, *, path: str, state: dict[str, Any], final: bool) -> Pars
             continue
         if event is not None:
             result.events.append(event)
+    for offset in torn_lines(data, limit, _USAGE_MARKER):
+        line_no = line_number(data, offset, first_line)
+        result.broken.append(BrokenLine(path, line_no, "not valid JSON (torn or corrupt line)"))
     state["line"] = first_line + data.count(b"\n", 0, limit)
     result.consumed = limit
     return result

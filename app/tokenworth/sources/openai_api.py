@@ -54,9 +54,7 @@ class OpenAIPoller:
 
     provider = PROVIDER
 
-    def __init__(
-        self, http: httpx.Client, key: str, *, account: str, base_url: str, retry: RetryPolicy
-    ) -> None:
+    def __init__(self, http: httpx.Client, key: str, *, account: str, base_url: str, retry: RetryPolicy) -> None:
         self.http = http
         self.key = key
         self.account = account
@@ -86,9 +84,7 @@ class OpenAIPoller:
     def endpoints(self, details: Mapping[str, Any]) -> list[EndpointSpec]:
         return list(ENDPOINTS)
 
-    def pages(
-        self, spec: EndpointSpec, start: datetime, end: datetime | None, width: BucketWidth
-    ) -> Iterator[Page]:
+    def pages(self, spec: EndpointSpec, start: datetime, end: datetime | None, width: BucketWidth) -> Iterator[Page]:
         params: list[tuple[str, str | int]] = [
             ("start_time", int(start.timestamp())),
             ("bucket_width", width),

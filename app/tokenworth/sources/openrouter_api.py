@@ -44,9 +44,7 @@ class OpenRouterPoller:
 
     provider = PROVIDER
 
-    def __init__(
-        self, http: httpx.Client, key: str, *, account: str, base_url: str, retry: RetryPolicy
-    ) -> None:
+    def __init__(self, http: httpx.Client, key: str, *, account: str, base_url: str, retry: RetryPolicy) -> None:
         self.http = http
         self.key = key
         self.account = account
@@ -110,9 +108,7 @@ class OpenRouterPoller:
     def endpoints(self, details: Mapping[str, Any]) -> list[EndpointSpec]:
         return [ACTIVITY] if details.get("is_management_key") else []
 
-    def pages(
-        self, spec: EndpointSpec, start: datetime, end: datetime | None, width: BucketWidth
-    ) -> Iterator[Page]:
+    def pages(self, spec: EndpointSpec, start: datetime, end: datetime | None, width: BucketWidth) -> Iterator[Page]:
         body = self._get(spec.name)
         try:
             yield self._parse(Reader(body, "reply"))

@@ -172,9 +172,7 @@ def get_json(
                     )
             elif status >= 400:
                 detail = _provider_message(response, secret)
-                raise where.error(
-                    BadResponse, f"HTTP {status}" + (f": {detail}" if detail else "") + " (not retried)"
-                )
+                raise where.error(BadResponse, f"HTTP {status}" + (f": {detail}" if detail else "") + " (not retried)")
             else:
                 return parse_json(response.text, where)
         if attempt >= retry.attempts:

@@ -1,0 +1,76 @@
+"""Migrations: an empty database and one at every older revision both reach head; the ORM models
+and the migrations describe the same schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
+from tokenworth.core.config import sqlite_url
+from tokenworth.core.db import (
+    HEAD_REVISION,
+    MIGRATIONS_DIR,
+    create_db_engine,
+    current_revision,
+    open_database,
+    upgrade,
+)
+from tokenworth.core.models import Base
+
+
+def _revisions() -> list[str]:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    script = ScriptDirectory.from_config(config)
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def test_head_constant_is_the_newest_migration() -> None:
+    assert _revisions()[-1] == HEAD_REVISION
+
+
+def test_empty_database_reaches_head(tmp_path: Path) -> None:
+    db = open_database(sqlite_url(tmp_path / "new.db"))
+    try:
+        assert current_revision(db.engine) == HEAD_REVISION
+        assert "usage_records" in inspect(db.engine).get_table_names()
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("start", _revisions()[:-1] or ["(only one revision)"])
+def test_database_at_an_older_revision_reaches_head(tmp_path: Path, start: str) -> None:
+    if start == "(only one revision)":
+        pytest.skip("only one revision so far: nothing older to upgrade from")
+    url = sqlite_url(tmp_path / "old.db")
+    engine = create_db_engine(url)
+    upgrade(engine, start)
+    assert current_revision(engine) == start
+    engine.dispose()
+    db = open_database(url)
+    try:
+        assert current_revision(db.engine) == HEAD_REVISION
+    finally:
+        db.dispose()
+
+
+def test_models_match_migrations(tmp_path: Path) -> None:
+    db = open_database(sqlite_url(tmp_path / "cmp.db"))
+    try:
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": False})
+            diff = compare_metadata(context, Base.metadata)
+        assert diff == []
+    finally:
+        db.dispose()
+
+
+def test_sqlite_file_uses_wal(db) -> None:  # type: ignore[no-untyped-def]
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
