@@ -23,9 +23,7 @@ print(code, ','.join(heavy))
 
 
 def _run(argv: list[str], env: dict[str, str]) -> tuple[int, list[str]]:
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, *argv], env=env, capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", PROBE, *argv], env=env, capture_output=True, text=True, check=True)
     code, _, heavy = result.stdout.strip().partition(" ")
     return int(code), [name for name in heavy.split(",") if name]
 

@@ -67,3 +67,21 @@ def test_models_match_migrations(tmp_path: Path) -> None:
 def test_sqlite_file_uses_wal(db) -> None:  # type: ignore[no-untyped-def]
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_every_migration_downgrades_and_upgrades_again(tmp_path: Path) -> None:
+    from alembic import command
+
+    db = open_database(sqlite_url(tmp_path / "down.db"))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    try:
+        with db.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "base")
+        assert current_revision(db) is None
+        assert "usage_records" not in inspect(db.engine).get_table_names()
+        upgrade(db)
+        assert current_revision(db) == HEAD_REVISION
+    finally:
+        db.dispose()

@@ -40,6 +40,8 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("prices", "tokenworth.cli.prices_cmd", "PRICES"),
     CommandEntry("reprice", "tokenworth.cli.prices_cmd", "REPRICE"),
     CommandEntry("price", "tokenworth.cli.price_cmd", "PRICE"),
+    CommandEntry("keys", "tokenworth.cli.keys_cmd", "KEYS"),
+    CommandEntry("poll", "tokenworth.cli.poll_cmd", "POLL"),
 )
 """Every subcommand, registered from this one table."""
 

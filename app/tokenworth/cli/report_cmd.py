@@ -22,7 +22,11 @@ def _date(text: str) -> date:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("kind", choices=REPORT_KINDS, help="how to group the usage")
+    parser.add_argument(
+        "kind",
+        choices=(*REPORT_KINDS, "reconcile"),
+        help="how to group the usage; `reconcile` sets estimated against billed spend per day and model",
+    )
     add_range_arguments(parser)
     parser.add_argument("--source", help="only these sources (comma-separated, e.g. claude-code,codex)")
     parser.add_argument("--project", help="only this project (as shown by `report projects`)")
@@ -52,6 +56,10 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
                 print_summary(ctx, summary)
             finally:
                 ctx.stdout = stdout
+    if args.kind == "reconcile":
+        from tokenworth.cli.reconcile_cmd import run_reconcile  # billed-vs-estimated needs the ORM
+
+        return run_reconcile(ctx, args)
     sources = [s.strip() for s in args.source.split(",") if s.strip()] if args.source else None
     report = usage_report(
         ctx.db(),

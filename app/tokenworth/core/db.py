@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0001_ledger"
+HEAD_REVISION = "0002_providers"
 """The newest migration; checked cheaply at start so Alembic loads only when work is due."""
 
 

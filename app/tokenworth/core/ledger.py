@@ -49,6 +49,7 @@ _UPDATABLE = (
     "message_id",
     "request_id",
     "is_sidechain",
+    "web_search_requests",
     "imported_at",
 )
 _COLUMNS = ("dedupe_key", *_UPDATABLE)

@@ -47,16 +47,16 @@ class ModelRates:
     version: str
     """E.g. 'genai-prices 0.2.3' or 'override 2026-01-05T10:00:00Z': frozen into each record."""
     context_window: int | None = None
-    base_micro: tuple[int, int, int, int, int] | None = field(default=None, compare=False, repr=False)
+    base_micro: tuple[int, int, int, int, int] | None = field(default=None, init=False, compare=False, repr=False)
     """The five base rates in integer micro-USD per MTok, when exact: the fast path."""
-    tier_floor: int | None = field(default=None, compare=False, repr=False)
+    tier_floor: int | None = field(default=None, init=False, compare=False, repr=False)
     """The lowest tier threshold; at or below it every token pays the base rate."""
 
     def __post_init__(self) -> None:
         rates = (self.input, self.output, self.cache_read, self.cache_write_5m, self.cache_write_1h)
         micro = tuple(_micro(rate.base) for rate in rates)
-        if all(isinstance(value, int) for value in micro):
-            object.__setattr__(self, "base_micro", micro)
+        exact = all(isinstance(value, int) for value in micro)
+        object.__setattr__(self, "base_micro", micro if exact else None)
         starts = [start for rate in rates for start, _price in rate.tiers]
         object.__setattr__(self, "tier_floor", min(starts) if starts else None)
 

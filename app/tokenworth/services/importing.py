@@ -145,6 +145,7 @@ def event_row(event: UsageEvent, book: PriceBook, imported_at: int) -> dict[str,
         "message_id": event.message_id,
         "request_id": event.request_id,
         "is_sidechain": event.is_sidechain,
+        "web_search_requests": event.web_search_requests,
         "imported_at": imported_at,
     }
 
