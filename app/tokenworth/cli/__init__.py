@@ -11,10 +11,12 @@ from typing import TextIO
 from tokenworth import __version__
 from tokenworth.cli.base import CliContext, Command, CommandError
 from tokenworth.cli.import_cmd import IMPORT
+from tokenworth.cli.plan_cmd import PLAN
 from tokenworth.cli.prices_cmd import PRICES, REPRICE
 from tokenworth.cli.report_cmd import REPORT
+from tokenworth.cli.task_cmd import TASK
 
-COMMANDS: tuple[Command, ...] = (IMPORT, REPORT, PRICES, REPRICE)
+COMMANDS: tuple[Command, ...] = (IMPORT, REPORT, PRICES, REPRICE, TASK, PLAN)
 """Every subcommand, registered from this one table."""
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0001_ledger"
+HEAD_REVISION = "0003_tasks"
 """The newest migration; checked cheaply at start so Alembic loads only when work is due."""
 
 

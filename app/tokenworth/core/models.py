@@ -116,3 +116,7 @@ class MetaEntry(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# Tasks, attribution and plans live in their own module; importing it here puts them on Base.metadata.
+from tokenworth.core import task_models  # noqa: E402, F401

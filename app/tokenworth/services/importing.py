@@ -26,6 +26,7 @@ from tokenworth.core.models import CostProvenance, ImportedFile, MetaEntry, Usag
 from tokenworth.core.money import from_units, to_units
 from tokenworth.core.pricing import PriceBook, cost_units
 from tokenworth.core.timeutil import to_epoch_ms, utc_now
+from tokenworth.services.attribution import sync_attribution
 from tokenworth.services.prices import load_price_book
 from tokenworth.sources.local_logs import LocalLogSource, resolve_sources, sniff_source
 from tokenworth.sources.records import BrokenLine, UsageEvent
@@ -373,6 +374,7 @@ def import_local_logs(
         if writer.pending_rows >= FLUSH_ROWS:
             writer.flush()
     writer.finish()
+    sync_attribution(db, imported_since=writer.imported_at)
     with db.engine.connect() as conn:
         summary.records_after = conn.execute(
             select(func.count()).select_from(UsageRecord.__table__)
