@@ -13,6 +13,7 @@ from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
 from tokenworth.core.task_models import Task, TaskAttribution
 from tokenworth.services.attribution import rebuild_attribution, sync_attribution
+from tokenworth.services.task_preview import preview_task
 from tokenworth.services.tasks import (
     Assignment,
     TaskChanges,
@@ -28,7 +29,6 @@ from tokenworth.services.tasks import (
     list_categories,
     list_tasks,
     log_task,
-    preview_task,
     start_task,
     stop_task,
     unassign,
@@ -271,3 +271,32 @@ def test_record_deleted_by_a_later_import_takes_its_share_with_it(
         conn.execute(delete(UsageRecord.__table__).where(UsageRecord.__table__.c.id == ids["r1"]))
     assert ("r1", tasks["T1"]) not in shares(ledger)
     assert get_task(ledger, tasks["T1"]).cost == Decimal("2.30")
+
+
+def test_preview_of_an_edit_matches_the_saved_edit(ledger: Database, tasks: dict[str, int]) -> None:
+    draft = TaskDraft("Review", Decimal(3), at(5, 10, 45), at(5, 11, 30))
+    preview = preview_task(ledger, draft, task_id=tasks["T2"])
+    saved = edit_task(ledger, tasks["T2"], TaskChanges(start=at(5, 10, 45)))
+    assert preview.cost == saved.cost
+    assert preview.tfp == saved.tfp
+    assert preview.taken_from == {}
+
+
+def test_proposals_offer_unattributed_branches_the_last_session_and_unvalued_tasks(
+    ledger: Database, tasks: dict[str, int]
+) -> None:
+    from tokenworth.services.proposals import list_proposals
+
+    log_task(ledger, TaskDraft("No value yet", None, at(12, 9), at(12, 10)))
+    proposals = list_proposals(ledger)
+    assert [(p.kind, p.session_id or p.branch or p.title) for p in proposals] == [
+        ("session", "S1"),  # r7 on Jan 20th: the most recent unattributed session
+        ("branch", "feat-a"),
+        ("unvalued_task", "No value yet"),
+    ]
+    assert proposals[0].cost == Decimal("1.00")
+    assert proposals[1].assignment == Assignment(project="/p/app", branch="feat-a")
+    assert proposals[1].title == "feat-a (app)"
+    accepted = log_task(ledger, TaskDraft(proposals[1].title, Decimal(20), assignments=(proposals[1].assignment,)))
+    assert accepted.cost == Decimal("4.00")  # r1, r2 and r7: assignment beats the time spans
+    assert [p.kind for p in list_proposals(ledger)] == ["unvalued_task"]

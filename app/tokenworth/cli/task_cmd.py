@@ -16,6 +16,7 @@ from tokenworth.core.money import format_usd
 from tokenworth.core.timeutil import parse_day_or_time, resolve_zone, utc_now
 from tokenworth.services.attribution import rebuild_attribution
 from tokenworth.services.proposals import Proposal, list_proposals
+from tokenworth.services.task_preview import preview_task
 from tokenworth.services.tasks import (
     KEEP,
     Assignment,
@@ -31,7 +32,6 @@ from tokenworth.services.tasks import (
     get_task,
     list_tasks,
     log_task,
-    preview_task,
     start_task,
     stop_task,
     unassign,
@@ -45,7 +45,7 @@ def user_errors() -> Iterator[None]:
         yield
     except TaskNotFoundError as exc:
         raise CommandError(str(exc.args[0]), 1) from exc
-    except (TaskInputError, ValueError) as exc:
+    except TaskInputError as exc:
         raise CommandError(str(exc), 2) from exc
 
 

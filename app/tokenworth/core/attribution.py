@@ -134,17 +134,30 @@ class AttributionRules:
 
     def attribute(self, record: RecordFacts) -> tuple[Share, ...]:
         """The shares of `record` by task (empty: unattributed). Shares sum to at most one."""
-        if record.session_id is not None:
-            task_id = self.sessions.get(record.session_id)
+        return self.shares(
+            record.ts_ms, record.bucket_seconds, record.session_id, record.project, record.git_branch
+        )
+
+    def shares(
+        self,
+        ts_ms: int,
+        bucket_seconds: int,
+        session_id: str | None,
+        project: str | None,
+        git_branch: str | None,
+    ) -> tuple[Share, ...]:
+        """`attribute` on plain fields (what the database hands over, without building objects)."""
+        if session_id is not None:
+            task_id = self.sessions.get(session_id)
             if task_id is not None:
                 return ((task_id, ONE),)
-        if record.project is not None:
-            task_id = self.branches.get((record.project, record.git_branch or None))
+        if project is not None:
+            task_id = self.branches.get((project, git_branch or None))
             if task_id is not None:
                 return ((task_id, ONE),)
-        if record.bucket_seconds > 0:
-            return self.bucket_shares(record.ts_ms, record.ts_ms + record.bucket_seconds * 1000)
-        task_id = self.task_at(record.ts_ms)
+        if bucket_seconds > 0:
+            return self.bucket_shares(ts_ms, ts_ms + bucket_seconds * 1000)
+        task_id = self.task_at(ts_ms)
         return () if task_id is None else ((task_id, ONE),)
 
     def claimed_intervals(self) -> list[tuple[int, int]]:

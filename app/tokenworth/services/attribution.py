@@ -29,7 +29,6 @@ from sqlalchemy import (
     and_,
     case,
     delete,
-    exists,
     func,
     insert,
     or_,
@@ -39,7 +38,7 @@ from sqlalchemy import (
     update,
 )
 
-from tokenworth.core.attribution import AttributionRules, RecordFacts, SpanRule
+from tokenworth.core.attribution import AttributionRules, SpanRule
 from tokenworth.core.db import Database
 from tokenworth.core.models import MetaEntry, UsageRecord
 from tokenworth.core.task_models import NO_BRANCH, Task, TaskAttribution, TaskBranch, TaskSession
@@ -49,6 +48,7 @@ WATERMARK_KEY = "attribution:imported_through"
 """Meta key: records imported (epoch ms) up to this moment have been attributed."""
 
 _CHUNK = 500
+_INSERT_BATCH = 5000
 
 _records = UsageRecord.__table__
 _shares = TaskAttribution.__table__
@@ -133,52 +133,41 @@ def rules_clause(conn: Connection, rules: AttributionRules) -> ColumnElement[boo
     return claim_clause(conn, rules.claimed_intervals(), rules.sessions, rules.branches)
 
 
-def _matching_ids(conn: Connection, where: ColumnElement[bool]) -> list[int]:
-    return [int(row[0]) for row in conn.execute(select(_r.id).where(where))]
+def reattribute_where(conn: Connection, rules: AttributionRules, where: ColumnElement[bool]) -> int:
+    """Recompute and store the shares of the records matching `where`; returns how many records.
 
-
-def reattribute_records(conn: Connection, rules: AttributionRules, record_ids: Iterable[int]) -> int:
-    """Recompute and store the shares of these records under `rules`; returns how many records."""
-    ids = sorted(set(record_ids))
-    for index in range(0, len(ids), _CHUNK):
-        chunk = ids[index : index + _CHUNK]
-        rows = conn.execute(
-            select(_r.id, _ts, _r.bucket_seconds, _r.session_id, _r.project, _r.git_branch).where(
-                _r.id.in_(chunk)
+    One pass: read the records' facts, drop their shares, write the new ones (same transaction).
+    """
+    rows = conn.execute(
+        select(_r.id, _ts, _r.bucket_seconds, _r.session_id, _r.project, _r.git_branch).where(where)
+    ).all()
+    if not rows:
+        return 0
+    conn.execute(delete(_shares).where(_s.record_id.in_(select(_r.id).where(where))))
+    shares_of = rules.shares
+    values: list[dict[str, int]] = []
+    for record_id, ts, bucket_seconds, session_id, project, git_branch in rows:
+        for task_id, share in shares_of(int(ts), int(bucket_seconds or 0), session_id, project, git_branch):
+            values.append(
+                {
+                    "record_id": record_id,
+                    "task_id": task_id,
+                    "share_num": share.numerator,
+                    "share_den": share.denominator,
+                }
             )
-        ).all()
-        conn.execute(delete(_shares).where(_s.record_id.in_(chunk)))
-        values: list[dict[str, Any]] = []
-        for row in rows:
-            facts = RecordFacts(
-                int(row[1]), int(row.bucket_seconds or 0), row.session_id, row.project, row.git_branch
-            )
-            for task_id, share in rules.attribute(facts):
-                values.append(
-                    {
-                        "record_id": int(row.id),
-                        "task_id": task_id,
-                        "share_num": share.numerator,
-                        "share_den": share.denominator,
-                    }
-                )
-        if values:
-            conn.execute(insert(_shares), values)
-    return len(ids)
+    for index in range(0, len(values), _INSERT_BATCH):
+        conn.execute(insert(_shares), values[index : index + _INSERT_BATCH])
+    return len(rows)
 
 
-def claimed_record_ids(conn: Connection, task_id: int) -> set[int]:
-    """Records holding a share of this task now (call before changing or deleting the task)."""
-    return {int(row[0]) for row in conn.execute(select(_s.record_id).where(_s.task_id == task_id))}
-
-
-def task_claim_clause(conn: Connection, task_id: int) -> ColumnElement[bool] | None:
-    """Records the task may claim as it now stands: its assignments, else its span."""
+def task_claim_clause(conn: Connection, task_id: int) -> ColumnElement[bool]:
+    """Records the task holds now or may claim as it stands: take it before a change (or a
+    delete) and again after; re-attributing both sets covers everything the change can move."""
+    held = _r.id.in_(select(_s.record_id).where(_s.task_id == task_id))
+    session_c = TaskSession.__table__.c
     sessions = [
-        row[0]
-        for row in conn.execute(
-            select(TaskSession.__table__.c.session_id).where(TaskSession.__table__.c.task_id == task_id)
-        )
+        row[0] for row in conn.execute(select(session_c.session_id).where(session_c.task_id == task_id))
     ]
     branch_c = TaskBranch.__table__.c
     branches = [
@@ -187,25 +176,24 @@ def task_claim_clause(conn: Connection, task_id: int) -> ColumnElement[bool] | N
             select(branch_c.project, branch_c.git_branch).where(branch_c.task_id == task_id)
         )
     ]
+    claim: ColumnElement[bool] | None = None
     if sessions or branches:
-        return claim_clause(conn, sessions=sessions, branches=branches)
-    task = conn.execute(select(_tasks.c.started_at, _tasks.c.ended_at).where(_tasks.c.id == task_id)).first()
-    if task is None:
-        return None
-    rule = SpanRule(task_id, to_epoch_ms(task.started_at), _ms(task.ended_at))
-    if rule.end_or_open <= rule.start_ms:
-        return None
-    return claim_clause(conn, [(rule.start_ms, rule.end_or_open)])
+        claim = claim_clause(conn, sessions=sessions, branches=branches)
+    else:
+        task = conn.execute(
+            select(_tasks.c.started_at, _tasks.c.ended_at).where(_tasks.c.id == task_id)
+        ).first()
+        if task is not None:
+            rule = SpanRule(task_id, to_epoch_ms(task.started_at), _ms(task.ended_at))
+            if rule.end_or_open > rule.start_ms:
+                claim = claim_clause(conn, [(rule.start_ms, rule.end_or_open)])
+    return held if claim is None else or_(held, claim)
 
 
-def reattribute_task(conn: Connection, task_id: int, claimed_before: Collection[int]) -> int:
-    """After a task changed (or was deleted): recompute every record it held or may now claim."""
-    rules = load_rules(conn)
-    ids = set(claimed_before)
-    clause = task_claim_clause(conn, task_id)
-    if clause is not None:
-        ids.update(_matching_ids(conn, clause))
-    return reattribute_records(conn, rules, ids)
+def reattribute_task(conn: Connection, before: ColumnElement[bool], task_id: int) -> int:
+    """After a task changed (or was deleted): recompute what it held or claimed before (`before`,
+    from `task_claim_clause` taken ahead of the change) and what it may claim now."""
+    return reattribute_where(conn, load_rules(conn), or_(before, task_claim_clause(conn, task_id)))
 
 
 def _read_watermark(conn: Connection) -> int | None:
@@ -240,10 +228,10 @@ def sync_attribution_in(conn: Connection, *, imported_since: datetime | int | No
     else:
         fresh = _imported >= since
     rules = load_rules(conn)
-    held = exists().where(_s.record_id == _r.id)
+    held = _r.id.in_(select(_s.record_id))
     claim = rules_clause(conn, rules)
     candidates = or_(claim, held) if claim is not None else held
-    count = reattribute_records(conn, rules, _matching_ids(conn, and_(fresh, candidates)))
+    count = reattribute_where(conn, rules, and_(fresh, candidates))
     if newest is not None:
         _write_watermark(conn, newest)
     return count
@@ -267,7 +255,7 @@ def rebuild_attribution(db: Database) -> int:
         rules = load_rules(conn)
         conn.execute(delete(_shares))
         clause = rules_clause(conn, rules)
-        count = reattribute_records(conn, rules, _matching_ids(conn, clause)) if clause is not None else 0
+        count = reattribute_where(conn, rules, clause) if clause is not None else 0
         newest = conn.execute(select(func.max(_imported))).scalar()
         if newest is not None:
             _write_watermark(conn, int(newest))

@@ -12,32 +12,29 @@ re-attributes the affected usage in the same transaction (services.attribution).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, func, or_, select, type_coerce
+from sqlalchemy import BigInteger, Connection, false, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from tokenworth.core.analytics import Tfp, exceeds, money_units, tfp, units_to_money
-from tokenworth.core.attribution import AttributionRules, RecordFacts, SpanRule
 from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
 from tokenworth.core.money import decimal_str, quantize_money
-from tokenworth.core.task_models import NO_BRANCH, Task, TaskAttribution, TaskBranch, TaskSession
+from tokenworth.core.task_models import NO_BRANCH, Task, TaskBranch, TaskSession
 from tokenworth.core.timeutil import from_epoch_ms, month_bounds, to_epoch_ms, utc_now
 from tokenworth.services.attribution import (
     UsageCell,
     attributed_usage,
     claim_clause,
-    claimed_record_ids,
-    load_rules,
     reattribute_task,
-    sum_cells,
     sync_attribution,
+    task_claim_clause,
 )
 
 DEFAULT_CATEGORIES = ("coding", "docs", "extraction", "legal", "research")
@@ -47,8 +44,6 @@ MAX_AMOUNT = Decimal("100000000")
 """Values and fees must stay below this (the money column holds up to about $900 million)."""
 MAX_TITLE = 200
 MAX_CATEGORY = 64
-PREVIEW_TASK_ID = 0
-"""The id a draft task takes while previewing (real ids start at 1)."""
 
 
 class TaskInputError(ValueError):
@@ -457,7 +452,9 @@ class TaskDraft:
 
 
 @dataclass(frozen=True)
-class _CleanDraft:
+class CleanDraft:
+    """A draft that passed the checks: times to the millisecond, span known."""
+
     title: str
     value: Decimal | None
     start: datetime
@@ -469,7 +466,8 @@ class _CleanDraft:
     assignments: tuple[Assignment, ...]
 
 
-def _clean(conn: Connection, draft: TaskDraft, *, allow_running: bool = False) -> _CleanDraft:
+def clean_draft(conn: Connection, draft: TaskDraft, *, allow_running: bool = False) -> CleanDraft:
+    """A draft checked and completed (span taken from its assignments' usage); raises TaskInputError."""
     title = _title(draft.title)
     value = parse_amount(draft.value)
     start = None if draft.start is None else _to_ms_precision(draft.start)
@@ -490,7 +488,7 @@ def _clean(conn: Connection, draft: TaskDraft, *, allow_running: bool = False) -
             "give the task's --end too (or use `tokenworth task start` for work in progress)"
         )
     _check_span(start, end)
-    return _CleanDraft(
+    return CleanDraft(
         title=title,
         value=value,
         start=start,
@@ -539,7 +537,7 @@ def start_task(
         )
         session.add(task)
         session.flush()
-        reattribute_task(session.connection(), task.id, ())
+        reattribute_task(session.connection(), false(), task.id)
         return _view(session, task)
 
 
@@ -563,14 +561,14 @@ def stop_task(db: Database, *, value: Decimal | str | None = None, now: datetime
             raise TaskInputError(
                 f"task #{task.id} started at {_when(task.started_at)}, after now; edit its start first"
             )
-        held = claimed_record_ids(session.connection(), task.id)
+        before = task_claim_clause(session.connection(), task.id)
         task.ended_at = moment
         task.active = False
         if clean_value is not None:
             task.value = clean_value
         task.updated_at = moment
         session.flush()
-        reattribute_task(session.connection(), task.id, held)
+        reattribute_task(session.connection(), before, task.id)
         return _view(session, task)
 
 
@@ -579,7 +577,7 @@ def log_task(db: Database, draft: TaskDraft, *, now: datetime | None = None) -> 
     moment = _to_ms_precision(now or utc_now())
     with db.session() as session:
         conn = session.connection()
-        clean = _clean(conn, draft)
+        clean = clean_draft(conn, draft)
         for assignment in clean.assignments:
             _check_assignment_free(session, assignment, None)
             _check_assignment_known(conn, assignment)
@@ -609,7 +607,7 @@ def log_task(db: Database, draft: TaskDraft, *, now: datetime | None = None) -> 
         for assignment in clean.assignments:
             _add_assignment(session, task.id, assignment, moment)
         session.flush()
-        reattribute_task(conn, task.id, ())
+        reattribute_task(conn, false(), task.id)
         return _view(session, task)
 
 
@@ -680,13 +678,13 @@ def edit_task(db: Database, task_id: int, changes: TaskChanges, *, now: datetime
             active=active,
             by_time=not _has_assignments(session, task.id),
         )
-        held = claimed_record_ids(session.connection(), task.id)
+        before = task_claim_clause(session.connection(), task.id)
         task.title, task.category, task.value = title, category, value
         task.started_at, task.ended_at, task.active = start, end, active
         task.notes, task.link_url, task.git_branch = notes, link_url, git_branch
         task.updated_at = moment
         session.flush()
-        reattribute_task(session.connection(), task.id, held)
+        reattribute_task(session.connection(), before, task.id)
         return _view(session, task)
 
 
@@ -695,13 +693,13 @@ def delete_task(db: Database, task_id: int) -> TaskView:
     by the usual rules). No usage record is touched. Returns the task as it was."""
     with db.session() as session:
         task = _get(session, task_id)
-        before = _view(session, task)
+        as_it_was = _view(session, task)
         conn = session.connection()
-        held = claimed_record_ids(conn, task.id)
+        before = task_claim_clause(conn, task.id)
         session.delete(task)
         session.flush()
-        reattribute_task(conn, task_id, held)
-        return before
+        reattribute_task(conn, before, task_id)
+        return as_it_was
 
 
 def assign(db: Database, task_id: int, assignment: Assignment, *, now: datetime | None = None) -> TaskView:
@@ -718,11 +716,11 @@ def assign(db: Database, task_id: int, assignment: Assignment, *, now: datetime 
             assignment.project is not None and (assignment.project, assignment.branch) in existing.branches
         ):
             return existing
-        held = claimed_record_ids(conn, task.id)
+        before = task_claim_clause(conn, task.id)
         _add_assignment(session, task.id, assignment, moment)
         task.updated_at = moment
         session.flush()
-        reattribute_task(conn, task.id, held)
+        reattribute_task(conn, before, task.id)
         return _view(session, task)
 
 
@@ -748,7 +746,7 @@ def unassign(db: Database, task_id: int, assignment: Assignment, *, now: datetim
         if row is None:
             raise TaskNotFoundError(f"task #{task.id} has no assignment of {assignment.label}")
         conn = session.connection()
-        held = claimed_record_ids(conn, task.id)
+        before = task_claim_clause(conn, task.id)
         session.delete(row)
         session.flush()
         if not _has_assignments(session, task.id):
@@ -762,7 +760,7 @@ def unassign(db: Database, task_id: int, assignment: Assignment, *, now: datetim
             )
         task.updated_at = moment
         session.flush()
-        reattribute_task(conn, task.id, held)
+        reattribute_task(conn, before, task.id)
         return _view(session, task)
 
 
@@ -813,141 +811,6 @@ def list_categories(db: Database) -> list[str]:
     return [use.name for use in category_history(db)]
 
 
-# --- previews ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TaskPreview:
-    """What a draft task would hold if saved, before anything is written."""
-
-    start: datetime
-    end: datetime | None
-    value: Decimal | None
-    usage: UsageCell
-    taken_from: dict[int, UsageCell]
-    """Of that usage, the part other tasks hold now (by task id)."""
-
-    @property
-    def cost(self) -> Decimal | None:
-        return None if self.usage.all_unpriced else units_to_money(self.usage.cost_units)
-
-    @property
-    def tfp(self) -> Tfp:
-        return tfp(
-            None if self.value is None else Fraction(money_units(self.value)),
-            None if self.usage.all_unpriced else self.usage.cost_units,
-            cost_complete=self.usage.cost_complete,
-        )
-
-    @property
-    def flagged(self) -> bool:
-        value = None if self.value is None else Fraction(money_units(self.value))
-        return exceeds(None if self.usage.all_unpriced else self.usage.cost_units, value)
-
-
-def _rules_with_draft(
-    rules: AttributionRules, draft: _CleanDraft, replacing: int | None, draft_id: int
-) -> AttributionRules:
-    spans = [span for span in rules.all_spans if span.task_id != replacing]
-    spans.append(
-        SpanRule(draft_id, to_epoch_ms(draft.start), None if draft.end is None else to_epoch_ms(draft.end))
-    )
-    sessions = {key: task for key, task in rules.sessions.items() if task != replacing}
-    branches = {key: task for key, task in rules.branches.items() if task != replacing}
-    for assignment in draft.assignments:
-        if assignment.session_id is not None:
-            sessions[assignment.session_id] = draft_id
-        elif assignment.project is not None:
-            branches[(assignment.project, assignment.branch)] = draft_id
-    return AttributionRules(spans, sessions, branches)
-
-
-def preview_task(db: Database, draft: TaskDraft, *, task_id: int | None = None) -> TaskPreview:
-    """The usage, cost and TFP a draft would get if saved (as a new task, or replacing `task_id`),
-    under the same rules as saving it. A draft with a start and no end previews a running task."""
-    sync_attribution(db)
-    with db.engine.connect() as conn:
-        clean = _clean(conn, draft, allow_running=True)
-        draft_id = PREVIEW_TASK_ID if task_id is None else task_id
-        rules = _rules_with_draft(load_rules(conn), clean, task_id, draft_id)
-        if clean.assignments:
-            clause = claim_clause(
-                conn,
-                sessions=[a.session_id for a in clean.assignments if a.session_id is not None],
-                branches=[(a.project, a.branch) for a in clean.assignments if a.project is not None],
-            )
-        else:
-            end_ms = None if clean.end is None else to_epoch_ms(clean.end)
-            rule = SpanRule(draft_id, to_epoch_ms(clean.start), end_ms)
-            clause = claim_clause(conn, [(rule.start_ms, rule.end_or_open)])
-        usage = UsageCell()
-        taken: dict[int, UsageCell] = {}
-        if clause is not None:
-            c = UsageRecord.__table__.c
-            rows = conn.execute(
-                select(
-                    c.id,
-                    type_coerce(c.ts, BigInteger),
-                    c.bucket_seconds,
-                    c.session_id,
-                    c.project,
-                    c.git_branch,
-                    c.model,
-                    c.input_tokens
-                    + c.output_tokens
-                    + c.cache_read_tokens
-                    + c.cache_write_5m_tokens
-                    + c.cache_write_1h_tokens,
-                    type_coerce(c.cost, BigInteger),
-                ).where(clause)
-            ).all()
-            current = _current_shares(conn, [int(row[0]) for row in rows])
-            for row in rows:
-                facts = RecordFacts(int(row[1]), int(row[2] or 0), row[3], row[4], row[5])
-                after = dict(rules.attribute(facts))
-                share = after.get(draft_id, Fraction(0))
-                if not share:
-                    continue
-                record = _record_cell(int(row[1]), row[6], int(row[7] or 0), row[8])
-                usage.add(record.scaled(share))
-                for other, held in current.get(int(row[0]), ()):
-                    lost = held - after.get(other, Fraction(0))
-                    if other != task_id and lost > 0:
-                        taken.setdefault(other, UsageCell()).add(record.scaled(lost))
-    return TaskPreview(start=clean.start, end=clean.end, value=clean.value, usage=usage, taken_from=taken)
-
-
-def _record_cell(ts_ms: int, model: str, tokens: int, cost_units: int | None) -> UsageCell:
-    return UsageCell(
-        tokens=Fraction(tokens),
-        cost_units=Fraction(cost_units or 0),
-        records=Fraction(1),
-        unpriced_records=Fraction(1 if cost_units is None else 0),
-        unpriced_models={model} if cost_units is None else set(),
-        first_ms=ts_ms,
-        last_ms=ts_ms,
-    )
-
-
-def _current_shares(conn: Connection, record_ids: Iterable[int]) -> dict[int, list[tuple[int, Fraction]]]:
-    shares: dict[int, list[tuple[int, Fraction]]] = {}
-    ids = sorted(set(record_ids))
-    table = TaskAttribution.__table__.c
-    for index in range(0, len(ids), 500):
-        chunk = ids[index : index + 500]
-        for row in conn.execute(
-            select(table.record_id, table.task_id, table.share_num, table.share_den).where(
-                and_(table.record_id.in_(chunk))
-            )
-        ):
-            shares.setdefault(int(row[0]), []).append((int(row[1]), Fraction(int(row[2]), int(row[3]))))
-    return shares
-
-
-def usage_total(views: Iterable[TaskView]) -> UsageCell:
-    return sum_cells(view.usage for view in views)
-
-
 __all__ = [
     "DEFAULT_CATEGORIES",
     "KEEP",
@@ -958,10 +821,10 @@ __all__ = [
     "TaskDraft",
     "TaskInputError",
     "TaskNotFoundError",
-    "TaskPreview",
     "TaskView",
     "assign",
     "category_history",
+    "clean_draft",
     "delete_task",
     "edit_task",
     "get_task",
@@ -969,7 +832,6 @@ __all__ = [
     "list_tasks",
     "log_task",
     "parse_amount",
-    "preview_task",
     "running_task",
     "start_task",
     "stop_task",
