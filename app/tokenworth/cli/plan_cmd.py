@@ -117,7 +117,7 @@ def _list(ctx: CliContext, args: argparse.Namespace) -> int:
                 plan.name,
                 format_usd(plan.monthly_fee),
                 ", ".join(plan.covers),
-                f"{plan.first_month or '…'} to {plan.last_month or '…'}",
+                _months(plan.first_month, plan.last_month),
                 "not paid" if use is None else format_money(use.api_equivalent, use.covered.cost_complete),
                 "-"
                 if use is None or use.leverage is None
@@ -127,6 +127,12 @@ def _list(ctx: CliContext, args: argparse.Namespace) -> int:
     headers = ["Plan", "Monthly fee", "Covers", "Months", f"API-equivalent {key}", "Leverage"]
     ctx.out(render_table(headers, rows, [False, True, False, False, True, True]))
     return 0
+
+
+def _months(first: str | None, last: str | None) -> str:
+    if first is None and last is None:
+        return "every month"
+    return f"{first or 'always'} to {last or 'ongoing'}"
 
 
 PLAN = Command(
