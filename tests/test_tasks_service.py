@@ -297,6 +297,8 @@ def test_proposals_offer_unattributed_branches_the_last_session_and_unvalued_tas
     assert proposals[0].cost == Decimal("1.00")
     assert proposals[1].assignment == Assignment(project="/p/app", branch="feat-a")
     assert proposals[1].title == "feat-a (app)"
-    accepted = log_task(ledger, TaskDraft(proposals[1].title, Decimal(20), assignments=(proposals[1].assignment,)))
+    branch = proposals[1].assignment
+    assert branch is not None
+    accepted = log_task(ledger, TaskDraft(proposals[1].title, Decimal(20), assignments=(branch,)))
     assert accepted.cost == Decimal("4.00")  # r1, r2 and r7: assignment beats the time spans
     assert [p.kind for p in list_proposals(ledger)] == ["unvalued_task"]

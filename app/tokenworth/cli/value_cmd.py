@@ -60,6 +60,7 @@ def format_money(amount: Decimal | None, complete: bool = True) -> str:
 
 
 def run_value_report(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
+    """`report value` after the report command's own import step."""
     if args.since or args.until or args.source or args.project:
         raise CommandError("report value takes --month (not --since/--until/--source/--project)", 2)
     month = month_argument(args.month, zone)

@@ -430,6 +430,7 @@ def attributed_usage(
 
 
 def sum_cells(cells: Iterable[UsageCell]) -> UsageCell:
+    """Usage cells added up into one."""
     total = UsageCell()
     for cell in cells:
         total.add(cell)

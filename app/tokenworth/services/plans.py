@@ -35,6 +35,8 @@ class PlanNotFoundError(LookupError):
 
 @dataclass(frozen=True)
 class PlanView:
+    """A plan as callers see it; `covers` lists source names."""
+
     id: int
     name: str
     monthly_fee: Decimal
@@ -70,6 +72,7 @@ def _view(plan: Plan) -> PlanView:
 
 
 def month_key(year: int, month: int) -> str:
+    """'YYYY-MM' for (year, month): how plan months are stored and compared."""
     return f"{year:04d}-{month:02d}"
 
 
@@ -143,6 +146,7 @@ def set_plan(
 
 
 def delete_plan(db: Database, name: str) -> PlanView:
+    """Remove a plan; its usage is at API prices again. Returns the plan as it was."""
     with db.session() as session:
         plan = session.scalars(select(Plan).where(Plan.name == " ".join(name.split()))).first()
         if plan is None:
@@ -153,6 +157,7 @@ def delete_plan(db: Database, name: str) -> PlanView:
 
 
 def list_plans(db: Database) -> list[PlanView]:
+    """Every plan, by name."""
     with db.session() as session:
         return [_view(plan) for plan in session.scalars(select(Plan).order_by(Plan.name))]
 

@@ -765,6 +765,7 @@ def unassign(db: Database, task_id: int, assignment: Assignment, *, now: datetim
 
 
 def get_task(db: Database, task_id: int) -> TaskView:
+    """One task with its attributed usage; TaskNotFoundError when there is none."""
     sync_attribution(db)
     with db.session() as session:
         return _view(session, _get(session, task_id))
@@ -787,6 +788,8 @@ def list_tasks(
 
 @dataclass(frozen=True)
 class CategoryUse:
+    """A category, how many tasks use it, and when it was last used (None: a default)."""
+
     name: str
     tasks: int
     last_used: datetime | None

@@ -160,6 +160,8 @@ class PlanUse:
 
 @dataclass
 class ValueReport:
+    """A month's value report: rows per group, attributed / unattributed / total figures, plans."""
+
     month: str
     zone: str
     by: ValueGrouping
@@ -428,4 +430,5 @@ def month_value(
 
 
 def flagged_rows(rows: Iterable[ValueRow]) -> list[ValueRow]:
+    """The rows whose cost exceeds their value."""
     return [row for row in rows if row.figures.flagged]
