@@ -92,7 +92,8 @@ def test_by_task_json_has_exact_cost_value_tfp_and_flags(db: Database, ledger: d
     assert totals["unattributed_cost_usd"] == "23.5"  # 22.50 of the daily bucket + r7
     assert totals["unattributed_tokens"] == 325_000
     assert totals["tokens"] == 826_000
-    assert totals["flagged"] == 2
+    assert totals["flagged_rows"] == 2
+    assert totals["flagged"] is False  # 83 of value against 33.60 of spend
     assert report["unpriced_models"] == ["mystery"]
 
 

@@ -189,7 +189,7 @@ class ValueReport:
             "attributed_tfp": decimal_str(attributed_tfp.ratio),
             "unattributed_tokens": self.unattributed.tokens,
             "unattributed_cost_usd": decimal_str(self.unattributed.cost),
-            "flagged": sum(1 for row in self.rows if row.figures.flagged),
+            "flagged_rows": sum(1 for row in self.rows if row.figures.flagged),
         }
         return {
             "report": "value",
