@@ -85,3 +85,22 @@ def test_every_migration_downgrades_and_upgrades_again(tmp_path: Path) -> None:
         assert current_revision(db) == HEAD_REVISION
     finally:
         db.dispose()
+
+
+def test_records_written_at_the_first_revision_survive_every_upgrade(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "kept.db")
+    old = Database(url)
+    upgrade(old, _revisions()[0])
+    with old.transaction() as tx:
+        for index in range(3):
+            tx.execute(
+                "INSERT INTO usage_records (dedupe_key, source, provider, model, ts, cost, cost_provenance,"
+                " imported_at) VALUES (:key, 'claude-code', 'anthropic', 'm', 1767607800000, 12345, 'computed', 0)",
+                {"key": f"k{index}"},
+            )
+    old.dispose()
+    db = open_database(url)
+    try:
+        assert db.fetch("SELECT COUNT(*), SUM(cost) FROM usage_records") == [(3, 3 * 12345)]
+    finally:
+        db.dispose()

@@ -42,6 +42,8 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("price", "tokenworth.cli.price_cmd", "PRICE"),
     CommandEntry("keys", "tokenworth.cli.keys_cmd", "KEYS"),
     CommandEntry("poll", "tokenworth.cli.poll_cmd", "POLL"),
+    CommandEntry("task", "tokenworth.cli.task_cmd", "TASK"),
+    CommandEntry("plan", "tokenworth.cli.plan_cmd", "PLAN"),
 )
 """Every subcommand, registered from this one table."""
 

@@ -317,6 +317,9 @@ def _read_planned(
             writer.flush()
     writer.finish()
     summary.unpriced_models.update(writer.unpriced)
+    from tokenworth.services.attribution import sync_attribution
+
+    sync_attribution(db, imported_since=writer.imported_at)
 
 
 def _read_file(plan: _PlannedFile, writer: LedgerWriter, summary: ImportSummary) -> int:
