@@ -1,0 +1,195 @@
+"""Exporting a monthly summary to files: CSV, JSON, Markdown, HTML and PDF (or all of them).
+
+Where things go, by format (`M` is the month, e.g. 2026-01):
+
+- json: `tokenworth-M.json`.
+- csv: a folder `tokenworth-M-csv/` with one file per table; a target ending in `.zip` gets a zip
+  archive of the same files instead.
+- md: `tokenworth-M.md`, with its chart PNGs in `tokenworth-M-charts/` beside it (linked relatively).
+- html: `tokenworth-M.html`, self-contained (inline CSS, charts as data: URIs).
+- pdf: `tokenworth-M.pdf`, A4 or Letter, page numbers in the footer.
+- all: a folder `tokenworth-M/` holding each of the above.
+
+Charts and the PDF need Qt, which services never import: the caller passes `ExportHooks` with a
+chart renderer and a PDF writer (the CLI and the tray take them from `tokenworth.ui`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from tokenworth.core.db import Database
+from tokenworth.services.export_csv import write_csv
+from tokenworth.services.export_html import render_standalone_html
+from tokenworth.services.export_io import ExportError, write_bytes, write_text, write_with
+from tokenworth.services.export_markdown import render_markdown
+from tokenworth.services.monthly_summary import MonthlySummary
+from tokenworth.services.summary_charts import ChartRenderer, RenderedChart, render_charts
+from tokenworth.services.summary_document import Chart, SummaryDocument, build_document
+
+ExportFormat = Literal["csv", "json", "md", "html", "pdf"]
+EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "md", "html", "pdf")
+ALL = "all"
+PageSize = Literal["a4", "letter"]
+PAGE_SIZES: tuple[PageSize, ...] = ("a4", "letter")
+LETTER_TERRITORIES = frozenset({"US", "CA", "MX", "PH", "CL", "CO", "VE", "CR", "GT", "SV", "NI", "PA", "PR", "DO"})
+"""Where Letter paper is the norm (CLDR's paper size data); A4 everywhere else."""
+
+PdfWriter = Callable[[SummaryDocument, Path, PageSize], int]
+"""Lays the document out on pages and writes the PDF at the path; returns the page count."""
+
+
+@dataclass(frozen=True)
+class ExportHooks:
+    """What only the Qt layer can do, passed in by the caller."""
+
+    render_chart: ChartRenderer | None = None
+    write_pdf: PdfWriter | None = None
+
+
+@dataclass
+class ExportResult:
+    """What one format wrote."""
+
+    format: ExportFormat
+    target: Path
+    paths: list[Path]
+    pages: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def default_page_size(env: Mapping[str, str]) -> PageSize:
+    """Letter where the locale's territory uses it (LC_PAPER, LC_ALL, LANG: `en_US.UTF-8`), else A4."""
+    for name in ("LC_ALL", "LC_PAPER", "LANG"):
+        value = env.get(name, "")
+        if not value:
+            continue
+        locale = value.split(".")[0].split("@")[0]
+        territory = locale.split("_")[1].upper() if "_" in locale else ""
+        return "letter" if territory in LETTER_TERRITORIES else "a4"
+    return "a4"
+
+
+def default_name(month: str, fmt: ExportFormat | Literal["all"]) -> str:
+    """`tokenworth-2026-01.json`; CSV and `all` are folders (`tokenworth-2026-01-csv`, `tokenworth-2026-01`)."""
+    if fmt == ALL:
+        return f"tokenworth-{month}"
+    if fmt == "csv":
+        return f"tokenworth-{month}-csv"
+    return f"tokenworth-{month}.{fmt}"
+
+
+def resolve_target(month: str, fmt: ExportFormat | Literal["all"], out: Path | None, cwd: Path) -> Path:
+    """Where to write. Without `out`: the default name in `cwd`. For csv and all, `out` is the
+    folder the files go into (or, for csv, a `.zip` archive); for one file, `out` is that file,
+    or the folder to put the default name in when it is an existing folder."""
+    if out is None:
+        return cwd / default_name(month, fmt)
+    out = out.expanduser()
+    if not out.is_absolute():
+        out = cwd / out
+    if fmt not in ("csv", ALL) and out.is_dir():
+        return out / default_name(month, fmt)
+    return out
+
+
+def charts_folder(markdown: Path) -> Path:
+    return markdown.with_name(f"{markdown.stem}-charts")
+
+
+@dataclass
+class PreparedExport:
+    """A summary with its charts drawn and its document built once, for any number of formats."""
+
+    summary: MonthlySummary
+    charts: list[RenderedChart]
+    document: SummaryDocument
+
+
+def prepare(summary: MonthlySummary, hooks: ExportHooks, formats: Sequence[ExportFormat]) -> PreparedExport:
+    wants_charts = any(fmt in ("md", "html", "pdf") for fmt in formats)
+    charts = render_charts(summary, hooks.render_chart if wants_charts else None) if wants_charts else []
+    return PreparedExport(summary, charts, build_document(summary, charts))
+
+
+def _write_json(prepared: PreparedExport, target: Path) -> list[Path]:
+    text = json.dumps(prepared.summary.as_json(), indent=2, ensure_ascii=False) + "\n"
+    return [write_text(target, text)]
+
+
+def _write_markdown(prepared: PreparedExport, target: Path) -> list[Path]:
+    folder = charts_folder(target)
+    written = []
+
+    def link(chart: Chart) -> str:
+        return f"{folder.name}/{chart.name}.png"
+
+    for block in prepared.document.charts:
+        if block.chart.png is not None:
+            written.append(write_bytes(folder / f"{block.name}.png", block.chart.png))
+    written.insert(0, write_text(target, render_markdown(prepared.document, link)))
+    return written
+
+
+def export_format(
+    prepared: PreparedExport,
+    db: Database,
+    fmt: ExportFormat,
+    target: Path,
+    hooks: ExportHooks,
+    page_size: PageSize = "a4",
+) -> ExportResult:
+    """Write one format to `target` (a resolved path, see `resolve_target`)."""
+    result = ExportResult(fmt, target, [])
+    if fmt in ("md", "html", "pdf"):
+        result.notes = [f"{c.spec.title}: {c.note}" for c in prepared.charts if c.png is None and c.note]
+    if fmt == "json":
+        result.paths = _write_json(prepared, target)
+    elif fmt == "csv":
+        result.paths = write_csv(prepared.summary, db, target)
+    elif fmt == "md":
+        result.paths = _write_markdown(prepared, target)
+    elif fmt == "html":
+        result.paths = [write_text(target, render_standalone_html(prepared.document))]
+    elif fmt == "pdf":
+        writer = hooks.write_pdf
+        if writer is None:
+            raise ExportError("PDF export needs Qt (PySide6), which is not available here")
+        pages: list[int] = []
+        result.paths = [write_with(target, lambda path: pages.append(writer(prepared.document, path, page_size)))]
+        result.pages = pages[0] if pages else None
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
+    return result
+
+
+def export_month(
+    summary: MonthlySummary,
+    db: Database,
+    formats: Sequence[ExportFormat] | Literal["all"],
+    *,
+    out: Path | None,
+    cwd: Path,
+    hooks: ExportHooks,
+    page_size: PageSize = "a4",
+) -> list[ExportResult]:
+    """Export the summary in one format (to `out` or the default name) or all formats (into the
+    folder `out`, default `tokenworth-M/`)."""
+    month = summary.month_key
+    if formats == ALL:
+        folder = resolve_target(month, ALL, out, cwd)
+        if folder.exists() and not folder.is_dir():
+            raise ExportError(f"{folder} exists and is not a folder; --format all writes a folder")
+        chosen: Sequence[ExportFormat] = EXPORT_FORMATS
+        targets = {fmt: folder / default_name(month, fmt) for fmt in chosen}
+    else:
+        chosen = list(formats)
+        if len(chosen) != 1 and out is not None:
+            raise ExportError("--out names one file or folder: export one format, or use --format all")
+        targets = {fmt: resolve_target(month, fmt, out, cwd) for fmt in chosen}
+    prepared = prepare(summary, hooks, chosen)
+    return [export_format(prepared, db, fmt, targets[fmt], hooks, page_size) for fmt in chosen]
