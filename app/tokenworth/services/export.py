@@ -176,20 +176,21 @@ def export_month(
     cwd: Path,
     hooks: ExportHooks,
     page_size: PageSize = "a4",
+    into_folder: bool = False,
 ) -> list[ExportResult]:
-    """Export the summary in one format (to `out` or the default name) or all formats (into the
-    folder `out`, default `tokenworth-M/`)."""
+    """Export the summary in one format (to `out` or its default name), or in several (`all`:
+    every one) into the folder `out` (default `tokenworth-M/`), each under its default name;
+    `into_folder` uses the folder even for one format."""
     month = summary.month_key
-    if formats == ALL:
+    chosen: Sequence[ExportFormat] = EXPORT_FORMATS if formats == ALL else list(dict.fromkeys(formats))
+    if not chosen:
+        raise ValueError("no export format chosen")
+    if formats == ALL or len(chosen) > 1 or into_folder:
         folder = resolve_target(month, ALL, out, cwd)
         if folder.exists() and not folder.is_dir():
-            raise ExportError(f"{folder} exists and is not a folder; --format all writes a folder")
-        chosen: Sequence[ExportFormat] = EXPORT_FORMATS
+            raise ExportError(f"{folder} exists and is not a folder; several formats are written into a folder")
         targets = {fmt: folder / default_name(month, fmt) for fmt in chosen}
     else:
-        chosen = list(formats)
-        if len(chosen) != 1 and out is not None:
-            raise ExportError("--out names one file or folder: export one format, or use --format all")
         targets = {fmt: resolve_target(month, fmt, out, cwd) for fmt in chosen}
     prepared = prepare(summary, hooks, chosen)
     return [export_format(prepared, db, fmt, targets[fmt], hooks, page_size) for fmt in chosen]

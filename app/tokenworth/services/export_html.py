@@ -76,7 +76,7 @@ def _table_open(css_class: str | None = None) -> str:
 def _cell(tag: str, text: str, numeric: bool, extra_class: str | None = None) -> str:
     classes = [name for name in ("num" if numeric else None, extra_class) if name]
     cls = f' class="{" ".join(classes)}"' if classes else ""
-    align = ' align="right"' if numeric else ""
+    align = ' align="right"' if numeric else ' align="left"'
     return f"<{tag}{cls}{align}>{html.escape(text)}</{tag}>"
 
 

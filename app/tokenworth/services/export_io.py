@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -14,21 +14,31 @@ class ExportError(Exception):
     """An export could not be written; the message says where and why."""
 
 
-@contextlib.contextmanager
-def replacing(path: Path) -> Iterator[BinaryIO]:
-    """A binary file that becomes `path` only once fully written (a crash leaves the old one)."""
+def _temporary(path: Path) -> Path:
+    """A fresh name beside `path` (same folder, so the final rename is atomic)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{path.suffix}")
+
+
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[BinaryIO]:
+    """A binary file that becomes `path` only once fully written (a crash leaves the old one).
+    Created with ordinary permissions (the umask's), as any file the user saves."""
+    tmp = _temporary(path)
+    try:
+        handle = tmp.open("xb")
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with handle:
             yield handle
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            tmp.unlink()
         raise
 
 
@@ -43,19 +53,16 @@ def write_text(path: Path, text: str) -> Path:
 
 
 def write_with(path: Path, writer: Callable[[Path], object]) -> Path:
-    """Let `writer` (which needs a file name, like Qt's PDF writer) fill a temporary file, then
+    """Let `writer` (which needs a file name, like Qt's PDF writer) create a temporary file, then
     rename it to `path`."""
+    tmp = _temporary(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        writer(Path(tmp))
+        writer(tmp)
+        if not tmp.exists():
+            raise ExportError(f"cannot write {path}: nothing was written")
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            tmp.unlink()
         raise
     return path

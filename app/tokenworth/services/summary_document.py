@@ -246,7 +246,12 @@ def _providers(summary: MonthlySummary) -> list[Block]:
             for r in summary.reconciliation
         ]
         rec_rows.append(
-            ["Total", money(summary.estimated), money(summary.billed), signed_money(summary.reconciliation_gap)]
+            [
+                "Total",
+                money(summary.estimated, all(r.estimate_complete for r in summary.reconciliation)),
+                money(summary.billed),
+                signed_money(summary.reconciliation_gap),
+            ]
         )
         blocks += [
             Heading("Estimated against billed", 3),

@@ -45,9 +45,13 @@ GRID_COLOR = "#e3e6ea"
 AXIS_COLOR = "#8c959f"
 FONT_FAMILY = "DejaVu Sans"
 
-WIDTH_PX = 960
+WIDTH_PX = 820
 """Logical width of every chart; drawn at `SCALE` times for sharp print."""
 SCALE = 2
+TITLE_PX = 18
+LABEL_PX = 13
+TICK_PX = 12
+"""Text sizes in logical pixels; on an A4 page a chart's pixel is about half a point."""
 
 _app: QGuiApplication | None = None
 
@@ -147,7 +151,7 @@ class Canvas:
         rect: QRectF,
         text: str,
         *,
-        size: float = 12,
+        size: float = LABEL_PX,
         color: str = TEXT_COLOR,
         bold: bool = False,
         align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
@@ -156,20 +160,20 @@ class Canvas:
         self.painter.setPen(QColor(color))
         self.painter.drawText(rect, int(align), text)
 
-    def text_width(self, text: str, size: float = 12, bold: bool = False) -> float:
+    def text_width(self, text: str, size: float = LABEL_PX, bold: bool = False) -> float:
         return QFontMetricsF(_font(size, bold)).horizontalAdvance(text)
 
     def title(self, text: str) -> float:
         """Draw the chart title; returns the y where the plot area may start."""
-        self.text(QRectF(16, 10, self.width - 32, 28), text, size=17, bold=True)
+        self.text(QRectF(16, 10, self.width - 32, 30), text, size=TITLE_PX, bold=True)
         return 48.0
 
     def legend(self, entries: Sequence[tuple[str, QColor, str]], top: float, *, dry_run: bool = False) -> float:
         """Coloured marks and names in wrapped rows from `top`; returns the height used."""
-        x, y, row_height = 16.0, top, 20.0
+        x, y, row_height = 16.0, top, 22.0
         for name, color, mark in entries:
             label = elide(name, 72)
-            width = 18 + self.text_width(label, 12) + 18
+            width = 18 + self.text_width(label, LABEL_PX) + 18
             if x + width > self.width - 16 and x > 16:
                 x, y = 16.0, y + row_height
             if not dry_run:
@@ -183,7 +187,7 @@ class Canvas:
                     self.painter.drawEllipse(QPointF(x + 6, y + 10), 5, 5)
                 else:
                     self.painter.drawRect(QRectF(x, y + 4, 12, 12))
-                self.text(QRectF(x + 18, y, width, row_height), label, size=12)
+                self.text(QRectF(x + 18, y, width, row_height), label, size=LABEL_PX)
             x += width
         return y + row_height - top if entries else 0.0
 
@@ -201,7 +205,7 @@ def _money_axis(canvas: Canvas, plot: QRectF, maximum: float) -> float:
         canvas.text(
             QRectF(0, y - 9, plot.left() - 8, 18),
             money_label(value),
-            size=11,
+            size=TICK_PX,
             color=MUTED_COLOR,
             align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
         )
@@ -213,7 +217,7 @@ def _axis_label_width(canvas: Canvas, maximum: float) -> float:
     step = nice_step(maximum)
     top = step * math.ceil(maximum / step) if maximum > 0 else step
     labels = [money_label(step * i) for i in range(round(top / step) + 1)]
-    return max(canvas.text_width(label, 11) for label in labels) + 16
+    return max(canvas.text_width(label, TICK_PX) for label in labels) + 16
 
 
 def draw_daily_spend(spec: DailySpendChart) -> bytes:
@@ -249,7 +253,7 @@ def draw_daily_spend(spec: DailySpendChart) -> bytes:
             painter.setBrush(QBrush(colors[name]))
             painter.drawRect(QRectF(x, y - h, bar, h))
             y -= h
-    label_width = canvas.text_width("Jan 30", 11) + 10
+    label_width = canvas.text_width("Jan 30", TICK_PX) + 10
     step = next((s for s in (1, 2, 3, 5, 7, 14) if s * slot >= label_width), 14)
     for index, day in enumerate(days):
         if index % step:
@@ -260,7 +264,7 @@ def draw_daily_spend(spec: DailySpendChart) -> bytes:
         canvas.text(
             QRectF(cx - 40, plot.bottom() + 5, 80, 18),
             f"{day:%b} {day.day}",
-            size=11,
+            size=TICK_PX,
             color=MUTED_COLOR,
             align=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
         )
@@ -273,8 +277,8 @@ def draw_model_costs(spec: ModelCostChart) -> bytes:
     colors = model_colors([name for name, _cost in bars])
     row = 30.0
     probe = Canvas.open(WIDTH_PX, 10)
-    name_width = min(max((probe.text_width(elide(n, 36), 12) for n, _c in bars), default=60) + 24, WIDTH_PX * 0.4)
-    value_width = max((probe.text_width(f"${c:,.2f}", 12) for _n, c in bars), default=40) + 16
+    name_width = min(max((probe.text_width(elide(n, 36), LABEL_PX) for n, _c in bars), default=60) + 24, WIDTH_PX * 0.4)
+    value_width = max((probe.text_width(f"${c:,.2f}", LABEL_PX) for _n, c in bars), default=40) + 16
     probe.painter.end()
 
     height = 48 + row * len(bars) + 40
@@ -292,7 +296,7 @@ def draw_model_costs(spec: ModelCostChart) -> bytes:
         canvas.text(
             QRectF(x - 40, plot.bottom() + 4, 80, 18),
             money_label(value),
-            size=11,
+            size=TICK_PX,
             color=MUTED_COLOR,
             align=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
         )
@@ -306,10 +310,10 @@ def draw_model_costs(spec: ModelCostChart) -> bytes:
         canvas.text(
             QRectF(8, y, name_width - 16, row),
             elide(name, 36),
-            size=12,
+            size=LABEL_PX,
             align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
         )
-        canvas.text(QRectF(plot.left() + width + 6, y, value_width + 10, row), f"${cost:,.2f}", size=12)
+        canvas.text(QRectF(plot.left() + width + 6, y, value_width + 10, row), f"${cost:,.2f}", size=LABEL_PX)
     painter.setPen(QPen(QColor(AXIS_COLOR), 1))
     painter.drawLine(QPointF(plot.left(), plot.top()), QPointF(plot.left(), plot.bottom()))
     return canvas.png()
@@ -338,7 +342,7 @@ def draw_value_cost(spec: ValueCostChart) -> bytes:
 
     probe = Canvas.open(WIDTH_PX, 10)
     legend_height = probe.legend(entries, 0, dry_run=True)
-    left = max(probe.text_width(money_label(t), 11) for t in _log_ticks(low, high)) + 40
+    left = max(probe.text_width(money_label(t), TICK_PX) for t in _log_ticks(low, high)) + 40
     probe.painter.end()
 
     plot_height = 420.0
@@ -364,14 +368,14 @@ def draw_value_cost(spec: ValueCostChart) -> bytes:
         canvas.text(
             QRectF(0, y - 9, plot.left() - 8, 18),
             label,
-            size=11,
+            size=TICK_PX,
             color=MUTED_COLOR,
             align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
         )
         canvas.text(
             QRectF(x - 40, plot.bottom() + 5, 80, 18),
             label,
-            size=11,
+            size=TICK_PX,
             color=MUTED_COLOR,
             align=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
         )
@@ -383,7 +387,7 @@ def draw_value_cost(spec: ValueCostChart) -> bytes:
     canvas.text(
         QRectF(plot.left(), plot.bottom() + 24, plot.width(), 18),
         "Token cost of the task (USD, log scale)",
-        size=12,
+        size=LABEL_PX,
         color=MUTED_COLOR,
         align=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
     )
@@ -393,7 +397,7 @@ def draw_value_cost(spec: ValueCostChart) -> bytes:
     canvas.text(
         QRectF(-plot.height() / 2, -9, plot.height(), 18),
         "Value (USD, log scale)",
-        size=12,
+        size=LABEL_PX,
         color=MUTED_COLOR,
         align=Qt.AlignmentFlag.AlignCenter,
     )
@@ -408,13 +412,14 @@ def draw_value_cost(spec: ValueCostChart) -> bytes:
         painter.drawEllipse(QPointF(x, y), 6, 6)
         if label_points:
             label = elide(point.title, 26)
-            width = canvas.text_width(label, 11) + 4
+            width = canvas.text_width(label, TICK_PX) + 4
             rect = QRectF(x + 9, y - 9, width, 18)
             if rect.right() > plot.right():
                 rect.moveRight(x - 9)
             if not any(rect.intersects(other) for other in taken):
                 taken.append(rect)
-                canvas.text(rect, label, size=11, color=TEXT_COLOR)
+                painter.fillRect(rect.adjusted(-2, 1, 0, -1), QColor(255, 255, 255, 210))  # readable over lines
+                canvas.text(rect, label, size=TICK_PX, color=TEXT_COLOR)
     canvas.legend(entries, plot.bottom() + 50)
     return canvas.png()
 

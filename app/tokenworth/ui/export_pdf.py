@@ -2,7 +2,10 @@
 
 The HTML export's markup goes into a QTextDocument paginated to the page's body; Qt keeps table
 rows whole, moves a row that does not fit to the next page and repeats the table's header row
-there. Each page gets a footer with the report's name and "Page N of M".
+there. Qt does not keep a heading with what follows it (nor, after a table, always a line off
+the page edge), so after layout a heading left alone at the foot of a page, or any line cut by a
+page edge, starts the next page instead. Each page gets a footer with the report's name and
+"Page N of M".
 """
 
 from __future__ import annotations
@@ -19,7 +22,11 @@ from PySide6.QtGui import (
     QPainter,
     QPdfWriter,
     QPen,
+    QTextBlock,
+    QTextCursor,
     QTextDocument,
+    QTextFormat,
+    QTextTable,
 )
 
 from tokenworth.services.export import PageSize
@@ -76,9 +83,11 @@ def write_pdf(document: SummaryDocument, path: Path, page_size: PageSize) -> int
     image_width = int(body.width() * _SCREEN_DPI / RESOLUTION_DPI)
     text.setHtml(render_html(document, _resource, for_qt=True, image_width=image_width))
     text.setPageSize(QSizeF(body.width(), body.height()))
+    keep_lines_on_pages(text, body.height())
     pages = text.pageCount()
 
     painter = QPainter(writer)
+    painter.setRenderHint(QPainter.RenderHint.LosslessImageRendering)  # charts stay sharp (no JPEG)
     try:
         for index in range(pages):
             if index:
@@ -91,6 +100,68 @@ def write_pdf(document: SummaryDocument, path: Path, page_size: PageSize) -> int
     finally:
         painter.end()
     return pages
+
+
+MAX_PAGE_BREAKS = 500
+
+
+def _page(y: float, page_height: float) -> int:
+    return int(y // page_height)
+
+
+def _line_span(block: QTextBlock) -> tuple[float, float] | None:
+    """Top of the first line and bottom of the last line of a laid-out block (margins left out)."""
+    lines = block.layout()
+    if lines is None or lines.lineCount() == 0:
+        return None
+    origin = lines.position().y()
+    first, last = lines.lineAt(0), lines.lineAt(lines.lineCount() - 1)
+    return origin + first.y(), origin + last.y() + last.height()
+
+
+def _layout_problem(text: QTextDocument, page_height: float) -> QTextBlock | None:
+    """The first top-level block that should start a new page: one cut by a page edge, or a
+    heading whose following content begins on a later page."""
+    layout = text.documentLayout()
+    items: list[tuple[QTextBlock | None, float, float]] = []  # (block or None for a table, top, bottom)
+    frames = text.rootFrame().begin()
+    while not frames.atEnd():
+        frame, block = frames.currentFrame(), frames.currentBlock()
+        if isinstance(frame, QTextTable) and frame.rows():
+            first = layout.blockBoundingRect(frame.cellAt(0, 0).firstCursorPosition().block())
+            items.append((None, first.top(), first.bottom()))
+        elif frame is None and block.isValid() and block.text().strip():
+            span = _line_span(block)
+            if span is not None:
+                items.append((block, *span))
+        frames += 1
+    moved = QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore
+    for index, (block, top, bottom) in enumerate(items):
+        if block is None or block.blockFormat().pageBreakPolicy() & moved:
+            continue  # tables paginate themselves; a block already moved stays at its page's top
+        if bottom - top < page_height and _page(top, page_height) != _page(bottom - 0.5, page_height):
+            before = items[index - 1][0] if index else None
+            if before is not None and before.blockFormat().headingLevel():
+                return before  # its heading goes along to the next page
+            return block
+        if block.blockFormat().headingLevel() and index + 1 < len(items):
+            following_top = items[index + 1][1]
+            if _page(following_top, page_height) > _page(top, page_height):
+                return block
+    return None
+
+
+def keep_lines_on_pages(text: QTextDocument, page_height: float) -> int:
+    """Move headings left alone at a page's foot, and lines cut by a page edge, to the next
+    page (one at a time, as each move shifts what follows). Returns how many were moved."""
+    for moved in range(MAX_PAGE_BREAKS):
+        block = _layout_problem(text, page_height)
+        if block is None:
+            return moved
+        form = block.blockFormat()
+        form.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
+        QTextCursor(block).setBlockFormat(form)
+    return MAX_PAGE_BREAKS
 
 
 def _resource(chart: Chart) -> str:

@@ -1,0 +1,127 @@
+"""`tokenworth export`: a month's summary as CSV, JSON, Markdown, HTML or PDF files (or all)."""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal
+from pathlib import Path
+
+from tokenworth.cli.base import CliContext, Command, CommandError
+
+FORMAT_CHOICES = ("csv", "json", "md", "html", "pdf", "all")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--month", metavar="YYYY-MM", help="the month to export (default: this month)")
+    parser.add_argument(
+        "--format",
+        choices=FORMAT_CHOICES,
+        default="all",
+        help="csv (a folder of tables, or a .zip with --out X.zip), json, md (with a folder of chart PNGs), "
+        "html (self-contained), pdf, or all (every format into one folder; the default)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="PATH",
+        type=Path,
+        help="file to write, or a folder to write the default name into "
+        "(default: tokenworth-YYYY-MM.<ext> in the current folder)",
+    )
+    parser.add_argument("--tz", metavar="ZONE", help="cut days and the month in this IANA zone (default: local)")
+    parser.add_argument(
+        "--budget",
+        metavar="USD",
+        help="monthly budget to report against (default: the budget in the app's settings, if any)",
+    )
+    parser.add_argument(
+        "--page-size", choices=("a4", "letter"), help="PDF paper (default: Letter in US/CA/MX/PH... locales, else A4)"
+    )
+    parser.add_argument("--no-import", action="store_true", help="skip the incremental import of local logs")
+
+
+def _budget(ctx: CliContext, text: str | None, from_settings: Decimal | None) -> Decimal | None:
+    if text is None:
+        return from_settings
+    from tokenworth.services.tasks import TaskInputError, parse_amount
+
+    try:
+        return parse_amount(text, "--budget")
+    except TaskInputError as exc:
+        raise CommandError(str(exc), 2) from None
+
+
+def run(ctx: CliContext, args: argparse.Namespace) -> int:
+    from tokenworth.cli.value_cmd import month_argument
+    from tokenworth.core.timeutil import resolve_zone
+    from tokenworth.services.export import (
+        ALL,
+        ExportHooks,
+        default_page_size,
+        export_month,
+    )
+    from tokenworth.services.export_io import ExportError
+    from tokenworth.services.monthly_summary import build_monthly_summary, settings_inputs
+
+    inputs = settings_inputs(ctx.paths.settings_file)
+    for problem in inputs.problems:
+        ctx.err(f"warning: settings: {problem}")
+    try:
+        zone = resolve_zone(args.tz or inputs.time_zone)
+    except ValueError as exc:
+        raise CommandError(str(exc), 2) from exc
+    month = month_argument(args.month, zone)
+    budget = _budget(ctx, args.budget, inputs.budget)
+    if not args.no_import:
+        from tokenworth.cli.import_cmd import run_import
+
+        run_import(ctx, argparse.Namespace(source="all", path=None, json=True), quiet=True)
+
+    formats = ALL if args.format == ALL else [args.format]
+    hooks = ExportHooks()
+    if args.format in ("md", "html", "pdf", ALL):
+        try:
+            from tokenworth.ui.export_hooks import qt_export_hooks
+        except ImportError as exc:
+            if args.format in ("pdf", ALL):
+                raise CommandError(f"PDF export needs Qt (PySide6), which cannot be loaded here: {exc}") from exc
+            ctx.err(f"warning: charts are left out: Qt (PySide6) cannot be loaded here: {exc}")
+        else:
+            hooks = qt_export_hooks()
+    summary = build_monthly_summary(ctx.db(), month=month, zone=zone, budget=budget)
+    try:
+        results = export_month(
+            summary,
+            ctx.db(),
+            formats,
+            out=args.out,
+            cwd=Path.cwd(),
+            hooks=hooks,
+            page_size=args.page_size or default_page_size(ctx.env),
+        )
+    except ExportError as exc:
+        raise CommandError(str(exc)) from exc
+    except OSError as exc:
+        raise CommandError(f"cannot write the export: {exc}") from exc
+    ctx.out(f"Exported {summary.month_key} (days in {summary.zone_name}):")
+    for result in results:
+        detail = ""
+        if result.format == "csv":
+            detail = f" ({len(result.paths)} tables)" if result.target.suffix.lower() != ".zip" else " (zip)"
+        elif result.format == "md" and len(result.paths) > 1:
+            detail = f" (+{len(result.paths) - 1} chart images in {result.paths[1].parent.name}/)"
+        elif result.format == "pdf" and result.pages is not None:
+            paper = (args.page_size or default_page_size(ctx.env)).upper().replace("LETTER", "Letter")
+            detail = f" ({result.pages} pages, {paper})"
+        ctx.out(f"  {result.format:<5} {result.target}{detail}")
+    notes = sorted({note for result in results for note in result.notes})
+    for note in notes:
+        ctx.out(f"note: {note}")
+    return 0
+
+
+EXPORT = Command(
+    name="export",
+    help="a month's summary (spend, value, TFP, tasks, charts) as CSV, JSON, Markdown, HTML or PDF",
+    configure=configure,
+    run=run,
+)

@@ -1,0 +1,302 @@
+"""`tokenworth export` from a known ledger: every format is written, CSV and JSON say what the CLI
+reports say (to the cent and beyond), HTML stands alone, Markdown finds its charts, the PDF has
+the right paper and pages."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import CliRunner
+from export_ledger import JANUARY_SPEND, UNICODE_TITLE, build_export_ledger
+from tokenworth.cli import main
+from tokenworth.core.config import sqlite_url
+from tokenworth.core.db import open_database
+from tokenworth.services.export_csv import TABLE_FILES
+
+MONTH = "2026-01"
+BASE = ("--month", MONTH, "--tz", "UTC", "--no-import")
+
+
+@dataclass
+class Exported:
+    home: Path
+    folder: Path
+    out: str
+
+    def run(self, *argv: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(argv), stdout=out, stderr=err, env={"TOKENWORTH_HOME": str(self.home), "TZ": "UTC"})
+        return code, out.getvalue(), err.getvalue()
+
+    def report(self, *argv: str) -> dict[str, Any]:
+        code, out, err = self.run("report", *argv, "--json", "--no-import", "--tz", "UTC")
+        assert code == 0, err
+        return json.loads(out)
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+
+def ledger_home(folder: Path) -> Path:
+    home = folder / "home"
+    home.mkdir(parents=True)
+    db = open_database(sqlite_url(home / "tokenworth.db"))
+    try:
+        build_export_ledger(db)
+    finally:
+        db.dispose()
+    return home
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
+    """One `--format all` export of the known ledger, shared by the tests that read it."""
+    root = tmp_path_factory.mktemp("export")
+    result = Exported(ledger_home(root), root / "out", "")
+    code, out, err = result.run("export", *BASE, "--format", "all", "--out", str(result.folder), "--budget", "40")
+    assert code == 0, err
+    result.out = out
+    return result
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_all_writes_every_format_under_its_default_name(exported: Exported) -> None:
+    names = sorted(p.name for p in exported.folder.iterdir())
+    assert names == [
+        "tokenworth-2026-01-charts",
+        "tokenworth-2026-01-csv",
+        "tokenworth-2026-01.html",
+        "tokenworth-2026-01.json",
+        "tokenworth-2026-01.md",
+        "tokenworth-2026-01.pdf",
+    ]
+    assert sorted(p.name for p in exported.path("tokenworth-2026-01-csv").iterdir()) == sorted(TABLE_FILES)
+    assert sorted(p.name for p in exported.path("tokenworth-2026-01-charts").iterdir()) == [
+        "cost-per-model.png",
+        "spend-per-day.png",
+        "value-vs-cost.png",
+    ]
+    assert "Exported 2026-01 (days in UTC):" in exported.out
+    assert re.search(r"pdf +\S+tokenworth-2026-01\.pdf \(\d+ pages, A4\)", exported.out)
+
+
+def test_json_totals_equal_the_cli_reports_to_the_cent(exported: Exported) -> None:
+    data = json.loads(exported.path("tokenworth-2026-01.json").read_text(encoding="utf-8"))
+    totals = data["totals"]
+    [january] = [row for row in exported.report("monthly")["rows"] if row["month"] == MONTH]
+    value = exported.report("value", "--month", MONTH)["totals"]
+    plan = exported.report("value", "--month", MONTH, "--basis", "plan")["totals"]
+    reconcile = exported.report("reconcile", "--since", "2026-01-01", "--until", "2026-01-31")["totals"]
+
+    assert data["schema_version"] == 1
+    assert Decimal(totals["cost_usd"]) == Decimal(january["cost_usd"]) == Decimal(value["cost_usd"]) == JANUARY_SPEND
+    for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "total_tokens"):
+        assert totals[name] == january[name]
+    assert totals["requests"] == january["requests"]
+    assert Decimal(totals["value_usd"]) == Decimal(value["value_usd"]) == Decimal(88)
+    assert totals["tfp"] == value["tfp"]
+    assert totals["attributed_tfp"] == value["attributed_tfp"]
+    assert totals["attributed_cost_usd"] == value["attributed_cost_usd"]
+    assert totals["unattributed_cost_usd"] == value["unattributed_cost_usd"]
+    assert totals["plan_basis_cost_usd"] == plan["cost_usd"]
+    assert totals["billed_usd"] == reconcile["billed_usd"]
+    assert data["budget"]["status"] == "under"
+
+
+def test_json_money_is_decimal_strings(exported: Exported) -> None:
+    data = json.loads(exported.path("tokenworth-2026-01.json").read_text(encoding="utf-8"))
+
+    def walk(node: Any, key: str = "") -> Iterator[tuple[str, Any]]:
+        if isinstance(node, dict):
+            for name, value in node.items():
+                yield from walk(value, name)
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item, key)
+        else:
+            yield key, node
+
+    money = [(key, value) for key, value in walk(data) if key.endswith("_usd")]
+    assert len(money) > 50
+    for key, value in money:
+        assert value is None or (isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value)), (key, value)
+    assert all(isinstance(v, str) for k, v in walk(data) if k == "tfp" and v is not None)
+
+
+def test_csv_tables_parse_back_and_match_the_reports(exported: Exported) -> None:
+    folder = exported.path("tokenworth-2026-01-csv")
+    summary = {row["field"]: row["value"] for row in csv_rows(folder / "summary.csv")}
+    [january] = [row for row in exported.report("monthly")["rows"] if row["month"] == MONTH]
+    assert Decimal(summary["cost_usd"]) == Decimal(january["cost_usd"])
+    assert summary["budget_status"] == "under"
+    assert summary["routing_available"] in ("true", "false")
+
+    records = csv_rows(folder / "records.csv")
+    assert len(records) == 7
+    assert sum(Decimal(r["cost_usd"]) for r in records if r["cost_usd"]) == JANUARY_SPEND
+    assert [r["cost_usd"] for r in records if r["model"] == "mystery"] == [""]  # unknown, never 0
+    assert sum(int(r["total_tokens"]) for r in records) == january["total_tokens"]
+    for record in records:
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", record["local_date"])
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", record["local_time"])
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", record["utc_time"])
+
+    value_rows = {row["task"]["id"]: row for row in exported.report("value", "--month", MONTH)["rows"]}
+    tasks = csv_rows(folder / "tasks.csv")
+    assert {int(t["task_id"]) for t in tasks} == set(value_rows)
+    for task in tasks:
+        expected = value_rows[int(task["task_id"])]
+        assert (task["cost_usd"], task["value_usd"], task["tfp"] or None) == (
+            expected["cost_usd"],
+            expected["value_usd"],
+            expected["tfp"],
+        )
+    assert UNICODE_TITLE in {t["title"] for t in tasks}
+
+    january_models = exported.report("models", "--since", "2026-01-01", "--until", "2026-01-31")["rows"]
+    models = {row["model"]: row for row in january_models}
+    by_model = csv_rows(folder / "by-model.csv")
+    assert {row["model"]: row["cost_usd"] for row in by_model} == {
+        name: row["cost_usd"] or "" for name, row in models.items()
+    }
+    categories = exported.report("value", "--month", MONTH, "--by", "category")["rows"]
+    by_category = {row["category"]: row for row in csv_rows(folder / "by-category.csv")}
+    for row in categories:
+        assert by_category[row["category"]]["cost_usd"] == row["cost_usd"]
+        assert by_category[row["category"]]["value_usd"] == row["value_usd"]
+    daily = csv_rows(folder / "daily.csv")
+    assert sum(Decimal(row["cost_usd"]) for row in daily if row["cost_usd"]) == JANUARY_SPEND
+
+
+def test_csv_is_plain_rfc_4180_for_spreadsheets(exported: Exported) -> None:
+    raw = (exported.path("tokenworth-2026-01-csv") / "tasks.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbftask_id,title,")  # UTF-8 with a BOM, so Excel reads accents
+    assert b"\r\n" in raw
+    assert raw.count(b"\n") == raw.count(b"\r\n")
+    assert '"Café ünïcode, ""quoted"""'.encode() in raw  # quoted field, doubled quotes
+    for name in ("tasks.csv", "by-model.csv", "records.csv", "daily.csv"):
+        for row in csv_rows(exported.path("tokenworth-2026-01-csv") / name):
+            for column, value in row.items():
+                if column.endswith("_usd") or column == "tfp":
+                    assert value == "" or re.fullmatch(r"-?\d+(\.\d+)?", value), (name, column, value)
+
+
+def test_csv_can_be_a_zip(exported: Exported, tmp_path: Path) -> None:
+    target = tmp_path / "january.zip"
+    code, out, err = exported.run("export", *BASE, "--format", "csv", "--out", str(target))
+    assert code == 0, err
+    assert "(zip)" in out
+    with zipfile.ZipFile(target) as archive:
+        assert sorted(archive.namelist()) == sorted(TABLE_FILES)
+        text = archive.read("summary.csv").decode("utf-8-sig")
+    summary = {row["field"]: row["value"] for row in csv.DictReader(io.StringIO(text))}
+    assert Decimal(summary["cost_usd"]) == JANUARY_SPEND
+
+
+def test_html_is_one_self_contained_file(exported: Exported) -> None:
+    page = exported.path("tokenworth-2026-01.html").read_text(encoding="utf-8")
+    images = re.findall(r'<img src="([^"]+)"', page)
+    assert len(images) == 3
+    for src in images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(b"\x89PNG\r\n\x1a\n")
+    lowered = page.lower()
+    for external in ("http://", "https://", "<link", "<script", "url(", "@import", "href=", "//cdn"):
+        assert external not in lowered, external
+    assert "<style>" in page
+    assert "Feature A" in page
+    assert "Café ünïcode, &quot;quoted&quot;" in page
+    assert "routing suggestions: not available" in page or "Routing suggestions" in page
+    assert "$33.60+" in page  # the month's spend; + as mystery is unpriced
+
+
+def test_markdown_links_its_chart_files(exported: Exported) -> None:
+    text = exported.path("tokenworth-2026-01.md").read_text(encoding="utf-8")
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert links == [
+        "tokenworth-2026-01-charts/spend-per-day.png",
+        "tokenworth-2026-01-charts/cost-per-model.png",
+        "tokenworth-2026-01-charts/value-vs-cost.png",
+    ]
+    for link in links:
+        assert (exported.folder / link).read_bytes().startswith(b"\x89PNG")
+    assert "| Model | Provider | Input |" in text
+    assert "|---|---|---:|" in text
+    assert "# Tokenworth monthly summary: January 2026" in text
+
+
+def pdf_pages(path: Path) -> list[tuple[float, float]]:
+    """(width, height) in points of each page, read from the page objects Qt writes."""
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF-")
+    pages = re.findall(rb"/Type /Page\b.*?/MediaBox \[([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)\]", data, re.S)
+    return [(float(x1) - float(x0), float(y1) - float(y0)) for x0, y0, x1, y1 in pages]
+
+
+def test_pdf_has_a4_pages(exported: Exported) -> None:
+    pages = pdf_pages(exported.path("tokenworth-2026-01.pdf"))
+    assert len(pages) >= 2
+    assert all(round(w) == 595 and round(h) == 842 for w, h in pages)
+    assert f"({len(pages)} pages, A4)" in exported.out
+
+
+def test_pdf_on_letter_paper(exported: Exported, tmp_path: Path) -> None:
+    code, out, err = exported.run("export", *BASE, "--format", "pdf", "--page-size", "letter", "--out", str(tmp_path))
+    assert code == 0, err
+    target = tmp_path / "tokenworth-2026-01.pdf"  # --out names a folder: the default name goes in it
+    pages = pdf_pages(target)
+    assert pages
+    assert all(round(w) == 612 and round(h) == 792 for w, h in pages)
+    assert "Letter)" in out
+
+
+def test_default_names_in_the_current_folder(cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = open_database(sqlite_url(home / "tokenworth.db"))
+    build_export_ledger(db)
+    db.dispose()
+    work = home.parent / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert cli("export", *BASE, "--format", "json").code == 0
+    assert cli("export", *BASE, "--format", "csv").code == 0
+    assert sorted(p.name for p in work.iterdir()) == ["tokenworth-2026-01-csv", "tokenworth-2026-01.json"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--month", "2026-13"), "month must look like 2026-01"),
+        (("--month", "2026-01", "--budget", "lots"), "--budget must be a number of dollars"),
+        (("--month", "2026-01", "--tz", "Mars/Olympus"), "unknown time zone"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(cli: CliRunner, argv: tuple[str, ...], message: str) -> None:
+    result = cli("export", *argv, "--format", "json", "--no-import")
+    assert result.code == 2
+    assert message in result.err
+    assert "Traceback" not in result.err
+
+
+def test_an_unwritable_target_is_a_clear_error(cli: CliRunner, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = cli("export", *BASE, "--format", "json", "--out", str(blocker / "x.json"))
+    assert result.code == 1
+    assert result.err.startswith("tokenworth: cannot write")
+    assert "Traceback" not in result.err
