@@ -48,3 +48,36 @@ def test_pdf_pages_render_with_tables_and_charts(cli: CliRunner, home: Path, tmp
         assert (footer.astype(np.int16).sum(axis=2) < 600).mean() > 0.001, f"{path.name} has no page number"
     coloured = [path.name for path in images if share_of(pixels(path.read_bytes()), SERIES_COLORS[0]) > 0.001]
     assert coloured[:1] in (["page-1.png"], ["page-2.png"])  # the charts, in colour, right after the glance
+
+
+@pytest.mark.system
+def test_a_realistic_month_fills_its_pages(tmp_path: Path) -> None:
+    """A month of agent sessions, an API organisation and eighteen tasks: no page is left nearly
+    empty by a heading pushed away from its table (only the last page may be short)."""
+    pdftoppm = require_tool("pdftoppm", "turns PDF pages into images")
+    from datetime import UTC, datetime
+
+    from export_sample import SAMPLE_BUDGET, SAMPLE_MONTH, build_sample_ledger
+    from tokenworth.services.export import export_month
+    from tokenworth.services.monthly_summary import build_monthly_summary
+    from tokenworth.ui.export_hooks import qt_export_hooks
+
+    db = open_database(sqlite_url(tmp_path / "sample.db"))
+    try:
+        build_sample_ledger(db)
+        summary = build_monthly_summary(
+            db, month=SAMPLE_MONTH, zone=UTC, budget=SAMPLE_BUDGET, now=datetime(2026, 4, 1, tzinfo=UTC), routing=None
+        )
+        [result] = export_month(summary, db, ["pdf"], out=tmp_path / "march.pdf", cwd=tmp_path, hooks=qt_export_hooks())
+    finally:
+        db.dispose()
+    assert result.pages is not None
+    assert result.pages >= 4
+    subprocess.run([pdftoppm, "-r", "40", "-png", str(result.target), str(tmp_path / "page")], check=True)
+    images = sorted(tmp_path.glob("page-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+    assert len(images) == result.pages
+    for path in images[:-1]:
+        page = pixels(path.read_bytes())
+        body = page[: int(page.shape[0] * 0.9)]  # above the footer
+        inked_rows = np.nonzero((body.astype(np.int16).sum(axis=2) < 600).any(axis=1))[0]
+        assert inked_rows.max() > body.shape[0] * 0.6, f"{path.name} is mostly empty"

@@ -231,6 +231,7 @@ class MonthComparison:
     tfp: Tfp
     total_tokens: int
     requests: int
+    tasks: int
     cost_change: Decimal | None
     cost_change_pct: Decimal | None
     value_change: Decimal | None
@@ -246,6 +247,7 @@ class MonthComparison:
             "tfp_note": self.tfp.note,
             "total_tokens": self.total_tokens,
             "requests": self.requests,
+            "tasks": self.tasks,
             "cost_change_usd": decimal_str(self.cost_change),
             "cost_change_pct": decimal_str(self.cost_change_pct),
             "value_change_usd": decimal_str(self.value_change),
@@ -734,7 +736,8 @@ def build_monthly_summary(
     before = previous_month(month)
     before_days = month_days(before)
     before_usage = usage("monthly", span=(before_days[0], before_days[-1])).totals
-    before_value = value_report(db, month=before, zone=zone, by="task").total
+    before_report = value_report(db, month=before, zone=zone, by="task")
+    before_value = before_report.total
     previous = MonthComparison(
         month=month_key(*before),
         cost=before_usage.cost,
@@ -742,6 +745,7 @@ def build_monthly_summary(
         tfp=before_value.tfp,
         total_tokens=before_usage.total_tokens,
         requests=before_usage.requests,
+        tasks=len(before_report.rows),
         cost_change=_difference(monthly.totals.cost, before_usage.cost),
         cost_change_pct=percent_change(before_usage.cost, monthly.totals.cost),
         value_change=_difference(by_task.total.value, before_value.value),

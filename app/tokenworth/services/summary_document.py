@@ -189,12 +189,14 @@ def _at_a_glance(summary: MonthlySummary) -> list[Block]:
     change = signed_money(previous.cost_change)
     if previous.cost_change_pct is not None:
         change += f" ({'+' if previous.cost_change_pct >= 0 else ''}{previous.cost_change_pct}%)"
+    if previous.tasks:
+        worth = f"value {'-' if previous.value is None else format_usd(previous.value)}, TFP {tfp_text(previous.tfp)}"
+    else:
+        worth = "no tasks valued"
     rows.append(
         (
             f"Against {previous.month}",
-            f"spend {money(previous.cost)} → {money(summary.cost, totals.cost_complete)}, {change}; "
-            f"value {'-' if previous.value is None else format_usd(previous.value)}, "
-            f"TFP {tfp_text(previous.tfp)}",
+            f"spend {money(previous.cost)} → {money(summary.cost, totals.cost_complete)}, {change}; {worth}",
         )
     )
     for use in summary.plans:
@@ -242,7 +244,7 @@ def _providers(summary: MonthlySummary) -> list[Block]:
         )
     else:
         rec_rows = [
-            [r.provider, money(r.estimated, r.estimate_complete), money(r.billed), signed_money(r.gap)]
+            [r.provider, money(r.estimated, r.estimate_complete), _bill(r.billed), signed_money(r.gap)]
             for r in summary.reconciliation
         ]
         rec_rows.append(
@@ -269,6 +271,11 @@ def _providers(summary: MonthlySummary) -> list[Block]:
             ),
         ]
     return blocks
+
+
+def _bill(amount: Decimal | None) -> str:
+    """A billed amount, or '-' where the provider sent no bill."""
+    return "-" if amount is None else money(amount)
 
 
 def _models(summary: MonthlySummary) -> list[Block]:

@@ -105,6 +105,11 @@ def write_pdf(document: SummaryDocument, path: Path, page_size: PageSize) -> int
 MAX_PAGE_BREAKS = 500
 
 
+EDGE_SLACK = 2.0
+"""Device pixels of rounding Qt's layout leaves at page edges; a line this close belongs to the
+page it reaches into."""
+
+
 def _page(y: float, page_height: float) -> int:
     return int(y // page_height)
 
@@ -139,13 +144,14 @@ def _layout_problem(text: QTextDocument, page_height: float) -> QTextBlock | Non
     for index, (block, top, bottom) in enumerate(items):
         if block is None or block.blockFormat().pageBreakPolicy() & moved:
             continue  # tables paginate themselves; a block already moved stays at its page's top
-        if bottom - top < page_height and _page(top, page_height) != _page(bottom - 0.5, page_height):
+        top, bottom = top + EDGE_SLACK, bottom - EDGE_SLACK
+        if bottom - top < page_height and _page(top, page_height) != _page(bottom, page_height):
             before = items[index - 1][0] if index else None
             if before is not None and before.blockFormat().headingLevel():
                 return before  # its heading goes along to the next page
             return block
         if block.blockFormat().headingLevel() and index + 1 < len(items):
-            following_top = items[index + 1][1]
+            following_top = items[index + 1][1] + EDGE_SLACK
             if _page(following_top, page_height) > _page(top, page_height):
                 return block
     return None
