@@ -276,6 +276,8 @@ def test_default_names_in_the_current_folder(cli: CliRunner, home: Path, monkeyp
     assert cli("export", *BASE, "--format", "json").code == 0
     assert cli("export", *BASE, "--format", "csv").code == 0
     assert sorted(p.name for p in work.iterdir()) == ["tokenworth-2026-01-csv", "tokenworth-2026-01.json"]
+    assert cli("export", *BASE, "--format", "html", "--out", "reports/").code == 0  # a new folder, by the slash
+    assert (work / "reports" / "tokenworth-2026-01.html").is_file()
 
 
 @pytest.mark.parametrize(

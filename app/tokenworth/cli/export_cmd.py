@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,8 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         metavar="PATH",
-        type=Path,
-        help="file to write, or a folder to write the default name into "
+        help="file to write, or a folder (existing, or ending in /) to write the default name into "
         "(default: tokenworth-YYYY-MM.<ext> in the current folder)",
     )
     parser.add_argument("--tz", metavar="ZONE", help="cut days and the month in this IANA zone (default: local)")
@@ -48,6 +48,18 @@ def _budget(ctx: CliContext, text: str | None, from_settings: Decimal | None) ->
         return parse_amount(text, "--budget")
     except TaskInputError as exc:
         raise CommandError(str(exc), 2) from None
+
+
+def _out_path(text: str | None, fmt: str, month: str) -> Path | None:
+    """`--out` as a path; `dir/` (a trailing slash) means the default name inside that folder."""
+    if text is None:
+        return None
+    path = Path(text)
+    if text.endswith(("/", os.sep)) and fmt not in ("csv", "all"):
+        from tokenworth.services.export import default_name
+
+        return path / default_name(month, fmt)  # type: ignore[arg-type]
+    return path
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
@@ -88,12 +100,13 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         else:
             hooks = qt_export_hooks()
     summary = build_monthly_summary(ctx.db(), month=month, zone=zone, budget=budget)
+    out = _out_path(args.out, args.format, summary.month_key)
     try:
         results = export_month(
             summary,
             ctx.db(),
             formats,
-            out=args.out,
+            out=out,
             cwd=Path.cwd(),
             hooks=hooks,
             page_size=args.page_size or default_page_size(ctx.env),
