@@ -256,3 +256,19 @@ def test_an_empty_month_still_summarises(db: Database) -> None:
     assert data["totals"]["tfp_note"] == "no spend"
     assert len(data["daily"]) == 28
     assert data["period"] == {"first_day": "2030-02-01", "last_day": "2030-02-28", "complete": False}
+
+
+def test_titles_cannot_break_the_html_or_markdown(db: Database) -> None:
+    from tokenworth.services.export_html import render_standalone_html
+    from tokenworth.services.export_markdown import render_markdown
+    from tokenworth.services.summary_document import build_document
+    from tokenworth.services.tasks import TaskDraft, log_task
+
+    title = "<script>alert(1)</script> | *bold* [link](http://x)"
+    log_task(db, TaskDraft(title, Decimal(10), datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 6, tzinfo=UTC)))
+    document = build_document(summary_of(db), charts=[])
+    page = render_standalone_html(document)
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; | *bold* [link](http://x)" in page
+    text = render_markdown(document, lambda chart: "unused.png")
+    assert r"\<script\>alert(1)\</script\> \| \*bold\* \[link\](http://x)" in text

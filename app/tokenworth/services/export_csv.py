@@ -54,7 +54,12 @@ class CsvTable:
     rows: Iterable[Sequence[Any]]
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> Any:
+    """A value as the csv module should write it: text and whole numbers as they are, None empty,
+    booleans as true/false, lists joined by ';'."""
+    kind = type(value)
+    if kind is str or kind is int:
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -195,7 +200,7 @@ def _share_text(shares: list[tuple[int, Fraction]]) -> str:
 def month_records(db: Database, summary: MonthlySummary) -> Iterator[list[Any]]:
     """Every ledger record of the month, oldest first, with the tasks it is attributed to."""
     start, end = month_bounds(summary.month[0], summary.month[1], summary.zone)
-    in_month = (UsageRecord.ts >= start) & (UsageRecord.ts < end)
+    in_month = (UsageRecord.__table__.c.ts >= start) & (UsageRecord.__table__.c.ts < end)
     with db.session() as session:
         shares: dict[int, list[tuple[int, Fraction]]] = {}
         query = (
@@ -208,38 +213,42 @@ def month_records(db: Database, summary: MonthlySummary) -> Iterator[list[Any]]:
         )
         for record_id, task_id, num, den in session.execute(query):
             shares.setdefault(record_id, []).append((task_id, Fraction(num, den)))
-        records = session.scalars(
-            select(UsageRecord)
-            .where(in_month)
-            .order_by(UsageRecord.ts, UsageRecord.id)
-            .execution_options(yield_per=2000)
-        )
-        for record in records:
-            local = record.ts.astimezone(summary.zone)
-            cache_write = record.cache_write_tokens
+        c = UsageRecord.__table__.c
+        columns = (
+            c.id, c.ts, c.source, c.provider, c.account, c.model, c.project, c.git_branch, c.session_id,
+            c.bucket_seconds, c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_write_5m_tokens,
+            c.cache_write_1h_tokens, c.reasoning_tokens, c.request_count, c.cost, c.cost_provenance,
+        )  # fmt: skip
+        rows = session.execute(select(*columns).where(in_month).order_by(c.ts, c.id).execution_options(yield_per=5000))
+        for (
+            record_id, ts, source, provider, account, model, project, branch, session_id, bucket,
+            input_tokens, output_tokens, cache_read, write_5m, write_1h, reasoning, requests, cost, provenance,
+        ) in rows:  # fmt: skip
+            local = ts.astimezone(summary.zone).isoformat(sep=" ")
+            cache_write = write_5m + write_1h
             yield [
-                record.id,
-                local.date().isoformat(),
-                local.strftime("%Y-%m-%d %H:%M:%S"),
-                record.ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                record.source,
-                record.provider,
-                record.account,
-                record.model,
-                record.project,
-                record.git_branch,
-                record.session_id,
-                record.bucket_seconds,
-                record.input_tokens,
-                record.output_tokens,
-                record.cache_read_tokens,
+                record_id,
+                local[:10],
+                local[:19],
+                ts.astimezone(UTC).isoformat()[:19] + "Z",
+                source,
+                provider,
+                account,
+                model,
+                project,
+                branch,
+                session_id,
+                bucket,
+                input_tokens,
+                output_tokens,
+                cache_read,
                 cache_write,
-                record.reasoning_tokens,
-                record.input_tokens + record.output_tokens + record.cache_read_tokens + cache_write,
-                record.request_count,
-                decimal_str(record.cost),
-                record.cost_provenance,
-                _share_text(shares[record.id]) if record.id in shares else None,
+                reasoning,
+                input_tokens + output_tokens + cache_read + cache_write,
+                requests,
+                decimal_str(cost),
+                provenance,
+                _share_text(shares[record_id]) if record_id in shares else None,
             ]
 
 
