@@ -341,6 +341,8 @@ class Suggestion:
     from_sample: Sample
     to_sample: Sample
     experiment_tasks: int
+    min_tasks: int
+    """N: valued tasks on the candidate needed for measured evidence."""
     context_window: int | None
     largest_request: int
     cost_complete: bool
@@ -409,6 +411,7 @@ def options(
                     from_sample=from_sample,
                     to_sample=to_sample,
                     experiment_tasks=rules.experiment_tasks,
+                    min_tasks=rules.min_tasks,
                     context_window=candidate.context_window,
                     largest_request=cell.largest_request,
                     cost_complete=cell.cost_complete,
