@@ -25,12 +25,15 @@ The main history (`build_history`), all UTC:
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import count
+from pathlib import Path
 
-from tokenworth.core.db import Database
+from tokenworth.core.config import sqlite_url
+from tokenworth.core.db import Database, open_database
 from tokenworth.core.ledger import upsert_rows
 from tokenworth.core.timeutil import to_epoch_ms
 from tokenworth.services.importing import event_row
@@ -59,7 +62,9 @@ def set_prices(db: Database) -> None:
     for model, (provider, input_mtok, output_mtok, cache_read) in PRICES.items():
         set_override(
             db,
-            OverrideInput(provider, model, Decimal(input_mtok), Decimal(output_mtok), cache_read_mtok=Decimal(cache_read)),
+            OverrideInput(
+                provider, model, Decimal(input_mtok), Decimal(output_mtok), cache_read_mtok=Decimal(cache_read)
+            ),
         )
 
 
@@ -154,3 +159,23 @@ def build_history(db: Database) -> dict[str, list[TaskView]]:
         ],
     )
     return made
+
+
+def history_file(folder: Path) -> Path:
+    """The main history built once into a SQLite file (copied per test: building takes a second)."""
+    path = folder / "history.db"
+    db = open_database(sqlite_url(path))
+    try:
+        build_history(db)
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        db.dispose()
+    return path
+
+
+def copy_ledger(source: Path, target: Path) -> Database:
+    """A private copy of a built ledger, opened."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return open_database(sqlite_url(target))
