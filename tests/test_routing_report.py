@@ -163,6 +163,17 @@ def test_a_month_without_tasks_has_nothing_to_suggest(history: Database) -> None
     assert (payload["suggestions"], payload["models"], payload["flags"]["tfp_below_one"]) == ([], [], [])
 
 
+def test_spend_without_a_price_is_shown_as_unknown_and_gets_no_suggestion(db: Database) -> None:
+    set_prices(db)
+    event = UsageEvent("claude-code", "anthropic", "mystery", at(2026, 1, 5), "m1", input_tokens=10_000, session_id="M")
+    write(db, [event])
+    log_task(db, TaskDraft("Unknown", Decimal(5), category="docs", assignments=(Assignment(session_id="M"),)))
+    payload = report_json(db)
+    [model] = payload["models"]
+    assert (model["model"], model["tasks"], model["cost_usd"], model["cost_complete"]) == ("mystery", 1, None, False)
+    assert payload["suggestions"] == []
+
+
 def test_a_caching_opportunity_is_flagged_with_exact_dollars(db: Database) -> None:
     set_prices(db)
     task(db, "extraction", at(2026, 1, 5), "50", Request("big", 1_000_000, 0))

@@ -108,7 +108,7 @@ def _cells_table(report: RoutingReport) -> str:
                 cell.category or "(uncategorized)",
                 cell.model.model,
                 str(cell.tasks),
-                format_money(units_to_money(cell.cost_units), cell.cost_complete),
+                format_money(None if cell.all_unpriced else units_to_money(cell.cost_units), cell.cost_complete),
                 tokens(round(cell.mix.total)),
                 "-" if share is None else f"{float(share) * 100:.0f}%",
                 str(sample.tasks),

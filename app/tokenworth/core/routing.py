@@ -228,6 +228,11 @@ class SpendCell:
     def cost_complete(self) -> bool:
         return self.unpriced_records == 0
 
+    @property
+    def all_unpriced(self) -> bool:
+        """Spend with no known price at all: its cost is unknown, not zero."""
+        return self.unpriced_records > 0 and not self.bands
+
 
 @dataclass(frozen=True, slots=True)
 class Sample:

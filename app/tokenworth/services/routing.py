@@ -120,7 +120,7 @@ class CellView:
             "provider": self.cell.model.provider,
             "model": self.cell.model.model,
             "tasks": self.cell.tasks,
-            "cost_usd": _money(self.cell.cost_units),
+            "cost_usd": None if self.cell.all_unpriced else _money(self.cell.cost_units),
             "cost_complete": self.cell.cost_complete,
             "input_tokens": round(mix.input),
             "output_tokens": round(mix.output),

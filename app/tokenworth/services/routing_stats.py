@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Connection, case, func, literal, select, type_coerce
 
@@ -105,8 +106,8 @@ class _CellBuilder:
         self.bands[band] = (max(old_size, size), old_mix + mix)
 
 
-def _mix(row: Sequence[object]) -> TokenMix:
-    return TokenMix(*(Fraction(int(value or 0)) for value in row))  # type: ignore[call-overload]
+def _mix(row: Sequence[Any]) -> TokenMix:
+    return TokenMix(*(Fraction(int(value or 0)) for value in row))
 
 
 def spend_cells(
