@@ -134,6 +134,20 @@ def test_per_cell_the_best_of_each_evidence_level_is_kept_only_if_it_saves_more_
     ]
 
 
+def test_the_untried_model_suggested_is_the_cheapest_of_the_same_provider_when_there_is_one() -> None:
+    opus, haiku, mini = ModelKey("anthropic", "opus"), ModelKey("anthropic", "haiku"), ModelKey("openai", "mini")
+    prices = {opus: rates("5", "25"), haiku: rates("1", "5"), mini: rates("0.25", "2")}
+    candidates = [Candidate(key, value) for key, value in prices.items()]
+    spend = SpendCell(
+        "coding", opus, 2, price_units(prices[opus], [MixBand(1, mix(1_000_000))]), (MixBand(1, mix(1_000_000)),), 1
+    )
+    [kept] = suggest([spend], {}, candidates, month="2026-01")
+    assert (kept.to_model, kept.evidence, kept.savings) == (haiku, "priced_only", Decimal(4))
+    # Without an untried model of its own provider, the cheapest of any provider.
+    [kept] = suggest([spend], {}, [c for c in candidates if c.model != haiku], month="2026-01")
+    assert (kept.to_model, kept.savings) == (mini, Decimal("4.75"))
+
+
 def test_suggestion_ids_are_stable_short_and_tell_apart_months_categories_and_models() -> None:
     first = suggestion_id("2026-01", "docs", BIG, MID)
     assert first == suggestion_id("2026-01", "docs", BIG, MID)

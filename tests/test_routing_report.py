@@ -28,6 +28,7 @@ from tokenworth.services.routing import (
     routing_report,
 )
 from tokenworth.services.tasks import Assignment, TaskDraft, log_task
+from tokenworth.services.value_report import value_report
 from tokenworth.sources.records import UsageEvent
 
 JAN = (2026, 1)
@@ -156,6 +157,18 @@ def test_tasks_and_categories_worth_less_than_their_tokens_are_flagged(history: 
         ("task", "Survey", "research", "3", "1", "0.3333"),
         ("category", None, "research", "6", "3", "0.5"),
     ]
+
+
+def test_category_flags_agree_with_report_value_by_category(history: Database) -> None:
+    def flagged_categories(db: Database) -> tuple[list[str], list[str]]:
+        routing = [f["category"] for f in report_json(db)["flags"]["tfp_below_one"] if f["kind"] == "category"]
+        rows = value_report(db, month=JAN, zone=UTC, by="category").rows
+        return routing, [row.key["category"] for row in rows if row.figures.flagged]
+
+    assert flagged_categories(history) == (["research"], ["research"])
+    # A research task without a value yet: the category's value is unknown, so it is not flagged.
+    task(history, "research", at(2026, 1, 22), None, Request("nano"))
+    assert flagged_categories(history) == ([], [])
 
 
 def test_a_month_without_tasks_has_nothing_to_suggest(history: Database) -> None:

@@ -29,9 +29,11 @@ Evidence, with `RoutingRules` defaults (N = 5 tasks, 10%):
 
 Which suggestions are kept (`select`), so the user is not flooded: per (category, model), the
 measured option with the largest savings, then the thin option with the largest savings, then
-the priced-only option with the largest savings (the cheapest untried model), each kept only if
-it saves strictly more than every option with stronger evidence kept before it (a weaker claim
-that saves less than a proven one is noise). Ties go to the model name. Kept suggestions are
+one priced-only option: the cheapest untried model of the current model's own provider (the
+switch that needs no new tool or key: Claude Code on Opus is told to try Haiku, not another
+vendor's smallest model), or the cheapest untried model of any provider when its own has none.
+Each is kept only if it saves strictly more than every option with stronger evidence kept
+before it (a weaker claim that saves less than a proven one is noise). Ties go to the model name. Kept suggestions are
 ranked by evidence (measured, thin, priced only), then savings (largest first), then category
 and model names. Every option (`options`) keeps a stable id so any shown suggestion can be
 accepted as an experiment later (`suggestion_id`: a hash of month, category and both models).
@@ -450,6 +452,9 @@ def select(found: Iterable[Suggestion]) -> list[Suggestion]:
         floor: Fraction | None = None
         for level in EVIDENCE_LEVELS:
             level_items = [item for item in items if item.evidence == level]
+            if level == "priced_only":
+                same_provider = [item for item in level_items if item.to_model.provider == item.from_model.provider]
+                level_items = same_provider or level_items
             if not level_items:
                 continue
             best = min(level_items, key=lambda item: (-item.savings_units, item.to_model))

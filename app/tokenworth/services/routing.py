@@ -80,7 +80,7 @@ from tokenworth.services.routing_stats import (
     spend_cells,
     used_models,
 )
-from tokenworth.services.value_report import value_report
+from tokenworth.services.value_report import ValueFigures, ValueRow, value_report
 
 SUGGESTION_ID = re.compile(r"^[0-9a-f]{8}$")
 
@@ -313,6 +313,36 @@ def _month_inputs(
     return _MonthInputs(month_key(*month), cells, samples, pool, rates)
 
 
+def tfp_flags(task_rows: Sequence[ValueRow]) -> list[TfpFlag]:
+    """Tasks, then categories, whose value was less than their cost (the value report's rows by
+    task, summed per category as `report value --by category` sums them)."""
+    flags: list[TfpFlag] = []
+    categories: dict[str | None, list[ValueRow]] = {}
+    for row in task_rows:
+        category = row.key.get("category")
+        categories.setdefault(category, []).append(row)
+        figures = row.figures
+        if figures.flagged:
+            task = row.key["task"]
+            flags.append(
+                TfpFlag("task", category, task["id"], task["title"], 1, figures.cost, figures.value, figures.tfp)
+            )
+    sums: list[tuple[str | None, ValueFigures]] = []
+    for category, rows in categories.items():
+        total = ValueFigures()
+        for row in rows:
+            total.add(row.figures)
+        total.unvalued_tasks = sum(1 for row in rows if row.figures.value_units is None)
+        sums.append((category, total))
+    sums.sort(key=lambda item: (-item[1].cost_units, item[0] or ""))
+    for category, total in sums:
+        if total.flagged:
+            flags.append(
+                TfpFlag("category", category, None, None, len(total.task_ids), total.cost, total.value, total.tfp)
+            )
+    return flags
+
+
 def routing_report(
     db: Database,
     *,
@@ -332,42 +362,13 @@ def routing_report(
     inputs = _month_inputs(db, month=month, zone=zone, curated=curated, book=book, now=now)
     found = options(inputs.cells, inputs.samples, inputs.candidates, month=inputs.key, rules=rules)
     by_task = value_report(db, month=month, zone=zone, by="task")
-    by_category = value_report(db, month=month, zone=zone, by="category")
-    flags = [
-        TfpFlag(
-            "task",
-            row.key.get("category"),
-            row.key["task"]["id"],
-            row.key["task"]["title"],
-            1,
-            row.figures.cost,
-            row.figures.value,
-            row.figures.tfp,
-        )
-        for row in by_task.rows
-        if row.figures.flagged
-    ]
-    flags += [
-        TfpFlag(
-            "category",
-            row.key["category"],
-            None,
-            None,
-            len(row.figures.task_ids),
-            row.figures.cost,
-            row.figures.value,
-            row.figures.tfp,
-        )
-        for row in by_category.rows
-        if row.figures.flagged
-    ]
     return RoutingReport(
         month=inputs.key,
         zone=zone_name(zone),
         rules=rules,
         cells=[CellView(cell, inputs.samples.get((cell.category, cell.model), EMPTY_SAMPLE)) for cell in inputs.cells],
         suggestions=select(found),
-        tfp_flags=flags,
+        tfp_flags=tfp_flags(by_task.rows),
         caching=caching_opportunities(inputs.cells, inputs.rates),
         experiments=list_experiments(db, now=now),
         candidates=[candidate.model for candidate in inputs.candidates],
