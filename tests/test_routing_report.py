@@ -38,7 +38,8 @@ NANO = ModelKey("openai", "nano")
 
 
 def report_json(db: Database, month: tuple[int, int] = JAN, **kwargs: Any) -> dict[str, Any]:
-    return routing_report(db, month=month, zone=UTC, curated=CURATED, **kwargs).as_json(UTC)
+    kwargs.setdefault("curated", CURATED)
+    return routing_report(db, month=month, zone=UTC, **kwargs).as_json(UTC)
 
 
 def brief(suggestion: dict[str, Any]) -> tuple[Any, ...]:
@@ -354,3 +355,27 @@ def test_accepting_needs_a_known_well_formed_id(history: Database) -> None:
     with pytest.raises(ExperimentNotFoundError):
         get_experiment(history, 99)
     assert [v.id for v in list_experiments(history)] == [found.id]  # nothing else was stored
+
+
+def test_an_experiment_counts_a_dated_model_name_as_the_model_it_tries(db: Database) -> None:
+    """Claude Code logs `claude-haiku-4-5-20251001`; the suggestion names `claude-haiku-4-5`."""
+
+    def claude_task(model: str, when: datetime, session: str) -> None:
+        event = UsageEvent("claude-code", "anthropic", model, when, session, 100_000, 20_000, session_id=session)
+        write(db, [event])
+        log_task(db, TaskDraft(session, Decimal(50), category="coding", assignments=(Assignment(session_id=session),)))
+
+    claude_task("claude-opus-4-5-20251101", at(2026, 1, 5), "opus-1")
+    payload = report_json(db, curated=("claude-haiku-4-5",))
+    [suggestion] = payload["suggestions"]
+    assert (suggestion["from_model"], suggestion["to_model"], suggestion["evidence"]) == (
+        "claude-opus-4-5-20251101",
+        "claude-haiku-4-5",
+        "priced_only",
+    )
+    view = accept_suggestion(
+        db, suggestion["id"], zone=UTC, month=JAN, curated=("claude-haiku-4-5",), tasks=1, now=ACCEPTED
+    )
+    claude_task("claude-haiku-4-5-20251001", at(2026, 2, 3), "haiku-1")
+    done = get_experiment(db, view.id)
+    assert (done.status, done.counted) == ("done", 1)
