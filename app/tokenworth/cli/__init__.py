@@ -121,6 +121,11 @@ def main(
     except KeyboardInterrupt:
         print("tokenworth: interrupted; everything imported so far is kept", file=stderr)
         return 130
+    except BrokenPipeError:  # `tokenworth report daily | head`: the reader left; no traceback
+        if stdout is sys.stdout:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 1
     finally:
         ctx.close()
 
