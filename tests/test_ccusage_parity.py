@@ -59,7 +59,7 @@ def ccusage_binary() -> str:
 def ccusage_daily(binary: str, claude_dir: Path, tmp_path: Path) -> dict[tuple[str, str], dict[str, Any]]:
     """ccusage's per (day, model) figures, with only `claude_dir` visible to it."""
     empty = tmp_path / "ccusage-home"
-    empty.mkdir()
+    empty.mkdir(parents=True)
     env = {
         **os.environ,
         "HOME": str(empty),
@@ -140,33 +140,69 @@ def _generate(generator: ModuleType, claude_dir: Path, **options: Any) -> dict[s
     return expected
 
 
+def assert_same_figures(
+    ours: dict[tuple[str, str], dict[str, Any]],
+    theirs: dict[tuple[str, str], dict[str, Any]],
+    truth: dict[tuple[str, str], dict[str, Any]] | None = None,
+) -> None:
+    """Same (day, model) rows, equal tokens, costs within 1%, every model priced by both."""
+    assert sorted(ours) == sorted(theirs)
+    if truth is not None:
+        assert sorted(ours) == sorted(truth)
+    token_differences = {
+        key: {
+            "tokenworth": _tokens(ours[key]),
+            "ccusage": _tokens(theirs[key]),
+            "truth": None if truth is None else _tokens(truth[key]),
+        }
+        for key in ours
+        if _tokens(ours[key]) != _tokens(theirs[key])
+        or (truth is not None and _tokens(ours[key]) != _tokens(truth[key]))
+    }
+    assert token_differences == {}
+    unpriced = [key for key in ours if ours[key]["cost"] is None or theirs[key]["cost"] <= 0]
+    assert unpriced == [], "every model of the tree has a price in both tools"
+    cost_differences = {
+        key: (ours[key]["cost"], theirs[key]["cost"])
+        for key in ours
+        if _cost_gap(ours[key]["cost"], theirs[key]["cost"]) > COST_TOLERANCE
+    }
+    assert cost_differences == {}
+
+
 def test_daily_tokens_and_costs_match_ccusage(
     cli: CliRunner, claude_dir: Path, tmp_path: Path, generator: ModuleType
 ) -> None:
     binary = ccusage_binary()
     _generate(generator, claude_dir)
 
-    ours = tokenworth_daily(cli)
-    theirs = ccusage_daily(binary, claude_dir, tmp_path)
-    truth = expected_daily(claude_dir, generator)
+    assert_same_figures(
+        tokenworth_daily(cli),
+        ccusage_daily(binary, claude_dir, tmp_path / "first"),
+        expected_daily(claude_dir, generator),
+    )
 
-    assert sorted(ours) == sorted(theirs) == sorted(truth)
-    token_differences = {
-        key: {"tokenworth": _tokens(ours[key]), "ccusage": _tokens(theirs[key]), "truth": _tokens(truth[key])}
-        for key in truth
-        if not _tokens(ours[key]) == _tokens(theirs[key]) == _tokens(truth[key])
-    }
-    assert token_differences == {}
-    cost_differences = {
-        key: (ours[key]["cost"], theirs[key]["cost"])
-        for key in ours
-        if ours[key]["cost"] is not None
-        and theirs[key]["cost"] > 0
-        and _cost_gap(ours[key]["cost"], theirs[key]["cost"]) > COST_TOLERANCE
-    }
-    assert cost_differences == {}
-    priced = [key for key in ours if ours[key]["cost"] is not None and theirs[key]["cost"] > 0]
-    assert len(priced) == len(ours), "every model of the tree has a price in both tools"
+
+def test_report_stays_equal_as_the_logs_grow(
+    cli: CliRunner, claude_dir: Path, tmp_path: Path, generator: ModuleType
+) -> None:
+    """The everyday case: Claude Code finishes a half-written line and starts a new session;
+    the next `report daily` (an incremental import) still equals ccusage reading it all."""
+    binary = ccusage_binary()
+    expected = _generate(generator, claude_dir)
+    tokenworth_daily(cli)
+
+    torn = expected["torn_tail"]
+    with (claude_dir / torn["path"]).open("a", encoding="utf-8") as transcript:
+        transcript.write(torn["rest"])
+    added = generator.append_session(claude_dir, seed=99)
+
+    ours = tokenworth_daily(cli)
+    theirs = ccusage_daily(binary, claude_dir, tmp_path / "grown")
+    assert_same_figures(ours, theirs)
+    assert added
+    before = expected_daily(claude_dir, generator)
+    assert sum(f["output_tokens"] for f in ours.values()) > sum(f["output_tokens"] for f in before.values())
 
 
 def test_long_context_requests_cost_more_than_ccusage_says(

@@ -75,6 +75,8 @@ def find_ccusage(explicit: str | None, *, native: bool = True) -> str:
 @dataclass
 class Run:
     seconds: float
+    cpu_seconds: float
+    """User + system CPU time: steadier than wall time when other jobs share the cores."""
     peak_rss_mb: float
 
 
@@ -87,6 +89,10 @@ class Step:
     @property
     def median(self) -> float:
         return statistics.median(r.seconds for r in self.runs)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(r.cpu_seconds for r in self.runs)
 
     @property
     def peak_mb(self) -> float:
@@ -106,7 +112,7 @@ def run_measured(argv: Sequence[str], env: dict[str, str], stdout_path: Path) ->
             raise SystemExit(
                 f"{' '.join(argv)} failed ({proc.returncode}):\n{err.read().decode(errors='replace')[-3000:]}"
             )
-    return Run(seconds, usage.ru_maxrss / 1024)
+    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 def warm_cache(tree: Path) -> tuple[int, int]:
@@ -199,7 +205,8 @@ class Bench:
         self.outputs[name] = output
         self.steps.append(step)
         print(
-            f"  {name:<26} median {step.median:7.2f} s  peak {step.peak_mb:6.0f} MB  "
+            f"  {name:<26} median {step.median:7.2f} s  cpu {step.cpu_median:7.2f} s  "
+            f"peak {step.peak_mb:6.0f} MB  "
             f"runs {', '.join(f'{r.seconds:.2f}' for r in step.runs)}",
             file=sys.stderr,
         )
@@ -274,13 +281,14 @@ def render(bench: Bench, files: int, size: int, loads: tuple[str, str], command:
     lines = [
         f"### {size / 1e6:,.0f} MB of Claude Code logs ({files:,} files)",
         "",
-        "| Step | Median s | Ratio to ccusage | Peak RSS MB | Runs (s) |",
-        "|---|---:|---:|---:|---|",
+        "| Step | Median s | Ratio to ccusage | CPU s | Peak RSS MB | Runs (s) |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for step in bench.steps:
         ratio = "1.00" if step.name == "ccusage daily" else f"{step.median / cc:.2f}"
         lines.append(
-            f"| {step.name} (`{step.command}`) | {step.median:.2f} | {ratio} | {step.peak_mb:.0f} | "
+            f"| {step.name} (`{step.command}`) | {step.median:.2f} | {ratio} | {step.cpu_median:.2f} | "
+            f"{step.peak_mb:.0f} | "
             f"{', '.join(f'{r.seconds:.2f}' for r in step.runs)} |"
         )
     cold_sum = bench.step("cold import").median + bench.step("report daily --no-import").median
@@ -324,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         "## Benchmark",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['os']}; Python {info['python']}, "
-        f"SQLite {info['sqlite']}; ccusage {version} (native binary `{Path(ccusage).name}`).",
+        f"SQLite {info['sqlite']}; {version} (`{ccusage}`).",
         f"Command: `{command}` (trees from `tests/bench/generate_logs.py`; median of "
         f"{args.repeat} runs, warm page cache).",
     ]

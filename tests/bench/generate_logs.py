@@ -126,6 +126,7 @@ class TreeWriter:
         self.files_written = 0
         self.long_context_share = 0.0
         self.torn_share = 0.0004
+        self.torn_tail: dict[str, str] | None = None
         self.force_torn = False
         # (message.id, requestId) -> (total, utc day, model, (input, output, cache_read, cache_write))
         self.truth: dict[tuple[str, str], tuple[int, str, str, tuple[int, int, int, int]]] = {}
@@ -607,9 +608,13 @@ class TreeWriter:
             line["uuid"] = self._uuid()
             line["timestamp"] = _iso(s.clock)
             text = dumps(line)
-            s.lines.append(text[: text.index('"usage":{') + 40])
+            cut = text.index('"usage":{') + 40
+            s.lines.append(text[:cut])
             self.counts["torn_lines"] += 1
         path = project_dir / f"{s.session_id}.jsonl"
+        if torn_tail:
+            # What Claude Code writes next: a test appends it to see the finished line counted.
+            self.torn_tail = {"path": str(path.relative_to(self.out)), "rest": text[cut:] + "\n"}
         self._write(path, s.lines, torn_tail=torn_tail)
         self.counts["sessions"] += 1
         return path, s.lines
@@ -743,6 +748,7 @@ class TreeWriter:
             "counts": self.counts,
             "bytes": self.bytes_written,
             "files": self.files_written,
+            "torn_tail": self.torn_tail,
         }
 
 
