@@ -56,7 +56,9 @@ def ccusage_binary() -> str:
     return require_tool("ccusage", "the correctness anchor for Claude Code totals")
 
 
-def ccusage_daily(binary: str, claude_dir: Path, tmp_path: Path) -> dict[tuple[str, str], dict[str, Any]]:
+def ccusage_daily(
+    binary: str, claude_dir: Path, tmp_path: Path, zone: str = "UTC"
+) -> dict[tuple[str, str], dict[str, Any]]:
     """ccusage's per (day, model) figures, with only `claude_dir` visible to it."""
     empty = tmp_path / "ccusage-home"
     empty.mkdir(parents=True)
@@ -67,7 +69,7 @@ def ccusage_daily(binary: str, claude_dir: Path, tmp_path: Path) -> dict[tuple[s
         "CODEX_HOME": str(empty / "codex"),
     }
     done = subprocess.run(
-        [binary, "daily", "--json", "--offline", "-z", "UTC"],
+        [binary, "daily", "--json", "--offline", "-z", zone],
         env=env,
         capture_output=True,
         text=True,
@@ -89,9 +91,9 @@ def ccusage_daily(binary: str, claude_dir: Path, tmp_path: Path) -> dict[tuple[s
     return figures
 
 
-def tokenworth_daily(cli: CliRunner) -> dict[tuple[str, str], dict[str, Any]]:
+def tokenworth_daily(cli: CliRunner, zone: str = "UTC") -> dict[tuple[str, str], dict[str, Any]]:
     """Our per (day, model) figures from the everyday command (which imports first)."""
-    result = cli("report", "daily", "--json", "--tz", "UTC")
+    result = cli("report", "daily", "--json", "--tz", zone)
     assert result.code == 0, result.err
     figures = {}
     for row in json.loads(result.out)["rows"]:
@@ -181,6 +183,17 @@ def test_daily_tokens_and_costs_match_ccusage(
         ccusage_daily(binary, claude_dir, tmp_path / "first"),
         expected_daily(claude_dir, generator),
     )
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Kolkata"])
+def test_days_cut_in_other_zones_match_ccusage(
+    cli: CliRunner, claude_dir: Path, tmp_path: Path, generator: ModuleType, zone: str
+) -> None:
+    """Sessions run across midnight in these zones; a half-hour offset moves every cut."""
+    binary = ccusage_binary()
+    _generate(generator, claude_dir)
+
+    assert_same_figures(tokenworth_daily(cli, zone), ccusage_daily(binary, claude_dir, tmp_path, zone))
 
 
 def test_report_stays_equal_as_the_logs_grow(
