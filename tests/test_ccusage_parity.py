@@ -107,9 +107,7 @@ def tokenworth_daily(cli: CliRunner, zone: str = "UTC") -> dict[tuple[str, str],
 
 def expected_daily(tree: Path, generator: ModuleType) -> dict[tuple[str, str], dict[str, Any]]:
     truth = json.loads((tree / generator.EXPECTED_FILE).read_text())
-    return {
-        (day, model): figures for day, models in truth["days"].items() for model, figures in models.items()
-    }
+    return {(day, model): figures for day, models in truth["days"].items() for model, figures in models.items()}
 
 
 def _tokens(figures: dict[str, Any]) -> tuple[int, ...]:

@@ -307,8 +307,7 @@ def render(bench: Bench, files: int, size: int, loads: tuple[str, str], command:
         f"- CPU time instead of wall time (steadier on a shared machine): cold report "
         f"{bench.step('cold report').cpu_median / cc_cpu:.2f}x ccusage's; nothing-new report "
         f"{cc_cpu / bench.step('report daily').cpu_median:.1f}x faster.",
-        f"- Peak memory (ours): {ours_peak:.0f} MB "
-        f"(target < 300 MB: {'met' if ours_peak < 300 else 'NOT met'}).",
+        f"- Peak memory (ours): {ours_peak:.0f} MB (target < 300 MB: {'met' if ours_peak < 300 else 'NOT met'}).",
         f"- Same tree, same answer: {bench.parity()}.",
         f"- Load average (1/5/15 min) before: {loads[0]}; after: {loads[1]}.",
     ]
@@ -320,9 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("trees", nargs="+", type=Path, help="log trees made by generate_logs.py")
     parser.add_argument("--repeat", type=int, default=3, help="runs per step (median reported)")
     parser.add_argument("--ccusage", help="ccusage binary (default: $TOKENWORTH_CCUSAGE, then PATH)")
-    parser.add_argument(
-        "--ccusage-wrapper", action="store_true", help="time the npm wrapper, not the native binary"
-    )
+    parser.add_argument("--ccusage-wrapper", action="store_true", help="time the npm wrapper, not the native binary")
     parser.add_argument("--work", type=Path, help="scratch folder for homes (default: a temp dir)")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="where the markdown snippet goes")
     args = parser.parse_args(argv)

@@ -205,9 +205,7 @@ class TreeWriter:
         if tool in ("Read", "Edit", "Write"):
             tool_input: dict[str, Any] = {"file_path": f"{s.cwd}/src/{self._b62(8).lower()}.py"}
             if tool != "Read":
-                tool_input["old_string" if tool == "Edit" else "content"] = self._text(
-                    self.rng.randint(80, 3000)
-                )
+                tool_input["old_string" if tool == "Edit" else "content"] = self._text(self.rng.randint(80, 3000))
                 if tool == "Edit":
                     tool_input["new_string"] = self._text(self.rng.randint(80, 3000))
         elif tool == "Bash":
@@ -338,9 +336,7 @@ class TreeWriter:
             day = time.strftime("%Y-%m-%d", time.gmtime(ms // 1000))
             self.truth[(mid, rid)] = (total, day, model, tokens)
 
-    def _tool_result(
-        self, s: _Session, tool_block: dict[str, Any], *, sidechain: bool, agent_id: str | None
-    ) -> None:
+    def _tool_result(self, s: _Session, tool_block: dict[str, Any], *, sidechain: bool, agent_id: str | None) -> None:
         rng = self.rng
         tool = tool_block["name"]
         size = self._result_size() if tool in ("Read", "Bash", "Grep", "WebFetch") else rng.randint(60, 600)
@@ -407,9 +403,7 @@ class TreeWriter:
         for step in range(steps):
             final = step == steps - 1
             tool = None if final else rng.choices(("Read", "Grep", "Glob", "Bash"), (5, 3, 2, 2))[0]
-            block, tokens = self._response(
-                sub, model=model, final=final, tool=tool, sidechain=True, agent_id=agent_id
-            )
+            block, tokens = self._response(sub, model=model, final=final, tool=tool, sidechain=True, agent_id=agent_id)
             for i, value in enumerate(tokens):
                 totals[i] += value
             if block is not None:
@@ -581,9 +575,7 @@ class TreeWriter:
                 final = step == loop - 1
                 if rng.random() < 0.04:
                     s.model = rng.choices([m for m, _ in MAIN_MODELS], [w for _, w in MAIN_MODELS])[0]
-                want_task = (
-                    force_task and tasks_done == 0 and s.last_final is not None
-                ) or rng.random() < 0.02
+                want_task = (force_task and tasks_done == 0 and s.last_final is not None) or rng.random() < 0.02
                 tool = None if final else ("Task" if want_task else rng.choices(TOOLS, TOOL_WEIGHTS)[0])
                 block, _tokens = self._response(s, model=s.model, final=final, tool=tool)
                 done += 1
@@ -668,9 +660,7 @@ class TreeWriter:
     def projects(self, count: int) -> list[tuple[str, Path]]:
         found = []
         for index in range(count):
-            name = PROJECT_NAMES[index % len(PROJECT_NAMES)] + (
-                "" if index < len(PROJECT_NAMES) else f"-{index}"
-            )
+            name = PROJECT_NAMES[index % len(PROJECT_NAMES)] + ("" if index < len(PROJECT_NAMES) else f"-{index}")
             cwd = f"/home/dev/work/{name}"
             found.append((cwd, self.projects_root / cwd.replace("/", "-")))
         return found
@@ -806,9 +796,7 @@ def _iter_args(argv: list[str] | None) -> argparse.Namespace:
         default=0.0,
         help="share of Sonnet sessions with a 1M context (requests above 200k tokens: tiered prices)",
     )
-    parser.add_argument(
-        "--append-session", action="store_true", help="add one new session to an existing tree"
-    )
+    parser.add_argument("--append-session", action="store_true", help="add one new session to an existing tree")
     return parser.parse_args(argv)
 
 
