@@ -331,7 +331,7 @@ def _read_planned(
         progress(0, total_bytes)
     results: Iterable[tuple[_PlannedFile, Iterable[_Chunk]]]
     if workers > 1 and len(planned) > 1 and total_bytes >= PARALLEL_MIN_BYTES:
-        results = _parse_in_processes(planned, workers)
+        results = _parse_in_processes(planned, workers, while_waiting=lambda: _preload(book))
     else:
         results = (
             (plan, _parse_chunks(plan.source, plan.path, plan.offset, plan.stat.st_size, plan.state))
@@ -415,7 +415,15 @@ def _parse_file_job(job: tuple[str, str, int, int, dict[str, Any]]) -> tuple[lis
     return chunks, state
 
 
-def _parse_in_processes(planned: list[_PlannedFile], workers: int) -> Iterator[tuple[_PlannedFile, list[_Chunk]]]:
+def _preload(book: PriceBook) -> None:
+    """What the writing side needs, loaded while the workers parse."""
+    book.database.preload()
+    import tokenworth.services.attribution  # noqa: F401  (SQLAlchemy and the task models)
+
+
+def _parse_in_processes(
+    planned: list[_PlannedFile], workers: int, while_waiting: Callable[[], None]
+) -> Iterator[tuple[_PlannedFile, list[_Chunk]]]:
     """Parse files in forked worker processes, in the planned order; writing stays here."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -423,7 +431,9 @@ def _parse_in_processes(planned: list[_PlannedFile], workers: int) -> Iterator[t
     jobs = [(plan.source.name, str(plan.path), plan.offset, plan.stat.st_size, plan.state) for plan in planned]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for plan, (chunks, state) in zip(planned, pool.map(_parse_file_job, jobs, chunksize=4), strict=True):
+        results = pool.map(_parse_file_job, jobs, chunksize=4)  # every job is submitted now
+        while_waiting()
+        for plan, (chunks, state) in zip(planned, results, strict=True):
             plan.state.clear()
             plan.state.update(state)
             yield plan, chunks
