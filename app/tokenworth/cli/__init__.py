@@ -10,11 +10,12 @@ from typing import TextIO
 
 from tokenworth import __version__
 from tokenworth.cli.base import CliContext, Command, CommandError
+from tokenworth.cli.dashboard_cmd import DASHBOARD
 from tokenworth.cli.import_cmd import IMPORT
 from tokenworth.cli.prices_cmd import PRICES, REPRICE
 from tokenworth.cli.report_cmd import REPORT
 
-COMMANDS: tuple[Command, ...] = (IMPORT, REPORT, PRICES, REPRICE)
+COMMANDS: tuple[Command, ...] = (IMPORT, REPORT, PRICES, REPRICE, DASHBOARD)
 """Every subcommand, registered from this one table."""
 
 

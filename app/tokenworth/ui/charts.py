@@ -6,6 +6,7 @@ Money stays Decimal up to here; it becomes float only as pixels (plotting needs 
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ MAX_STACKED_MODELS = 7
 """Models drawn on their own in the per-day stack; the rest are summed as "other"."""
 MAX_MODEL_BARS = 10
 SPENT_COLOR = "#4e79a7"
+FORECAST_COLOR = "#8a8f98"
 
 
 # inputs ------------------------------------------------------------------------------------------
@@ -126,6 +128,37 @@ class DayAxis(pg.AxisItem):
         return labels
 
 
+class LegendStrip(QLabel):
+    """A legend under the plot (never over the data): coloured marks and names on one or two lines."""
+
+    MARKS = {"box": "■", "line": "━", "dash": "╍", "dot": "●"}
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setWordWrap(True)
+        self.entries: list[tuple[str, str, str]] = []
+        self.setVisible(False)
+
+    def set_entries(self, entries: Sequence[tuple[str, str, str]]) -> None:
+        """(name, colour, mark) with mark one of box, line, dash, dot."""
+        entries = list(entries)
+        if entries == self.entries:
+            return
+        self.entries = entries
+        parts = [
+            f'<span style="color:{color}; font-size:13pt;">{self.MARKS.get(mark, "■")}</span>&nbsp;'
+            + html.escape(name).replace("-", "\u2011").replace(" ", "&nbsp;")
+            + "&nbsp;&nbsp;"
+            for name, color, mark in entries
+        ]
+        self.setText(" ".join(parts))
+        self.setVisible(bool(entries))
+
+    def names(self) -> list[str]:
+        return [name for name, _color, _mark in self.entries]
+
+
 # the panel every chart sits in -------------------------------------------------------------------
 
 
@@ -160,33 +193,35 @@ class ChartPanel(QFrame):
         self.plot_item.hideButtons()
         self.plot_item.getViewBox().setMouseEnabled(False, False)
         self.plot_item.showGrid(x=False, y=True, alpha=0.18)
+        for name in ("left", "bottom"):
+            self.plot_item.getAxis(name).enableAutoSIPrefix(False)
         self.placeholder = QLabel()
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
-        self.placeholder.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.placeholder.setMargin(24)
+        self.placeholder.setMaximumWidth(340)
+        overlay = QWidget()
+        overlay.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        overlay_layout = QVBoxLayout(overlay)
+        overlay_layout.addWidget(self.placeholder, 0, Qt.AlignmentFlag.AlignCenter)
+        self._overlay = overlay
         stack_host = QWidget()
         stack = QStackedLayout(stack_host)
         stack.setStackingMode(QStackedLayout.StackingMode.StackAll)
-        stack.addWidget(self.placeholder)
+        stack.addWidget(overlay)
         stack.addWidget(self.plot)
-        self.placeholder.raise_()
+        overlay.raise_()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(2)
         layout.addWidget(self.title)
         layout.addWidget(stack_host, 1)
-        self.legend: pg.LegendItem | None = None
+        self.legend = LegendStrip()
+        layout.addWidget(self.legend)
         self.apply_palette()
-
-    def add_legend(self, **kwargs: Any) -> pg.LegendItem:
-        self.legend = self.plot_item.addLegend(offset=(8, 6), **kwargs)
-        self.apply_palette()
-        return self.legend
 
     def set_placeholder(self, text: str | None) -> None:
         self.placeholder.setText(text or "")
-        self.placeholder.setVisible(bool(text))
+        self._overlay.setVisible(bool(text))
 
     @property
     def foreground(self) -> QColor:
@@ -203,13 +238,10 @@ class ChartPanel(QFrame):
             label_style = {"color": foreground.name(), "font-size": "9pt"}
             axis.labelStyle = label_style
             axis._updateLabel()  # noqa: SLF001 - pyqtgraph keeps the label style private
-        if self.legend is not None:
-            self.legend.setLabelTextColor(foreground)
-            fill = QColor(background)
-            fill.setAlpha(200)
-            self.legend.setBrush(pg.mkBrush(fill))
-            self.legend.setPen(pg.mkPen(muted))
-        self.placeholder.setStyleSheet(f"color: {foreground.name()}; background: transparent;")
+        self.placeholder.setStyleSheet(
+            f"color: {foreground.name()}; background: {background.name()}; border: 1px solid {muted.name(QColor.NameFormat.HexArgb)};"
+            " border-radius: 6px; padding: 10px;"
+        )
         self.on_palette_applied(background, foreground)
 
     def on_palette_applied(self, background: QColor, foreground: QColor) -> None:
@@ -237,7 +269,6 @@ class CumulativeSpendChart(ChartPanel):
         super().__init__("Spend this month against budget", bottom=self.day_axis, left=MoneyAxis("left"), parent=parent)
         self.plot_item.setLabel("left", "Cumulative spend (USD)")
         self.plot_item.setLabel("bottom", "Day")
-        self.add_legend()
         color = QColor(SPENT_COLOR)
         fill = QColor(color)
         fill.setAlpha(45)
@@ -245,18 +276,20 @@ class CumulativeSpendChart(ChartPanel):
             [], [], name="Spent", pen=pg.mkPen(color, width=2.5), fillLevel=0, brush=pg.mkBrush(fill)
         )
         self.forecast = self.plot_item.plot(
-            [], [], name="Forecast", pen=pg.mkPen(QColor("#8a8f98"), width=2, style=Qt.PenStyle.DashLine)
+            [], [], name="Forecast", pen=pg.mkPen(QColor(FORECAST_COLOR), width=2, style=Qt.PenStyle.DashLine)
         )
         self.budget_line = pg.InfiniteLine(
             angle=0,
             movable=False,
             pen=pg.mkPen(QColor(PACE_COLORS[Pace.OVER]), width=1.6, style=Qt.PenStyle.DashLine),
             label="Budget",
-            labelOpts={"position": 0.06, "anchors": [(0, 1), (0, 1)]},
+            labelOpts={"position": 0.97, "anchors": [(1, 1), (1, 1)]},
         )
         self.plot_item.addItem(self.budget_line, ignoreBounds=True)
         self.budget_line.setVisible(False)
         self.set_placeholder("No spend in this period yet.")
+        self.legend.set_entries([("Spent", SPENT_COLOR, "line")])
+        self.apply_palette()
 
     def on_palette_applied(self, background: QColor, foreground: QColor) -> None:
         if hasattr(self, "budget_line"):
@@ -284,6 +317,12 @@ class CumulativeSpendChart(ChartPanel):
             top = max(top, float(series.budget))
         else:
             self.budget_line.setVisible(False)
+        entries = [("Spent", SPENT_COLOR, "line")]
+        if series.forecast:
+            entries.append(("Forecast to month end", FORECAST_COLOR, "dash"))
+        if self.budget_line.isVisible():
+            entries.append(("Budget", PACE_COLORS[Pace.OVER], "dash"))
+        self.legend.set_entries(entries)
         self.plot_item.setXRange(-0.5, max(len(days), 1) - 0.5, padding=0)
         self.plot_item.setYRange(0, top * 1.12 if top > 0 else 1, padding=0)
         self.set_placeholder(None if len(y) and top > 0 else "No spend in this period yet.")
@@ -311,7 +350,6 @@ class DailySpendChart(ChartPanel):
         self.colors = colors
         self.plot_item.setLabel("left", "Spend per day (USD)")
         self.plot_item.setLabel("bottom", "Day")
-        self.add_legend(colCount=2)
         self.bars: dict[str, pg.BarGraphItem] = {}
         self.set_placeholder("No spend in this period yet.")
 
@@ -328,8 +366,6 @@ class DailySpendChart(ChartPanel):
                 color = QColor(self.colors.color(name))
                 item = pg.BarGraphItem(x=x, height=height, y0=bottom.copy(), width=0.78, brush=color, pen=pg.mkPen(None))
                 self.plot_item.addItem(item)
-                assert self.legend is not None
-                self.legend.addItem(item, name)
                 self.bars[name] = item
             else:
                 item.setOpts(x=x, height=height, y0=bottom.copy())
@@ -337,8 +373,7 @@ class DailySpendChart(ChartPanel):
         for name in [n for n in self.bars if n not in shown]:
             item = self.bars.pop(name)
             self.plot_item.removeItem(item)
-            if self.legend is not None:
-                self.legend.removeItem(item)
+        self.legend.set_entries([(name, self.colors.color(name), "box") for name in shown])
         top = float(bottom.max()) if len(bottom) else 0.0
         self.plot_item.setXRange(-0.6, max(len(days), 1) - 0.4, padding=0)
         self.plot_item.setYRange(0, top * 1.12 if top > 0 else 1, padding=0)
@@ -424,6 +459,7 @@ class TfpWeeklyChart(ChartPanel):
         )
         self.plot_item.addItem(self.break_even, ignoreBounds=True)
         self.set_placeholder(NO_VALUE_YET)
+        self.apply_palette()
 
     def on_palette_applied(self, background: QColor, foreground: QColor) -> None:
         if hasattr(self, "break_even"):
@@ -466,7 +502,6 @@ class ValueCostScatter(ChartPanel):
         self.plot_item.showGrid(x=True, y=True, alpha=0.15)
         self.plot_item.setLabel("bottom", "Token cost of the task (USD, log scale)")
         self.plot_item.setLabel("left", "Value (USD, log scale)")
-        self.add_legend()
         self.break_even = pg.InfiniteLine(
             pos=(0, 0),
             angle=45,
@@ -482,6 +517,7 @@ class ValueCostScatter(ChartPanel):
         self.layout().addWidget(self.hover)
         self.hidden_tasks = 0
         self.set_placeholder(NO_VALUE_YET)
+        self.apply_palette()
 
     def on_palette_applied(self, background: QColor, foreground: QColor) -> None:
         if hasattr(self, "break_even"):
@@ -505,15 +541,11 @@ class ValueCostScatter(ChartPanel):
                 )
                 group.sigHovered.connect(self.on_group_hovered)
                 self.plot_item.addItem(group)
-                assert self.legend is not None
-                self.legend.addItem(group, category)
                 self.groups[category] = group
             group.setData(x=x, y=y, data=items)
         for category in [c for c in self.groups if c not in by_category]:
             group = self.groups.pop(category)
             self.plot_item.removeItem(group)
-            if self.legend is not None:
-                self.legend.removeItem(group)
         if plotted:
             xs = np.log10(_floats([t.cost for t in plotted]))
             ys = np.log10(_floats([t.value for t in plotted]))
@@ -521,6 +553,7 @@ class ValueCostScatter(ChartPanel):
             high = math.ceil(max(xs.max(), ys.max()) + 0.2)
             self.plot_item.setXRange(math.floor(xs.min() - 0.3), math.ceil(xs.max() + 0.3), padding=0)
             self.plot_item.setYRange(low, high, padding=0)
+        self.legend.set_entries([(c, self.colors.color(c), "dot") for c in by_category])
         note = f" ({self.hidden_tasks} with $0 cost or value not shown)" if self.hidden_tasks else ""
         self.hover.setText(self.HINT + note)
         self.set_placeholder(None if plotted else NO_VALUE_YET)
