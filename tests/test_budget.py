@@ -59,10 +59,17 @@ def test_days_without_spend_count_as_zero_and_missing_days_too() -> None:
 
 @pytest.mark.parametrize(
     ("spent", "budget", "pace"),
-    [("10", None, Pace.NO_BUDGET), ("10", "0", Pace.NO_BUDGET), ("100", "100", Pace.OVER), ("150", "100", Pace.OVER)],
+    [
+        ("10", None, Pace.NO_BUDGET),
+        ("10", "0", Pace.NO_BUDGET),
+        ("100", "100", Pace.OVER),
+        ("150", "100", Pace.OVER),
+    ],
 )
 def test_pace_states(spent: str, budget: str | None, pace: Pace) -> None:
-    status = budget_status({date(2026, 1, 31): D(spent)}, date(2026, 1, 31), None if budget is None else D(budget))
+    status = budget_status(
+        {date(2026, 1, 31): D(spent)}, date(2026, 1, 31), None if budget is None else D(budget)
+    )
     assert status.pace is pace
 
 
@@ -82,7 +89,9 @@ def test_forecast_path_runs_from_today_to_month_end() -> None:
     assert len(path) == 3
 
 
-def status_for(spent: str, forecast: str, budget: str = "100", month: date = date(2026, 1, 1)) -> BudgetStatus:
+def status_for(
+    spent: str, forecast: str, budget: str = "100", month: date = date(2026, 1, 1)
+) -> BudgetStatus:
     return BudgetStatus(month, month, 1, 31, D(spent), D(budget), D(0), D(forecast), Pace.ON_TRACK)
 
 

@@ -91,7 +91,12 @@ def test_budget_parsing(text: str, value: Decimal | None) -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("abc", "amount in dollars"), ("-5", r"more than \$0"), ("0", r"more than \$0"), ("1.234", "two decimal")],
+    [
+        ("abc", "amount in dollars"),
+        ("-5", r"more than \$0"),
+        ("0", r"more than \$0"),
+        ("1.234", "two decimal"),
+    ],
 )
 def test_bad_budget_says_how_to_fix_it(text: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):

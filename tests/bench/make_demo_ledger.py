@@ -56,7 +56,7 @@ PROJECTS = (
 )
 
 
-def _pick(rng: random.Random, items: tuple, weights: list[float]):  # noqa: ANN202 - any item
+def _pick(rng: random.Random, items: tuple, weights: list[float]):
     return rng.choices(items, weights=weights, k=1)[0]
 
 
@@ -77,7 +77,9 @@ def demo_events(end: date, days: int, per_day: int, seed: int = 7) -> list[Usage
             branch = rng.choice(branches)
             session = str(uuid.UUID(int=rng.getrandbits(128)))
             length = min(remaining, rng.randint(8, 60))
-            moment = datetime(day.year, day.month, day.day, rng.randint(7, 19), rng.randint(0, 59), tzinfo=UTC)
+            moment = datetime(
+                day.year, day.month, day.day, rng.randint(7, 19), rng.randint(0, 59), tzinfo=UTC
+            )
             for _ in range(length):
                 moment += timedelta(seconds=rng.randint(5, 90))
                 message = f"msg_{rng.getrandbits(64):016x}"

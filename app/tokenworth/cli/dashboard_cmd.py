@@ -10,7 +10,10 @@ from tokenworth.cli.base import CliContext, Command, CommandError
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--screenshot", type=Path, metavar="FILE.png", help="render the dashboard offscreen to this PNG and exit"
+        "--screenshot",
+        type=Path,
+        metavar="FILE.png",
+        help="render the dashboard offscreen to this PNG and exit",
     )
     parser.add_argument(
         "--period",
@@ -19,7 +22,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="this-month (default), last-month or a month like 2026-01",
     )
     parser.add_argument("--theme", choices=("system", "light", "dark"), help="colours for the screenshot")
-    parser.add_argument("--width", type=int, default=1400, metavar="PX", help="screenshot width (default 1400)")
+    parser.add_argument(
+        "--width", type=int, default=1400, metavar="PX", help="screenshot width (default 1400)"
+    )
     parser.add_argument("--no-import", action="store_true", help="skip the incremental import of local logs")
 
 
@@ -61,7 +66,14 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         raise CommandError(f"Qt is not available to render the dashboard: {exc}") from exc
     try:
         out = render_dashboard(
-            ctx.paths, db, settings, args.screenshot, period_for=period, theme=args.theme, now=now, width=args.width
+            ctx.paths,
+            db,
+            settings,
+            args.screenshot,
+            period_for=period,
+            theme=args.theme,
+            now=now,
+            width=args.width,
         )
     except OSError as exc:
         raise CommandError(f"cannot write the screenshot: {exc}") from exc

@@ -75,5 +75,7 @@ def parse_period(text: str, today: date) -> Period:
     try:
         year, month = parse_month(text)
     except ValueError:
-        raise ValueError(f"period must be this-month, last-month or a month like 2026-01, got {text!r}") from None
+        raise ValueError(
+            f"period must be this-month, last-month or a month like 2026-01, got {text!r}"
+        ) from None
     return month_period(year, month)

@@ -90,7 +90,9 @@ def parse_budget(text: str) -> Decimal | None:
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise SettingsError(f"budget must be an amount in dollars like 200 or 1,250.50, not {text!r}") from None
+        raise SettingsError(
+            f"budget must be an amount in dollars like 200 or 1,250.50, not {text!r}"
+        ) from None
     if not value.is_finite():
         raise SettingsError("budget must be a finite amount")
     if value <= 0:
@@ -166,9 +168,9 @@ def _int(value: Any, name: str) -> int:
 
 _READERS: dict[str, Any] = {
     "monthly_budget": lambda v: None if v is None else parse_budget(str(v)),
-    "alert_thresholds_pct": lambda v: parse_thresholds(",".join(str(x) for x in v))
-    if isinstance(v, list)
-    else parse_thresholds(str(v)),
+    "alert_thresholds_pct": lambda v: (
+        parse_thresholds(",".join(str(x) for x in v)) if isinstance(v, list) else parse_thresholds(str(v))
+    ),
     "notify_budget": lambda v: _bool(v, "notify_budget"),
     "poll_interval_s": lambda v: check_poll_interval(_int(v, "poll_interval_s")),
     "log_folders": _folders,
@@ -215,7 +217,9 @@ def load_settings(path: Path) -> tuple[Settings, list[str]]:
         backup = path.with_name(path.name + ".bad")
         with contextlib.suppress(OSError):
             backup.write_bytes(raw)
-        return Settings(), [f"{path} is not valid settings JSON ({exc}); kept as {backup.name}, using defaults"]
+        return Settings(), [
+            f"{path} is not valid settings JSON ({exc}); kept as {backup.name}, using defaults"
+        ]
     return settings_from_json(data)
 
 

@@ -121,7 +121,12 @@ def daily_costs(report: UsageReport) -> dict[date, dict[str, Decimal]]:
 
 
 def month_status(
-    db: Database, today: date, zone: tzinfo, budget: Decimal | None, *, sources: Sequence[str] | None = None,
+    db: Database,
+    today: date,
+    zone: tzinfo,
+    budget: Decimal | None,
+    *,
+    sources: Sequence[str] | None = None,
     projects: Sequence[str] | None = None,
 ) -> BudgetStatus:
     """The budget status of `today`'s month (local days in `zone`)."""
@@ -163,9 +168,7 @@ def build_overview(
         for model in models_of_day:
             if model not in order:
                 order.append(model)
-    daily_by_model = {
-        model: [per_day.get(day, {}).get(model, Decimal(0)) for day in days] for model in order
-    }
+    daily_by_model = {model: [per_day.get(day, {}).get(model, Decimal(0)) for day in days] for model in order}
     daily_total = [sum(per_day.get(day, {}).values(), Decimal(0)) for day in days]
     last_shown = min(period.end, today) if period.start <= today else period.end
     cumulative: list[Decimal] = []
@@ -184,9 +187,7 @@ def build_overview(
             {day: total for day, total in zip(days, daily_total, strict=True) if day <= today}, today, budget
         )
     month = (
-        period_status
-        if period_status is not None and not filtered
-        else month_status(db, today, zone, budget)
+        period_status if period_status is not None and not filtered else month_status(db, today, zone, budget)
     )
     seen_sources, seen_projects, records = _seen(db)
     overview = SpendOverview(

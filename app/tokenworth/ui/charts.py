@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pyqtgraph as pg
@@ -82,7 +82,7 @@ def _floats(values: Sequence[Decimal]) -> np.ndarray:
 class MoneyAxis(pg.AxisItem):
     """Dollar tick labels, linear or log (in log mode the view holds log10 values)."""
 
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         if self.logMode:
             return [money_label(10**v) if abs(v - round(v)) < 1e-6 else "" for v in values]
         return [money_label(v * scale) for v in values]
@@ -102,7 +102,7 @@ class DayAxis(pg.AxisItem):
         self.picture = None
         self.update()
 
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:  # noqa: N802
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, list[float]]]:
         if not self.days:
             return super().tickValues(minVal, maxVal, size)
         span = max(maxVal - minVal, 1.0)
@@ -116,7 +116,7 @@ class DayAxis(pg.AxisItem):
         last = min(len(self.days) - 1, math.floor(maxVal))
         return [(float(step), [float(i) for i in range(first, last + 1) if i % step == 0])]
 
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         labels = []
         for value in values:
             index = round(value)
@@ -131,7 +131,7 @@ class DayAxis(pg.AxisItem):
 class LegendStrip(QLabel):
     """A legend under the plot (never over the data): coloured marks and names on one or two lines."""
 
-    MARKS = {"box": "■", "line": "━", "dash": "╍", "dot": "●"}
+    MARKS: ClassVar[dict[str, str]] = {"box": "■", "line": "━", "dash": "╍", "dot": "●"}
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -224,6 +224,10 @@ class ChartPanel(QFrame):
         self._overlay.setVisible(bool(text))
 
     @property
+    def placeholder_shown(self) -> bool:
+        return not self._overlay.isHidden()
+
+    @property
     def foreground(self) -> QColor:
         return chart_colors(self.palette())[1]
 
@@ -237,17 +241,17 @@ class ChartPanel(QFrame):
             axis.setTextPen(pg.mkPen(foreground))
             label_style = {"color": foreground.name(), "font-size": "9pt"}
             axis.labelStyle = label_style
-            axis._updateLabel()  # noqa: SLF001 - pyqtgraph keeps the label style private
+            axis._updateLabel()
         self.placeholder.setStyleSheet(
-            f"color: {foreground.name()}; background: {background.name()}; border: 1px solid {muted.name(QColor.NameFormat.HexArgb)};"
-            " border-radius: 6px; padding: 10px;"
+            f"color: {foreground.name()}; background: {background.name()}; "
+            f"border: 1px solid {muted.name(QColor.NameFormat.HexArgb)}; border-radius: 6px; padding: 10px;"
         )
         self.on_palette_applied(background, foreground)
 
     def on_palette_applied(self, background: QColor, foreground: QColor) -> None:
         """Charts recolour their own text items here."""
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+    def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
             self.apply_palette()
         super().changeEvent(event)
@@ -266,7 +270,9 @@ class CumulativeSpendChart(ChartPanel):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         self.day_axis = DayAxis("bottom")
-        super().__init__("Spend this month against budget", bottom=self.day_axis, left=MoneyAxis("left"), parent=parent)
+        super().__init__(
+            "Spend this month against budget", bottom=self.day_axis, left=MoneyAxis("left"), parent=parent
+        )
         self.plot_item.setLabel("left", "Cumulative spend (USD)")
         self.plot_item.setLabel("bottom", "Day")
         color = QColor(SPENT_COLOR)
@@ -328,7 +334,6 @@ class CumulativeSpendChart(ChartPanel):
         self.set_placeholder(None if len(y) and top > 0 else "No spend in this period yet.")
 
 
-
 def top_models(by_model: Mapping[str, Sequence[Decimal]], limit: int) -> dict[str, list[Decimal]]:
     """The `limit` costliest series by name, the rest summed into "other" (order kept)."""
     ranked = sorted(by_model.items(), key=lambda item: -sum(item[1], Decimal(0)))
@@ -346,7 +351,9 @@ class DailySpendChart(ChartPanel):
 
     def __init__(self, colors: ColorAssigner, parent: QWidget | None = None) -> None:
         self.day_axis = DayAxis("bottom")
-        super().__init__("Spend per day, by model", bottom=self.day_axis, left=MoneyAxis("left"), parent=parent)
+        super().__init__(
+            "Spend per day, by model", bottom=self.day_axis, left=MoneyAxis("left"), parent=parent
+        )
         self.colors = colors
         self.plot_item.setLabel("left", "Spend per day (USD)")
         self.plot_item.setLabel("bottom", "Day")
@@ -364,7 +371,9 @@ class DailySpendChart(ChartPanel):
             item = self.bars.get(name)
             if item is None:
                 color = QColor(self.colors.color(name))
-                item = pg.BarGraphItem(x=x, height=height, y0=bottom.copy(), width=0.78, brush=color, pen=pg.mkPen(None))
+                item = pg.BarGraphItem(
+                    x=x, height=height, y0=bottom.copy(), width=0.78, brush=color, pen=pg.mkPen(None)
+                )
                 self.plot_item.addItem(item)
                 self.bars[name] = item
             else:
@@ -447,7 +456,13 @@ class TfpWeeklyChart(ChartPanel):
         self.plot_item.setLabel("bottom", "Week starting")
         color = QColor("#59a14f")
         self.line = self.plot_item.plot(
-            [], [], pen=pg.mkPen(color, width=2.2), symbol="o", symbolSize=7, symbolBrush=color, symbolPen=None
+            [],
+            [],
+            pen=pg.mkPen(color, width=2.2),
+            symbol="o",
+            symbolSize=7,
+            symbolBrush=color,
+            symbolPen=None,
         )
         self.break_even = pg.InfiniteLine(
             pos=1.0,
@@ -536,8 +551,12 @@ class ValueCostScatter(ChartPanel):
             if group is None:
                 color = QColor(self.colors.color(category))
                 group = pg.ScatterPlotItem(
-                    size=10, brush=pg.mkBrush(color), pen=pg.mkPen(color.darker(130)), hoverable=True,
-                    hoverSize=14, tip=self._tip,
+                    size=10,
+                    brush=pg.mkBrush(color),
+                    pen=pg.mkPen(color.darker(130)),
+                    hoverable=True,
+                    hoverSize=14,
+                    tip=self._tip,
                 )
                 group.sigHovered.connect(self.on_group_hovered)
                 self.plot_item.addItem(group)

@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 
 
 class Runner(Protocol):
-    def submit(self, fn: Any, on_done: Any = None, *, lane: Lane = Lane.DB, on_progress: Any = None) -> None: ...
+    def submit(
+        self, fn: Any, on_done: Any = None, *, lane: Lane = Lane.DB, on_progress: Any = None
+    ) -> None: ...
 
     def wait(self, timeout_ms: int = 30_000) -> bool: ...
 
@@ -103,7 +105,7 @@ class AppController(QObject):
         self.scheduler.stop()
         self.runner.wait()
 
-    def today(self):  # noqa: ANN201 - a date; kept short for readability at call sites
+    def today(self):
         return self.scheduler.clock().astimezone(self.zone).date()
 
     @staticmethod
@@ -133,18 +135,23 @@ class AppController(QObject):
         )
 
     @staticmethod
-    def _import_job(db: Database, folders: tuple[str, ...], env: dict[str, str], progress: Any = None) -> ImportSummary:
+    def _import_job(
+        db: Database, folders: tuple[str, ...], env: dict[str, str], progress: Any = None
+    ) -> ImportSummary:
         sink = None if progress is None else (lambda done, total: progress((done, total)))
         return import_all(db, extra_folders=folders, env=env, progress=sink)
 
     def _on_import_progress(self, value: Any) -> None:
         done, total = value
         if total:
+            percent = done * 100 // total
             self._set_status(
-                f"Importing your agent logs… {done * 100 // total}% ({done / 1e6:,.1f} of {total / 1e6:,.1f} MB)"
+                f"Importing your agent logs… {percent}% ({done / 1e6:,.1f} of {total / 1e6:,.1f} MB)"
             )
 
-    def _on_import_done(self, first: bool, summary: ImportSummary | None, error: BaseException | None) -> None:
+    def _on_import_done(
+        self, first: bool, summary: ImportSummary | None, error: BaseException | None
+    ) -> None:
         self._importing = False
         if error is not None:
             log.error("import failed", exc_info=error)
@@ -179,9 +186,8 @@ class AppController(QObject):
         if first:
             self._save_state(replace(self.state, first_import_done=True))
             if summary.records_after:
-                self._set_status(
-                    f"Found {summary.records_after:,} usage records in {summary.files_found:,} agent log files."
-                )
+                records, files = summary.records_after, summary.files_found
+                self._set_status(f"Found {records:,} usage records in {files:,} agent log files.")
             else:
                 self._set_status(
                     "No agent logs found yet. Usage appears here as soon as Claude Code, Codex or "
@@ -219,8 +225,12 @@ class AppController(QObject):
         self.runner.submit(job, self._on_overview_done, lane=Lane.DB)
 
     @staticmethod
-    def _overview_job(db: Database, query: OverviewQuery, zone: tzinfo, now: Any, budget: Any, hooks: AppHooks):  # noqa: ANN205
-        overview = build_overview(db, query, zone=zone, now=now, budget=budget, value_source=hooks.value_source)
+    def _overview_job(
+        db: Database, query: OverviewQuery, zone: tzinfo, now: Any, budget: Any, hooks: AppHooks
+    ):
+        overview = build_overview(
+            db, query, zone=zone, now=now, budget=budget, value_source=hooks.value_source
+        )
         active = hooks.active_task(db) if hooks.active_task is not None else None
         return overview, active
 
@@ -252,7 +262,7 @@ class AppController(QObject):
     # polling and manual refresh -----------------------------------------------------------------
 
     def refresh_now(self) -> None:
-        """"Refresh now": import local logs and poll providers (when that hook exists)."""
+        """ "Refresh now": import local logs and poll providers (when that hook exists)."""
         self._set_status("Refreshing…")
         self.import_logs()
         self.poll_providers()

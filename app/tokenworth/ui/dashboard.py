@@ -79,7 +79,16 @@ class UsageTableModel(QAbstractTableModel):
 
     def __init__(self, key_title: str, second_title: str, parent: Any = None) -> None:
         super().__init__(parent)
-        self.headers = [key_title, second_title, "Input", "Output", "Cache read", "Cache write", "Total", "Cost"]
+        self.headers = [
+            key_title,
+            second_title,
+            "Input",
+            "Output",
+            "Cache read",
+            "Cache write",
+            "Total",
+            "Cost",
+        ]
         self.rows: list[list[str]] = []
 
     def set_report(self, report: UsageReport) -> None:
@@ -87,7 +96,9 @@ class UsageTableModel(QAbstractTableModel):
         self.rows = []
         for row in report.rows:
             t = row.totals
-            second = row.extra.get("provider", "") if report.kind == "models" else ", ".join(sorted(row.by_model))
+            second = (
+                row.extra.get("provider", "") if report.kind == "models" else ", ".join(sorted(row.by_model))
+            )
             self.rows.append(self._cells(row.key, second, t))
         if report.rows:
             self.rows.append(self._cells("Total", "", report.totals))
@@ -106,10 +117,10 @@ class UsageTableModel(QAbstractTableModel):
             cost_text(t),
         ]
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.headers)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -119,7 +130,11 @@ class UsageTableModel(QAbstractTableModel):
             return self.rows[index.row()][index.column()]
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.FontRole and self.rows[index.row()][0] == "Total" and index.row() == len(self.rows) - 1:
+        if (
+            role == Qt.ItemDataRole.FontRole
+            and self.rows[index.row()][0] == "Total"
+            and index.row() == len(self.rows) - 1
+        ):
             from PySide6.QtGui import QFont
 
             font = QFont()
@@ -127,7 +142,9 @@ class UsageTableModel(QAbstractTableModel):
             return font
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return self.headers[section]
         return None
@@ -147,10 +164,10 @@ class TasksTableModel(QAbstractTableModel):
         self.tasks = list(tasks)
         self.endResetModel()
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.tasks)
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.headers)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -166,7 +183,9 @@ class TasksTableModel(QAbstractTableModel):
             "—" if tfp is None else f"{tfp:.2f}×",
         )[index.column()]
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return self.headers[section]
         return None
@@ -221,7 +240,9 @@ class DashboardWindow(QMainWindow):
     """The user picked another period or filter (an `OverviewQuery`)."""
     closed = Signal()
 
-    def __init__(self, *, actions: Sequence[QAction] = (), today: date | None = None, parent: QWidget | None = None):
+    def __init__(
+        self, *, actions: Sequence[QAction] = (), today: date | None = None, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.setWindowTitle("Tokenworth")
         self.resize(1280, 900)
@@ -296,7 +317,14 @@ class DashboardWindow(QMainWindow):
         self.card_pace = SummaryCard("Pace")
         self.card_tfp = SummaryCard("TFP this period")
         self.card_period = SummaryCard("Spent in the period")
-        for card in (self.card_spent, self.card_budget, self.card_forecast, self.card_pace, self.card_period, self.card_tfp):
+        for card in (
+            self.card_spent,
+            self.card_budget,
+            self.card_forecast,
+            self.card_pace,
+            self.card_period,
+            self.card_tfp,
+        ):
             cards.addWidget(card)
         outer.addLayout(cards)
         self.notice_label = QLabel("")
@@ -421,7 +449,9 @@ class DashboardWindow(QMainWindow):
         self.projects_model.set_report(overview.projects)
         self.tasks_model.set_tasks(overview.value.tasks)
         self._fill_cards(overview)
-        title = "Spend this month against budget" if overview.query.period.is_whole_month else "Cumulative spend"
+        title = (
+            "Spend this month against budget" if overview.query.period.is_whole_month else "Cumulative spend"
+        )
         self.cumulative_chart.title.setText(f"{title} · {overview.query.period.label}")
         unpriced = overview.unpriced_models
         if unpriced:
@@ -435,12 +465,17 @@ class DashboardWindow(QMainWindow):
 
     def _fill_cards(self, overview: SpendOverview) -> None:
         month = overview.month
-        self.card_spent.set(format_usd(month.spent), f"{month.month_start:%B %Y}, day {month.days_elapsed} of {month.days_in_month}")
+        self.card_spent.set(
+            format_usd(month.spent),
+            f"{month.month_start:%B %Y}, day {month.days_elapsed} of {month.days_in_month}",
+        )
         if month.budget is None:
             self.card_budget.set("none", "set one in Settings")
         else:
             pct = month.spent_pct or Decimal(0)
-            self.card_budget.set(format_usd(month.budget, 0), f"{pct:.0f}% used, {format_usd(month.remaining)} left")
+            self.card_budget.set(
+                format_usd(month.budget, 0), f"{pct:.0f}% used, {format_usd(month.remaining)} left"
+            )
         self.card_forecast.set(format_usd(month.forecast), f"run rate {format_usd(month.daily_rate)}/day")
         self.card_pace.set(month.pace.label.capitalize(), "", PACE_COLORS[month.pace])
         self.card_period.set(
@@ -448,12 +483,18 @@ class DashboardWindow(QMainWindow):
             overview.query.period.label,
         )
         tfp = overview.value.tfp
-        self.card_tfp.set("—" if tfp is None else f"{tfp:.2f}×", "value ÷ token cost" if tfp is not None else "no valued tasks")
+        self.card_tfp.set(
+            "—" if tfp is None else f"{tfp:.2f}×",
+            "value ÷ token cost" if tfp is not None else "no valued tasks",
+        )
 
     def _refill_filters(self, overview: SpendOverview) -> None:
         self._building_filters = True
         try:
-            for combo, values in ((self.source, overview.sources_seen), (self.project, overview.projects_seen)):
+            for combo, values in (
+                (self.source, overview.sources_seen),
+                (self.project, overview.projects_seen),
+            ):
                 current = combo.currentData()
                 have = [combo.itemData(i) for i in range(1, combo.count())]
                 wanted = list(values)
@@ -482,7 +523,7 @@ class DashboardWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         """With a tray, closing only hides; without one, closing quits (the owner decides)."""
         self.closed.emit()
         super().closeEvent(event)

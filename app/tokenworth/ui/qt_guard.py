@@ -16,7 +16,11 @@ _guarded = False
 
 
 def affected(pyside_version: str, python: tuple[int, ...] = tuple(sys.version_info)) -> bool:
-    return python < (3, 12) and pyside_version.startswith(_AFFECTED_PREFIX) and sys.implementation.name == "cpython"
+    return (
+        python < (3, 12)
+        and pyside_version.startswith(_AFFECTED_PREFIX)
+        and sys.implementation.name == "cpython"
+    )
 
 
 def guard_singleton_refcounts() -> bool:

@@ -112,7 +112,9 @@ class Scheduler(QObject):
     def _add(self, dirs: Iterable[Path], files: Iterable[Path]) -> None:
         have_dirs = set(self._watcher.directories())
         have_files = set(self._watcher.files())
-        new_dirs = [str(d) for d in dirs if str(d) not in have_dirs][: max(0, MAX_WATCHED_DIRS - len(have_dirs))]
+        new_dirs = [str(d) for d in dirs if str(d) not in have_dirs][
+            : max(0, MAX_WATCHED_DIRS - len(have_dirs))
+        ]
         new_files = [str(f) for f in files if str(f) not in have_files][
             : max(0, MAX_WATCHED_FILES * 2 - len(have_files))
         ]

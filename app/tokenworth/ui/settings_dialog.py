@@ -56,7 +56,9 @@ class ValidatedField(QWidget):
 
     validity_changed = Signal(bool)
 
-    def __init__(self, parse: Callable[[str], Any], placeholder: str = "", parent: QWidget | None = None) -> None:
+    def __init__(
+        self, parse: Callable[[str], Any], placeholder: str = "", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._parse = parse
         self.edit = QLineEdit()
@@ -114,7 +116,9 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._prices_tab(), "Prices")
         self.tabs.addTab(self._keys_tab(), "Keys")
         self.tabs.addTab(self._plans_tab(), "Plans")
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
@@ -214,7 +218,9 @@ class SettingsDialog(QDialog):
         note.setWordWrap(True)
         layout.addWidget(note)
         self.overrides = QTableWidget(0, 6)
-        self.overrides.setHorizontalHeaderLabels(["Provider", "Model", "Input", "Output", "Cache read", "Cache write"])
+        self.overrides.setHorizontalHeaderLabels(
+            ["Provider", "Model", "Input", "Output", "Cache read", "Cache write"]
+        )
         self.overrides.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.overrides.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.overrides.verticalHeader().setVisible(False)
@@ -223,7 +229,9 @@ class SettingsDialog(QDialog):
         self.price_provider = QComboBox()
         self.price_provider.setEditable(True)
         self.price_provider.addItems(PROVIDERS)
-        self.price_model = ValidatedField(lambda t: t.strip() or _raise("model must not be empty"), "model id")
+        self.price_model = ValidatedField(
+            lambda t: t.strip() or _raise("model must not be empty"), "model id"
+        )
         self.price_input = ValidatedField(lambda t: prices.parse_price(t, "input price"), "e.g. 3")
         self.price_output = ValidatedField(lambda t: prices.parse_price(t, "output price"), "e.g. 15")
         self.price_cache_read = ValidatedField(lambda t: _price_or_none(t, "cache read price"), "optional")
@@ -343,7 +351,9 @@ class SettingsDialog(QDialog):
     # price overrides (database work in the DB lane) ---------------------------------------------
 
     def reload_overrides(self) -> None:
-        self.controller.runner.submit(partial(_list_overrides, self.controller.db), self._on_overrides, lane=Lane.DB)
+        self.controller.runner.submit(
+            partial(_list_overrides, self.controller.db), self._on_overrides, lane=Lane.DB
+        )
 
     def _on_overrides(self, rows: Any, error: BaseException | None) -> None:
         if error is not None:
@@ -356,7 +366,13 @@ class SettingsDialog(QDialog):
         self.overrides.resizeColumnsToContents()
 
     def on_add_price_clicked(self) -> None:
-        fields = (self.price_model, self.price_input, self.price_output, self.price_cache_read, self.price_cache_write)
+        fields = (
+            self.price_model,
+            self.price_input,
+            self.price_output,
+            self.price_cache_read,
+            self.price_cache_write,
+        )
         for field in fields:
             field.on_edit_text_changed(field.edit.text())
         if not all(field.valid for field in fields):

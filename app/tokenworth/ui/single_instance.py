@@ -37,7 +37,6 @@ class SingleInstance(QObject):
         super().__init__(parent)
         self.name = name
         self.server: QLocalServer | None = None
-        self._clients: list[QLocalSocket] = []
 
     def signal_running(self, timeout_ms: int = CONNECT_TIMEOUT_MS) -> bool:
         """True when another instance answered (and was told to come forward)."""
@@ -68,7 +67,9 @@ class SingleInstance(QObject):
 
     def close(self) -> None:
         if self.server is not None:
+            self.server.newConnection.disconnect(self.on_server_new_connection)
             self.server.close()
+            self.server.deleteLater()
             self.server = None
 
     @Slot()
@@ -76,19 +77,19 @@ class SingleInstance(QObject):
         assert self.server is not None
         while self.server.hasPendingConnections():
             socket = self.server.nextPendingConnection()
-            self._clients.append(socket)
-            socket.readyRead.connect(lambda s=socket: self._read(s))
-            socket.disconnected.connect(lambda s=socket: self._drop(s))
+            socket.readyRead.connect(self.on_socket_ready_read)
+            socket.disconnected.connect(socket.deleteLater)
             if socket.bytesAvailable():
                 self._read(socket)
+
+    @Slot()
+    def on_socket_ready_read(self) -> None:
+        socket = self.sender()
+        if isinstance(socket, QLocalSocket):
+            self._read(socket)
 
     def _read(self, socket: QLocalSocket) -> None:
         data = bytes(socket.readAll().data())
         if SHOW_MESSAGE.strip() in data:
             log.info("a second launch asked for the dashboard; bringing it forward")
             self.activated.emit()
-
-    def _drop(self, socket: QLocalSocket) -> None:
-        if socket in self._clients:
-            self._clients.remove(socket)
-        socket.deleteLater()

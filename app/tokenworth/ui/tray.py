@@ -54,7 +54,9 @@ def draw_tray_icon(pace: Pace, figure: str | None = None, size: int = ICON_SIZE_
         font.setPixelSize(int(size * 0.62))
     else:
         inset = border / 2
-        painter.drawRoundedRect(QRectF(inset, inset, size - 2 * inset, size - 2 * inset), size * 0.18, size * 0.18)
+        painter.drawRoundedRect(
+            QRectF(inset, inset, size - 2 * inset, size - 2 * inset), size * 0.18, size * 0.18
+        )
         text = figure
         pixel = int(size * 0.56)
         font.setPixelSize(pixel)
@@ -79,7 +81,9 @@ def tooltip_text(month: BudgetStatus | None, tfp: Decimal | None, status: str = 
             lines.append(f"Spent: {format_usd(month.spent)} (no budget set)")
         else:
             pct = month.spent_pct or Decimal(0)
-            lines.append(f"Spent: {format_usd(month.spent)} of {format_usd(month.budget, 0)} budget ({pct:.0f}%)")
+            lines.append(
+                f"Spent: {format_usd(month.spent)} of {format_usd(month.budget, 0)} budget ({pct:.0f}%)"
+            )
         lines.append(f"Forecast for month end: {format_usd(month.forecast)} ({month.pace.label})")
         lines.append(f"TFP: {'—' if tfp is None else f'{tfp:.2f}×'}")
     if status:
@@ -149,7 +153,11 @@ class TrayController(QObject):
     def on_controller_status_changed(self, _text: str) -> None:
         overview = self.controller.overview
         self.icon.setToolTip(
-            tooltip_text(overview.month if overview else None, overview.value.tfp if overview else None, self.controller.status)
+            tooltip_text(
+                overview.month if overview else None,
+                overview.value.tfp if overview else None,
+                self.controller.status,
+            )
         )
 
     @Slot(object)
