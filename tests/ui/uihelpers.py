@@ -54,23 +54,40 @@ def add_spend(
         upsert_rows(conn, rows, "latest")
 
 
-APP_DIR = Path(__file__).resolve().parents[2] / "app"
-
-
 def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """Environment for a child `python -m tokenworth`: this checkout's code first on the path
-    (as tests/conftest.py's subprocess_env), offscreen Qt, a throwaway home and agent folders."""
-    import os
-
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(APP_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    env["TOKENWORTH_HOME"] = str(tmp_path / "home")
-    env["HOME"] = str(tmp_path / "user")
-    env["CLAUDE_CONFIG_DIR"] = str(tmp_path / "claude")
-    env["CODEX_HOME"] = str(tmp_path / "codex")
-    env["GEMINI_DATA_DIR"] = str(tmp_path / "gemini" / "tmp")
-    env["TZ"] = "UTC"
+    """Environment for a child `python -m tokenworth` (tests/conftest.py's subprocess_env: this
+    checkout's code first, offscreen Qt) with a throwaway home and agent log folders."""
+    env = subprocess_env(
+        TOKENWORTH_HOME=str(tmp_path / "home"),
+        HOME=str(tmp_path / "user"),
+        CLAUDE_CONFIG_DIR=str(tmp_path / "claude"),
+        CODEX_HOME=str(tmp_path / "codex"),
+        GEMINI_DATA_DIR=str(tmp_path / "gemini" / "tmp"),
+        TZ="UTC",
+        QT_QPA_PLATFORM="offscreen",
+    )
     env.pop("TOKENWORTH_DB_URL", None)
     env.update(extra)
     return env
+
+
+def _shared_conftest():
+    """tests/conftest.py as a module (pytest registers it under the name `conftest`, which the
+    nearer tests/ui/conftest.py shadows), for its `require_tool` and `subprocess_env`."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(
+        "tokenworth_shared_conftest", Path(__file__).parents[1] / "conftest.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_SHARED = _shared_conftest()
+require_tool = _SHARED.require_tool
+subprocess_env = _SHARED.subprocess_env

@@ -30,6 +30,10 @@ from tokenworth.ui.workers import Lane
 log = logging.getLogger(__name__)
 
 
+def _size(count: int) -> str:
+    return f"{count / 1e6:,.1f} MB" if count >= 100_000 else f"{count / 1e3:,.0f} kB"
+
+
 class Runner(Protocol):
     def submit(
         self, fn: Any, on_done: Any = None, *, lane: Lane = Lane.DB, on_progress: Any = None
@@ -145,9 +149,7 @@ class AppController(QObject):
         done, total = value
         if total:
             percent = done * 100 // total
-            self._set_status(
-                f"Importing your agent logs… {percent}% ({done / 1e6:,.1f} of {total / 1e6:,.1f} MB)"
-            )
+            self._set_status(f"Importing your agent logs… {percent}% ({_size(done)} of {_size(total)})")
 
     def _on_import_done(
         self, first: bool, summary: ImportSummary | None, error: BaseException | None
