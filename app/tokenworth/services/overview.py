@@ -64,6 +64,9 @@ class ValueOverview:
     """Task value for the period (from the tasks service, phase 2)."""
 
     tfp: Decimal | None = None
+    """TFP of the queried period (dashboard card)."""
+    month_tfp: Decimal | None = None
+    """TFP of the current month, whatever the query (tray tooltip)."""
     weekly: tuple[WeeklyTfp, ...] = ()
     tasks: tuple[TaskPoint, ...] = ()
 

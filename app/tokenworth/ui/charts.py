@@ -289,7 +289,7 @@ class CumulativeSpendChart(ChartPanel):
             movable=False,
             pen=pg.mkPen(QColor(PACE_COLORS[Pace.OVER]), width=1.6, style=Qt.PenStyle.DashLine),
             label="Budget",
-            labelOpts={"position": 0.97, "anchors": [(1, 1), (1, 1)]},
+            labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)]},
         )
         self.plot_item.addItem(self.budget_line, ignoreBounds=True)
         self.budget_line.setVisible(False)

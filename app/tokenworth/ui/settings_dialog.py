@@ -107,7 +107,7 @@ class SettingsDialog(QDialog):
     def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Tokenworth settings")
-        self.setMinimumWidth(620)
+        self.setMinimumWidth(680)
         self.controller = controller
         self.settings = controller.settings
         self.tabs = QTabWidget()
@@ -137,7 +137,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(budget_box)
         self.budget = ValidatedField(parse_budget, "e.g. 200 (empty: no budget)")
         self.thresholds = ValidatedField(parse_thresholds, "e.g. 80, 100")
-        self.notify = QCheckBox("Notify when spend or the forecast crosses a threshold (once per month)")
+        self.notify = QCheckBox("Notify when spend or forecast crosses one (once a month)")
         form.addRow("Monthly budget (USD)", self.budget)
         form.addRow("Alert at (% of budget)", self.thresholds)
         form.addRow("", self.notify)

@@ -142,7 +142,7 @@ class TrayController(QObject):
         if month is not None and settings.tray_display == "figure":
             self.figure = figure_text(month.forecast if settings.tray_figure == "forecast" else month.spent)
         self.icon.setIcon(QIcon(draw_tray_icon(self.pace, self.figure)))
-        tfp = overview.value.tfp if overview else None
+        tfp = overview.value.month_tfp if overview else None
         self.icon.setToolTip(tooltip_text(month, tfp, self.controller.status))
 
     @Slot(object)
@@ -155,7 +155,7 @@ class TrayController(QObject):
         self.icon.setToolTip(
             tooltip_text(
                 overview.month if overview else None,
-                overview.value.tfp if overview else None,
+                overview.value.month_tfp if overview else None,
                 self.controller.status,
             )
         )
