@@ -49,13 +49,15 @@ def build_app(qtbot, paths: AppPaths, ledger: Database, clock: Clock):
             scheduler=Scheduler(clock=clock),
             tray_available=tray,
         )
-        qtbot.addWidget(app.dashboard)
         made.append(app)
         return app
 
     yield build
     for app in made:
         app.shutdown()
+        if app.dashboard_built:
+            app.dashboard.close()
+            app.dashboard.deleteLater()
 
 
 def test_first_run_imports_agent_logs_in_the_background_and_shows_them(

@@ -72,6 +72,9 @@ def test_real_tray_icon_menu_and_dashboard(display: str, tmp_path: Path) -> None
     claude = tmp_path / "claude" / "projects" / "p"
     claude.mkdir(parents=True)
     (claude / "s.jsonl").write_bytes((SAMPLES / "claude-code.jsonl").read_bytes())
+    # a returning user: the first-run import already happened, so nothing opens by itself
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "state.json").write_text('{"version": 1, "first_import_done": true}')
     env = app_env(tmp_path, DISPLAY=display, QT_QPA_PLATFORM="xcb")
     result = subprocess.run(
         [sys.executable, str(DRIVER)], env=env, capture_output=True, text=True, timeout=120
@@ -87,6 +90,7 @@ def test_real_tray_icon_menu_and_dashboard(display: str, tmp_path: Path) -> None
     assert seen["icon_geometry"][2] > 0
     assert seen["icon_geometry"][3] > 0
     assert seen["tooltip"].startswith("Tokenworth")
+    assert seen["dashboard_before_click"] is False
     assert seen["menu_opened"] is True
     assert "Open dashboard" in seen["menu"]
     assert "Quit Tokenworth" in seen["menu"]

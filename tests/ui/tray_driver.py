@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QPoint
+from PySide6.QtCore import QEventLoop, QPoint, QRect
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "app"))
@@ -36,6 +36,18 @@ def spin_until(app: QApplication, condition: Callable[[], bool], timeout_s: floa
             return True
         time.sleep(0.02)
     return condition()
+
+
+def settled_geometry(app: QApplication, icon: QSystemTrayIcon) -> QRect:
+    """The icon's place once the tray has embedded it (the first reports can be provisional)."""
+    last, stable_since = icon.geometry(), time.monotonic()
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    while time.monotonic() < deadline and time.monotonic() - stable_since < 0.6:
+        spin_until(app, lambda: False, 0.1)
+        current = icon.geometry()
+        if current != last:
+            last, stable_since = current, time.monotonic()
+    return last
 
 
 def click(point: QPoint, button: int) -> None:
@@ -61,12 +73,14 @@ def main() -> int:
         assert tokenworth.tray is not None, seen
         icon = tokenworth.tray.icon
         seen["icon_visible"] = spin_until(app, lambda: icon.isVisible() and not icon.geometry().isEmpty())
-        geometry = icon.geometry()
+        geometry = settled_geometry(app, icon)
         seen["icon_geometry"] = [geometry.x(), geometry.y(), geometry.width(), geometry.height()]
         spin_until(app, lambda: tokenworth.controller.overview is not None)
         seen["tooltip"] = icon.toolTip()
 
         menu = tokenworth.tray.menu
+        spin_until(app, lambda: tokenworth.controller.state.first_import_done, 10)
+        seen["dashboard_before_click"] = tokenworth.dashboard_built and tokenworth.dashboard.isVisible()
         click(geometry.center(), 3)
         seen["menu_opened"] = spin_until(app, menu.isVisible)
         seen["menu"] = tokenworth.tray.action_texts()

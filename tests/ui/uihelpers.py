@@ -67,6 +67,8 @@ def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         QT_QPA_PLATFORM="offscreen",
     )
     env.pop("TOKENWORTH_DB_URL", None)
+    # Keep the real font cache: with a fresh HOME, fontconfig would rebuild it (seconds) per child.
+    env.setdefault("XDG_CACHE_HOME", str(Path.home() / ".cache"))
     env.update(extra)
     return env
 

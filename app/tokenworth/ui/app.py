@@ -11,11 +11,13 @@ import argparse
 import logging
 import logging.handlers
 import sys
+import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from tokenworth.core.config import AppPaths
 from tokenworth.ui.single_instance import SingleInstance, server_name
@@ -63,6 +65,21 @@ def setup_logging(paths: AppPaths) -> None:
     root.setLevel(logging.INFO)
 
 
+def _show_boot_icon(started: float) -> QSystemTrayIcon | None:
+    """Put the icon in the tray at once, before the database and charts load; the tray
+    controller adopts it and brings it to life."""
+    if not QSystemTrayIcon.isSystemTrayAvailable():
+        return None
+    from tokenworth.core.budget import Pace
+    from tokenworth.ui.tray_icon import draw_tray_icon
+
+    icon = QSystemTrayIcon(QIcon(draw_tray_icon(Pace.NO_BUDGET)))
+    icon.setToolTip("Tokenworth: starting…")
+    icon.show()
+    log.info("tray icon shown %.2f s after run_app began", time.perf_counter() - started)
+    return icon
+
+
 def _parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(prog="tokenworth", add_help=False)
     parser.add_argument("--show-dashboard", action="store_true")
@@ -71,6 +88,7 @@ def _parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
 
 def run_app(paths: AppPaths, argv: Sequence[str] = (), *, hooks: AppHooks | None = None) -> int:
     """Run the tray app until the user quits; 0 also when another instance was brought forward."""
+    started = time.perf_counter()
     args, qt_args = _parse_args(argv)
     setup_logging(paths)
     existing = QApplication.instance()
@@ -84,6 +102,7 @@ def run_app(paths: AppPaths, argv: Sequence[str] = (), *, hooks: AppHooks | None
         print("Tokenworth is already running; its dashboard was brought forward.", file=sys.stderr)
         return 0
     instance.listen()
+    boot_icon = _show_boot_icon(started)
     from tokenworth.core.db import DatabaseError, open_database
     from tokenworth.core.settings import load_settings
     from tokenworth.ui.hooks import default_hooks
@@ -99,7 +118,9 @@ def run_app(paths: AppPaths, argv: Sequence[str] = (), *, hooks: AppHooks | None
         QMessageBox.critical(None, "Tokenworth", str(exc))
         instance.close()
         return 1
-    tokenworth = TokenworthApp(paths=paths, db=db, settings=settings, hooks=hooks or default_hooks())
+    tokenworth = TokenworthApp(
+        paths=paths, db=db, settings=settings, hooks=hooks or default_hooks(), tray_icon=boot_icon
+    )
     instance.activated.connect(tokenworth.show_dashboard)
     previous_hook = install_excepthook(tokenworth.report_unexpected)
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
@@ -15,13 +15,15 @@ from tokenworth.core.db import Database
 from tokenworth.core.settings import Settings
 from tokenworth.services.importing import ImportSummary
 from tokenworth.ui.controller import AppController, Runner
-from tokenworth.ui.dashboard import DashboardWindow
 from tokenworth.ui.hooks import AppHooks, Notice
 from tokenworth.ui.scheduler import Scheduler
 from tokenworth.ui.settings_dialog import SettingsDialog
 from tokenworth.ui.theme import apply_theme
 from tokenworth.ui.tray import TrayController
 from tokenworth.ui.workers import TaskRunner
+
+if TYPE_CHECKING:
+    from tokenworth.ui.dashboard import DashboardWindow
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ class TokenworthApp:
         runner: Runner | None = None,
         scheduler: Scheduler | None = None,
         tray_available: bool | None = None,
+        tray_icon: QSystemTrayIcon | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.started_at = time.perf_counter()
@@ -58,10 +61,7 @@ class TokenworthApp:
         apply_theme(settings.theme)
         self.settings_dialog: SettingsDialog | None = None
         self._error_box: QMessageBox | None = None
-        self.dashboard = DashboardWindow(actions=self._dashboard_actions(), today=self.controller.today())
-        self.dashboard.query_changed.connect(self.controller.set_query)
-        self.controller.overview_changed.connect(self.dashboard.show_overview)
-        self.controller.status_changed.connect(self.dashboard.show_status)
+        self._dashboard: DashboardWindow | None = None
         self.controller.notice.connect(self.on_controller_notice)
         self.controller.settings_changed.connect(lambda s: apply_theme(s.theme))
         self.controller.first_import_done.connect(self.on_controller_first_import_done)
@@ -73,11 +73,34 @@ class TokenworthApp:
                 open_dashboard=self.show_dashboard,
                 open_settings=self.open_settings,
                 quit_app=self.quit,
+                icon=tray_icon,
             )
-        else:
-            # No tray on this desktop: the dashboard is the app; closing it quits.
-            self.dashboard.quit_on_close = True
-            self.dashboard.closed.connect(self.quit)
+
+    @property
+    def dashboard(self) -> DashboardWindow:
+        """The dashboard, built the first time it is needed (charts load only then)."""
+        if self._dashboard is None:
+            from tokenworth.ui.dashboard import DashboardWindow
+
+            window = DashboardWindow(actions=self._dashboard_actions(), today=self.controller.today())
+            window.query_changed.connect(self.controller.set_query)
+            self.controller.overview_changed.connect(window.show_overview)
+            self.controller.status_changed.connect(window.show_status)
+            if self.tray is None:
+                # No tray on this desktop: the dashboard is the app; closing it quits.
+                window.quit_on_close = True
+                window.closed.connect(self.quit)
+            if self.controller.overview is not None:
+                window.set_period(self.controller.query.period)
+                window.show_overview(self.controller.overview)
+            if self.controller.status:
+                window.show_status(self.controller.status)
+            self._dashboard = window
+        return self._dashboard
+
+    @property
+    def dashboard_built(self) -> bool:
+        return self._dashboard is not None
 
     def _dashboard_actions(self) -> list[QAction]:
         hooks = self.controller.hooks
@@ -108,7 +131,10 @@ class TokenworthApp:
     def start(self, *, show_dashboard: bool = False) -> None:
         if self.tray is not None:
             self.tray.show()
-            log.info("tray icon shown %.2f s after start", time.perf_counter() - self.started_at)
+            log.info(
+                "tray menu ready %.2f s after the app's parts were built",
+                time.perf_counter() - self.started_at,
+            )
         if self.tray is None or show_dashboard:
             self.dashboard.bring_forward()
         self.controller.overview_changed.connect(self._log_first_numbers)
@@ -122,6 +148,8 @@ class TokenworthApp:
         self.controller.shutdown()
         if self.tray is not None:
             self.tray.hide()
+        if self._dashboard is not None:
+            self._dashboard.quit_on_close = False
 
     def quit(self) -> None:
         QApplication.quit()
@@ -136,7 +164,7 @@ class TokenworthApp:
             self.settings_dialog.raise_()
             self.settings_dialog.activateWindow()
             return
-        parent = self.dashboard if self.dashboard.isVisible() else None
+        parent = self._dashboard if self._dashboard is not None and self._dashboard.isVisible() else None
         self.settings_dialog = SettingsDialog(self.controller, parent)
         self.settings_dialog.open()
 

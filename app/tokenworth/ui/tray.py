@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from PySide6.QtCore import QObject, QRectF, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from tokenworth.core.budget import BudgetStatus, Pace
@@ -17,57 +17,11 @@ from tokenworth.core.settings import Settings
 from tokenworth.services.overview import SpendOverview
 from tokenworth.ui.controller import AppController
 from tokenworth.ui.hooks import Notice
-from tokenworth.ui.theme import PACE_COLORS
+from tokenworth.ui.tray_icon import ICON_SIZE_PX, draw_tray_icon, figure_text
 
-ICON_SIZE_PX = 64
+__all__ = ["ICON_SIZE_PX", "TrayController", "draw_tray_icon", "figure_text", "tooltip_text"]
+
 NOTICE_SHOW_MS = 10_000
-
-
-def figure_text(amount: Decimal) -> str:
-    """A dollar figure short enough for a tray icon: $7, $42, $999, $1.2k, $18k, $1.4M."""
-    if amount < 1000:
-        return f"${amount.quantize(Decimal(1), rounding=ROUND_HALF_UP)}"
-    if amount < 10_000:
-        return f"${(amount / 1000).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}k"
-    if amount < 1_000_000:
-        return f"${(amount / 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP)}k"
-    return f"${(amount / 1_000_000).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}M"
-
-
-def draw_tray_icon(pace: Pace, figure: str | None = None, size: int = ICON_SIZE_PX) -> QPixmap:
-    """The icon, drawn at run time: a coin in the pace colour, or a badge with a compact figure."""
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    color = QColor(PACE_COLORS[pace])
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-    border = max(1.0, size * 0.05)
-    painter.setPen(QPen(color.darker(145), border))
-    painter.setBrush(color)
-    font = QFont()
-    font.setBold(True)
-    if figure is None:
-        inset = border / 2 + size * 0.04
-        painter.drawEllipse(QRectF(inset, inset, size - 2 * inset, size - 2 * inset))
-        text = "$"
-        font.setPixelSize(int(size * 0.62))
-    else:
-        inset = border / 2
-        painter.drawRoundedRect(
-            QRectF(inset, inset, size - 2 * inset, size - 2 * inset), size * 0.18, size * 0.18
-        )
-        text = figure
-        pixel = int(size * 0.56)
-        font.setPixelSize(pixel)
-        while pixel > 8 and QFontMetricsF(font).horizontalAdvance(text) > size * 0.9:
-            pixel -= 1
-            font.setPixelSize(pixel)
-    painter.setFont(font)
-    painter.setPen(QColor("#ffffff"))
-    painter.drawText(QRectF(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, text)
-    painter.end()
-    return pixmap
 
 
 def tooltip_text(month: BudgetStatus | None, tfp: Decimal | None, status: str = "") -> str:
@@ -104,6 +58,7 @@ class TrayController(QObject):
         open_dashboard: Callable[[], None],
         open_settings: Callable[[], None],
         quit_app: Callable[[], None],
+        icon: QSystemTrayIcon | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -111,7 +66,8 @@ class TrayController(QObject):
         self._open_dashboard = open_dashboard
         self._open_settings = open_settings
         self._quit = quit_app
-        self.icon = QSystemTrayIcon(self)
+        self.icon = icon if icon is not None else QSystemTrayIcon()
+        self.icon.setParent(self)
         self.menu = QMenu()
         self.menu.aboutToShow.connect(self.on_menu_about_to_show)
         self.icon.setContextMenu(self.menu)
