@@ -126,9 +126,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from make_demo_ledger import demo_events, fill
 
+    from tokenworth.core.app_state import AppState, save_state, state_file
     from tokenworth.core.config import resolve_paths
     from tokenworth.core.db import open_database
-    from tokenworth.core.app_state import AppState, save_state, state_file
     from tokenworth.core.settings import Settings, save_settings
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -213,9 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"start to tray:          {result['start_to_tray_s']} s (target < 2 s)")
         print(f"start to first numbers: {result['start_to_first_numbers_s']} s")
         print(f"CPU over {result['idle_s']} s idle:   {result['idle_cpu_percent']} % (target < 1 %)")
-        print(
-            f"resident memory:        {result['rss_mb']} MB, peak {result['peak_rss_mb']} MB (target < 200 MB)"
-        )
+        rss, peak = result["rss_mb"], result["peak_rss_mb"]
+        print(f"resident memory:        {rss} MB, peak {peak} MB (target < 200 MB)")
         print(f"machine: {result['machine']}")
     return 0
 
