@@ -7,7 +7,8 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import tzinfo
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from functools import partial
 from typing import Any, Protocol
 
@@ -109,7 +110,8 @@ class AppController(QObject):
         self.scheduler.stop()
         self.runner.wait()
 
-    def today(self):
+    def today(self) -> date:
+        """Today in the user's zone, by the scheduler's (replaceable) clock."""
         return self.scheduler.clock().astimezone(self.zone).date()
 
     @staticmethod
@@ -228,8 +230,14 @@ class AppController(QObject):
 
     @staticmethod
     def _overview_job(
-        db: Database, query: OverviewQuery, zone: tzinfo, now: Any, budget: Any, hooks: AppHooks
-    ):
+        db: Database,
+        query: OverviewQuery,
+        zone: tzinfo,
+        now: datetime,
+        budget: Decimal | None,
+        hooks: AppHooks,
+    ) -> tuple[SpendOverview, ActiveTask | None]:
+        """One unit of work in the DB lane: the overview, plus the active task when hooked."""
         overview = build_overview(
             db, query, zone=zone, now=now, budget=budget, value_source=hooks.value_source
         )
