@@ -268,3 +268,31 @@ def test_keys_and_plans_sections_are_there_to_plug_into(qtbot, dialog) -> None:
     with_hook = SettingsDialog(dlg.controller)
     qtbot.addWidget(with_hook)
     assert with_hook.tabs.widget(3) is plugged
+
+
+def test_thousands_of_qt_calls_do_not_abort_the_process(qtbot) -> None:
+    """PySide6 6.12.0 on Python 3.11 drops a reference to None/True per void call or emit; the
+    guard in tokenworth.ui keeps a long-running app (and this test run) from aborting."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QWidget
+
+    from tokenworth.ui.qt_guard import affected
+
+    assert affected("6.12.0", (3, 11, 7))
+    assert not affected("6.12.0", (3, 12, 0))
+    assert not affected("6.11.3", (3, 11, 7))
+
+    class Emitter(QObject):
+        fired = Signal(bool)
+
+    widget, emitter = QWidget(), Emitter()
+    emitter.fired.connect(lambda _value: None)
+    headroom = 1 << 40 if affected(__import__("PySide6").__version__) else 0
+    calls = sys.getrefcount(None) - headroom + 1_000  # enough to free None without the guard
+    for _ in range(calls):
+        widget.setVisible(False)
+        emitter.fired.emit(True)
+    # reaching this line is the test: without the guard CPython aborts with "none_dealloc"
+    assert sys.getrefcount(None) > 0
