@@ -44,6 +44,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("poll", "tokenworth.cli.poll_cmd", "POLL"),
     CommandEntry("task", "tokenworth.cli.task_cmd", "TASK"),
     CommandEntry("plan", "tokenworth.cli.plan_cmd", "PLAN"),
+    CommandEntry("dashboard", "tokenworth.cli.dashboard_cmd", "DASHBOARD"),
 )
 """Every subcommand, registered from this one table."""
 
