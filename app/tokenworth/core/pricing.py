@@ -171,6 +171,12 @@ class PriceDatabase:
             self._version = price_database_version()
         return self._version
 
+    def preload(self) -> None:
+        """Load the price data now (about half a second), e.g. while workers parse logs."""
+        from genai_prices.data_snapshot import get_snapshot
+
+        get_snapshot()
+
     def _model_info(self, provider: str, model: str) -> Any:
         key = (provider, model)
         if key not in self._models:
