@@ -58,7 +58,7 @@ from statistics import median
 from typing import Literal
 
 from tokenworth.core.analytics import Tfp, tfp, units_to_money
-from tokenworth.core.pricing import ModelRates, Rate
+from tokenworth.core.pricing import POPULAR_MODELS, ModelRates, Rate
 
 Evidence = Literal["measured", "thin", "priced_only"]
 EVIDENCE_LEVELS: tuple[Evidence, ...] = ("measured", "thin", "priced_only")
@@ -71,31 +71,9 @@ before its cache-read share is compared, or used as a comparison."""
 _UNITS_PER_TOKEN_DOLLAR = 10_000
 """Storage units (1e-10 USD) per token at a rate of 1 USD per million tokens."""
 
-CANDIDATE_MODELS: tuple[str, ...] = (
-    "gpt-5",
-    "gpt-5-mini",
-    "gpt-5-nano",
-    "gpt-4.1",
-    "gpt-4.1-mini",
-    "gpt-4o-mini",
-    "o3",
-    "o4-mini",
-    "claude-opus-4-5",
-    "claude-sonnet-4-5",
-    "claude-haiku-4-5",
-    "gemini-2.5-pro",
-    "gemini-2.5-flash",
-    "gemini-2.5-flash-lite",
-    "deepseek-chat",
-    "deepseek-reasoner",
-    "grok-4",
-    "grok-code-fast-1",
-    "mistral-medium-latest",
-    "mistral-small-latest",
-)
-"""The well-known chat and coding models of the major providers considered beside the models the
-user has used (never the whole price database: 2,000+ models would drown the useful few).
-Only those priced (by the database or an override) at the month's end take part."""
+CANDIDATE_MODELS = POPULAR_MODELS
+"""The well-known models considered beside those the user has used (never the whole price
+database: 2,000+ models would drown the useful few)."""
 
 _NOT_CHAT = re.compile(
     r"embed|rerank|moderation|whisper|transcri|tts|speech|dall-e|image|imagen|veo|sora|audio|realtime|voice|music"
