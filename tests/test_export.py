@@ -302,3 +302,20 @@ def test_an_unwritable_target_is_a_clear_error(cli: CliRunner, tmp_path: Path) -
     assert result.code == 1
     assert result.err.startswith("tokenworth: cannot write")
     assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize(
+    ("env", "paper"),
+    [
+        ({"LANG": "en_US.UTF-8"}, "letter"),
+        ({"LANG": "en_CA.UTF-8"}, "letter"),
+        ({"LANG": "de_DE.UTF-8"}, "a4"),
+        ({"LANG": "en_US.UTF-8", "LC_PAPER": "en_GB.UTF-8"}, "a4"),
+        ({"LC_ALL": "C"}, "a4"),
+        ({}, "a4"),
+    ],
+)
+def test_paper_follows_the_locale(env: dict[str, str], paper: str) -> None:
+    from tokenworth.services.export import default_page_size
+
+    assert default_page_size(env) == paper

@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from conftest import SAMPLES
@@ -175,3 +176,32 @@ def test_path_option_sniffs_which_agent_wrote_a_folder(db: Database, tmp_path: P
     shutil.copy(SAMPLES / "claude-code.jsonl", projects / "s.jsonl")
     summary = import_local_logs(db, paths=[codex_home, projects.parent])
     assert summary.records_added == 5
+
+
+def test_parallel_parse_gives_the_same_ledger_as_one_process(
+    tmp_path: Path, claude_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tokenworth.core.config import sqlite_url
+    from tokenworth.core.db import open_database
+    from tokenworth.services import importing
+
+    for index in range(6):
+        folder = claude_dir / "projects" / f"p{index}"
+        folder.mkdir(parents=True)
+        lines = [_line(f"m{index}-{n}", n + 1, f"2026-01-0{1 + n % 5}T10:00:00.000Z") for n in range(20)]
+        lines.insert(5, lines[4][: len(lines[4]) // 2])  # a torn line
+        (folder / "s.jsonl").write_text("\n".join(lines) + "\n")
+    shutil.copy(SAMPLES / "claude-code.jsonl", claude_dir / "projects" / "p0" / "sample.jsonl")
+
+    def ledger(workers: int) -> tuple[list[tuple[object, ...]], int]:
+        db = open_database(sqlite_url(tmp_path / f"w{workers}.db"))
+        summary = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"], workers=workers)
+        rows = db.fetch("SELECT dedupe_key, output_tokens, cost FROM usage_records ORDER BY dedupe_key")
+        db.dispose()
+        return rows, summary.broken_lines
+
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
+    parallel, single = ledger(2), ledger(1)
+    assert parallel == single
+    assert len(single[0]) == 6 * 20 + 3
+    assert single[1] == 6

@@ -54,7 +54,8 @@ def test_database_at_an_older_revision_reaches_head(tmp_path: Path, start: str) 
 
 
 def test_models_match_migrations(tmp_path: Path) -> None:
-    db = open_database(sqlite_url(tmp_path / "cmp.db"))
+    db = Database(sqlite_url(tmp_path / "cmp.db"))
+    upgrade(db)
     try:
         with db.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": False})
@@ -104,3 +105,29 @@ def test_records_written_at_the_first_revision_survive_every_upgrade(tmp_path: P
         assert db.fetch("SELECT COUNT(*), SUM(cost) FROM usage_records") == [(3, 3 * 12345)]
     finally:
         db.dispose()
+
+
+def _schema_of(path: Path) -> list[tuple[str, str, str]]:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+        return sorted((kind, name, " ".join((sql or "").split())) for kind, name, sql in rows)
+
+
+def test_packaged_schema_script_is_what_the_migrations_write() -> None:
+    from tokenworth.core.schema import SCHEMA_FILE, render_sqlite_schema
+
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == render_sqlite_schema(), (
+        "core/schema_sqlite.sql is stale: run `python -m tokenworth.core.schema` after adding a migration"
+    )
+
+
+def test_a_fresh_file_gets_the_same_schema_as_running_every_migration(tmp_path: Path) -> None:
+    fresh = open_database(sqlite_url(tmp_path / "fresh.db"))  # made from the packaged script
+    assert current_revision(fresh) == HEAD_REVISION
+    fresh.dispose()
+    migrated = Database(sqlite_url(tmp_path / "migrated.db"))
+    upgrade(migrated)
+    migrated.dispose()
+    assert _schema_of(tmp_path / "fresh.db") == _schema_of(tmp_path / "migrated.db")

@@ -44,6 +44,8 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("poll", "tokenworth.cli.poll_cmd", "POLL"),
     CommandEntry("task", "tokenworth.cli.task_cmd", "TASK"),
     CommandEntry("plan", "tokenworth.cli.plan_cmd", "PLAN"),
+    CommandEntry("experiment", "tokenworth.cli.experiment_cmd", "EXPERIMENT"),
+    CommandEntry("dashboard", "tokenworth.cli.dashboard_cmd", "DASHBOARD"),
     CommandEntry("export", "tokenworth.cli.export_cmd", "EXPORT"),
 )
 """Every subcommand, registered from this one table."""
@@ -122,6 +124,11 @@ def main(
     except KeyboardInterrupt:
         print("tokenworth: interrupted; everything imported so far is kept", file=stderr)
         return 130
+    except BrokenPipeError:  # `tokenworth report daily | head`: the reader left; no traceback
+        if stdout is sys.stdout:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 1
     finally:
         ctx.close()
 

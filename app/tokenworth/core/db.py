@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0003_tasks"
+HEAD_REVISION = "0004_routing"
 """The newest migration; checked cheaply at start so Alembic loads only when work is due."""
 
 
@@ -235,6 +235,16 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
     db = Database(url)
     if db._file is not None:
         db._file.parent.mkdir(parents=True, exist_ok=True)
+        if migrate and (not db._file.exists() or db._file.stat().st_size == 0):
+            from tokenworth.core.schema import create_fresh, packaged_schema
+
+            script = packaged_schema(HEAD_REVISION)
+            if script is not None:
+                try:
+                    create_fresh(db._file, script)
+                except (sqlite3.Error, OSError) as exc:
+                    raise DatabaseError(f"cannot create the database at {db._file}: {exc}") from exc
+                return db
     if migrate:
         try:
             if current_revision(db) != HEAD_REVISION:

@@ -184,10 +184,13 @@ def drop_sidechain_replays(conn: RawTransaction | Any, source: str, message_ids:
     return deleted
 
 
-def sidechain_message_ids(conn: RawTransaction | Any, source: str) -> set[str]:
-    """Message ids that have a sidechain copy: the only candidates for replay clean-up."""
+def replayed_message_ids(conn: RawTransaction | Any, source: str) -> set[str]:
+    """Message ids stored more than once with a sidechain copy among them: the only candidates
+    for replay clean-up (a subagent's own messages are sidechain rows too, but unique)."""
     tx = as_transaction(conn)
     rows = tx.execute(
-        "SELECT DISTINCT message_id FROM usage_records WHERE source = :source AND is_sidechain", {"source": source}
+        "SELECT message_id FROM usage_records WHERE source = :source AND message_id IS NOT NULL"
+        " GROUP BY message_id HAVING COUNT(*) > 1 AND MAX(CASE WHEN is_sidechain THEN 1 ELSE 0 END) = 1",
+        {"source": source},
     )
-    return {row[0] for row in rows if row[0]}
+    return {row[0] for row in rows}

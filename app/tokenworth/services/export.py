@@ -112,7 +112,7 @@ class PreparedExport:
 
 def prepare(summary: MonthlySummary, hooks: ExportHooks, formats: Sequence[ExportFormat]) -> PreparedExport:
     wants_charts = any(fmt in ("md", "html", "pdf") for fmt in formats)
-    charts = render_charts(summary, hooks.render_chart if wants_charts else None) if wants_charts else []
+    charts = render_charts(summary, hooks.render_chart) if wants_charts else []
     return PreparedExport(summary, charts, build_document(summary, charts))
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
@@ -27,9 +28,6 @@ from tokenworth.core.pricing import PriceBook, cost_units
 from tokenworth.core.timeutil import to_epoch_ms
 from tokenworth.sources.local_logs import LocalLogSource, resolve_sources, sniff_source
 from tokenworth.sources.records import BrokenLine, UsageEvent
-
-if TYPE_CHECKING:
-    from tokenworth.services.ledger_writer import LedgerWriter
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes done, bytes to read) as an import goes."""
@@ -265,8 +263,12 @@ def import_local_logs(
     env: Mapping[str, str] | None = None,
     home: Path | None = None,
     progress: ProgressCallback | None = None,
+    workers: int = 1,
 ) -> ImportSummary:
-    """Bring the ledger up to date with the local agent logs; returns what changed."""
+    """Bring the ledger up to date with the local agent logs; returns what changed.
+
+    `workers` > 1 parses large imports in that many processes (see `default_workers`).
+    """
     started = time.perf_counter()
     sources = resolve_sources(source_names)
     summary = ImportSummary(sources=[source.name for source in sources])
@@ -288,7 +290,7 @@ def import_local_logs(
                 planned.append(plan)
     summary.records_before = _count_records(db)
     if planned:
-        _read_planned(db, planned, summary, progress)
+        _read_planned(db, planned, summary, progress, workers)
         summary.records_after = _count_records(db)
     else:
         summary.records_after = summary.records_before
@@ -296,8 +298,27 @@ def import_local_logs(
     return summary
 
 
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+"""Below this much to read, starting worker processes costs more than it saves."""
+
+
+def default_workers() -> int:
+    """Worker processes for a large import: the cores, at most 4; 1 where forking is unsafe.
+
+    Only Linux forks cheaply and safely here (macOS and Windows spawn, frozen apps re-run their
+    entry point): elsewhere the import runs in one process.
+    """
+    if sys.platform != "linux" or getattr(sys, "frozen", False):
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def _read_planned(
-    db: Database, planned: list[_PlannedFile], summary: ImportSummary, progress: ProgressCallback | None
+    db: Database,
+    planned: list[_PlannedFile],
+    summary: ImportSummary,
+    progress: ProgressCallback | None,
+    workers: int,
 ) -> None:
     from tokenworth.services.ledger_writer import LedgerWriter
     from tokenworth.services.prices import load_price_book
@@ -308,13 +329,32 @@ def _read_planned(
     done_bytes = 0
     if progress:
         progress(0, total_bytes)
-    for plan in planned:
-        done_bytes += _read_file(plan, writer, summary)
+    results: Iterable[tuple[_PlannedFile, Iterable[_Chunk]]]
+    if workers > 1 and len(planned) > 1 and total_bytes >= PARALLEL_MIN_BYTES:
+        results = _parse_in_processes(planned, workers, while_waiting=lambda: _preload(book))
+    else:
+        results = (
+            (plan, _parse_chunks(plan.source, plan.path, plan.offset, plan.stat.st_size, plan.state))
+            for plan in planned
+        )
+    for plan, chunks in results:
+        track = plan.source.name == "claude-code"
+        for chunk in chunks:
+            summary.bytes_read += chunk.bytes_read
+            summary.events_read += len(chunk.events)
+            summary.note_broken(chunk.broken)
+            if chunk.failed:
+                continue  # unreadable now: no position is stored, so the next import tries again
+            plan.broken += len(chunk.broken)
+            plan.records += len(chunk.events)
+            writer.add(plan.source.name, plan.source.policy, chunk.events, track)
+            writer.position(plan.cursor(chunk.position))
+            if writer.pending_rows >= FLUSH_ROWS:
+                writer.flush()
+        done_bytes += max(plan.stat.st_size - plan.offset, 0)
         summary.files_read += 1
         if progress:
             progress(min(done_bytes, total_bytes), total_bytes)
-        if writer.pending_rows >= FLUSH_ROWS:
-            writer.flush()
     writer.finish()
     summary.unpriced_models.update(writer.unpriced)
     from tokenworth.services.attribution import sync_attribution
@@ -322,54 +362,81 @@ def _read_planned(
     sync_attribution(db, imported_since=writer.imported_at)
 
 
-def _read_file(plan: _PlannedFile, writer: LedgerWriter, summary: ImportSummary) -> int:
-    """Parse the unread part of one file into the writer; returns the bytes it covered."""
-    source, path = plan.source, plan.path
-    track = source.name == "claude-code"
+@dataclass
+class _Chunk:
+    """What one read of part of a file gave: events, broken lines, and how far it got."""
+
+    events: list[UsageEvent]
+    broken: list[BrokenLine]
+    position: int
+    """File offset up to which every line is handled (a torn tail waits for the next read)."""
+    bytes_read: int
+    failed: bool = False
+
+
+def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, state: dict[str, Any]) -> Iterator[_Chunk]:
+    """Parse `path` from `offset` to `end` in bounded chunks, updating `state` as it goes."""
     if source.is_whole_file(path):
         try:
             data = _decompressed(path) if path.name.endswith(".zst") else path.read_bytes()
         except (OSError, ValueError) as exc:
-            summary.note_broken([BrokenLine(str(path), 0, f"cannot read file: {exc}")])
-            return plan.stat.st_size
-        result = source.parse(data, path=str(path), state=plan.state, final=True)
-        summary.bytes_read += len(data)
-        summary.events_read += len(result.events)
-        summary.note_broken(result.broken)
-        plan.broken, plan.records = len(result.broken), len(result.events)
-        writer.add(source.name, source.policy, result.events, track)
-        writer.position(plan.cursor(plan.stat.st_size if result.consumed else 0))
-        return plan.stat.st_size
-
-    end = plan.stat.st_size
+            yield _Chunk([], [BrokenLine(str(path), 0, f"cannot read file: {exc}")], offset, 0, failed=True)
+            return
+        result = source.parse(data, path=str(path), state=state, final=True)
+        yield _Chunk(result.events, result.broken, end if result.consumed else 0, len(data))
+        return
     try:
         handle = path.open("rb")
     except OSError as exc:
-        summary.note_broken([BrokenLine(str(path), 0, f"cannot read file: {exc}")])
-        return end - plan.offset
+        yield _Chunk([], [BrokenLine(str(path), 0, f"cannot read file: {exc}")], offset, 0, failed=True)
+        return
     with handle:
-        handle.seek(plan.offset)
+        handle.seek(offset)
         carry = b""
-        position = plan.offset  # file offset of carry[0]
+        position = offset  # file offset of carry[0]
         while position + len(carry) < end:
             chunk = handle.read(min(READ_CHUNK_BYTES, end - position - len(carry)))
             if not chunk:
                 break
             data = carry + chunk if carry else chunk
             at_end = position + len(data) >= end
-            result = source.parse(data, path=str(path), state=plan.state, final=at_end)
-            summary.bytes_read += len(chunk)
-            summary.events_read += len(result.events)
-            summary.note_broken(result.broken)
-            plan.broken += len(result.broken)
-            plan.records += len(result.events)
-            writer.add(source.name, source.policy, result.events, track)
+            result = source.parse(data, path=str(path), state=state, final=at_end)
             position += result.consumed
             carry = data[result.consumed :]
-            writer.position(plan.cursor(position))
-            if writer.pending_rows >= FLUSH_ROWS and not at_end:
-                writer.flush()
-    return end - plan.offset
+            yield _Chunk(result.events, result.broken, position, len(chunk))
+
+
+def _parse_file_job(job: tuple[str, str, int, int, dict[str, Any]]) -> tuple[list[_Chunk], dict[str, Any]]:
+    """A worker process's unit: one whole file, parsed; the chunks and the parser state back."""
+    from tokenworth.sources.local_logs import LOCAL_SOURCES
+
+    source_name, path, offset, end, state = job
+    chunks = list(_parse_chunks(LOCAL_SOURCES[source_name], Path(path), offset, end, state))
+    return chunks, state
+
+
+def _preload(book: PriceBook) -> None:
+    """What the writing side needs, loaded while the workers parse."""
+    book.database.preload()
+    import tokenworth.services.attribution  # noqa: F401  (SQLAlchemy and the task models)
+
+
+def _parse_in_processes(
+    planned: list[_PlannedFile], workers: int, while_waiting: Callable[[], None]
+) -> Iterator[tuple[_PlannedFile, list[_Chunk]]]:
+    """Parse files in forked worker processes, in the planned order; writing stays here."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(plan.source.name, str(plan.path), plan.offset, plan.stat.st_size, plan.state) for plan in planned]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        results = pool.map(_parse_file_job, jobs, chunksize=4)  # every job is submitted now
+        while_waiting()
+        for plan, (chunks, state) in zip(planned, results, strict=True):
+            plan.state.clear()
+            plan.state.update(state)
+            yield plan, chunks
 
 
 def last_import_times(db: Database) -> dict[str, str]:

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from tokenworth.core.db import Database, RawTransaction
-from tokenworth.core.ledger import ConflictPolicy, drop_sidechain_replays, sidechain_message_ids, upsert_rows
+from tokenworth.core.ledger import ConflictPolicy, drop_sidechain_replays, replayed_message_ids, upsert_rows
 from tokenworth.core.pricing import PriceBook
 from tokenworth.core.timeutil import to_epoch_ms, utc_now
 from tokenworth.sources.records import UsageEvent
@@ -113,6 +113,6 @@ class LedgerWriter:
 
 
 def _drop_replays(tx: RawTransaction, source: str, touched: set[str]) -> None:
-    candidates = sidechain_message_ids(tx, source) & touched
+    candidates = replayed_message_ids(tx, source) & touched
     if candidates:
         drop_sidechain_replays(tx, source, candidates)

@@ -21,9 +21,6 @@ from tokenworth.services.summary_charts import (
     ModelCostChart,
     ValueCostChart,
 )
-from tokenworth.ui.qt_guard import guard_singleton_refcounts
-
-guard_singleton_refcounts()
 
 SERIES_COLORS = (
     "#4e79a7",

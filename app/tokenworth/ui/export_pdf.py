@@ -33,9 +33,6 @@ from tokenworth.services.export import PageSize
 from tokenworth.services.export_html import render_html
 from tokenworth.services.summary_document import Chart, SummaryDocument
 from tokenworth.ui.export_charts import FONT_FAMILY, MUTED_COLOR, ensure_gui
-from tokenworth.ui.qt_guard import guard_singleton_refcounts
-
-guard_singleton_refcounts()
 
 RESOLUTION_DPI = 300
 MARGIN_MM = 16.0
