@@ -154,7 +154,7 @@ def test_routing_not_available_without_the_routing_service(db: Database, monkeyp
     assert summary.as_json()["routing"] == {
         "available": False,
         "note": "routing suggestions: not available",
-        "total_savings_usd": None,
+        "measured_savings_usd": None,
         "suggestions": [],
     }
 
@@ -204,10 +204,10 @@ def test_routing_suggestions_come_from_the_routing_service(
     assert calls == [(db, MONTH, UTC)]
     routing = summary.as_json()["routing"]
     assert routing["available"] is True
-    assert routing["total_savings_usd"] == "17.65"
+    assert routing["measured_savings_usd"] is None  # neither suggestion is measured
     assert [(s["category"], s["to_model"], s["savings_usd"], s["evidence"]) for s in routing["suggestions"]] == [
+        ("coding", "beta-mini", "5.4", "thin"),  # the routing report's order is kept
         ("research", "alpha", "12.25", "priced_only"),
-        ("coding", "beta-mini", "5.4", "thin"),
     ]
 
 
@@ -272,3 +272,24 @@ def test_titles_cannot_break_the_html_or_markdown(db: Database) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt; | *bold* [link](http://x)" in page
     text = render_markdown(document, lambda chart: "unused.png")
     assert r"\<script\>alert(1)\</script\> \| \*bold\* \[link\](http://x)" in text
+
+
+def test_routing_section_is_the_routing_report(tmp_path: Path) -> None:
+    """With the routing service installed, the summary carries `report routing`'s suggestions."""
+    from routing_ledger import copy_ledger, history_file
+    from tokenworth.services.routing import routing_report
+
+    db = copy_ledger(history_file(tmp_path / "source"), tmp_path / "ledger.db")
+    try:
+        summary = build_monthly_summary(db, month=MONTH, zone=UTC, now=AFTER_JANUARY)
+        expected = routing_report(db, month=MONTH, zone=UTC).as_json(UTC)
+    finally:
+        db.dispose()
+    routing = summary.as_json()["routing"]
+    assert routing["available"] is True
+    keys = ("id", "category", "from_model", "to_model", "tasks", "savings_usd", "evidence")
+    assert [{k: s[k] for k in keys} for s in routing["suggestions"]] == [
+        {k: s[k] for k in keys} for s in expected["suggestions"]
+    ]
+    assert {s["evidence"] for s in routing["suggestions"]} >= {"measured", "thin", "priced_only"}
+    assert routing["measured_savings_usd"] == expected["totals"]["measured_savings_usd"]

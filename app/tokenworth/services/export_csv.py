@@ -90,7 +90,7 @@ def _summary_rows(summary: MonthlySummary) -> Iterator[tuple[str, str]]:
         yield from _flatten("budget_", data["budget"])
     yield from _flatten("previous_month_", data["previous_month"])
     yield "routing_available", _cell(summary.routing.available)
-    yield "routing_total_savings_usd", _cell(decimal_str(summary.routing.total_savings))
+    yield "routing_measured_savings_usd", _cell(decimal_str(summary.routing.measured_savings))
     for index, plan in enumerate(data["plans"], start=1):
         yield from _flatten(f"plan_{index}_", plan)
 
@@ -299,6 +299,7 @@ def summary_tables(summary: MonthlySummary, db: Database) -> list[CsvTable]:
         "gap_usd",
     ]
     routing_headers = [
+        "id",
         "category",
         "from_model",
         "to_model",

@@ -10,6 +10,7 @@ routing suggestions (from `tokenworth.services.routing` when that module is inst
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
@@ -275,9 +276,12 @@ class RoutingSuggestion:
     tasks: int | None = None
     current_cost: Decimal | None = None
     projected_cost: Decimal | None = None
+    id: str | None = None
+    """What `tokenworth experiment accept ID` takes to try the suggestion."""
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "category": self.category,
             "from_model": self.from_model,
             "to_model": self.to_model,
@@ -296,17 +300,15 @@ class RoutingSection:
     available: bool
     suggestions: tuple[RoutingSuggestion, ...] = ()
     note: str | None = None
-
-    @property
-    def total_savings(self) -> Decimal | None:
-        amounts = [s.savings for s in self.suggestions if s.savings is not None]
-        return sum(amounts, Decimal(0)) if amounts else None
+    measured_savings: Decimal | None = None
+    """What the suggestions measured on the user's own tasks would have saved (thin and
+    priced-only ones are experiments, and alternatives for the same work, so they are not added)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
             "available": self.available,
             "note": self.note,
-            "total_savings_usd": decimal_str(self.total_savings),
+            "measured_savings_usd": decimal_str(self.measured_savings),
             "suggestions": [s.as_json() for s in self.suggestions],
         }
 
@@ -334,8 +336,10 @@ def _text(value: Any) -> str | None:
 
 
 def routing_section_from_json(data: Mapping[str, Any]) -> RoutingSection:
-    """Read a routing report's JSON (`{"suggestions": [{category, from_model, to_model,
-    savings_usd, evidence, ...}]}`); unknown fields are ignored, missing ones stay empty."""
+    """Read a routing report's JSON (`report routing --json`: `{"suggestions": [{id, category,
+    from_model, to_model, tasks, current_cost_usd, projected_cost_usd, savings_usd, evidence,
+    ...}], "totals": {"measured_savings_usd"}}`), keeping its order (measured first, then by
+    savings); unknown fields are ignored, missing ones stay empty."""
     items = data.get("suggestions")
     if not isinstance(items, list):
         return RoutingSection(False, note=f"{ROUTING_UNAVAILABLE} (the routing report has no suggestions list)")
@@ -353,18 +357,31 @@ def routing_section_from_json(data: Mapping[str, Any]) -> RoutingSection:
                 tasks=_int(item.get("tasks")),
                 current_cost=_decimal(item.get("current_cost_usd")),
                 projected_cost=_decimal(item.get("projected_cost_usd")),
+                id=_text(item.get("id")),
             )
         )
-    suggestions.sort(key=lambda s: (-(s.savings or Decimal(0)), s.category or "", s.from_model or ""))
+    totals = data.get("totals")
+    measured = _decimal(totals.get("measured_savings_usd")) if isinstance(totals, Mapping) else None
+    if measured is None:
+        amounts = [s.savings for s in suggestions if s.evidence == "measured" and s.savings is not None]
+        measured = sum(amounts, Decimal(0)) if amounts else None
     note = None if suggestions else "no cheaper model found for this month's work"
-    return RoutingSection(True, tuple(suggestions), note)
+    return RoutingSection(True, tuple(suggestions), note, measured)
+
+
+def _report_json(result: Any, zone: tzinfo) -> Any:
+    """A report object's JSON: `as_json(zone)` or `as_json()`, whichever it takes; a dict as is."""
+    as_json = getattr(result, "as_json", None)
+    if not callable(as_json):
+        return result
+    return as_json(zone) if inspect.signature(as_json).parameters else as_json()
 
 
 def find_routing_provider() -> RoutingProvider | None:
     """The routing service's month report, when `tokenworth.services.routing` is installed.
 
     Expected there: `routing_report(db, *, month=(year, month), zone=tzinfo)` returning an object
-    whose `as_json()` (or a plain dict) holds a `suggestions` list.
+    whose `as_json(zone)` (or `as_json()`, or a plain dict) is `report routing --json`'s document.
     """
     try:
         module = importlib.import_module(ROUTING_MODULE)
@@ -376,7 +393,7 @@ def find_routing_provider() -> RoutingProvider | None:
 
     def provide(db: Database, month: Month, zone: tzinfo) -> RoutingSection:
         result = function(db, month=month, zone=zone)
-        data = result.as_json() if hasattr(result, "as_json") else result
+        data = _report_json(result, zone)
         if not isinstance(data, Mapping):
             return RoutingSection(False, note=f"{ROUTING_UNAVAILABLE} (unexpected routing report)")
         return routing_section_from_json(data)

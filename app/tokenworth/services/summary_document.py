@@ -416,26 +416,35 @@ def _routing(summary: MonthlySummary) -> list[Block]:
         return blocks
     rows = [
         [
-            s.category or "",
+            s.category or "(none)",
             s.from_model or "",
             s.to_model or "",
             "" if s.tasks is None else count(s.tasks),
             money(s.savings) if s.savings is not None else "-",
-            s.evidence or "",
+            (s.evidence or "").replace("_", " "),
+            s.id or "",
         ]
         for s in routing.suggestions
     ]
-    if rows:
-        rows.append(["Total", "", "", "", money(routing.total_savings), ""])
     blocks.append(
         Table(
-            ["Category", "From model", "To model", "Tasks", "Savings", "Evidence"],
+            ["Category", "From model", "To model", "Tasks", "Savings", "Evidence", "Id"],
             rows,
-            [False, False, False, True, True, False],
-            total_rows=1 if rows else 0,
+            [False, False, False, True, True, False, False],
             empty_text=routing.note or "No suggestions this month.",
         )
     )
+    if rows:
+        measured = "none" if routing.measured_savings is None else money(routing.measured_savings)
+        blocks.append(
+            Paragraph(
+                f"Measured savings: {measured}. Measured: your own valued tasks of that category did as well "
+                "on the cheaper model; thin: too few tasks to say; priced only: never tried, an experiment "
+                "(`tokenworth experiment accept ID`). Savings of different suggestions are alternatives, "
+                "not a sum.",
+                note=True,
+            )
+        )
     return blocks
 
 

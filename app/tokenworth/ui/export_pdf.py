@@ -102,7 +102,7 @@ def write_pdf(document: SummaryDocument, path: Path, page_size: PageSize) -> int
 MAX_PAGE_BREAKS = 500
 
 
-EDGE_SLACK = 2.0
+EDGE_SLACK = 8.0
 """Device pixels of rounding Qt's layout leaves at page edges; a line this close belongs to the
 page it reaches into."""
 
