@@ -319,3 +319,22 @@ def test_paper_follows_the_locale(env: dict[str, str], paper: str) -> None:
     from tokenworth.services.export import default_page_size
 
     assert default_page_size(env) == paper
+
+
+def test_budget_and_zone_come_from_the_settings_unless_given(cli: CliRunner, home: Path, tmp_path: Path) -> None:
+    from tokenworth.core.settings import Settings, save_settings
+
+    db = open_database(sqlite_url(home / "tokenworth.db"))
+    build_export_ledger(db)
+    db.dispose()
+    save_settings(home / "settings.json", Settings(monthly_budget=Decimal(30), time_zone="Asia/Tokyo"))
+    target = tmp_path / "x.json"
+    result = cli("export", "--month", MONTH, "--no-import", "--format", "json", "--out", str(target))
+    assert result.code == 0, result.err
+    data = json.loads(target.read_text(encoding="utf-8"))
+    assert (data["time_zone"], data["budget"]["budget_usd"], data["budget"]["status"]) == ("Asia/Tokyo", "30", "over")
+
+    result = cli("export", *BASE, "--format", "json", "--budget", "1000", "--out", str(target))
+    assert result.code == 0, result.err
+    data = json.loads(target.read_text(encoding="utf-8"))
+    assert (data["time_zone"], data["budget"]["budget_usd"], data["budget"]["status"]) == ("UTC", "1000", "under")
