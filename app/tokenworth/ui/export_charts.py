@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QImage, QPainter, QPen
+from PySide6.QtWidgets import QApplication
 
 from tokenworth.services.summary_charts import (
     OTHER,
@@ -50,14 +51,15 @@ LABEL_PX = 13
 TICK_PX = 12
 """Text sizes in logical pixels; on an A4 page a chart's pixel is about half a point."""
 
-_app: QGuiApplication | None = None
+_app: QApplication | None = None
 
 
 def ensure_gui() -> None:
-    """Qt needs an application object to draw text; make an offscreen one unless one runs."""
+    """Qt needs an application object to draw text; make an offscreen one unless one runs (a
+    QApplication, so widgets can still be made later in the same process, as in the tray)."""
     global _app
     if QGuiApplication.instance() is None:
-        _app = QGuiApplication(["tokenworth-export", "-platform", "offscreen"])
+        _app = QApplication(["tokenworth-export", "-platform", "offscreen"])
 
 
 def money_label(value: float) -> str:
