@@ -222,7 +222,6 @@ def main(folder: Path) -> Path:
                 zone=UTC,
                 budget=SAMPLE_BUDGET,
                 now=datetime(2026, 4, 1, 8, tzinfo=UTC),
-                routing=None,
             )
             [result] = export_month(summary, db, ["pdf"], out=work / "sample.pdf", cwd=work, hooks=qt_export_hooks())
         finally:
