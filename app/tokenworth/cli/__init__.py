@@ -9,12 +9,15 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from tokenworth import __version__
+from tokenworth.cli.autostart_cmd import AUTOSTART
 from tokenworth.cli.base import CliContext, Command, CommandError
+from tokenworth.cli.doctor_cmd import DOCTOR
 from tokenworth.cli.import_cmd import IMPORT
 from tokenworth.cli.prices_cmd import PRICES, REPRICE
 from tokenworth.cli.report_cmd import REPORT
+from tokenworth.core.logsetup import install_crash_handler, setup_logging
 
-COMMANDS: tuple[Command, ...] = (IMPORT, REPORT, PRICES, REPRICE)
+COMMANDS: tuple[Command, ...] = (IMPORT, REPORT, PRICES, REPRICE, DOCTOR, AUTOSTART)
 """Every subcommand, registered from this one table."""
 
 
@@ -28,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--db", metavar="URL", help="any SQLAlchemy database URL (default: SQLite in the data dir)"
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log more detail, to stderr as well as the log file"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         sub = subparsers.add_parser(
@@ -56,6 +61,9 @@ def main(
         return int(exc.code or 0)
     ctx = CliContext(args=args, stdout=stdout, stderr=stderr, env=dict(os.environ if env is None else env))
     command: Command | None = getattr(args, "_command", None)
+    # Cheap: the log file is opened only when something is logged; crashes land there too.
+    setup_logging(ctx.paths.log_file, verbose=args.verbose, stderr=stderr)
+    install_crash_handler()
     try:
         if command is None:
             return _start_app(ctx)

@@ -1,0 +1,245 @@
+"""Logging for the CLI and the tray: a rotating file, `--verbose` to stderr, keys masked, crashes kept.
+
+Cheap on purpose (the CLI calls it on every run): the file is opened only when the first record
+is written, and the default level lets routine runs write nothing at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import TextIO
+
+from tokenworth.core.redact import redact_secrets
+
+LOGGER_NAME = "tokenworth"
+LOG_FILE_MAX_BYTES = 1_000_000
+LOG_FILE_BACKUPS = 3
+FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
+STDERR_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+CrashNotifier = Callable[[str], None]
+"""Called with a one-line summary after a crash was logged. It may run on any thread: a Qt
+notifier should emit a signal rather than touch widgets."""
+
+_HANDLER_MARK = "_tokenworth_handler"
+_log = logging.getLogger(f"{LOGGER_NAME}.crash")
+
+
+class RedactingFilter(logging.Filter):
+    """Masks key-like text in a record's message, arguments and traceback (defence in depth)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: keep the raw parts, masked
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = redact_secrets(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        if record.exc_text:
+            record.exc_text = redact_secrets(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_secrets(record.stack_info)
+        return True
+
+
+def setup_logging(log_file: Path | None, *, verbose: bool = False, stderr: TextIO | None = None) -> None:
+    """Write Tokenworth's records (INFO, or DEBUG when verbose) and every library's warnings to a
+    rotating `log_file`; when verbose, to `stderr` too. A later call replaces what an earlier one
+    installed, so calling it once per command run is safe."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
+        root.removeHandler(handler)
+        handler.close()
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.getLogger(LOGGER_NAME).setLevel(level)
+    handlers: list[logging.Handler] = []
+    if log_file is not None:
+        handlers.append(_file_handler(log_file))
+    if verbose:
+        stream = logging.StreamHandler(stderr if stderr is not None else sys.stderr)
+        stream.setFormatter(logging.Formatter(STDERR_FORMAT))
+        handlers.append(stream)
+    for handler in handlers:
+        handler.setLevel(level)
+        handler.addFilter(RedactingFilter())
+        setattr(handler, _HANDLER_MARK, True)
+        root.addHandler(handler)
+
+
+class _DeferredRotatingFileHandler(logging.Handler):
+    """A rotating file made at the first record: a run that logs nothing imports, creates and
+    opens nothing (the CLI's start-up time matters)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.baseFilename = str(path)
+        self._file: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self._file is None:
+                import logging.handlers
+
+                Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+                self._file = logging.handlers.RotatingFileHandler(
+                    self.baseFilename,
+                    maxBytes=LOG_FILE_MAX_BYTES,
+                    backupCount=LOG_FILE_BACKUPS,
+                    encoding="utf-8",
+                )
+                self._file.setFormatter(self.formatter)
+            self._file.emit(record)
+        except Exception:
+            self.handleError(record)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        super().close()
+
+
+def _file_handler(log_file: Path) -> logging.Handler:
+    handler = _DeferredRotatingFileHandler(log_file)
+    handler.setFormatter(logging.Formatter(FILE_FORMAT))
+    return handler
+
+
+class _CrashHooks:
+    """The installed excepthooks and what they chain to."""
+
+    def __init__(self) -> None:
+        self.installed = False
+        self.notifier: CrashNotifier | None = None
+        self.previous_sys_hook: Callable[..., object] = sys.excepthook
+        self.previous_thread_hook: Callable[[threading.ExceptHookArgs], object] = threading.excepthook
+
+
+_hooks = _CrashHooks()
+
+
+def install_crash_handler(notifier: CrashNotifier | None = None) -> None:
+    """Log every uncaught exception (main thread and other threads) with its traceback, then call
+    `notifier` so a windowed app can say so instead of vanishing. Idempotent; a later call only
+    replaces the notifier. Hooks installed before this one (e.g. a test runner's) still run."""
+    if notifier is not None:
+        _hooks.notifier = notifier
+    if _hooks.installed:
+        return
+    _hooks.previous_sys_hook = sys.excepthook
+    _hooks.previous_thread_hook = threading.excepthook
+    sys.excepthook = _on_uncaught
+    threading.excepthook = _on_uncaught_in_thread
+    _hooks.installed = True
+
+
+def set_crash_notifier(notifier: CrashNotifier | None) -> None:
+    """Replace (or with None remove) the callback told about crashes."""
+    _hooks.notifier = notifier
+
+
+def uninstall_crash_handler() -> None:
+    """Put back the hooks that were there before `install_crash_handler` (for tests and shutdown)."""
+    if not _hooks.installed:
+        return
+    if sys.excepthook is _on_uncaught:
+        sys.excepthook = _hooks.previous_sys_hook
+    if threading.excepthook is _on_uncaught_in_thread:
+        threading.excepthook = _hooks.previous_thread_hook
+    _hooks.installed = False
+    _hooks.notifier = None
+
+
+def crash_summary(exc_type: type[BaseException], exc_value: BaseException | None) -> str:
+    """One short, key-free line for a notification: the exception's type and first line."""
+    first_line = str(exc_value).strip().splitlines()[0] if exc_value is not None and str(exc_value) else ""
+    text = f"{exc_type.__name__}: {first_line}" if first_line else exc_type.__name__
+    text = redact_secrets(text)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def log_file_of(logger: logging.Logger | None = None) -> Path | None:
+    """The file our handlers write to, if any (so a message can point the user at it)."""
+    logger = logger or logging.getLogger()
+    for handler in logger.handlers:
+        filename = getattr(handler, "baseFilename", None)
+        if filename and getattr(handler, _HANDLER_MARK, False):
+            return Path(filename)
+    return None
+
+
+def _on_uncaught(
+    exc_type: type[BaseException], exc_value: BaseException, exc_tb: TracebackType | None
+) -> None:
+    if issubclass(exc_type, KeyboardInterrupt):
+        _hooks.previous_sys_hook(exc_type, exc_value, exc_tb)
+        return
+    _record_crash("main thread", exc_type, exc_value, exc_tb)
+    if _hooks.previous_sys_hook is sys.__excepthook__:
+        _print_redacted(exc_type, exc_value, exc_tb)
+    else:
+        _hooks.previous_sys_hook(exc_type, exc_value, exc_tb)
+
+
+def _on_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "a thread"
+    _record_crash(name, args.exc_type, args.exc_value, args.exc_traceback)
+    if _hooks.previous_thread_hook is threading.__excepthook__:
+        _print_redacted(args.exc_type, args.exc_value, args.exc_traceback, thread=name)
+    else:
+        _hooks.previous_thread_hook(args)
+
+
+def _record_crash(
+    where: str,
+    exc_type: type[BaseException],
+    exc_value: BaseException | None,
+    exc_tb: TracebackType | None,
+) -> None:
+    try:
+        _log.critical("uncaught exception in %s", where, exc_info=(exc_type, exc_value, exc_tb))
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+    except Exception:  # logging must never turn one crash into two
+        pass
+    notifier = _hooks.notifier
+    if notifier is not None:
+        with contextlib.suppress(Exception):
+            notifier(crash_summary(exc_type, exc_value))
+
+
+def _print_redacted(
+    exc_type: type[BaseException],
+    exc_value: BaseException | None,
+    exc_tb: TracebackType | None,
+    thread: str | None = None,
+) -> None:
+    stream = sys.stderr
+    if stream is None:  # a windowed app on Windows has no console
+        return
+    text = "".join(traceback.format_exception(exc_type, exc_value, exc_tb))
+    if thread is not None:
+        text = f"Exception in thread {thread}:\n{text}"
+    where = log_file_of()
+    if where is not None:
+        text += f"(also written to {where})\n"
+    try:
+        stream.write(redact_secrets(text))
+        stream.flush()
+    except Exception:
+        pass

