@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,8 @@ from tokenworth.cli.import_cmd import IMPORT
 from tokenworth.cli.prices_cmd import PRICES, REPRICE
 from tokenworth.cli.report_cmd import REPORT
 from tokenworth.core.logsetup import install_crash_handler, setup_logging
+
+_log = logging.getLogger(__name__)
 
 COMMANDS: tuple[Command, ...] = (IMPORT, REPORT, PRICES, REPRICE, DOCTOR, AUTOSTART)
 """Every subcommand, registered from this one table."""
@@ -67,8 +70,10 @@ def main(
     try:
         if command is None:
             return _start_app(ctx)
+        _log.debug("running %s", command.name)
         return command.run(ctx, args)
     except CommandError as exc:
+        _log.info("%s failed: %s", command.name if command else "app", exc)
         print(f"tokenworth: {exc}", file=stderr)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
+from typing import TextIO, cast
 
 from tokenworth.core.redact import redact_secrets
 
@@ -212,7 +212,10 @@ def _record_crash(
     exc_tb: TracebackType | None,
 ) -> None:
     try:
-        _log.critical("uncaught exception in %s", where, exc_info=(exc_type, exc_value, exc_tb))
+        exc_info = cast(
+            "tuple[type[BaseException], BaseException, TracebackType | None]", (exc_type, exc_value, exc_tb)
+        )
+        _log.critical("uncaught exception in %s", where, exc_info=exc_info)
         for handler in logging.getLogger().handlers:
             handler.flush()
     except Exception:  # logging must never turn one crash into two

@@ -88,7 +88,7 @@ def desktop_entry(command: Sequence[str], icon: str) -> str:
         f"Exec={desktop_exec(command)}\n"
         f"Icon={icon}\n"
         "Terminal=false\n"
-        "Categories=Development;Utility;\n"
+        "Categories=Utility;\n"
         "X-GNOME-Autostart-enabled=true\n"
         f"{OWNER_KEY}=true\n"
     )
