@@ -2,8 +2,8 @@
 
 Usage: QT_QPA_PLATFORM=offscreen python packaging/render_icons.py
 Writes app/tokenworth/resources/icons/tokenworth-<size>.png for every size in ICON_SIZES, and
-packaging/tokenworth.ico (Windows) from a few of them. The PNGs are committed; the build only
-reads them.
+packaging/tokenworth.ico (Windows) and packaging/tokenworth.icns (macOS) from them. They are
+all committed; the build only reads them.
 """
 
 from __future__ import annotations
@@ -60,6 +60,33 @@ def write_ico(images: dict[int, QImage], path: Path) -> None:
     path.write_bytes(header + directory + b"".join(blob for _, blob in entries))
 
 
+ICNS_TYPES = (
+    # (type, pixels): PNG payloads, as macOS 10.7+ reads them.
+    (b"icp4", 16),
+    (b"icp5", 32),
+    (b"icp6", 64),
+    (b"ic07", 128),
+    (b"ic08", 256),
+    (b"ic09", 512),
+    (b"ic11", 32),  # 16 pt @2x
+    (b"ic12", 64),  # 32 pt @2x
+    (b"ic13", 256),  # 128 pt @2x
+    (b"ic14", 512),  # 256 pt @2x
+)
+
+
+def write_icns(images: dict[int, QImage], path: Path) -> None:
+    """A macOS .icns: 'icns', total length, then (type, length, PNG) chunks, big-endian."""
+    import struct
+
+    chunks = b"".join(
+        kind + struct.pack(">I", 8 + len(blob)) + blob
+        for kind, size in ICNS_TYPES
+        for blob in (png_bytes(images[size]),)
+    )
+    path.write_bytes(b"icns" + struct.pack(">I", 8 + len(chunks)) + chunks)
+
+
 def main() -> None:
     app = QGuiApplication.instance() or QGuiApplication([])
     renderer = QSvgRenderer(str(icon_svg()))
@@ -73,6 +100,9 @@ def main() -> None:
     ico = ROOT / "packaging" / "tokenworth.ico"
     write_ico(images, ico)
     print(f"wrote {ico.relative_to(ROOT)}")
+    icns = ROOT / "packaging" / "tokenworth.icns"
+    write_icns(images, icns)
+    print(f"wrote {icns.relative_to(ROOT)}")
     del app
 
 
