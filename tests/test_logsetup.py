@@ -167,3 +167,22 @@ def test_a_crash_leaves_a_traceback_in_the_log_and_tells_the_notifier(tmp_path: 
     assert f"(also written to {log_file})" in done.stderr
     for output in (text, done.stderr, "\n".join(notes)):
         assert FAKE_KEYS[0] not in output
+
+
+def test_a_hard_crash_leaves_the_python_stacks_in_faults_log(tmp_path: Path) -> None:
+    script = (
+        "import faulthandler, sys; from pathlib import Path; from tokenworth.core import logsetup; "
+        "logsetup.enable_fault_log(Path(sys.argv[1])); faulthandler._sigsegv()"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "logs")],
+        env=subprocess_env(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode != 0
+    text = (tmp_path / "logs" / "faults.log").read_text(encoding="utf-8")
+    assert "Fatal Python error: Segmentation fault" in text

@@ -163,6 +163,23 @@ def uninstall_crash_handler() -> None:
     _hooks.notifier = None
 
 
+_fault_file: TextIO | None = None
+
+
+def enable_fault_log(log_dir: Path) -> Path:
+    """For the long-running tray: a hard crash below Python (a segfault in Qt) still leaves the
+    Python stacks in `faults.log` beside the log. The file stays open for the process's life."""
+    import faulthandler
+
+    global _fault_file
+    path = log_dir / "faults.log"
+    if _fault_file is None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        _fault_file = path.open("a", encoding="utf-8")
+        faulthandler.enable(file=_fault_file, all_threads=True)
+    return path
+
+
 def crash_summary(exc_type: type[BaseException], exc_value: BaseException | None) -> str:
     """One short, key-free line for a notification: the exception's type and first line."""
     first_line = str(exc_value).strip().splitlines()[0] if exc_value is not None and str(exc_value) else ""
