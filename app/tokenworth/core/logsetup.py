@@ -2,6 +2,11 @@
 
 Cheap on purpose (the CLI calls it on every run): the file is opened only when the first record
 is written, and the default level lets routine runs write nothing at all.
+
+`tokenworth.cli.main` sets up logging and the crash hooks before any command, the tray included.
+The tray app then only adds, once its QApplication exists: `set_crash_notifier(fn)` (fn gets a
+one-line summary from any thread: emit a signal, show a tray message) and
+`enable_fault_log(paths.log_dir)` (hard crashes inside Qt).
 """
 
 from __future__ import annotations
