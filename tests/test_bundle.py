@@ -92,11 +92,11 @@ def test_doctor_finds_everything_the_bundle_ships(bundle: Path, sandbox: dict[st
     assert checks["migrations"]["status"] == "ok", checks["migrations"]
     assert checks["migrations"]["facts"]["heads"] == [HEAD_REVISION]
     assert checks["prices"]["status"] == "ok", checks["prices"]
-    assert checks["token encodings"]["status"] == "ok", checks["token encodings"]
-    assert checks["token encodings"]["facts"]["tiktoken_ext"] is True
+    assert checks["token_encodings"]["status"] == "ok", checks["token_encodings"]
+    assert checks["token_encodings"]["facts"]["tiktoken_ext"] is True
     # Qt and its offscreen platform plugin load inside the bundle.
     assert checks["tray"]["facts"]["platform"] == "offscreen", checks["tray"]
-    assert checks["agent logs"]["facts"]["files"] == 1
+    assert checks["agent_logs"]["facts"]["files"] == 1
 
 
 def test_import_and_report_match_the_source_checkout(

@@ -95,13 +95,13 @@ def test_reports_revision_records_and_log_folders(cli: CliRunner, claude_dir: Pa
     assert database["facts"]["records"] > 0
     assert "claude-code" in database["facts"]["last_import"]
     assert report["checks"]["migrations"]["status"] == "ok"
-    folders = report["checks"]["agent logs"]["facts"]["folders"]
+    folders = report["checks"]["agent_logs"]["facts"]["folders"]
     claude = [f for f in folders if f["source"] == "claude-code"]
     assert claude == [
         {"source": "claude-code", "dir": str(claude_dir / "projects"), "exists": True, "files": 1}
     ]
-    assert report["checks"]["data dir"]["facts"]["data_dir"] == str(home)
-    assert report["checks"]["data dir"]["facts"]["log_file"] == str(home / "logs" / "tokenworth.log")
+    assert report["checks"]["data_dir"]["facts"]["data_dir"] == str(home)
+    assert report["checks"]["data_dir"]["facts"]["log_file"] == str(home / "logs" / "tokenworth.log")
 
 
 def test_versions_prices_and_encodings(cli: CliRunner) -> None:
@@ -124,7 +124,7 @@ def test_versions_prices_and_encodings(cli: CliRunner) -> None:
     assert prices["facts"]["version"].startswith("genai-prices ")
     assert prices["facts"]["models"] > 100
     assert len(prices["facts"]["newest_price_change"]) == len("2026-01-01")
-    assert report["checks"]["token encodings"]["status"] == "ok"
+    assert report["checks"]["token_encodings"]["status"] == "ok"
 
 
 def test_does_not_create_the_database(cli: CliRunner, home: Path) -> None:

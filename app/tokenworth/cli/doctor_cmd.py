@@ -48,7 +48,8 @@ def render_text(report: DoctorReport) -> str:
         "",
     ]
     width = max(len(name) for name in report.checks)
-    for name, check in report.checks.items():
+    for key, check in report.checks.items():
+        name = key.replace("_", " ")
         lines.append(f"{STATUS_LABELS[check.status]:<6} {name:<{width}}  {check.summary}")
         indent = " " * (6 + 1 + width + 2)
         lines.extend(f"{indent}{line}" for line in check.lines)

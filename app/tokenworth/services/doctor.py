@@ -88,13 +88,13 @@ def run_doctor(
     line about the tray (the CLI's hidden `doctor --probe-tray`); None skips the tray check.
     """
     steps: dict[str, Callable[[], Check]] = {
-        "data dir": lambda: check_paths(paths),
+        "data_dir": lambda: check_paths(paths),
         "database": lambda: check_database(paths.db_url),
         "migrations": check_migrations,
         "keyring": check_keyring,
-        "agent logs": lambda: check_log_folders(env),
+        "agent_logs": lambda: check_log_folders(env),
         "prices": check_price_data,
-        "token encodings": check_encodings,
+        "token_encodings": check_encodings,
         "tray": (
             (lambda: check_tray(env, tray_probe_args))
             if tray_probe_args is not None
