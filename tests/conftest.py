@@ -13,8 +13,10 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from tokenworth.core.config import sqlite_url  # noqa: E402
-from tokenworth.core.db import Database, open_database  # noqa: E402
+from tokenworth.core.config import sqlite_url
+from tokenworth.core.db import Database, open_database
+
+pytest_plugins = ("provider_fakes",)  # keyring and fake provider API fixtures
 
 SAMPLES = Path(__file__).parent / "fixtures" / "samples"
 APP_DIR = Path(__file__).resolve().parents[1] / "app"

@@ -64,6 +64,17 @@ def test_linux_on_writes_a_valid_entry_and_off_removes_it(xdg: Path, tmp_path: P
     assert autostart.disable(backend) is False
 
 
+def test_settings_switch_turns_it_on_and_off(xdg: Path, tmp_path: Path) -> None:
+    backend = linux_backend(xdg, tmp_path)
+
+    on = autostart.set_start_at_login(True, backend)
+    off = autostart.set_start_at_login(False, backend)
+
+    assert on.enabled
+    assert not off.enabled
+    assert not (xdg / "autostart" / "tokenworth.desktop").exists()
+
+
 def test_linux_default_folder_is_under_home(tmp_path: Path) -> None:
     backend = autostart.backend_for("linux", {}, tmp_path)
 
@@ -96,9 +107,7 @@ def test_linux_entry_pointing_elsewhere_is_stale(xdg: Path, tmp_path: Path) -> N
 
 def test_desktop_exec_quoting() -> None:
     assert autostart.desktop_exec(["/usr/bin/tokenworth"]) == "/usr/bin/tokenworth"
-    assert (
-        autostart.desktop_exec(["/usr/bin/python3", "-m", "tokenworth"]) == "/usr/bin/python3 -m tokenworth"
-    )
+    assert autostart.desktop_exec(["/usr/bin/python3", "-m", "tokenworth"]) == "/usr/bin/python3 -m tokenworth"
     # Reserved characters quoted, `$` escaped, and the escape's backslash doubled (string rule).
     assert autostart.desktop_exec(["/a b/$x", "50%"]) == '"/a b/\\\\$x" 50%%'
 
@@ -156,10 +165,7 @@ def test_run_key_value_is_a_quoted_command_line() -> None:
     exe = r"C:\Program Files\Tokenworth\tokenworth-tray.exe"
 
     assert autostart.run_key_value([exe]) == f'"{exe}"'
-    assert (
-        autostart.run_key_value([r"C:\py\pythonw.exe", "-m", "tokenworth"])
-        == r"C:\py\pythonw.exe -m tokenworth"
-    )
+    assert autostart.run_key_value([r"C:\py\pythonw.exe", "-m", "tokenworth"]) == r"C:\py\pythonw.exe -m tokenworth"
     backend = autostart.backend_for("win32", {}, Path("C:/Users/me"))
     assert backend.location == r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run\Tokenworth"
 

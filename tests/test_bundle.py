@@ -99,9 +99,7 @@ def test_doctor_finds_everything_the_bundle_ships(bundle: Path, sandbox: dict[st
     assert checks["agent_logs"]["facts"]["files"] == 1
 
 
-def test_import_and_report_match_the_source_checkout(
-    bundle: Path, sandbox: dict[str, str], tmp_path: Path
-) -> None:
+def test_import_and_report_match_the_source_checkout(bundle: Path, sandbox: dict[str, str], tmp_path: Path) -> None:
     report_args = ["report", "daily", "--no-import", "--json", "--tz", "UTC"]
 
     imported = run([str(bundle), "import", "--path", sandbox["CLAUDE_CONFIG_DIR"]], sandbox).stdout
@@ -120,6 +118,22 @@ def test_import_and_report_match_the_source_checkout(
     assert from_bundle == from_source
     assert after["checks"]["database"]["status"] == "ok"
     assert after["checks"]["database"]["facts"]["records"] == 3
+
+
+def test_counts_prompt_tokens_offline_like_the_source(bundle: Path, sandbox: dict[str, str], tmp_path: Path) -> None:
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("Summarise this pull request in three bullet points, please.\n" * 20, encoding="utf-8")
+    price_args = ["price", str(prompt), "--models", "gpt-4o,gpt-4", "--json"]  # o200k_base and cl100k_base
+
+    from_bundle = json.loads(run([str(bundle), *price_args], sandbox).stdout)
+    source_env = subprocess_env(**sandbox)
+    source_env["PYTHONPATH"] = subprocess_env()["PYTHONPATH"]
+    from_source = json.loads(run([sys.executable, "-m", "tokenworth", *price_args], source_env).stdout)
+
+    tokens = {row["model"]: row["input_tokens"] for row in from_bundle["rows"]}
+    assert set(tokens) == {"gpt-4o", "gpt-4"}
+    assert all(count > 200 for count in tokens.values())
+    assert from_bundle == from_source
 
 
 @pytest.fixture

@@ -97,9 +97,7 @@ def test_reports_revision_records_and_log_folders(cli: CliRunner, claude_dir: Pa
     assert report["checks"]["migrations"]["status"] == "ok"
     folders = report["checks"]["agent_logs"]["facts"]["folders"]
     claude = [f for f in folders if f["source"] == "claude-code"]
-    assert claude == [
-        {"source": "claude-code", "dir": str(claude_dir / "projects"), "exists": True, "files": 1}
-    ]
+    assert claude == [{"source": "claude-code", "dir": str(claude_dir / "projects"), "exists": True, "files": 1}]
     assert report["checks"]["data_dir"]["facts"]["data_dir"] == str(home)
     assert report["checks"]["data_dir"]["facts"]["log_file"] == str(home / "logs" / "tokenworth.log")
 
@@ -145,7 +143,7 @@ def test_unusable_keyring_says_how_to_fix(cli: CliRunner) -> None:
 
     line = next(line for line in text.out.splitlines() if "keyring" in line and "fail" in line)
     assert line.startswith("ERROR")
-    assert "no usable keyring" in line
+    assert "no usable keyring" in line.lower()
     assert "fix:" in text.out
 
 

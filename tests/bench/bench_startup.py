@@ -50,9 +50,7 @@ def run(app: Path, command: tuple[str, ...], env: dict[str, str]) -> tuple[float
     child_env = dict(env, PYTHONPATH=str(app))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "tokenworth", *command], env=child_env, check=True, stdout=subprocess.DEVNULL
-    )
+    subprocess.run([sys.executable, "-m", "tokenworth", *command], env=child_env, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

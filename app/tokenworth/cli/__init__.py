@@ -1,49 +1,103 @@
-"""The `tokenworth` command: no arguments starts the tray app; subcommands work headless."""
+"""The `tokenworth` command: no arguments starts the tray app; subcommands work headless.
+
+Subcommands are registered in one table and imported only when chosen, so a quick command
+(`report daily`) never pays for the libraries of the others (Qt, keyring, HTTP, tiktoken).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TextIO
 
 from tokenworth import __version__
-from tokenworth.cli.autostart_cmd import AUTOSTART
 from tokenworth.cli.base import CliContext, Command, CommandError
-from tokenworth.cli.doctor_cmd import DOCTOR
-from tokenworth.cli.import_cmd import IMPORT
-from tokenworth.cli.prices_cmd import PRICES, REPRICE
-from tokenworth.cli.report_cmd import REPORT
 from tokenworth.core.logsetup import install_crash_handler, setup_logging
 
 _log = logging.getLogger(__name__)
 
-COMMANDS: tuple[Command, ...] = (IMPORT, REPORT, PRICES, REPRICE, DOCTOR, AUTOSTART)
+
+@dataclass(frozen=True)
+class CommandEntry:
+    """Where a subcommand lives: `module.attribute` is its `Command`."""
+
+    name: str
+    module: str
+    attribute: str
+
+    def load(self) -> Command:
+        command = getattr(importlib.import_module(self.module), self.attribute)
+        if not isinstance(command, Command) or command.name != self.name:
+            raise TypeError(f"{self.module}.{self.attribute} is not the {self.name!r} command")
+        return command
+
+
+COMMANDS: tuple[CommandEntry, ...] = (
+    CommandEntry("import", "tokenworth.cli.import_cmd", "IMPORT"),
+    CommandEntry("report", "tokenworth.cli.report_cmd", "REPORT"),
+    CommandEntry("prices", "tokenworth.cli.prices_cmd", "PRICES"),
+    CommandEntry("reprice", "tokenworth.cli.prices_cmd", "REPRICE"),
+    CommandEntry("price", "tokenworth.cli.price_cmd", "PRICE"),
+    CommandEntry("keys", "tokenworth.cli.keys_cmd", "KEYS"),
+    CommandEntry("poll", "tokenworth.cli.poll_cmd", "POLL"),
+    CommandEntry("task", "tokenworth.cli.task_cmd", "TASK"),
+    CommandEntry("plan", "tokenworth.cli.plan_cmd", "PLAN"),
+    CommandEntry("dashboard", "tokenworth.cli.dashboard_cmd", "DASHBOARD"),
+    CommandEntry("doctor", "tokenworth.cli.doctor_cmd", "DOCTOR"),
+    CommandEntry("autostart", "tokenworth.cli.autostart_cmd", "AUTOSTART"),
+)
 """Every subcommand, registered from this one table."""
 
+_GLOBAL_OPTIONS_WITH_VALUE = ("--db",)
 
-def build_parser() -> argparse.ArgumentParser:
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in `argv` (the first word that is not a global option)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+            continue
+        if word in _GLOBAL_OPTIONS_WITH_VALUE:
+            skip = True
+            continue
+        if word.startswith("-"):
+            continue
+        return word
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The argument parser; only the chosen subcommand (or all, for `--help`) is configured."""
     parser = argparse.ArgumentParser(
         prog="tokenworth",
         description="What your LLM tokens cost, per model and task, and whether the work was worth it. "
         "Without a command, starts the tray app.",
     )
     parser.add_argument("--version", action="version", version=f"tokenworth {__version__}")
-    parser.add_argument(
-        "--db", metavar="URL", help="any SQLAlchemy database URL (default: SQLite in the data dir)"
-    )
+    parser.add_argument("--db", metavar="URL", help="any SQLAlchemy database URL (default: SQLite in the data dir)")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log more detail, to stderr as well as the log file"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS:
-        sub = subparsers.add_parser(
-            command.name, help=command.help, description=command.description or command.help
-        )
-        command.configure(sub)
-        sub.set_defaults(_command=command)
+    chosen = chosen_command(argv)
+    wants_help = chosen is None and any(word in ("-h", "--help") for word in argv)
+    for entry in COMMANDS:
+        if entry.name == chosen or wants_help:
+            command = entry.load()
+            sub = subparsers.add_parser(
+                command.name, help=command.help, description=command.description or command.help
+            )
+            command.configure(sub)
+            sub.set_defaults(_command=command)
+        else:
+            subparsers.add_parser(entry.name)
     return parser
 
 
@@ -57,9 +111,11 @@ def main(
     """Run one command; returns the process exit code (0 ok, 1 failed, 2 bad usage)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse's own --help/--version/usage errors
         return int(exc.code or 0)
     ctx = CliContext(args=args, stdout=stdout, stderr=stderr, env=dict(os.environ if env is None else env))
@@ -79,6 +135,11 @@ def main(
     except KeyboardInterrupt:
         print("tokenworth: interrupted; everything imported so far is kept", file=stderr)
         return 130
+    except BrokenPipeError:  # `tokenworth report daily | head`: the reader left; no traceback
+        if stdout is sys.stdout:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 1
     finally:
         ctx.close()
 

@@ -43,8 +43,7 @@ def render_text(report: DoctorReport) -> str:
         f"Tokenworth {report.tokenworth}" + (" (app bundle)" if report.frozen else ""),
         f"Python     {report.python}",
         f"Platform   {report.platform}",
-        "Versions   "
-        + ", ".join(f"{name} {version or 'not installed'}" for name, version in report.versions.items()),
+        "Versions   " + ", ".join(f"{name} {version or 'not installed'}" for name, version in report.versions.items()),
         "",
     ]
     width = max(len(name) for name in report.checks)

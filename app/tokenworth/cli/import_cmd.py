@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tokenworth.cli.base import CliContext, Command, CommandError
 from tokenworth.cli.output import ProgressBar, write_json
-from tokenworth.services.importing import ImportSummary, import_local_logs
+from tokenworth.services.importing import ImportSummary, default_workers, import_local_logs
 from tokenworth.sources.local_logs import LOCAL_SOURCES
 
 
@@ -39,6 +39,7 @@ def run_import(ctx: CliContext, args: argparse.Namespace, *, quiet: bool = False
             paths=getattr(args, "path", None),
             env=ctx.env,
             progress=progress,
+            workers=default_workers(),
         )
     except ValueError as exc:
         raise CommandError(str(exc), 2) from exc

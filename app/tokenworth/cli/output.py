@@ -21,9 +21,7 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right_al
             widths[index] = max(widths[index], len(cell))
 
     def fmt(row: Sequence[str]) -> str:
-        cells = [
-            cell.rjust(widths[i]) if right_align[i] else cell.ljust(widths[i]) for i, cell in enumerate(row)
-        ]
+        cells = [cell.rjust(widths[i]) if right_align[i] else cell.ljust(widths[i]) for i, cell in enumerate(row)]
         return "  ".join(cells).rstrip()
 
     rule = "  ".join("-" * w for w in widths)

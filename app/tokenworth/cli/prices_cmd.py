@@ -150,9 +150,7 @@ PRICES = Command(
 
 
 def configure_reprice(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--since", required=True, metavar="DATE", help="re-price records from this day (local)"
-    )
+    parser.add_argument("--since", required=True, metavar="DATE", help="re-price records from this day (local)")
     parser.add_argument("--until", metavar="DATE", help="up to this day, exclusive")
     parser.add_argument("--model", help="only this model")
     parser.add_argument("--tz", metavar="ZONE")

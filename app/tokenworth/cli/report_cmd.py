@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import date
 
 from tokenworth.cli.base import CliContext, Command, CommandError
 from tokenworth.cli.import_cmd import print_summary, run_import
 from tokenworth.cli.output import render_table, tokens, write_json
+from tokenworth.cli.value_cmd import add_value_arguments
 from tokenworth.core.money import format_usd
 from tokenworth.core.timeutil import resolve_zone
 from tokenworth.services.reports import REPORT_KINDS, UsageReport, usage_report
@@ -21,12 +23,18 @@ def _date(text: str) -> date:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("kind", choices=REPORT_KINDS, help="how to group the usage")
+    parser.add_argument(
+        "kind",
+        choices=(*REPORT_KINDS, "reconcile", "value"),
+        help="how to group the usage; `reconcile` sets estimated against billed spend per day and model;"
+        " `value` shows TFP (dollars of value per dollar of tokens)",
+    )
     add_range_arguments(parser)
     parser.add_argument("--source", help="only these sources (comma-separated, e.g. claude-code,codex)")
     parser.add_argument("--project", help="only this project (as shown by `report projects`)")
     parser.add_argument("--json", action="store_true", help="a stable JSON document with `rows` and `totals`")
     parser.add_argument("--no-import", action="store_true", help="skip the incremental import of local logs")
+    add_value_arguments(parser)
 
 
 def add_range_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +50,8 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         raise CommandError(str(exc), 2) from exc
     if args.since and args.until and args.until < args.since:
         raise CommandError("--until is before --since", 2)
+    if args.kind != "value" and (args.month or args.by or args.basis):
+        raise CommandError("--month, --by and --basis apply to `report value` only", 2)
     if not args.no_import:
         import_args = argparse.Namespace(source="all", path=None, json=args.json)
         summary = run_import(ctx, import_args, quiet=True)
@@ -51,6 +61,14 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
                 print_summary(ctx, summary)
             finally:
                 ctx.stdout = stdout
+    if args.kind == "reconcile":
+        from tokenworth.cli.reconcile_cmd import run_reconcile  # billed-vs-estimated needs the ORM
+
+        return run_reconcile(ctx, args)
+    if args.kind == "value":
+        from tokenworth.cli.value_cmd import run_value_report  # tasks and attribution need the ORM
+
+        return run_value_report(ctx, args, zone)
     sources = [s.strip() for s in args.source.split(",") if s.strip()] if args.source else None
     report = usage_report(
         ctx.db(),
@@ -66,6 +84,14 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     else:
         ctx.out(render_report(report))
     return 0
+
+
+_DATE_SUFFIX = re.compile(r"-\d{8}$")
+
+
+def short_model(model: str) -> str:
+    """`claude-sonnet-4-5-20250929` as `sonnet-4-5`: enough to tell models apart in a cell."""
+    return _DATE_SUFFIX.sub("", model).removeprefix("claude-")
 
 
 def render_report(report: UsageReport) -> str:
@@ -87,7 +113,10 @@ def render_report(report: UsageReport) -> str:
     rows = []
     for row in report.rows:
         t = row.totals
-        second = row.extra.get("provider", "") if report.kind == "models" else ", ".join(sorted(row.by_model))
+        if report.kind == "models":
+            second = row.extra.get("provider", "")
+        else:
+            second = ", ".join(sorted({short_model(m) for m in row.by_model}))
         cost = format_usd(t.cost) + ("" if t.cost_complete or t.cost is None else "+")
         rows.append(
             [

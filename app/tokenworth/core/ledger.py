@@ -3,17 +3,21 @@
 A re-import or a re-poll updates a record in place, never counts it twice. Two policies:
 `fullest` keeps the row with the most tokens (Claude Code streams partial rows first) and
 `latest` keeps the newest (Gemini re-appends changed messages; providers restate buckets).
+Rows are plain dicts in storage form (money in integer units of 1e-10 USD, times in epoch ms)
+written with the driver's executemany: this is the hot path of an import.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, delete, exists, or_, select
-from sqlalchemy.orm import aliased
-
-from tokenworth.core.models import UsageRecord
+from tokenworth.core.db import RawTransaction, SqlAlchemyTransaction, as_transaction
+from tokenworth.core.money import to_units
+from tokenworth.core.timeutil import to_epoch_ms
 
 ConflictPolicy = Literal["fullest", "latest"]
 
@@ -45,17 +49,18 @@ _UPDATABLE = (
     "message_id",
     "request_id",
     "is_sidechain",
+    "web_search_requests",
     "imported_at",
 )
-
-_table = UsageRecord.__table__
+_COLUMNS = ("dedupe_key", *_UPDATABLE)
 
 
 def row_total(row: dict[str, Any]) -> int:
     return sum(int(row[name]) for name in TOKEN_COLUMNS)
 
 
-def _keep_new(old: dict[str, Any], new: dict[str, Any], policy: ConflictPolicy) -> bool:
+def keep_new(old: dict[str, Any], new: dict[str, Any], policy: ConflictPolicy) -> bool:
+    """Whether `new` replaces `old` (same dedupe key) under `policy`."""
     if policy == "latest":
         return True
     if old["is_sidechain"] and not new["is_sidechain"]:
@@ -72,95 +77,120 @@ def collapse(rows: Iterable[dict[str, Any]], policy: ConflictPolicy) -> list[dic
     for row in rows:
         key = row["dedupe_key"]
         old = kept.get(key)
-        if old is None or _keep_new(old, row, policy):
+        if old is None or keep_new(old, row, policy):
             kept[key] = row
     return list(kept.values())
 
 
-def upsert_rows(conn: Connection, rows: Sequence[dict[str, Any]], policy: ConflictPolicy) -> None:
-    """Insert rows, or update the stored row with the same dedupe key when the policy says so."""
+def raw_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with money as integer units and times as epoch ms (Decimal/datetime converted)."""
+    for name in ("cost", "estimated_cost"):
+        value = row.get(name)
+        if isinstance(value, Decimal):
+            row[name] = to_units(value)
+    for name in ("ts", "imported_at"):
+        value = row.get(name)
+        if isinstance(value, datetime):
+            row[name] = to_epoch_ms(value)
+    return row
+
+
+@cache
+def _upsert_sql(policy: ConflictPolicy) -> str:
+    """INSERT ... ON CONFLICT (dedupe_key) DO UPDATE, as SQLite and PostgreSQL both spell it."""
+    updates = ", ".join(f"{name} = excluded.{name}" for name in _UPDATABLE)
+    sql = (
+        f"INSERT INTO usage_records ({', '.join(_COLUMNS)}) VALUES ({', '.join(':' + n for n in _COLUMNS)}) "
+        f"ON CONFLICT (dedupe_key) DO UPDATE SET {updates}"
+    )
+    if policy == "fullest":
+        new_total = " + ".join(f"excluded.{name}" for name in TOKEN_COLUMNS)
+        old_total = " + ".join(f"usage_records.{name}" for name in TOKEN_COLUMNS)
+        sql += (
+            f" WHERE ({new_total}) > ({old_total})"
+            " OR (usage_records.is_sidechain AND NOT excluded.is_sidechain)"
+            f" OR (({new_total}) = ({old_total}) AND usage_records.speed IS NULL AND excluded.speed IS NOT NULL)"
+        )
+    return sql
+
+
+def upsert_rows(conn: RawTransaction | Any, rows: Sequence[dict[str, Any]], policy: ConflictPolicy) -> None:
+    """Insert rows, or update the stored row with the same dedupe key when the policy says so.
+
+    `conn` is a `Database.transaction()` or a SQLAlchemy Connection inside a transaction.
+    """
     if not rows:
         return
-    rows = collapse(rows, policy)
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
-    else:
-        _upsert_portable(conn, rows, policy)
-        return
-    stmt = insert(_table)
-    excluded = stmt.excluded
-    current = _table.c
-    where = None
-    if policy == "fullest":
-        new_total = sum((excluded[name] for name in TOKEN_COLUMNS[1:]), excluded[TOKEN_COLUMNS[0]])
-        old_total = sum((current[name] for name in TOKEN_COLUMNS[1:]), current[TOKEN_COLUMNS[0]])
-        where = or_(
-            new_total > old_total,
-            and_(current.is_sidechain.is_(True), excluded.is_sidechain.is_(False)),
-            and_(new_total == old_total, current.speed.is_(None), excluded.speed.is_not(None)),
-        )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["dedupe_key"],
-        set_={name: excluded[name] for name in _UPDATABLE},
-        where=where,
-    )
-    conn.execute(stmt, list(rows))
+    tx = as_transaction(conn)
+    rows = [raw_row(row) for row in collapse(rows, policy)]
+    if tx.dialect in ("sqlite", "postgresql"):
+        tx.executemany(_upsert_sql(policy), rows)
+    elif isinstance(tx, SqlAlchemyTransaction):
+        _upsert_portable(tx, rows, policy)
+    else:  # pragma: no cover - a RawTransaction is SQLite or SQLAlchemy
+        raise TypeError(f"no upsert for {tx.dialect}")
 
 
-def _upsert_portable(conn: Connection, rows: Sequence[dict[str, Any]], policy: ConflictPolicy) -> None:
+def _upsert_portable(tx: SqlAlchemyTransaction, rows: Sequence[dict[str, Any]], policy: ConflictPolicy) -> None:
     """Select-then-write for databases without ON CONFLICT (slower, same result)."""
-    keys = [row["dedupe_key"] for row in rows]
     stored: dict[str, dict[str, Any]] = {}
-    for chunk_start in range(0, len(keys), 500):
-        chunk = keys[chunk_start : chunk_start + 500]
-        for found in conn.execute(select(_table).where(_table.c.dedupe_key.in_(chunk))).mappings():
-            stored[found["dedupe_key"]] = dict(found)
+    keys = [row["dedupe_key"] for row in rows]
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        names = {f"k{index}": key for index, key in enumerate(chunk)}
+        placeholders = ", ".join(":" + name for name in names)
+        found = tx.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM usage_records WHERE dedupe_key IN ({placeholders})", names
+        )
+        for values in found:
+            record = dict(zip(_COLUMNS, values, strict=True))
+            stored[record["dedupe_key"]] = record
     inserts = [row for row in rows if row["dedupe_key"] not in stored]
     if inserts:
-        conn.execute(_table.insert(), inserts)
-    for row in rows:
-        old = stored.get(row["dedupe_key"])
-        if old is not None and _keep_new(old, row, policy):
-            conn.execute(
-                _table.update()
-                .where(_table.c.dedupe_key == row["dedupe_key"])
-                .values({name: row[name] for name in _UPDATABLE})
-            )
+        tx.executemany(
+            f"INSERT INTO usage_records ({', '.join(_COLUMNS)}) VALUES ({', '.join(':' + n for n in _COLUMNS)})",
+            inserts,
+        )
+    updates = [row for row in rows if row["dedupe_key"] in stored and keep_new(stored[row["dedupe_key"]], row, policy)]
+    if updates:
+        assignments = ", ".join(f"{name} = :{name}" for name in _UPDATABLE)
+        tx.executemany(f"UPDATE usage_records SET {assignments} WHERE dedupe_key = :dedupe_key", updates)
 
 
-def drop_sidechain_replays(conn: Connection, source: str, message_ids: Iterable[str]) -> int:
+def drop_sidechain_replays(conn: RawTransaction | Any, source: str, message_ids: Iterable[str]) -> int:
     """Delete sidechain copies of a response already counted under another request id.
 
     A sidechain transcript can replay its parent's message (same message id, another request
     id); the parent's copy is kept, or among sidechain copies the fullest, then the oldest.
     """
+    tx = as_transaction(conn)
     ids = sorted({mid for mid in message_ids if mid})
-    if not ids:
-        return 0
-    other = aliased(UsageRecord)
-    me = UsageRecord
-    my_total = sum((getattr(me, name) for name in TOKEN_COLUMNS[1:]), getattr(me, TOKEN_COLUMNS[0]))
-    other_total = sum((getattr(other, name) for name in TOKEN_COLUMNS[1:]), getattr(other, TOKEN_COLUMNS[0]))
     deleted = 0
+    other_total = " + ".join(f"other.{name}" for name in TOKEN_COLUMNS)
+    mine_total = " + ".join(f"usage_records.{name}" for name in TOKEN_COLUMNS)
     for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        better_copy = exists().where(
-            other.source == source,
-            other.message_id == me.message_id,
-            other.id != me.id,
-            or_(
-                other.is_sidechain.is_(False),
-                other_total > my_total,
-                and_(other_total == my_total, other.id < me.id),
-            ),
+        chunk = {f"m{index}": mid for index, mid in enumerate(ids[start : start + 500])}
+        placeholders = ", ".join(":" + name for name in chunk)
+        tx.execute(
+            "DELETE FROM usage_records WHERE source = :source AND is_sidechain"
+            f" AND message_id IN ({placeholders}) AND EXISTS (SELECT 1 FROM usage_records AS other"
+            " WHERE other.source = :source AND other.message_id = usage_records.message_id"
+            " AND other.id <> usage_records.id AND (NOT other.is_sidechain"
+            f" OR ({other_total}) > ({mine_total})"
+            f" OR (({other_total}) = ({mine_total}) AND other.id < usage_records.id)))",
+            {"source": source, **chunk},
         )
-        result = conn.execute(
-            delete(me)
-            .where(me.source == source, me.is_sidechain.is_(True), me.message_id.in_(chunk), better_copy)
-            .execution_options(synchronize_session=False)
-        )
-        deleted += result.rowcount or 0
+        deleted += max(getattr(tx, "rowcount", 0) or 0, 0)
     return deleted
+
+
+def replayed_message_ids(conn: RawTransaction | Any, source: str) -> set[str]:
+    """Message ids stored more than once with a sidechain copy among them: the only candidates
+    for replay clean-up (a subagent's own messages are sidechain rows too, but unique)."""
+    tx = as_transaction(conn)
+    rows = tx.execute(
+        "SELECT message_id FROM usage_records WHERE source = :source AND message_id IS NOT NULL"
+        " GROUP BY message_id HAVING COUNT(*) > 1 AND MAX(CASE WHEN is_sidechain THEN 1 ELSE 0 END) = 1",
+        {"source": source},
+    )
+    return {row[0] for row in rows}

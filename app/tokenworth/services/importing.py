@@ -4,29 +4,28 @@ Each file's identity (device, inode), size, offset and a hash of its head are ke
 run reads only the bytes appended since; a shrunk or replaced file is read again from the start
 (the dedupe keys keep that exact). Records and file positions are committed together, so a crash
 mid-import loses nothing and double counts nothing. Logs the agent later deletes stay here.
+
+Finding out that nothing changed needs only `stat` calls and one small query: SQLAlchemy is
+loaded (in `ledger_writer`) only when there is something to write.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, select, update
 
 from tokenworth.core.db import Database
-from tokenworth.core.ledger import drop_sidechain_replays, upsert_rows
-from tokenworth.core.models import CostProvenance, ImportedFile, MetaEntry, UsageRecord
-from tokenworth.core.money import from_units, to_units
 from tokenworth.core.pricing import PriceBook, cost_units
-from tokenworth.core.timeutil import to_epoch_ms, utc_now
-from tokenworth.services.prices import load_price_book
+from tokenworth.core.timeutil import to_epoch_ms
 from tokenworth.sources.local_logs import LocalLogSource, resolve_sources, sniff_source
 from tokenworth.sources.records import BrokenLine, UsageEvent
 
@@ -37,6 +36,8 @@ READ_CHUNK_BYTES = 32 * 1024 * 1024
 FLUSH_ROWS = 20_000
 HEAD_BYTES = 1024
 MAX_BROKEN_EXAMPLES = 20
+
+_COMPUTED, _REPORTED, _UNPRICED = "computed", "reported", "unpriced"
 
 
 @dataclass
@@ -65,6 +66,12 @@ class ImportSummary:
     def broken_lines(self) -> int:
         return sum(self.broken_by_file.values())
 
+    def note_broken(self, broken: Sequence[BrokenLine]) -> None:
+        for item in broken:
+            self.broken_by_file[item.path] = self.broken_by_file.get(item.path, 0) + 1
+            if len(self.broken_examples) < MAX_BROKEN_EXAMPLES:
+                self.broken_examples.append(item)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "sources": self.sources,
@@ -77,26 +84,19 @@ class ImportSummary:
             "records_total": self.records_after,
             "broken_lines": self.broken_lines,
             "broken_by_file": self.broken_by_file,
-            "broken_examples": [
-                {"path": b.path, "line": b.line, "reason": b.reason} for b in self.broken_examples
-            ],
+            "broken_examples": [{"path": b.path, "line": b.line, "reason": b.reason} for b in self.broken_examples],
             "unpriced_models": dict(self.unpriced_models),
             "seconds": round(self.seconds, 3),
         }
 
 
-@dataclass
-class _PlannedFile:
-    source: LocalLogSource
-    path: Path
-    stat: os.stat_result
-    cursor: dict[str, Any] | None
-    offset: int
-    state: dict[str, Any]
-
-
 def event_row(event: UsageEvent, book: PriceBook, imported_at: int) -> dict[str, Any]:
-    """A ledger row for one event, priced now: the cost is frozen into the record."""
+    """A ledger row for one event, priced now: the cost is frozen into the record.
+
+    Values are in storage form (money in integer units of 1e-10 USD, times in epoch ms), ready
+    for `core.ledger.upsert_rows`. A reported cost (what the source says was billed) wins; the
+    token-based estimate is kept beside it.
+    """
     rates = book.rates(event.provider, event.model, event.timestamp)
     estimate = None
     if rates is not None:
@@ -109,13 +109,14 @@ def event_row(event: UsageEvent, book: PriceBook, imported_at: int) -> dict[str,
             event.cache_write_1h_tokens,
         )
     if event.reported_cost is not None:
+        from tokenworth.core.money import to_units
+
         cost: int | None = to_units(event.reported_cost)
-        provenance = CostProvenance.REPORTED
-        estimated = estimate
+        provenance, estimated = _REPORTED, estimate
     elif estimate is not None:
-        cost, provenance, estimated = estimate, CostProvenance.COMPUTED, None
+        cost, provenance, estimated = estimate, _COMPUTED, None
     else:
-        cost, provenance, estimated = None, CostProvenance.UNPRICED, None
+        cost, provenance, estimated = None, _UNPRICED, None
     return {
         "dedupe_key": event.dedupe_key,
         "source": event.source,
@@ -131,9 +132,9 @@ def event_row(event: UsageEvent, book: PriceBook, imported_at: int) -> dict[str,
         "cache_write_1h_tokens": event.cache_write_1h_tokens,
         "reasoning_tokens": event.reasoning_tokens,
         "request_count": event.request_count,
-        "cost": None if cost is None else from_units(cost),
+        "cost": cost,
         "cost_provenance": provenance,
-        "estimated_cost": None if estimated is None else from_units(estimated),
+        "estimated_cost": estimated,
         "price_version": None if rates is None else rates.version,
         "speed": event.speed,
         "project": event.project,
@@ -142,11 +143,13 @@ def event_row(event: UsageEvent, book: PriceBook, imported_at: int) -> dict[str,
         "message_id": event.message_id,
         "request_id": event.request_id,
         "is_sidechain": event.is_sidechain,
+        "web_search_requests": event.web_search_requests,
         "imported_at": imported_at,
     }
 
 
-def _head_hash(path: Path, length: int) -> str:
+def head_hash(path: Path, length: int) -> str:
+    """A fingerprint of a file's first bytes: tells an appended file from a rewritten one."""
     with path.open("rb") as handle:
         return hashlib.sha1(handle.read(length)).hexdigest()
 
@@ -158,153 +161,71 @@ def _decompressed(path: Path) -> bytes:
         return zstandard.ZstdDecompressor().stream_reader(handle).read()
 
 
-class _Writer:
-    """Collects rows and file positions; writes them together, one transaction per flush."""
+@dataclass
+class _PlannedFile:
+    source: LocalLogSource
+    path: Path
+    stat: os.stat_result
+    offset: int
+    state: dict[str, Any]
+    broken: int = 0
+    records: int = 0
 
-    def __init__(self, db: Database, book: PriceBook, summary: ImportSummary) -> None:
-        self.db = db
-        self.book = book
-        self.summary = summary
-        self.rows: dict[str, list[dict[str, Any]]] = {}
-        self.pending_rows = 0
-        self.cursors: dict[tuple[str, str], dict[str, Any]] = {}
-        self.message_ids: dict[str, set[str]] = {}
-        self.imported_at = to_epoch_ms(utc_now())
-        self.policies: dict[str, str] = {}
-
-    def add(self, source: LocalLogSource, events: Iterable[UsageEvent]) -> None:
-        rows = self.rows.setdefault(source.name, [])
-        self.policies[source.name] = source.policy
-        ids = self.message_ids.setdefault(source.name, set())
-        for event in events:
-            row = event_row(event, self.book, self.imported_at)
-            if row["cost_provenance"] == CostProvenance.UNPRICED:
-                self.summary.unpriced_models[event.model] += 1
-            if event.message_id and source.name == "claude-code":
-                ids.add(event.message_id)
-            rows.append(row)
-            self.pending_rows += 1
-
-    def position(self, planned: _PlannedFile, offset: int, broken: int, records: int) -> None:
-        stat = planned.stat
-        head = _head_hash(planned.path, min(HEAD_BYTES, offset)) if offset else None
-        self.cursors[(planned.source.name, str(planned.path))] = {
-            "source": planned.source.name,
-            "path": str(planned.path),
-            "device": stat.st_dev,
-            "inode": stat.st_ino,
-            "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns,
+    def cursor(self, offset: int) -> dict[str, Any]:
+        """The file's position row as it stands after reading up to `offset`."""
+        return {
+            "source": self.source.name,
+            "path": str(self.path),
+            "device": self.stat.st_dev,
+            "inode": self.stat.st_ino,
+            "size": self.stat.st_size,
+            "mtime_ns": self.stat.st_mtime_ns,
             "offset": offset,
-            "head_hash": head,
-            "parser_state": orjson.dumps(planned.state).decode(),
-            "broken_lines": broken,
-            "records": records,
-            "last_read_at": self.imported_at,
+            "head_hash": head_hash(self.path, min(HEAD_BYTES, offset)) if offset else None,
+            "parser_state": dict(self.state),
+            "broken_lines": self.broken,
+            "records": self.records,
         }
 
-    def flush(self) -> None:
-        if not self.pending_rows and not self.cursors:
-            return
-        with self.db.engine.begin() as conn:
-            for name, rows in self.rows.items():
-                for start in range(0, len(rows), 5000):
-                    upsert_rows(conn, rows[start : start + 5000], self.policies[name])  # type: ignore[arg-type]
-            self._write_cursors(conn)
-        self.rows = {}
-        self.pending_rows = 0
-        self.cursors = {}
 
-    def _write_cursors(self, conn: Connection) -> None:
-        table = ImportedFile.__table__
-        for cursor in self.cursors.values():
-            found = conn.execute(
-                select(table.c.id).where(table.c.source == cursor["source"], table.c.path == cursor["path"])
-            ).first()
-            if found is None:
-                conn.execute(insert(table).values(cursor))
-            else:
-                conn.execute(update(table).where(table.c.id == found[0]).values(cursor))
-
-    def finish(self) -> None:
-        self.flush()
-        with self.db.engine.begin() as conn:
-            for name, ids in self.message_ids.items():
-                if ids:
-                    _drop_replays(conn, name, ids)
-            now = utc_now().isoformat()
-            for name in self.policies:
-                _set_meta(conn, f"last_import:{name}", now)
+_CURSOR_COLUMNS = (
+    "path",
+    "device",
+    "inode",
+    "size",
+    "mtime_ns",
+    "offset",
+    "head_hash",
+    "parser_state",
+    "broken_lines",
+    "records",
+)
 
 
-def _drop_replays(conn: Connection, source: str, touched: set[str]) -> None:
-    table = UsageRecord.__table__
-    sidechain_ids = {
-        row[0]
-        for row in conn.execute(
-            select(table.c.message_id)
-            .where(table.c.source == source, table.c.is_sidechain.is_(True))
-            .distinct()
-        )
-    }
-    candidates = sidechain_ids & touched
-    if candidates:
-        drop_sidechain_replays(conn, source, candidates)
-
-
-def _set_meta(conn: Connection, key: str, value: str) -> None:
-    table = MetaEntry.__table__
-    if conn.execute(select(table.c.key).where(table.c.key == key)).first() is None:
-        conn.execute(insert(table).values(key=key, value=value))
-    else:
-        conn.execute(update(table).where(table.c.key == key).values(value=value))
-
-
-def _plan(
-    db: Database, sources: Sequence[LocalLogSource], files: Mapping[str, list[Path]], summary: ImportSummary
-) -> list[_PlannedFile]:
-    table = ImportedFile.__table__
-    with db.engine.connect() as conn:
-        cursors = {
-            (row["source"], row["path"]): dict(row)
-            for row in conn.execute(
-                select(table).where(table.c.source.in_([s.name for s in sources]))
-            ).mappings()
-        }
-    planned: list[_PlannedFile] = []
-    for source in sources:
-        for path in files.get(source.name, []):
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            summary.files_found += 1
-            cursor = cursors.get((source.name, str(path)))
-            plan = _plan_file(source, path, stat, cursor)
-            if plan is None:
-                summary.files_unchanged += 1
-            else:
-                planned.append(plan)
-    return planned
+def _stored_cursors(db: Database, sources: Sequence[LocalLogSource]) -> dict[tuple[str, str], dict[str, Any]]:
+    names = [source.name for source in sources]
+    placeholders = ", ".join(f":s{index}" for index in range(len(names)))
+    sql = f"SELECT source, {', '.join(_CURSOR_COLUMNS)} FROM imported_files WHERE source IN ({placeholders})"
+    rows = db.fetch(sql, {f"s{index}": name for index, name in enumerate(names)})
+    return {(row[0], row[1]): dict(zip(_CURSOR_COLUMNS, row[1:], strict=True)) for row in rows}
 
 
 def _plan_file(
     source: LocalLogSource, path: Path, stat: os.stat_result, cursor: dict[str, Any] | None
 ) -> _PlannedFile | None:
-    fresh = _PlannedFile(source, path, stat, cursor, 0, {})
+    fresh = _PlannedFile(source, path, stat, 0, {})
     if cursor is None:
         return fresh
     same_identity = cursor["device"] == stat.st_dev and cursor["inode"] == stat.st_ino
-    unchanged = same_identity and cursor["size"] == stat.st_size and cursor["mtime_ns"] == stat.st_mtime_ns
-    if unchanged:
+    if same_identity and cursor["size"] == stat.st_size and cursor["mtime_ns"] == stat.st_mtime_ns:
         return None
     if source.is_whole_file(path) or not same_identity or stat.st_size < cursor["offset"]:
         return fresh
     offset = int(cursor["offset"])
-    if offset and cursor["head_hash"] != _head_hash(path, min(HEAD_BYTES, offset)):
+    if offset and cursor["head_hash"] != head_hash(path, min(HEAD_BYTES, offset)):
         return fresh  # rewritten in place: read it all again
     state = orjson.loads(cursor["parser_state"]) if cursor["parser_state"] else {}
-    return _PlannedFile(source, path, stat, cursor, offset, state)
+    return _PlannedFile(source, path, stat, offset, state, int(cursor["broken_lines"]), int(cursor["records"]))
 
 
 def discover_files(
@@ -317,19 +238,21 @@ def discover_files(
     """The log files of each source: in the given folders, or in each agent's default places."""
     found: dict[str, list[Path]] = {source.name: [] for source in sources}
     if paths:
-        names = {source.name for source in sources}
         for folder in paths:
             if not folder.exists():
                 summary.missing_dirs.append(str(folder))
                 continue
             targets = sources if len(sources) == 1 else [s for s in sources if s.name == sniff_source(folder)]
             for source in targets:
-                if source.name in names:
-                    found[source.name].extend(source.find_in(folder))
+                found[source.name].extend(source.find_in(folder))
         return found
     for source in sources:
         found[source.name] = source.find_default(env, home)
     return found
+
+
+def _count_records(db: Database) -> int:
+    return int(db.fetch("SELECT COUNT(*) FROM usage_records")[0][0])
 
 
 def import_local_logs(
@@ -340,82 +263,133 @@ def import_local_logs(
     env: Mapping[str, str] | None = None,
     home: Path | None = None,
     progress: ProgressCallback | None = None,
+    workers: int = 1,
 ) -> ImportSummary:
-    """Bring the ledger up to date with the local agent logs; returns what changed."""
+    """Bring the ledger up to date with the local agent logs; returns what changed.
+
+    `workers` > 1 parses large imports in that many processes (see `default_workers`).
+    """
     started = time.perf_counter()
     sources = resolve_sources(source_names)
     summary = ImportSummary(sources=[source.name for source in sources])
     env = os.environ if env is None else env
     files = discover_files(sources, paths, env, home, summary)
-    planned = _plan(db, sources, files, summary)
-    with db.engine.connect() as conn:
-        summary.records_before = conn.execute(
-            select(func.count()).select_from(UsageRecord.__table__)
-        ).scalar_one()
-    if not planned:
+    cursors = _stored_cursors(db, sources)
+    planned: list[_PlannedFile] = []
+    for source in sources:
+        for path in files.get(source.name, []):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            summary.files_found += 1
+            plan = _plan_file(source, path, stat, cursors.get((source.name, str(path))))
+            if plan is None:
+                summary.files_unchanged += 1
+            else:
+                planned.append(plan)
+    summary.records_before = _count_records(db)
+    if planned:
+        _read_planned(db, planned, summary, progress, workers)
+        summary.records_after = _count_records(db)
+    else:
         summary.records_after = summary.records_before
-        summary.seconds = time.perf_counter() - started
-        return summary
-
-    with db.session() as session:
-        book = load_price_book(session)
-    writer = _Writer(db, book, summary)
-    total_bytes = sum(max(plan.stat.st_size - plan.offset, 0) for plan in planned)
-    done_bytes = 0
-    if progress:
-        progress(0, total_bytes)
-    for plan in planned:
-        read = _read_file(plan, writer, summary)
-        done_bytes += read
-        summary.files_read += 1
-        if progress:
-            progress(min(done_bytes, total_bytes), total_bytes)
-        if writer.pending_rows >= FLUSH_ROWS:
-            writer.flush()
-    writer.finish()
-    with db.engine.connect() as conn:
-        summary.records_after = conn.execute(
-            select(func.count()).select_from(UsageRecord.__table__)
-        ).scalar_one()
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _note_broken(summary: ImportSummary, broken: list[BrokenLine]) -> None:
-    for item in broken:
-        summary.broken_by_file[item.path] = summary.broken_by_file.get(item.path, 0) + 1
-        if len(summary.broken_examples) < MAX_BROKEN_EXAMPLES:
-            summary.broken_examples.append(item)
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+"""Below this much to read, starting worker processes costs more than it saves."""
 
 
-def _read_file(plan: _PlannedFile, writer: _Writer, summary: ImportSummary) -> int:
-    """Parse the unread part of one file into the writer; returns the bytes it covered."""
-    source, path = plan.source, plan.path
-    previous_broken = int(plan.cursor["broken_lines"]) if plan.cursor and plan.offset else 0
-    previous_records = int(plan.cursor["records"]) if plan.cursor and plan.offset else 0
-    broken_count = previous_broken
-    records = previous_records
+def default_workers() -> int:
+    """Worker processes for a large import: the cores, at most 4; 1 where forking is unsafe.
+
+    Only Linux forks cheaply and safely here (macOS and Windows spawn, frozen apps re-run their
+    entry point): elsewhere the import runs in one process.
+    """
+    if sys.platform != "linux" or getattr(sys, "frozen", False):
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _read_planned(
+    db: Database,
+    planned: list[_PlannedFile],
+    summary: ImportSummary,
+    progress: ProgressCallback | None,
+    workers: int,
+) -> None:
+    from tokenworth.services.ledger_writer import LedgerWriter
+    from tokenworth.services.prices import load_price_book
+
+    book = load_price_book(db)
+    writer = LedgerWriter(db, book)
+    total_bytes = sum(max(plan.stat.st_size - plan.offset, 0) for plan in planned)
+    done_bytes = 0
+    if progress:
+        progress(0, total_bytes)
+    results: Iterable[tuple[_PlannedFile, Iterable[_Chunk]]]
+    if workers > 1 and len(planned) > 1 and total_bytes >= PARALLEL_MIN_BYTES:
+        results = _parse_in_processes(planned, workers, while_waiting=lambda: _preload(book))
+    else:
+        results = (
+            (plan, _parse_chunks(plan.source, plan.path, plan.offset, plan.stat.st_size, plan.state))
+            for plan in planned
+        )
+    for plan, chunks in results:
+        track = plan.source.name == "claude-code"
+        for chunk in chunks:
+            summary.bytes_read += chunk.bytes_read
+            summary.events_read += len(chunk.events)
+            summary.note_broken(chunk.broken)
+            if chunk.failed:
+                continue  # unreadable now: no position is stored, so the next import tries again
+            plan.broken += len(chunk.broken)
+            plan.records += len(chunk.events)
+            writer.add(plan.source.name, plan.source.policy, chunk.events, track)
+            writer.position(plan.cursor(chunk.position))
+            if writer.pending_rows >= FLUSH_ROWS:
+                writer.flush()
+        done_bytes += max(plan.stat.st_size - plan.offset, 0)
+        summary.files_read += 1
+        if progress:
+            progress(min(done_bytes, total_bytes), total_bytes)
+    writer.finish()
+    summary.unpriced_models.update(writer.unpriced)
+    from tokenworth.services.attribution import sync_attribution
+
+    sync_attribution(db, imported_since=writer.imported_at)
+
+
+@dataclass
+class _Chunk:
+    """What one read of part of a file gave: events, broken lines, and how far it got."""
+
+    events: list[UsageEvent]
+    broken: list[BrokenLine]
+    position: int
+    """File offset up to which every line is handled (a torn tail waits for the next read)."""
+    bytes_read: int
+    failed: bool = False
+
+
+def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, state: dict[str, Any]) -> Iterator[_Chunk]:
+    """Parse `path` from `offset` to `end` in bounded chunks, updating `state` as it goes."""
     if source.is_whole_file(path):
         try:
             data = _decompressed(path) if path.name.endswith(".zst") else path.read_bytes()
         except (OSError, ValueError) as exc:
-            _note_broken(summary, [BrokenLine(str(path), 0, f"cannot read file: {exc}")])
-            return plan.stat.st_size
-        result = source.parse(data, path=str(path), state=plan.state, final=True)
-        summary.bytes_read += len(data)
-        summary.events_read += len(result.events)
-        _note_broken(summary, result.broken)
-        writer.add(source, result.events)
-        writer.position(plan, plan.stat.st_size, len(result.broken), len(result.events))
-        return plan.stat.st_size
-
-    offset = plan.offset
-    end = plan.stat.st_size
+            yield _Chunk([], [BrokenLine(str(path), 0, f"cannot read file: {exc}")], offset, 0, failed=True)
+            return
+        result = source.parse(data, path=str(path), state=state, final=True)
+        yield _Chunk(result.events, result.broken, end if result.consumed else 0, len(data))
+        return
     try:
         handle = path.open("rb")
     except OSError as exc:
-        _note_broken(summary, [BrokenLine(str(path), 0, f"cannot read file: {exc}")])
-        return end - offset
+        yield _Chunk([], [BrokenLine(str(path), 0, f"cannot read file: {exc}")], offset, 0, failed=True)
+        return
     with handle:
         handle.seek(offset)
         carry = b""
@@ -426,24 +400,46 @@ def _read_file(plan: _PlannedFile, writer: _Writer, summary: ImportSummary) -> i
                 break
             data = carry + chunk if carry else chunk
             at_end = position + len(data) >= end
-            result = source.parse(data, path=str(path), state=plan.state, final=at_end)
-            summary.bytes_read += len(chunk)
-            summary.events_read += len(result.events)
-            _note_broken(summary, result.broken)
-            broken_count += len(result.broken)
-            records += len(result.events)
-            writer.add(source, result.events)
+            result = source.parse(data, path=str(path), state=state, final=at_end)
             position += result.consumed
             carry = data[result.consumed :]
-            writer.position(plan, position, broken_count, records)
-            if writer.pending_rows >= FLUSH_ROWS and not at_end:
-                writer.flush()
-    return end - offset
+            yield _Chunk(result.events, result.broken, position, len(chunk))
+
+
+def _parse_file_job(job: tuple[str, str, int, int, dict[str, Any]]) -> tuple[list[_Chunk], dict[str, Any]]:
+    """A worker process's unit: one whole file, parsed; the chunks and the parser state back."""
+    from tokenworth.sources.local_logs import LOCAL_SOURCES
+
+    source_name, path, offset, end, state = job
+    chunks = list(_parse_chunks(LOCAL_SOURCES[source_name], Path(path), offset, end, state))
+    return chunks, state
+
+
+def _preload(book: PriceBook) -> None:
+    """What the writing side needs, loaded while the workers parse."""
+    book.database.preload()
+    import tokenworth.services.attribution  # noqa: F401  (SQLAlchemy and the task models)
+
+
+def _parse_in_processes(
+    planned: list[_PlannedFile], workers: int, while_waiting: Callable[[], None]
+) -> Iterator[tuple[_PlannedFile, list[_Chunk]]]:
+    """Parse files in forked worker processes, in the planned order; writing stays here."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(plan.source.name, str(plan.path), plan.offset, plan.stat.st_size, plan.state) for plan in planned]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        results = pool.map(_parse_file_job, jobs, chunksize=4)  # every job is submitted now
+        while_waiting()
+        for plan, (chunks, state) in zip(planned, results, strict=True):
+            plan.state.clear()
+            plan.state.update(state)
+            yield plan, chunks
 
 
 def last_import_times(db: Database) -> dict[str, str]:
     """When each local source was last imported (ISO UTC), for freshness displays."""
-    table = MetaEntry.__table__
-    with db.engine.connect() as conn:
-        rows = conn.execute(select(table).where(table.c.key.like("last_import:%"))).mappings()
-        return {row["key"].split(":", 1)[1]: row["value"] for row in rows}
+    rows = db.fetch("SELECT key, value FROM meta WHERE key LIKE 'last_import:%'")
+    return {key.split(":", 1)[1]: value for key, value in rows}

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from sqlalchemy import Connection, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
 
 from tokenworth.core.db import Database
 from tokenworth.core.models import CostProvenance, PriceOverride, UsageRecord
 from tokenworth.core.pricing import ModelRates, PriceBook, cost_units, rates_from_override
-from tokenworth.core.timeutil import utc_now
+from tokenworth.core.timeutil import from_epoch_ms, utc_now
 
 
 def parse_price(text: str | None, what: str) -> Decimal | None:
@@ -28,30 +28,38 @@ def parse_price(text: str | None, what: str) -> Decimal | None:
     return value
 
 
-def _override_rates(row: PriceOverride) -> ModelRates:
+_OVERRIDE_COLUMNS = (
+    "provider",
+    "model",
+    "input_mtok",
+    "output_mtok",
+    "cache_read_mtok",
+    "cache_write_5m_mtok",
+    "cache_write_1h_mtok",
+    "updated_at",
+)
+
+
+def _override_rates(row: dict[str, Any]) -> ModelRates:
     def dec(text: str | None) -> Decimal | None:
         return None if text is None else Decimal(text)
 
+    updated = from_epoch_ms(int(row["updated_at"]))
     return rates_from_override(
-        input_mtok=Decimal(row.input_mtok),
-        output_mtok=Decimal(row.output_mtok),
-        cache_read_mtok=dec(row.cache_read_mtok),
-        cache_write_5m_mtok=dec(row.cache_write_5m_mtok),
-        cache_write_1h_mtok=dec(row.cache_write_1h_mtok),
-        version=f"override {row.updated_at:%Y-%m-%dT%H:%M:%SZ}",
+        input_mtok=Decimal(row["input_mtok"]),
+        output_mtok=Decimal(row["output_mtok"]),
+        cache_read_mtok=dec(row["cache_read_mtok"]),
+        cache_write_5m_mtok=dec(row["cache_write_5m_mtok"]),
+        cache_write_1h_mtok=dec(row["cache_write_1h_mtok"]),
+        version=f"override {updated:%Y-%m-%dT%H:%M:%SZ}",
     )
 
 
-def load_price_book(session: Session | Connection) -> PriceBook:
-    """A PriceBook with every stored override."""
-    rows = (
-        session.execute(select(PriceOverride)).scalars().all()
-        if isinstance(session, Session)
-        else [
-            PriceOverride(**dict(row)) for row in session.execute(select(PriceOverride.__table__)).mappings()
-        ]
-    )
-    return PriceBook({(row.provider, row.model): _override_rates(row) for row in rows})
+def load_price_book(db: Database) -> PriceBook:
+    """A PriceBook with every stored override (read on the fast path, no ORM)."""
+    rows = db.fetch(f"SELECT {', '.join(_OVERRIDE_COLUMNS)} FROM price_overrides")
+    overrides = [dict(zip(_OVERRIDE_COLUMNS, row, strict=True)) for row in rows]
+    return PriceBook({(row["provider"], row["model"]): _override_rates(row) for row in overrides})
 
 
 @dataclass(frozen=True)
@@ -76,9 +84,7 @@ def set_override(db: Database, price: OverrideInput) -> None:
 
     with db.session() as session:
         row = session.scalars(
-            select(PriceOverride).where(
-                PriceOverride.provider == price.provider, PriceOverride.model == price.model
-            )
+            select(PriceOverride).where(PriceOverride.provider == price.provider, PriceOverride.model == price.model)
         ).first()
         if row is None:
             row = PriceOverride(provider=price.provider, model=price.model)
@@ -104,9 +110,7 @@ def delete_override(db: Database, provider: str, model: str) -> bool:
 
 def list_overrides(db: Database) -> list[PriceOverride]:
     with db.session() as session:
-        return list(
-            session.scalars(select(PriceOverride).order_by(PriceOverride.provider, PriceOverride.model))
-        )
+        return list(session.scalars(select(PriceOverride).order_by(PriceOverride.provider, PriceOverride.model)))
 
 
 @dataclass
@@ -127,8 +131,8 @@ def reprice(
     """
     summary = RepriceSummary()
     table = UsageRecord.__table__
+    book = load_price_book(db)
     with db.session() as session:
-        book = load_price_book(session)
         query = select(table).where(table.c.ts >= since)
         if until is not None:
             query = query.where(table.c.ts < until)

@@ -1,8 +1,9 @@
 """Usage reports (daily, weekly, monthly, models, projects, sessions), shared by CLI and UI.
 
-The database sums tokens and cost per time slot (UTC, 15 minutes or an hour, whichever the zone's
-offsets allow) and per model; days, weeks and months are then cut in the user's zone here, so a
-day is the user's day on every database engine. Unpriced usage is counted and named, never $0.
+The database sums tokens and cost per model and per time slot (UTC, 15 minutes or an hour,
+whichever the zone's offsets allow) in plain SQL, so reports run on the fast read path; days,
+weeks and months are then cut in the user's zone here, the same on every database engine.
+Unpriced usage is counted and named, never $0.
 """
 
 from __future__ import annotations
@@ -13,10 +14,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, case, func, select, type_coerce
-
 from tokenworth.core.db import Database
-from tokenworth.core.models import UsageRecord
 from tokenworth.core.money import decimal_str, from_units
 from tokenworth.core.timeutil import from_epoch_ms, local_day_start, to_epoch_ms, zone_name
 
@@ -152,22 +150,55 @@ def _period_key(kind: ReportKind, day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def _totals_from(row: Any) -> UsageTotals:
-    unpriced = int(row.unpriced or 0)
-    records = int(row.records or 0)
+_MEASURES = (
+    "SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), "
+    "SUM(cache_write_5m_tokens + cache_write_1h_tokens), SUM(reasoning_tokens), SUM(request_count), "
+    "COUNT(*), SUM(cost), SUM(CASE WHEN cost IS NULL THEN 1 ELSE 0 END)"
+)
+_MEASURE_COUNT = 9
+
+
+def _totals_from(values: Sequence[Any], model: str) -> UsageTotals:
+    input_tokens, output, cache_read, cache_write, reasoning, requests, records, cost, unpriced = values
+    records = int(records or 0)
+    unpriced = int(unpriced or 0)
     return UsageTotals(
-        input_tokens=int(row.input_tokens or 0),
-        output_tokens=int(row.output_tokens or 0),
-        cache_read_tokens=int(row.cache_read_tokens or 0),
-        cache_write_tokens=int(row.cache_write_tokens or 0),
-        reasoning_tokens=int(row.reasoning_tokens or 0),
-        requests=int(row.requests or 0),
+        input_tokens=int(input_tokens or 0),
+        output_tokens=int(output or 0),
+        cache_read_tokens=int(cache_read or 0),
+        cache_write_tokens=int(cache_write or 0),
+        reasoning_tokens=int(reasoning or 0),
+        requests=int(requests or 0),
         records=records,
-        cost_units=int(row.cost_units or 0),
+        cost_units=int(cost or 0),
         priced_records=records - unpriced,
         unpriced_records=unpriced,
-        unpriced_models={row.model} if unpriced else set(),
+        unpriced_models={model} if unpriced else set(),
     )
+
+
+def record_filter(
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    sources: Sequence[str] | None = None,
+    projects: Sequence[str] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """A WHERE clause (with `:name` parameters) selecting usage records; shared by reports."""
+    clauses = ["1 = 1"]
+    params: dict[str, Any] = {}
+    if start is not None:
+        clauses.append("ts >= :start_ms")
+        params["start_ms"] = to_epoch_ms(start)
+    if end is not None:
+        clauses.append("ts < :end_ms")
+        params["end_ms"] = to_epoch_ms(end)
+    for column, values in (("source", sources), ("project", projects)):
+        if values:
+            names = [f"{column}_{index}" for index in range(len(values))]
+            clauses.append(f"{column} IN ({', '.join(':' + name for name in names)})")
+            params.update(zip(names, values, strict=True))
+    return " AND ".join(clauses), params
 
 
 def usage_report(
@@ -181,81 +212,57 @@ def usage_report(
     projects: Sequence[str] | None = None,
 ) -> UsageReport:
     """Tokens and cost grouped by `kind`; `since`/`until` are inclusive local dates."""
-    table = UsageRecord.__table__
-    c = table.c
-    ts = type_coerce(c.ts, BigInteger)
-    cost = type_coerce(c.cost, BigInteger)
     start = local_day_start(since, zone) if since else None
     end = local_day_start(until + timedelta(days=1), zone) if until else None
-    measures = [
-        func.sum(c.input_tokens).label("input_tokens"),
-        func.sum(c.output_tokens).label("output_tokens"),
-        func.sum(c.cache_read_tokens).label("cache_read_tokens"),
-        func.sum(c.cache_write_5m_tokens + c.cache_write_1h_tokens).label("cache_write_tokens"),
-        func.sum(c.reasoning_tokens).label("reasoning_tokens"),
-        func.sum(c.request_count).label("requests"),
-        func.count().label("records"),
-        func.sum(cost).label("cost_units"),
-        func.sum(case((c.cost.is_(None), 1), else_=0)).label("unpriced"),
-    ]
-    group_cols: list[Any]
+    where, params = record_filter(start=start, end=end, sources=sources, projects=projects)
+    extra_measures = ""
     if kind in _TIME_KINDS:
-        slot_ms = _slot_ms(zone, start, end)
-        slot = (ts - ts % slot_ms).label("slot")
-        group_cols = [slot, c.model]
+        slot_ms = _slot_ms(zone, start, end)  # an integer we chose: safe to inline
+        keys = f"ts - ts % {slot_ms}, model"
     elif kind == "models":
-        group_cols = [c.model, c.provider]
+        keys = "model, provider"
     elif kind == "projects":
-        group_cols = [c.project, c.model]
+        keys = "project, model"
     else:
-        group_cols = [c.session_id, c.source, c.project, c.model]
-        measures += [func.min(ts).label("first_ms"), func.max(ts).label("last_ms")]
-    query = select(*group_cols, *measures).group_by(*group_cols)
-    if start is not None:
-        query = query.where(ts >= to_epoch_ms(start))
-    if end is not None:
-        query = query.where(ts < to_epoch_ms(end))
-    if sources:
-        query = query.where(c.source.in_(list(sources)))
-    if projects:
-        query = query.where(c.project.in_(list(projects)))
+        keys = "session_id, source, project, model"
+        extra_measures = ", MIN(ts), MAX(ts)"
+    key_count = keys.count(",") + 1
+    sql = f"SELECT {keys}, {_MEASURES}{extra_measures} FROM usage_records WHERE {where} GROUP BY {keys}"
 
     rows: dict[str, ReportRow] = {}
     day_of_slot: dict[int, date] = {}
-    with db.engine.connect() as conn:
-        result = conn.execute(query).all()
-    for record in result:
-        totals = _totals_from(record)
+    for record in db.fetch(sql, params):
+        group = record[:key_count]
+        measures = record[key_count : key_count + _MEASURE_COUNT]
+        model = group[-1] if kind != "models" else group[0]
+        totals = _totals_from(measures, model)
         if kind in _TIME_KINDS:
-            slot_start = int(record.slot)
+            slot_start = int(group[0])
             day = day_of_slot.get(slot_start)
             if day is None:
                 day = from_epoch_ms(slot_start).astimezone(zone).date()
                 day_of_slot[slot_start] = day
             key = _period_key(kind, day)
         elif kind == "models":
-            key = record.model
-        elif kind == "projects":
-            key = record.project or "(no project)"
+            key = model
         else:
-            key = record.session_id or "(no session)"
+            key = group[0] or ("(no project)" if kind == "projects" else "(no session)")
         row = rows.get(key)
         if row is None:
             row = rows[key] = ReportRow(key)
         row.totals.add(totals)
-        if kind in _TIME_KINDS or kind in ("projects", "sessions"):
-            model_totals = row.by_model.setdefault(record.model, UsageTotals())
-            model_totals.add(totals)
+        if kind != "models":
+            row.by_model.setdefault(model, UsageTotals()).add(totals)
         if kind == "models":
-            row.extra["provider"] = record.provider
+            row.extra["provider"] = group[1]
         if kind == "sessions":
-            _merge_session_extra(row, record, zone)
+            first_ms, last_ms = record[key_count + _MEASURE_COUNT :]
+            _merge_session_extra(row, group[1], group[2], int(first_ms), int(last_ms), zone)
 
-    ordered = (
-        [rows[key] for key in sorted(rows)]
-        if kind in _TIME_KINDS
-        else sorted(rows.values(), key=lambda r: (-(r.totals.cost_units), r.key))
-    )
+    if kind in _TIME_KINDS:
+        ordered = [rows[key] for key in sorted(rows)]
+    else:
+        ordered = sorted(rows.values(), key=lambda r: (-(r.totals.cost_units), r.key))
     if kind == "sessions":
         ordered.sort(key=lambda r: r.extra.get("last_activity") or "", reverse=True)
     for row in ordered:
@@ -275,12 +282,14 @@ def usage_report(
     )
 
 
-def _merge_session_extra(row: ReportRow, record: Any, zone: tzinfo) -> None:
-    first = from_epoch_ms(int(record.first_ms)).astimezone(zone).isoformat(timespec="seconds")
-    last = from_epoch_ms(int(record.last_ms)).astimezone(zone).isoformat(timespec="seconds")
+def _merge_session_extra(
+    row: ReportRow, source: str, project: str | None, first_ms: int, last_ms: int, zone: tzinfo
+) -> None:
+    first = from_epoch_ms(first_ms).astimezone(zone).isoformat(timespec="seconds")
+    last = from_epoch_ms(last_ms).astimezone(zone).isoformat(timespec="seconds")
     extra = row.extra
-    extra["source"] = record.source
-    extra["project"] = record.project
+    extra["source"] = source
+    extra["project"] = project
     if "first_activity" not in extra or first < extra["first_activity"]:
         extra["first_activity"] = first
     if "last_activity" not in extra or last > extra["last_activity"]:
@@ -289,9 +298,9 @@ def _merge_session_extra(row: ReportRow, record: Any, zone: tzinfo) -> None:
 
 def unpriced_models(db: Database, *, since: datetime | None = None) -> list[tuple[str, str, int]]:
     """(provider, model, records) with no price: to be shown loudly wherever totals are."""
-    c = UsageRecord.__table__.c
-    query = select(c.provider, c.model, func.count()).where(c.cost.is_(None)).group_by(c.provider, c.model)
-    if since is not None:
-        query = query.where(type_coerce(c.ts, BigInteger) >= to_epoch_ms(since))
-    with db.engine.connect() as conn:
-        return [(row[0], row[1], int(row[2])) for row in conn.execute(query)]
+    where, params = record_filter(start=since)
+    sql = (
+        f"SELECT provider, model, COUNT(*) FROM usage_records WHERE cost IS NULL AND {where} "
+        "GROUP BY provider, model ORDER BY provider, model"
+    )
+    return [(row[0], row[1], int(row[2])) for row in db.fetch(sql, params)]

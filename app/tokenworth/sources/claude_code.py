@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from tokenworth.core.timeutil import parse_timestamp
+from tokenworth.sources.files import walk_files
 from tokenworth.sources.lines import (
     as_int,
     consumed_bytes,
     line_number,
     lines_containing,
     loads_object,
+    torn_lines,
 )
 from tokenworth.sources.records import BrokenLine, ParseResult, UsageEvent
 
@@ -35,9 +37,7 @@ def default_roots(env: Mapping[str, str] | None = None, home: Path | None = None
     env = os.environ if env is None else env
     configured = env.get("CLAUDE_CONFIG_DIR", "").strip()
     if configured:
-        return [
-            projects_dir(Path(part.strip()).expanduser()) for part in configured.split(",") if part.strip()
-        ]
+        return [projects_dir(Path(part.strip()).expanduser()) for part in configured.split(",") if part.strip()]
     home = Path.home() if home is None else home
     return [home / ".claude" / "projects", home / ".config" / "claude" / "projects"]
 
@@ -51,15 +51,13 @@ def projects_dir(folder: Path) -> Path:
 
 def find_files(roots: Iterable[Path]) -> list[Path]:
     """Every transcript under the roots, subagent files included, each real file once."""
-    seen: set[Path] = set()
+    seen: set[tuple[int, int]] = set()
     found: list[Path] = []
     for root in roots:
-        if not root.is_dir():
-            continue
-        for path in sorted(root.rglob("*.jsonl")):
-            real = path.resolve()
-            if real not in seen and path.is_file():
-                seen.add(real)
+        for path, stat in walk_files(root, (".jsonl",)):
+            identity = (stat.st_dev, stat.st_ino)
+            if identity not in seen:
+                seen.add(identity)
                 found.append(path)
     return found
 
@@ -79,20 +77,25 @@ def parse(data: bytes, *, path: str, state: dict[str, Any], final: bool) -> Pars
     limit = consumed_bytes(data, final=final)
     first_line = int(state.get("line", 1))
     fallback_project = project_from_path(path)
+    events, broken = result.events, result.broken
     for offset, line in lines_containing(data, _USAGE_MARKER, limit):
         obj = loads_object(line)
         if obj is None:
             reason = "not valid JSON (torn or corrupt line)"
-            result.broken.append(BrokenLine(path, line_number(data, offset, first_line), reason))
+            broken.append(BrokenLine(path, line_number(data, offset, first_line), reason))
             continue
         try:
             event = _event_from_line(obj, fallback_project)
         except _BrokenLineError as exc:
-            result.broken.append(BrokenLine(path, line_number(data, offset, first_line), str(exc)))
+            broken.append(BrokenLine(path, line_number(data, offset, first_line), str(exc)))
             continue
         if event is not None:
-            result.events.append(event)
-    state["line"] = first_line + data.count(b"\n", 0, limit)
+            events.append(event)
+    newlines = data.count(b"\n", 0, limit)
+    for offset in torn_lines(data, limit, _USAGE_MARKER, newlines):
+        line_no = line_number(data, offset, first_line)
+        broken.append(BrokenLine(path, line_no, "not valid JSON (torn or corrupt line)"))
+    state["line"] = first_line + newlines
     result.consumed = limit
     return result
 
@@ -101,20 +104,24 @@ class _BrokenLineError(ValueError):
     pass
 
 
+def _text(value: Any) -> str | None:
+    return value if type(value) is str and value else None
+
+
 def _event_from_line(obj: dict[str, Any], fallback_project: str | None) -> UsageEvent | None:
     message = obj.get("message")
-    if not isinstance(message, dict):
+    if type(message) is not dict:
         return None
     usage = message.get("usage")
-    if not isinstance(usage, dict):
+    if type(usage) is not dict:
         return None  # a tool result that happens to mention usage: no spend of ours
     model = message.get("model")
     if model == _SYNTHETIC_MODEL or obj.get("isApiErrorMessage") is True:
         return None  # made locally, never billed
-    if not isinstance(model, str) or not model:
+    if type(model) is not str or not model:
         raise _BrokenLineError("assistant line without a model")
     stamp = obj.get("timestamp")
-    if not isinstance(stamp, str):
+    if type(stamp) is not str:
         raise _BrokenLineError("line without a timestamp")
     try:
         timestamp = parse_timestamp(stamp)
@@ -122,7 +129,7 @@ def _event_from_line(obj: dict[str, Any], fallback_project: str | None) -> Usage
         raise _BrokenLineError(f"unreadable timestamp {stamp[:40]!r}") from None
 
     cache_creation = usage.get("cache_creation")
-    if isinstance(cache_creation, dict):
+    if type(cache_creation) is dict:
         write_5m = as_int(cache_creation.get("ephemeral_5m_input_tokens"))
         write_1h = as_int(cache_creation.get("ephemeral_1h_input_tokens"))
         if write_5m + write_1h == 0:
@@ -131,9 +138,9 @@ def _event_from_line(obj: dict[str, Any], fallback_project: str | None) -> Usage
         write_5m = as_int(usage.get("cache_creation_input_tokens"))
         write_1h = 0
 
-    message_id = message.get("id") if isinstance(message.get("id"), str) else None
-    request_id = obj.get("requestId") if isinstance(obj.get("requestId"), str) else None
-    session_id = obj.get("sessionId") if isinstance(obj.get("sessionId"), str) else None
+    message_id = _text(message.get("id"))
+    request_id = _text(obj.get("requestId"))
+    session_id = _text(obj.get("sessionId"))
     if message_id and request_id:
         key = f"cc:{message_id}:{request_id}"
     else:
@@ -142,32 +149,35 @@ def _event_from_line(obj: dict[str, Any], fallback_project: str | None) -> Usage
 
     reported = None
     cost_usd = obj.get("costUSD")
-    if isinstance(cost_usd, int | float) and not isinstance(cost_usd, bool):
+    if cost_usd is not None and type(cost_usd) in (int, float):
         try:
             reported = Decimal(str(cost_usd))
         except InvalidOperation:
             reported = None
 
-    cwd = obj.get("cwd")
-    branch = obj.get("gitBranch")
     speed = usage.get("speed")
+    # Positional, in UsageEvent's field order: this runs once per line of multi-GB logs.
     return UsageEvent(
-        source=SOURCE,
-        provider=PROVIDER,
-        model=model,
-        timestamp=timestamp,
-        dedupe_key=key,
-        input_tokens=as_int(usage.get("input_tokens")),
-        output_tokens=as_int(usage.get("output_tokens")),
-        cache_read_tokens=as_int(usage.get("cache_read_input_tokens")),
-        cache_write_5m_tokens=write_5m,
-        cache_write_1h_tokens=write_1h,
-        reported_cost=reported,
-        project=cwd if isinstance(cwd, str) and cwd else fallback_project,
-        session_id=session_id,
-        git_branch=branch if isinstance(branch, str) and branch else None,
-        message_id=message_id,
-        request_id=request_id,
-        is_sidechain=obj.get("isSidechain") is True,
-        speed=speed if isinstance(speed, str) else None,
+        SOURCE,
+        PROVIDER,
+        model,
+        timestamp,
+        key,
+        as_int(usage.get("input_tokens")),
+        as_int(usage.get("output_tokens")),
+        as_int(usage.get("cache_read_input_tokens")),
+        write_5m,
+        write_1h,
+        0,
+        1,
+        reported,
+        0,
+        None,
+        _text(obj.get("cwd")) or fallback_project,
+        session_id,
+        _text(obj.get("gitBranch")),
+        message_id,
+        request_id,
+        obj.get("isSidechain") is True,
+        speed if type(speed) is str else None,
     )

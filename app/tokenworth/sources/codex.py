@@ -78,9 +78,7 @@ def parse(data: bytes, *, path: str, state: dict[str, Any], final: bool) -> Pars
         obj = loads_object(line)
         if obj is None:
             result.broken.append(
-                BrokenLine(
-                    path, line_number(data, offset, first_line), "not valid JSON (torn or corrupt line)"
-                )
+                BrokenLine(path, line_number(data, offset, first_line), "not valid JSON (torn or corrupt line)")
             )
             continue
         try:

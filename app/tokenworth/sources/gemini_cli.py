@@ -64,9 +64,7 @@ def parse(data: bytes, *, path: str, state: dict[str, Any], final: bool) -> Pars
         obj = loads_object(line)
         if obj is None:
             result.broken.append(
-                BrokenLine(
-                    path, line_number(data, offset, first_line), "not valid JSON (torn or corrupt line)"
-                )
+                BrokenLine(path, line_number(data, offset, first_line), "not valid JSON (torn or corrupt line)")
             )
             continue
         if "sessionId" in obj and "id" not in obj:

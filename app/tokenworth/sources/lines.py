@@ -79,3 +79,25 @@ def as_int(value: Any) -> int:
     if isinstance(value, float) and value.is_integer() and value > 0:
         return int(value)
     return 0
+
+
+def torn_lines(data: bytes, limit: int, skip_marker: bytes, newlines: int) -> list[int]:
+    """Offsets of lines in `data[:limit]` that are not JSON objects (torn or corrupt writes),
+    leaving out lines with `skip_marker` (the caller parses those anyway). `newlines` is the
+    count of newlines in `data[:limit]`, which the caller has already made.
+
+    Every well-formed line ends with `}`, so one C-speed count settles the common case of a
+    clean file; only a file with a suspect line is walked line by line.
+    """
+    closed = data.count(b"}\n", 0, limit)
+    tail = data[data.rfind(b"\n", 0, limit) + 1 : limit]
+    if newlines == closed and (not tail.strip() or tail.rstrip().endswith(b"}")):
+        return []
+    offsets = []
+    for offset, line in iter_lines(data, limit):
+        stripped = line.rstrip()
+        if not stripped or stripped.endswith(b"}") or skip_marker in line:
+            continue
+        if loads_object(line) is None:
+            offsets.append(offset)
+    return offsets

@@ -38,6 +38,8 @@ class UsageEvent:
     request_id: str | None = None
     is_sidechain: bool = False
     speed: str | None = None
+    web_search_requests: int = 0
+    """Server-side web searches (Anthropic's usage report counts them; priced per search)."""
 
     @property
     def total_tokens(self) -> int:

@@ -1,0 +1,74 @@
+"""`tokenworth report reconcile`: estimated (logs, usage APIs) versus billed, per day and model."""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal
+
+from tokenworth.cli.base import CliContext, CommandError
+from tokenworth.cli.output import render_table, write_json
+from tokenworth.core.money import format_usd
+from tokenworth.core.timeutil import resolve_zone
+from tokenworth.services.reconcile import Figure, ReconcileReport, reconcile_report
+
+
+def run_reconcile(ctx: CliContext, args: argparse.Namespace) -> int:
+    """Called by `report` for the kind `reconcile`; days are UTC unless --tz says otherwise."""
+    if getattr(args, "project", None):
+        raise CommandError("--project does not apply to `report reconcile` (bills have no projects)", 2)
+    try:
+        zone = resolve_zone(args.tz or "UTC")
+    except ValueError as exc:
+        raise CommandError(str(exc), 2) from None
+    sources = [s.strip() for s in args.source.split(",") if s.strip()] if args.source else None
+    report = reconcile_report(ctx.db(), zone=zone, since=args.since, until=args.until, sources=sources)
+    if args.json:
+        write_json(ctx.stdout, report.as_json())
+    else:
+        ctx.out(render_reconcile(report))
+    return 0
+
+
+def _money(figure: Figure) -> str:
+    if not figure.present:
+        return "-"
+    return format_usd(figure.amount) + ("" if figure.complete or figure.amount is None else "+")
+
+
+def _signed(amount: Decimal | None) -> str:
+    """`+$0.03` / `-$0.39`: which way the bill differs from the estimate."""
+    if amount is None:
+        return "-"
+    return ("-" if amount < 0 else "+") + format_usd(abs(amount))
+
+
+def render_reconcile(report: ReconcileReport) -> str:
+    if not report.rows:
+        return "Nothing to reconcile in this range: no usage and no billed costs."
+    headers = ["Date", "Provider", "Model", "Est. (logs)", "Est. (usage API)", "Billed", "Billed - est."]
+    right = [False, False, False, True, True, True, True]
+    rows = []
+    for row in report.rows:
+        diff = row.difference
+        rows.append(
+            [
+                row.day.isoformat(),
+                row.provider,
+                row.model,
+                _money(row.logs),
+                _money(row.usage_api),
+                _money(row.billed),
+                _signed(diff),
+            ]
+        )
+    totals = report.totals()
+    rows.append(["Total", "", "", _money(totals.logs), _money(totals.usage_api), _money(totals.billed), ""])
+    lines = [
+        f"Estimated versus billed, per day (in {report.zone}) and model",
+        "",
+        render_table(headers, rows, right),
+        "",
+        "The difference is billed minus the usage-API estimate (or the log estimate where no usage API "
+        "is polled); + marks estimates with unpriced models left out.",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,220 @@
+CREATE TABLE alembic_version (
+    version_num VARCHAR(32) NOT NULL, 
+    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+
+-- Running upgrade  -> 0001_ledger
+
+CREATE TABLE usage_records (
+    id INTEGER NOT NULL, 
+    dedupe_key VARCHAR(255) NOT NULL, 
+    source VARCHAR(32) NOT NULL, 
+    provider VARCHAR(32) NOT NULL, 
+    account VARCHAR(128), 
+    model VARCHAR(128) NOT NULL, 
+    ts BIGINT NOT NULL, 
+    bucket_seconds INTEGER DEFAULT '0' NOT NULL, 
+    input_tokens BIGINT DEFAULT '0' NOT NULL, 
+    output_tokens BIGINT DEFAULT '0' NOT NULL, 
+    cache_read_tokens BIGINT DEFAULT '0' NOT NULL, 
+    cache_write_5m_tokens BIGINT DEFAULT '0' NOT NULL, 
+    cache_write_1h_tokens BIGINT DEFAULT '0' NOT NULL, 
+    reasoning_tokens BIGINT DEFAULT '0' NOT NULL, 
+    request_count INTEGER DEFAULT '1' NOT NULL, 
+    cost BIGINT, 
+    cost_provenance VARCHAR(16) NOT NULL, 
+    estimated_cost BIGINT, 
+    price_version VARCHAR(64), 
+    speed VARCHAR(16), 
+    project VARCHAR(512), 
+    session_id VARCHAR(128), 
+    git_branch VARCHAR(256), 
+    message_id VARCHAR(128), 
+    request_id VARCHAR(128), 
+    is_sidechain BOOLEAN DEFAULT 0 NOT NULL, 
+    imported_at BIGINT NOT NULL, 
+    PRIMARY KEY (id), 
+    CONSTRAINT uq_usage_records_dedupe_key UNIQUE (dedupe_key)
+);
+
+CREATE INDEX ix_usage_records_ts ON usage_records (ts);
+
+CREATE INDEX ix_usage_records_source_ts ON usage_records (source, ts);
+
+CREATE INDEX ix_usage_records_message_id ON usage_records (message_id);
+
+CREATE INDEX ix_usage_records_session ON usage_records (session_id);
+
+CREATE TABLE imported_files (
+    id INTEGER NOT NULL, 
+    source VARCHAR(32) NOT NULL, 
+    path VARCHAR(2048) NOT NULL, 
+    device BIGINT DEFAULT '0' NOT NULL, 
+    inode BIGINT DEFAULT '0' NOT NULL, 
+    size BIGINT DEFAULT '0' NOT NULL, 
+    mtime_ns BIGINT DEFAULT '0' NOT NULL, 
+    "offset" BIGINT DEFAULT '0' NOT NULL, 
+    head_hash VARCHAR(64), 
+    parser_state TEXT, 
+    broken_lines INTEGER DEFAULT '0' NOT NULL, 
+    records INTEGER DEFAULT '0' NOT NULL, 
+    last_read_at BIGINT NOT NULL, 
+    PRIMARY KEY (id), 
+    CONSTRAINT uq_imported_files_source_path UNIQUE (source, path)
+);
+
+CREATE TABLE price_overrides (
+    id INTEGER NOT NULL, 
+    provider VARCHAR(32) NOT NULL, 
+    model VARCHAR(128) NOT NULL, 
+    input_mtok VARCHAR(32) NOT NULL, 
+    output_mtok VARCHAR(32) NOT NULL, 
+    cache_read_mtok VARCHAR(32), 
+    cache_write_5m_mtok VARCHAR(32), 
+    cache_write_1h_mtok VARCHAR(32), 
+    updated_at BIGINT NOT NULL, 
+    PRIMARY KEY (id), 
+    CONSTRAINT uq_price_overrides_provider_model UNIQUE (provider, model)
+);
+
+CREATE TABLE meta (
+    "key" VARCHAR(128) NOT NULL, 
+    value TEXT NOT NULL, 
+    PRIMARY KEY ("key")
+);
+
+INSERT INTO alembic_version (version_num) VALUES ('0001_ledger') RETURNING version_num;
+
+-- Running upgrade 0001_ledger -> 0002_providers
+
+ALTER TABLE usage_records ADD COLUMN web_search_requests INTEGER DEFAULT '0' NOT NULL;
+
+CREATE TABLE provider_accounts (
+    id INTEGER NOT NULL, 
+    provider VARCHAR(32) NOT NULL, 
+    label VARCHAR(64) NOT NULL, 
+    key_last4 VARCHAR(4) NOT NULL, 
+    created_at BIGINT NOT NULL, 
+    last_poll_at BIGINT, 
+    last_status VARCHAR(32), 
+    last_error TEXT, 
+    details TEXT, 
+    PRIMARY KEY (id), 
+    CONSTRAINT uq_provider_accounts_provider_label UNIQUE (provider, label)
+);
+
+CREATE TABLE poll_progress (
+    id INTEGER NOT NULL, 
+    account_id INTEGER NOT NULL, 
+    endpoint VARCHAR(64) NOT NULL, 
+    next_start BIGINT NOT NULL, 
+    updated_at BIGINT NOT NULL, 
+    PRIMARY KEY (id), 
+    CONSTRAINT uq_poll_progress_account_endpoint UNIQUE (account_id, endpoint), 
+    FOREIGN KEY(account_id) REFERENCES provider_accounts (id) ON DELETE CASCADE
+);
+
+CREATE TABLE billed_costs (
+    id INTEGER NOT NULL, 
+    dedupe_key VARCHAR(255) NOT NULL, 
+    source VARCHAR(32) NOT NULL, 
+    provider VARCHAR(32) NOT NULL, 
+    account VARCHAR(128) NOT NULL, 
+    ts BIGINT NOT NULL, 
+    bucket_seconds INTEGER NOT NULL, 
+    model VARCHAR(128), 
+    line_item VARCHAR(256), 
+    cost_type VARCHAR(32), 
+    token_type VARCHAR(64), 
+    service_tier VARCHAR(32), 
+    context_window VARCHAR(32), 
+    project VARCHAR(512), 
+    amount BIGINT NOT NULL, 
+    currency VARCHAR(8) NOT NULL, 
+    quantity VARCHAR(40), 
+    quantity_unit VARCHAR(32), 
+    polled_at BIGINT NOT NULL, 
+    PRIMARY KEY (id), 
+    CONSTRAINT uq_billed_costs_dedupe_key UNIQUE (dedupe_key)
+);
+
+CREATE INDEX ix_billed_costs_ts ON billed_costs (ts);
+
+UPDATE alembic_version SET version_num='0002_providers' WHERE alembic_version.version_num = '0001_ledger';
+
+-- Running upgrade 0002_providers -> 0003_tasks
+
+CREATE TABLE tasks (
+    id INTEGER NOT NULL, 
+    title VARCHAR(200) NOT NULL, 
+    category VARCHAR(64), 
+    value BIGINT, 
+    started_at BIGINT NOT NULL, 
+    ended_at BIGINT, 
+    active BOOLEAN DEFAULT 0 NOT NULL, 
+    notes TEXT, 
+    link_url VARCHAR(2048), 
+    git_branch VARCHAR(256), 
+    created_at BIGINT NOT NULL, 
+    updated_at BIGINT NOT NULL, 
+    PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_tasks_started_at ON tasks (started_at);
+
+CREATE INDEX ix_tasks_category ON tasks (category);
+
+CREATE TABLE task_sessions (
+    id INTEGER NOT NULL, 
+    task_id INTEGER NOT NULL, 
+    session_id VARCHAR(128) NOT NULL, 
+    assigned_at BIGINT NOT NULL, 
+    PRIMARY KEY (id), 
+    CONSTRAINT uq_task_sessions_session_id UNIQUE (session_id), 
+    FOREIGN KEY(task_id) REFERENCES tasks (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_task_sessions_task ON task_sessions (task_id);
+
+CREATE TABLE task_branches (
+    id INTEGER NOT NULL, 
+    task_id INTEGER NOT NULL, 
+    project VARCHAR(512) NOT NULL, 
+    git_branch VARCHAR(256) DEFAULT '' NOT NULL, 
+    assigned_at BIGINT NOT NULL, 
+    PRIMARY KEY (id), 
+    CONSTRAINT uq_task_branches_project_branch UNIQUE (project, git_branch), 
+    FOREIGN KEY(task_id) REFERENCES tasks (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_task_branches_task ON task_branches (task_id);
+
+CREATE TABLE task_attributions (
+    record_id INTEGER NOT NULL, 
+    task_id INTEGER NOT NULL, 
+    share_num BIGINT NOT NULL, 
+    share_den BIGINT NOT NULL, 
+    PRIMARY KEY (record_id, task_id), 
+    FOREIGN KEY(record_id) REFERENCES usage_records (id) ON DELETE CASCADE, 
+    FOREIGN KEY(task_id) REFERENCES tasks (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_task_attributions_task ON task_attributions (task_id);
+
+CREATE TABLE plans (
+    id INTEGER NOT NULL, 
+    name VARCHAR(128) NOT NULL, 
+    monthly_fee BIGINT NOT NULL, 
+    covers VARCHAR(512) NOT NULL, 
+    first_month VARCHAR(7), 
+    last_month VARCHAR(7), 
+    created_at BIGINT NOT NULL, 
+    updated_at BIGINT NOT NULL, 
+    PRIMARY KEY (id), 
+    CONSTRAINT uq_plans_name UNIQUE (name)
+);
+
+CREATE INDEX ix_usage_records_imported_at ON usage_records (imported_at);
+
+UPDATE alembic_version SET version_num='0003_tasks' WHERE alembic_version.version_num = '0002_providers';
+

@@ -1,0 +1,311 @@
+"""Provider accounts: store a key (checked first) in the keyring, list, test and delete accounts.
+
+The list of accounts lives in the database (provider, label, last four characters, last poll,
+last error); the key only in the keyring, under `PROVIDER:LABEL`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from tokenworth.core.db import Database
+from tokenworth.core.provider_models import ProviderAccount
+from tokenworth.core.secrets import SecretStore, account_name, mask_key
+from tokenworth.core.timeutil import utc_now
+from tokenworth.sources import anthropic_api, openai_api, openrouter_api
+from tokenworth.sources.provider_http import ProviderError, RetryPolicy
+from tokenworth.sources.provider_records import ProviderClient
+
+DEFAULT_LABEL = "default"
+LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """What Tokenworth knows about polling one provider."""
+
+    name: str
+    poller: type
+    default_base_url: str
+    base_url_env: str
+    key_hint: str
+
+
+PROVIDERS: dict[str, ProviderInfo] = {
+    module.PROVIDER: ProviderInfo(
+        module.PROVIDER,
+        poller,
+        module.DEFAULT_BASE_URL,
+        module.BASE_URL_ENV,
+        module.KEY_HINT,
+    )
+    for module, poller in (
+        (openai_api, openai_api.OpenAIPoller),
+        (anthropic_api, anthropic_api.AnthropicPoller),
+        (openrouter_api, openrouter_api.OpenRouterPoller),
+    )
+}
+
+
+def provider_info(name: str) -> ProviderInfo:
+    info = PROVIDERS.get(name.lower())
+    if info is None:
+        raise ValueError(f"unknown provider {name!r}; choose one of {', '.join(PROVIDERS)}")
+    return info
+
+
+def check_label(label: str) -> str:
+    if not LABEL_PATTERN.match(label):
+        raise ValueError(
+            f"label {label!r} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return label
+
+
+def check_key_text(key: str) -> str:
+    """The key without surrounding whitespace; refuses empty or multi-part input."""
+    key = key.strip()
+    if not key:
+        raise ValueError("no key given (type or pipe it in; it is never read from the command line)")
+    if any(ch.isspace() for ch in key) or not key.isprintable():
+        raise ValueError("the key contains spaces, line breaks or control characters: give one key only")
+    return key
+
+
+def base_url(info: ProviderInfo, env: Mapping[str, str]) -> str:
+    """The provider's API base: the documented one, or the override in its environment variable."""
+    value = (env.get(info.base_url_env) or "").strip()
+    if not value:
+        return info.default_base_url
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"{info.base_url_env} must be an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def new_http_client() -> httpx.Client:
+    """The client the CLI and the app poll with: timeouts set, no redirects followed."""
+    return httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False)
+
+
+def make_poller(
+    provider: str,
+    http: httpx.Client,
+    key: str,
+    *,
+    label: str,
+    env: Mapping[str, str],
+    retry: RetryPolicy,
+) -> ProviderClient:
+    info = provider_info(provider)
+    poller: ProviderClient = info.poller(
+        http, key, account=account_name(info.name, label), base_url=base_url(info, env), retry=retry
+    )
+    return poller
+
+
+@dataclass
+class AccountView:
+    """One account as `keys list` shows it."""
+
+    provider: str
+    label: str
+    key_last4: str
+    created_at: datetime
+    last_poll_at: datetime | None
+    last_status: str | None
+    last_error: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def masked_key(self) -> str:
+        return f"…{self.key_last4}" if self.key_last4 else "…"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "label": self.label,
+            "account": account_name(self.provider, self.label),
+            "key": self.masked_key,
+            "created_at": self.created_at.isoformat(),
+            "last_poll_at": self.last_poll_at.isoformat() if self.last_poll_at else None,
+            "last_status": self.last_status,
+            "last_error": self.last_error,
+            "details": self.details,
+        }
+
+
+def _view(row: ProviderAccount) -> AccountView:
+    return AccountView(
+        provider=row.provider,
+        label=row.label,
+        key_last4=row.key_last4,
+        created_at=row.created_at,
+        last_poll_at=row.last_poll_at,
+        last_status=row.last_status,
+        last_error=row.last_error,
+        details=json.loads(row.details) if row.details else {},
+    )
+
+
+def list_accounts(db: Database, provider: str | None = None, label: str | None = None) -> list[AccountView]:
+    with db.session() as session:
+        query = select(ProviderAccount).order_by(ProviderAccount.provider, ProviderAccount.label)
+        if provider:
+            query = query.where(ProviderAccount.provider == provider)
+        if label:
+            query = query.where(ProviderAccount.label == label)
+        return [_view(row) for row in session.scalars(query)]
+
+
+@dataclass
+class StoredKey:
+    account: AccountView
+    replaced: bool
+    checked: bool
+
+
+def store_key(
+    db: Database,
+    secrets: SecretStore,
+    provider: str,
+    label: str,
+    key: str,
+    *,
+    env: Mapping[str, str],
+    http: httpx.Client | None = None,
+    retry: RetryPolicy | None = None,
+    check: bool = True,
+) -> StoredKey:
+    """Check the key with one cheap call, then put it in the keyring and the account in the list.
+
+    Raises ValueError (bad input), ProviderError (the provider refused or could not be reached;
+    nothing is stored) or KeyringUnavailable (nothing is stored).
+    """
+    info = provider_info(provider)
+    check_label(label)
+    key = check_key_text(key)
+    details: dict[str, Any] = {}
+    secrets.backend  # noqa: B018 - fail on an unusable keyring before calling the provider
+    if check:
+        client = http or new_http_client()
+        try:
+            poller = make_poller(info.name, client, key, label=label, env=env, retry=retry or RetryPolicy())
+            details = poller.check_key()
+        finally:
+            if http is None:
+                client.close()
+    secrets.set(info.name, label, key)
+    now = utc_now()
+    with db.session() as session:
+        row = session.scalars(
+            select(ProviderAccount).where(ProviderAccount.provider == info.name, ProviderAccount.label == label)
+        ).first()
+        replaced = row is not None
+        if row is None:
+            row = ProviderAccount(provider=info.name, label=label, created_at=now)
+            session.add(row)
+        row.key_last4 = mask_key(key)
+        row.last_status = "key checked" if check else "key not checked"
+        row.last_error = None
+        if details:
+            row.details = json.dumps(details, sort_keys=True)
+        session.flush()
+        view = _view(row)
+    return StoredKey(view, replaced, check)
+
+
+def delete_account(db: Database, secrets: SecretStore, provider: str, label: str) -> bool:
+    """Remove the key from the keyring and the account from the list; usage already stored stays."""
+    info = provider_info(provider)
+    removed_key = secrets.delete(info.name, label)
+    with db.session() as session:
+        row = session.scalars(
+            select(ProviderAccount).where(ProviderAccount.provider == info.name, ProviderAccount.label == label)
+        ).first()
+        if row is not None:
+            session.delete(row)
+    return removed_key or row is not None
+
+
+@dataclass
+class KeyTest:
+    provider: str
+    label: str
+    ok: bool
+    status: str
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "label": self.label,
+            "ok": self.ok,
+            "status": self.status,
+            "message": self.message,
+        }
+
+
+def check_stored_keys(
+    db: Database,
+    secrets: SecretStore,
+    *,
+    env: Mapping[str, str],
+    provider: str | None = None,
+    label: str | None = None,
+    http: httpx.Client | None = None,
+    retry: RetryPolicy | None = None,
+) -> list[KeyTest]:
+    """One cheap call per stored key; the outcome is recorded as the account's status."""
+    results: list[KeyTest] = []
+    client = http or new_http_client()
+    try:
+        for account in list_accounts(db, provider, label):
+            key = secrets.get(account.provider, account.label)
+            if key is None:
+                result = KeyTest(
+                    account.provider,
+                    account.label,
+                    False,
+                    "key missing",
+                    f"no key for {account_name(account.provider, account.label)} in the keyring; "
+                    f"store it again with `tokenworth keys set {account.provider} --label {account.label}`",
+                )
+            else:
+                try:
+                    poller = make_poller(
+                        account.provider,
+                        client,
+                        key,
+                        label=account.label,
+                        env=env,
+                        retry=retry or RetryPolicy(),
+                    )
+                    poller.check_key()
+                    result = KeyTest(account.provider, account.label, True, "ok", "the key works")
+                except ProviderError as exc:
+                    result = KeyTest(account.provider, account.label, False, exc.status, str(exc))
+            results.append(result)
+            _record_status(db, account.provider, account.label, result.status, None if result.ok else result.message)
+    finally:
+        if http is None:
+            client.close()
+    return results
+
+
+def _record_status(db: Database, provider: str, label: str, status: str, error: str | None) -> None:
+    with db.session() as session:
+        row = session.scalars(
+            select(ProviderAccount).where(ProviderAccount.provider == provider, ProviderAccount.label == label)
+        ).first()
+        if row is not None:
+            row.last_status = status
+            row.last_error = error

@@ -1,0 +1,89 @@
+"""Keeping the ledger in step with agent logs while the app runs: what to watch, what to import."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tokenworth.core.db import Database
+from tokenworth.services.importing import ImportSummary, ProgressCallback, import_local_logs
+from tokenworth.sources.local_logs import LOCAL_SOURCES
+
+MAX_WATCHED_DIRS = 2000
+MAX_WATCHED_FILES = 400
+
+
+def log_roots(env: Mapping[str, str] | None = None, extra_folders: Sequence[str] = ()) -> list[Path]:
+    """Each agent's default log folders (existing or not) plus the user's extra folders."""
+    env = os.environ if env is None else env
+    roots: list[Path] = []
+    for source in LOCAL_SOURCES.values():
+        roots.extend(source.default_dirs(env, None))
+    roots.extend(Path(folder).expanduser() for folder in extra_folders)
+    return list(dict.fromkeys(roots))
+
+
+@dataclass
+class WatchPlan:
+    """Folders (recursively) and recently active files to hand to a file watcher."""
+
+    dirs: list[Path] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    missing_roots: list[Path] = field(default_factory=list)
+
+
+def watch_plan(roots: Sequence[Path], *, recent_files: int = MAX_WATCHED_FILES) -> WatchPlan:
+    """Every folder under the roots (capped) and the most recently written log files.
+
+    A folder watch sees new files and subfolders; a file watch sees appended lines. Older
+    files that come back to life are picked up by the periodic import.
+    """
+    plan = WatchPlan()
+    candidates: list[tuple[int, Path]] = []
+    for root in roots:
+        if not root.is_dir():
+            plan.missing_roots.append(root)
+            continue
+        for folder, subdirs, names in os.walk(root):
+            subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+            if len(plan.dirs) >= MAX_WATCHED_DIRS:
+                break
+            plan.dirs.append(Path(folder))
+            for name in names:
+                if name.endswith((".jsonl", ".json")):
+                    path = Path(folder) / name
+                    try:
+                        candidates.append((path.stat().st_mtime_ns, path))
+                    except OSError:
+                        continue
+    candidates.sort(reverse=True)
+    plan.files = [path for _mtime, path in candidates[:recent_files]]
+    return plan
+
+
+def import_all(
+    db: Database,
+    *,
+    extra_folders: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportSummary:
+    """One incremental import of every agent's default places, then the user's extra folders."""
+    summary = import_local_logs(db, env=env, progress=progress)
+    folders = [Path(folder).expanduser() for folder in extra_folders if folder.strip()]
+    if folders:
+        more = import_local_logs(db, paths=folders, env=env)
+        summary.files_found += more.files_found
+        summary.files_read += more.files_read
+        summary.files_unchanged += more.files_unchanged
+        summary.bytes_read += more.bytes_read
+        summary.events_read += more.events_read
+        summary.records_after = more.records_after
+        summary.broken_by_file.update(more.broken_by_file)
+        summary.broken_examples.extend(more.broken_examples)
+        summary.unpriced_models.update(more.unpriced_models)
+        summary.missing_dirs.extend(more.missing_dirs)
+        summary.seconds += more.seconds
+    return summary

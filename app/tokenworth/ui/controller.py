@@ -1,0 +1,342 @@
+"""The app's brain on the main thread: runs imports and refreshes in workers, holds the latest
+numbers, and tells the tray and dashboard by signal. Widgets never query the database."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+from functools import partial
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from tokenworth.core.app_state import AppState, load_state, save_state, state_file
+from tokenworth.core.budget import due_alerts
+from tokenworth.core.config import AppPaths
+from tokenworth.core.db import Database
+from tokenworth.core.periods import this_month
+from tokenworth.core.settings import Settings, save_settings
+from tokenworth.core.timeutil import resolve_zone
+from tokenworth.services.importing import ImportSummary
+from tokenworth.services.local_sync import WatchPlan, import_all, log_roots, watch_plan
+from tokenworth.services.overview import OverviewQuery, SpendOverview, build_overview
+from tokenworth.ui.hooks import ActiveTask, AppHooks, Notice
+from tokenworth.ui.scheduler import Scheduler
+from tokenworth.ui.workers import Lane
+
+log = logging.getLogger(__name__)
+
+
+def _size(count: int) -> str:
+    return f"{count / 1e6:,.1f} MB" if count >= 100_000 else f"{count / 1e3:,.0f} kB"
+
+
+class Runner(Protocol):
+    def submit(self, fn: Any, on_done: Any = None, *, lane: Lane = Lane.DB, on_progress: Any = None) -> None: ...
+
+    def wait(self, timeout_ms: int = 30_000) -> bool: ...
+
+
+class AppController(QObject):
+    """Owns settings, state, the latest overview, and the order in which background work runs."""
+
+    overview_changed = Signal(object)
+    """A new `SpendOverview` (charts, tables, tray)."""
+    status_changed = Signal(str)
+    """One line for the status bar and the tray tooltip (import progress, errors)."""
+    notice = Signal(object)
+    """A `Notice` to show once."""
+    settings_changed = Signal(object)
+    first_import_done = Signal(object)
+    """The very first import finished (an `ImportSummary`): show the user what was found."""
+
+    def __init__(
+        self,
+        *,
+        paths: AppPaths,
+        db: Database,
+        settings: Settings,
+        runner: Runner,
+        scheduler: Scheduler,
+        hooks: AppHooks | None = None,
+        env: Mapping[str, str] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.paths = paths
+        self.db = db
+        self.settings = settings
+        self.runner = runner
+        self.scheduler = scheduler
+        self.hooks = hooks or AppHooks()
+        self.env = dict(os.environ if env is None else env)
+        self.state: AppState = load_state(state_file(paths.home))
+        self.zone: tzinfo = self._zone_of(settings)
+        self.scheduler.zone = self.zone
+        self.query = OverviewQuery(this_month(self.today()))
+        self.overview: SpendOverview | None = None
+        self.active_task: ActiveTask | None = None
+        self.status = ""
+        self.last_import: ImportSummary | None = None
+        self._importing = False
+        self._import_again = False
+        self._refreshing = False
+        self._refresh_again = False
+        self._polling = False
+        self._stopped = False
+        scheduler.files_changed.connect(self.on_scheduler_files_changed)
+        scheduler.poll_due.connect(self.on_scheduler_poll_due)
+        scheduler.day_changed.connect(self.on_scheduler_day_changed)
+
+    # lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """First import (with progress on a first run), then watch the log folders."""
+        self.scheduler.start(self.settings.poll_interval_s)
+        if not self.state.first_import_done:
+            self._set_status("First run: looking for Claude Code, Codex and Gemini CLI logs…")
+        self.refresh()
+        self.import_logs()
+        self.update_watches()
+
+    def shutdown(self) -> None:
+        self._stopped = True
+        self.scheduler.stop()
+        self.runner.wait()
+
+    def today(self) -> date:
+        """Today in the user's zone, by the scheduler's (replaceable) clock."""
+        return self.scheduler.clock().astimezone(self.zone).date()
+
+    @staticmethod
+    def _zone_of(settings: Settings) -> tzinfo:
+        try:
+            return resolve_zone(settings.time_zone)
+        except ValueError:
+            return resolve_zone(None)
+
+    # importing ----------------------------------------------------------------------------------
+
+    def import_logs(self) -> None:
+        """Incremental import in the DB lane; a request during an import runs once after it."""
+        if self._stopped:
+            return
+        if self._importing:
+            self._import_again = True
+            return
+        self._importing = True
+        first = not self.state.first_import_done
+        job = partial(self._import_job, self.db, tuple(self.settings.log_folders), self.env)
+        self.runner.submit(
+            job,
+            partial(self._on_import_done, first),
+            lane=Lane.DB,
+            on_progress=self._on_import_progress if first else None,
+        )
+
+    @staticmethod
+    def _import_job(db: Database, folders: tuple[str, ...], env: dict[str, str], progress: Any = None) -> ImportSummary:
+        sink = None if progress is None else (lambda done, total: progress((done, total)))
+        return import_all(db, extra_folders=folders, env=env, progress=sink)
+
+    def _on_import_progress(self, value: Any) -> None:
+        done, total = value
+        if total:
+            percent = done * 100 // total
+            self._set_status(f"Importing your agent logs… {percent}% ({_size(done)} of {_size(total)})")
+
+    def _on_import_done(self, first: bool, summary: ImportSummary | None, error: BaseException | None) -> None:
+        self._importing = False
+        if error is not None:
+            log.error("import failed", exc_info=error)
+            self._set_status(f"Import failed: {error}")
+            self.notice.emit(Notice("error", "Could not import agent logs", str(error)))
+        elif summary is not None:
+            self.last_import = summary
+            self._after_import(first, summary)
+        if self._import_again and not self._stopped:
+            self._import_again = False
+            self.import_logs()
+
+    def _after_import(self, first: bool, summary: ImportSummary) -> None:
+        log.info(
+            "import: %d new records from %d files (%d unchanged) in %.2f s",
+            summary.records_added,
+            summary.files_read,
+            summary.files_unchanged,
+            summary.seconds,
+        )
+        new_unpriced = set(summary.unpriced_models) - set(self.state.unpriced_notified)
+        if new_unpriced:
+            names = ", ".join(sorted(new_unpriced))
+            self.notice.emit(
+                Notice(
+                    "unpriced",
+                    "New models without a price",
+                    f"{names}: their cost is unknown (not $0). Set a price in Settings › Prices.",
+                )
+            )
+            self._save_state(self.state.with_unpriced(new_unpriced))
+        if first:
+            self._save_state(replace(self.state, first_import_done=True))
+            if summary.records_after:
+                records, files = summary.records_after, summary.files_found
+                self._set_status(f"Found {records:,} usage records in {files:,} agent log files.")
+            else:
+                self._set_status(
+                    "No agent logs found yet. Usage appears here as soon as Claude Code, Codex or "
+                    "Gemini CLI writes some (or add a folder in Settings)."
+                )
+            self.first_import_done.emit(summary)
+        elif summary.records_added:
+            self._set_status(f"{summary.records_added:,} new records imported.")
+        if first or summary.records_added or self.overview is None:
+            self.refresh()
+
+    # refreshing ---------------------------------------------------------------------------------
+
+    def set_query(self, query: OverviewQuery) -> None:
+        self.query = query
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute the overview in the DB lane; coalesces requests made while one runs."""
+        if self._stopped:
+            return
+        if self._refreshing:
+            self._refresh_again = True
+            return
+        self._refreshing = True
+        job = partial(
+            self._overview_job,
+            self.db,
+            self.query,
+            self.zone,
+            self.scheduler.clock(),
+            self.settings.monthly_budget,
+            self.hooks,
+        )
+        self.runner.submit(job, self._on_overview_done, lane=Lane.DB)
+
+    @staticmethod
+    def _overview_job(
+        db: Database,
+        query: OverviewQuery,
+        zone: tzinfo,
+        now: datetime,
+        budget: Decimal | None,
+        hooks: AppHooks,
+    ) -> tuple[SpendOverview, ActiveTask | None]:
+        """One unit of work in the DB lane: the overview, plus the active task when hooked."""
+        overview = build_overview(db, query, zone=zone, now=now, budget=budget, value_source=hooks.value_source)
+        active = hooks.active_task(db) if hooks.active_task is not None else None
+        return overview, active
+
+    def _on_overview_done(self, result: Any, error: BaseException | None) -> None:
+        self._refreshing = False
+        if error is not None:
+            log.error("refresh failed", exc_info=error)
+            self._set_status(f"Could not read the ledger: {error}")
+        elif result is not None:
+            self.overview, self.active_task = result
+            self.overview_changed.emit(self.overview)
+            self._check_budget_alerts(self.overview)
+        if self._refresh_again and not self._stopped:
+            self._refresh_again = False
+            self.refresh()
+
+    def _check_budget_alerts(self, overview: SpendOverview) -> None:
+        if not self.settings.notify_budget:
+            return
+        alerts = due_alerts(overview.month, self.settings.alert_thresholds_pct, self.state.alerts_sent)
+        if not alerts:
+            return
+        keys: set[str] = set()
+        for alert in alerts:
+            keys.update(alert.keys)
+            self.notice.emit(Notice("budget", alert.title, alert.message))
+        self._save_state(self.state.with_alerts(keys))
+
+    # polling and manual refresh -----------------------------------------------------------------
+
+    def refresh_now(self) -> None:
+        """ "Refresh now": import local logs and poll providers (when that hook exists)."""
+        self._set_status("Refreshing…")
+        self.import_logs()
+        self.poll_providers()
+        self.refresh()
+
+    def poll_providers(self) -> None:
+        hook = self.hooks.poll_providers
+        if hook is None or self._polling or self._stopped:
+            return
+        self._polling = True
+        self.runner.submit(partial(hook, self.db), self._on_poll_done, lane=Lane.NET)
+
+    def _on_poll_done(self, notices: Any, error: BaseException | None) -> None:
+        self._polling = False
+        if error is not None:
+            log.error("provider poll failed", exc_info=error)
+            self.notice.emit(Notice("error", "Provider poll failed", str(error)))
+        for item in notices or ():
+            self.notice.emit(item)
+        self.refresh()
+
+    def update_watches(self) -> None:
+        """(Re)compute which folders to watch, off the main thread (walking trees takes time)."""
+        roots = log_roots(self.env, self.settings.log_folders)
+        self.runner.submit(partial(watch_plan, roots), self._on_watch_plan, lane=Lane.NET)
+
+    def _on_watch_plan(self, plan: WatchPlan | None, error: BaseException | None) -> None:
+        if plan is not None and not self._stopped:
+            self.scheduler.apply_watch_plan(plan)
+
+    @Slot()
+    def on_scheduler_files_changed(self) -> None:
+        self.import_logs()
+
+    @Slot()
+    def on_scheduler_poll_due(self) -> None:
+        self.import_logs()
+        self.poll_providers()
+        self.update_watches()
+
+    @Slot()
+    def on_scheduler_day_changed(self) -> None:
+        today = self.today()
+        if self.query.period.kind == "this-month" and not self.query.period.contains(today):
+            self.query = replace(self.query, period=this_month(today))
+        self.refresh()
+
+    # settings and state -------------------------------------------------------------------------
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Save and apply new settings (the dialog validated them)."""
+        old = self.settings
+        save_settings(self.paths.settings_file, settings)
+        self.settings = settings
+        self.zone = self._zone_of(settings)
+        self.scheduler.zone = self.zone
+        self.scheduler.set_poll_interval(settings.poll_interval_s)
+        if settings.start_at_login != old.start_at_login and self.hooks.set_start_at_login is not None:
+            self.hooks.set_start_at_login(settings.start_at_login)
+        self.settings_changed.emit(settings)
+        if settings.log_folders != old.log_folders:
+            self.update_watches()
+            self.import_logs()
+        self.refresh()
+
+    def _save_state(self, state: AppState) -> None:
+        self.state = state
+        try:
+            save_state(state_file(self.paths.home), state)
+        except OSError as exc:
+            log.warning("cannot save app state: %s", exc)
+
+    def _set_status(self, text: str) -> None:
+        self.status = text
+        self.status_changed.emit(text)

@@ -1,0 +1,532 @@
+"""The dashboard window: period and filters on top, budget summary, live charts, usage tables.
+
+It draws whatever `SpendOverview` the controller hands it; changing the period or a filter asks
+the controller for a new one. No SQL here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QSizePolicy,
+    QTableView,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tokenworth.core.budget import Pace
+from tokenworth.core.money import format_usd
+from tokenworth.core.periods import Period, custom_period, last_month, this_month
+from tokenworth.services.overview import OverviewQuery, SpendOverview, TaskPoint
+from tokenworth.services.reports import UsageReport, UsageTotals
+from tokenworth.ui.charts import (
+    CumulativeSeries,
+    CumulativeSpendChart,
+    DailySpendChart,
+    ModelCostChart,
+    StackedDaily,
+    TfpWeeklyChart,
+    ValueCostScatter,
+)
+from tokenworth.ui.theme import PACE_COLORS, ColorAssigner
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+ALL = "__all__"
+
+
+def cumulative_series(overview: SpendOverview) -> CumulativeSeries:
+    return CumulativeSeries(
+        days=overview.days,
+        cumulative=overview.cumulative,
+        budget=overview.budget if overview.query.period.is_whole_month else None,
+        forecast=overview.forecast,
+    )
+
+
+def stacked_daily(overview: SpendOverview) -> StackedDaily:
+    return StackedDaily(days=overview.days, by_model=overview.daily_by_model)
+
+
+def model_costs(overview: SpendOverview) -> list[tuple[str, Decimal]]:
+    return [(row.key, row.totals.cost or Decimal(0)) for row in overview.models.rows]
+
+
+def cost_text(totals: UsageTotals) -> str:
+    """Exactly as the CLI prints it: `$1.23`, `$1.23+` when some records are unpriced."""
+    return format_usd(totals.cost) + ("" if totals.cost_complete or totals.cost is None else "+")
+
+
+class UsageTableModel(QAbstractTableModel):
+    """The rows of a models or projects report, with the CLI's columns and number formats."""
+
+    def __init__(self, key_title: str, second_title: str, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.headers = [
+            key_title,
+            second_title,
+            "Input",
+            "Output",
+            "Cache read",
+            "Cache write",
+            "Total",
+            "Cost",
+        ]
+        self.rows: list[list[str]] = []
+
+    def set_report(self, report: UsageReport) -> None:
+        self.beginResetModel()
+        self.rows = []
+        for row in report.rows:
+            t = row.totals
+            second = row.extra.get("provider", "") if report.kind == "models" else ", ".join(sorted(row.by_model))
+            self.rows.append(self._cells(row.key, second, t))
+        if report.rows:
+            self.rows.append(self._cells("Total", "", report.totals))
+        self.endResetModel()
+
+    @staticmethod
+    def _cells(key: str, second: str, t: UsageTotals) -> list[str]:
+        return [
+            key,
+            second,
+            f"{t.input_tokens:,}",
+            f"{t.output_tokens:,}",
+            f"{t.cache_read_tokens:,}",
+            f"{t.cache_write_tokens:,}",
+            f"{t.total_tokens:,}",
+            cost_text(t),
+        ]
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.headers)
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.rows[index.row()][index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= 2:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if (
+            role == Qt.ItemDataRole.FontRole
+            and self.rows[index.row()][0] == "Total"
+            and index.row() == len(self.rows) - 1
+        ):
+            from PySide6.QtGui import QFont
+
+            font = QFont()
+            font.setBold(True)
+            return font
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.headers[section]
+        return None
+
+
+class TasksTableModel(QAbstractTableModel):
+    """Valued tasks of the period (filled once the tasks service exists)."""
+
+    headers = ("Task", "Category", "Cost", "Value", "TFP")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.tasks: list[TaskPoint] = []
+
+    def set_tasks(self, tasks: Sequence[TaskPoint]) -> None:
+        self.beginResetModel()
+        self.tasks = list(tasks)
+        self.endResetModel()
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.tasks)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.headers)
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        task = self.tasks[index.row()]
+        tfp = task.tfp
+        return (
+            task.title,
+            task.category,
+            format_usd(task.cost),
+            format_usd(task.value),
+            "—" if tfp is None else f"{tfp:.2f}×",
+        )[index.column()]
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.headers[section]
+        return None
+
+
+class SummaryCard(QFrame):
+    """A big figure with a caption (month spend, budget, forecast, pace, TFP)."""
+
+    def __init__(self, caption: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.caption = QLabel(caption)
+        self.value = QLabel("—")
+        self.value.setObjectName("summaryValue")
+        font = self.value.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        self.value.setFont(font)
+        self.detail = QLabel("")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setSpacing(0)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.value)
+        layout.addWidget(self.detail)
+
+    def set(self, value: str, detail: str = "", color: str | None = None) -> None:
+        self.value.setText(value)
+        self.value.setStyleSheet(f"color: {color};" if color else "")
+        self.detail.setText(detail)
+
+
+def _table(model: QAbstractTableModel) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.verticalHeader().setVisible(False)
+    view.setAlternatingRowColors(True)
+    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    header.setStretchLastSection(False)
+    view.setMinimumHeight(230)
+    return view
+
+
+class DashboardWindow(QMainWindow):
+    """Month at a glance plus the chosen period's charts and tables; updates in place."""
+
+    query_changed = Signal(object)
+    """The user picked another period or filter (an `OverviewQuery`)."""
+    closed = Signal()
+
+    def __init__(self, *, actions: Sequence[QAction] = (), today: date | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Tokenworth")
+        self.resize(1280, 900)
+        self.quit_on_close = False
+        self.today = today or date.today()
+        self.colors = ColorAssigner()
+        self.overview: SpendOverview | None = None
+        self._building_filters = False
+        self._build_toolbar(actions)
+        self._build_body()
+        self.statusBar().showMessage("Loading…")
+
+    # layout -------------------------------------------------------------------------------------
+
+    def _build_toolbar(self, actions: Sequence[QAction]) -> None:
+        bar = QToolBar("Filters")
+        bar.setObjectName("filters")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        bar.addWidget(QLabel(" Period "))
+        self.period = QComboBox()
+        self.period.addItem("This month", "this-month")
+        self.period.addItem("Last month", "last-month")
+        self.period.addItem("Custom range…", "custom")
+        self.period.currentIndexChanged.connect(self.on_period_changed)
+        bar.addWidget(self.period)
+        self.since = QDateEdit()
+        self.until = QDateEdit()
+        for edit in (self.since, self.until):
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.dateChanged.connect(self.on_custom_dates_changed)
+        month = this_month(self.today)
+        self.since.setDate(QDate(month.start.year, month.start.month, 1))
+        self.until.setDate(QDate(self.today.year, self.today.month, self.today.day))
+        self.range_dash = QLabel(" to ")
+        self._since_action = bar.addWidget(self.since)
+        self._dash_action = bar.addWidget(self.range_dash)
+        self._until_action = bar.addWidget(self.until)
+        self._show_custom(False)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Source "))
+        self.source = QComboBox()
+        self.source.addItem("All sources", ALL)
+        self.source.currentIndexChanged.connect(self.on_filter_changed)
+        bar.addWidget(self.source)
+        bar.addWidget(QLabel(" Project "))
+        self.project = QComboBox()
+        self.project.addItem("All projects", ALL)
+        self.project.setMaximumWidth(280)
+        self.project.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.project.setMinimumContentsLength(16)
+        self.project.currentIndexChanged.connect(self.on_filter_changed)
+        bar.addWidget(self.project)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        for action in actions:
+            bar.addAction(action)
+
+    def _build_body(self) -> None:
+        content = QWidget()
+        content.setObjectName("dashboardContent")
+        self.content = content
+        outer = QVBoxLayout(content)
+        outer.setContentsMargins(10, 8, 10, 10)
+        outer.setSpacing(8)
+        cards = QHBoxLayout()
+        self.card_spent = SummaryCard("Spent this month")
+        self.card_budget = SummaryCard("Monthly budget")
+        self.card_forecast = SummaryCard("Forecast for month end")
+        self.card_pace = SummaryCard("Pace")
+        self.card_tfp = SummaryCard("TFP this period")
+        self.card_period = SummaryCard("Spent in the period")
+        for card in (
+            self.card_spent,
+            self.card_budget,
+            self.card_forecast,
+            self.card_pace,
+            self.card_period,
+            self.card_tfp,
+        ):
+            cards.addWidget(card)
+        outer.addLayout(cards)
+        self.notice_label = QLabel("")
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setVisible(False)
+        outer.addWidget(self.notice_label)
+
+        self.cumulative_chart = CumulativeSpendChart()
+        self.daily_chart = DailySpendChart(self.colors)
+        self.model_chart = ModelCostChart(self.colors)
+        self.tfp_chart = TfpWeeklyChart()
+        self.scatter_chart = ValueCostScatter(ColorAssigner())
+        self.models_model = UsageTableModel("Model", "Provider")
+        self.projects_model = UsageTableModel("Project", "Models")
+        self.tasks_model = TasksTableModel()
+        self.tables = QTabWidget()
+        self.models_table = _table(self.models_model)
+        self.projects_table = _table(self.projects_model)
+        self.tasks_table = _table(self.tasks_model)
+        self.tables.addTab(self.models_table, "Models")
+        self.tables.addTab(self.projects_table, "Projects")
+        self.tables.addTab(self.tasks_table, "Tasks")
+        grid = QGridLayout()
+        grid.setSpacing(8)
+        grid.addWidget(self.cumulative_chart, 0, 0, 1, 3)
+        grid.addWidget(self.daily_chart, 0, 3, 1, 3)
+        grid.addWidget(self.model_chart, 1, 0, 1, 2)
+        grid.addWidget(self.tfp_chart, 1, 2, 1, 2)
+        grid.addWidget(self.scatter_chart, 1, 4, 1, 2)
+        grid.addWidget(self.tables, 2, 0, 1, 6)
+        grid.setRowMinimumHeight(0, 320)
+        grid.setRowMinimumHeight(1, 320)
+        grid.setRowMinimumHeight(2, 260)
+        for column in range(6):
+            grid.setColumnStretch(column, 1)
+        outer.addLayout(grid, 1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(content)
+        self.setCentralWidget(self.scroll)
+
+    def _show_custom(self, visible: bool) -> None:
+        for action in (self._since_action, self._dash_action, self._until_action):
+            action.setVisible(visible)
+
+    # user input ---------------------------------------------------------------------------------
+
+    def current_query(self) -> OverviewQuery | None:
+        """The query the controls describe, or None while the custom range is invalid."""
+        kind = self.period.currentData()
+        period: Period
+        if kind == "last-month":
+            period = last_month(self.today)
+        elif kind == "custom":
+            start, end = self.since.date().toPython(), self.until.date().toPython()
+            if end < start:
+                return None
+            period = custom_period(start, end)
+        else:
+            period = this_month(self.today)
+        source = self.source.currentData()
+        project = self.project.currentData()
+        return OverviewQuery(
+            period=period,
+            sources=None if source in (None, ALL) else (source,),
+            projects=None if project in (None, ALL) else (project,),
+        )
+
+    def _emit_query(self) -> None:
+        if self._building_filters:
+            return
+        query = self.current_query()
+        invalid = query is None
+        style = "QDateEdit { border: 1px solid #d64541; }" if invalid else ""
+        self.until.setStyleSheet(style)
+        self.until.setToolTip("The range ends before it starts." if invalid else "")
+        if query is not None:
+            self.statusBar().showMessage(f"Loading {query.period.label}…")
+            self.query_changed.emit(query)
+
+    def on_period_changed(self, _index: int) -> None:
+        self._show_custom(self.period.currentData() == "custom")
+        self._emit_query()
+
+    def on_custom_dates_changed(self, _date: QDate) -> None:
+        if self.period.currentData() == "custom":
+            self._emit_query()
+
+    def on_filter_changed(self, _index: int) -> None:
+        self._emit_query()
+
+    def set_period(self, period: Period) -> None:
+        """Select `period` in the controls (the screenshot command and tests use this)."""
+        self._building_filters = True
+        try:
+            if period.kind == "this-month":
+                self.period.setCurrentIndex(0)
+            elif period.kind == "last-month":
+                self.period.setCurrentIndex(1)
+            else:
+                self.period.setCurrentIndex(2)
+                self.since.setDate(QDate(period.start.year, period.start.month, period.start.day))
+                self.until.setDate(QDate(period.end.year, period.end.month, period.end.day))
+            self._show_custom(period.kind not in ("this-month", "last-month"))
+        finally:
+            self._building_filters = False
+
+    # showing numbers ----------------------------------------------------------------------------
+
+    def show_overview(self, overview: SpendOverview) -> None:
+        """Update every chart, card and table from one overview (in place, no rebuild)."""
+        self.overview = overview
+        self.today = overview.today
+        self._refill_filters(overview)
+        self.cumulative_chart.set_series(cumulative_series(overview))
+        self.daily_chart.set_series(stacked_daily(overview))
+        self.model_chart.set_costs(model_costs(overview))
+        self.tfp_chart.set_weeks(overview.value.weekly)
+        self.scatter_chart.set_tasks(overview.value.tasks)
+        self.models_model.set_report(overview.models)
+        self.projects_model.set_report(overview.projects)
+        self.tasks_model.set_tasks(overview.value.tasks)
+        self._fill_cards(overview)
+        title = "Spend this month against budget" if overview.query.period.is_whole_month else "Cumulative spend"
+        self.cumulative_chart.title.setText(f"{title} · {overview.query.period.label}")
+        unpriced = overview.unpriced_models
+        if unpriced:
+            self.notice_label.setText(
+                "Unpriced models (cost unknown, not $0, left out of the totals marked +): "
+                + ", ".join(unpriced)
+                + ". Set a price in Settings › Prices."
+            )
+            self.notice_label.setStyleSheet(f"color: {PACE_COLORS[Pace.AHEAD]};")
+        self.notice_label.setVisible(bool(unpriced))
+
+    def _fill_cards(self, overview: SpendOverview) -> None:
+        month = overview.month
+        self.card_spent.set(
+            format_usd(month.spent),
+            f"{month.month_start:%B %Y}, day {month.days_elapsed} of {month.days_in_month}",
+        )
+        if month.budget is None:
+            self.card_budget.set("none", "set one in Settings")
+        else:
+            pct = month.spent_pct or Decimal(0)
+            self.card_budget.set(format_usd(month.budget, 0), f"{pct:.0f}% used, {format_usd(month.remaining)} left")
+        self.card_forecast.set(format_usd(month.forecast), f"run rate {format_usd(month.daily_rate)}/day")
+        self.card_pace.set(month.pace.label.capitalize(), "", PACE_COLORS[month.pace])
+        self.card_period.set(
+            format_usd(overview.period_cost) + ("" if overview.models.totals.cost_complete else "+"),
+            overview.query.period.label,
+        )
+        tfp = overview.value.tfp
+        self.card_tfp.set(
+            "—" if tfp is None else f"{tfp:.2f}×",
+            "value ÷ token cost" if tfp is not None else "no valued tasks",
+        )
+
+    def _refill_filters(self, overview: SpendOverview) -> None:
+        self._building_filters = True
+        try:
+            for combo, values in (
+                (self.source, overview.sources_seen),
+                (self.project, overview.projects_seen),
+            ):
+                current = combo.currentData()
+                have = [combo.itemData(i) for i in range(1, combo.count())]
+                wanted = list(values)
+                if current not in (None, ALL) and current not in wanted:
+                    wanted.append(current)
+                if have != wanted:
+                    while combo.count() > 1:
+                        combo.removeItem(1)
+                    for value in wanted:
+                        combo.addItem(Path(value).name or value if combo is self.project else value, value)
+                        combo.setItemData(combo.count() - 1, value, Qt.ItemDataRole.ToolTipRole)
+                    index = combo.findData(current)
+                    combo.setCurrentIndex(max(index, 0))
+        finally:
+            self._building_filters = False
+
+    def show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text)
+
+    # window behaviour ---------------------------------------------------------------------------
+
+    def bring_forward(self) -> None:
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """With a tray, closing only hides; without one, closing quits (the owner decides)."""
+        self.closed.emit()
+        super().closeEvent(event)
+
+    def render_png(self, path: Path, width: int = 1400) -> QPixmap:
+        """Render the whole dashboard, toolbar to last chart, to a PNG (no scrolling cut-off)."""
+        from PySide6.QtWidgets import QApplication
+
+        self.resize(width, 900)
+        self.show()
+        QApplication.processEvents()
+        chrome = self.height() - self.scroll.viewport().height()
+        self.resize(width, chrome + self.content.sizeHint().height() + 4)
+        QApplication.processEvents()
+        pixmap = self.grab()
+        if not pixmap.save(str(path), "PNG"):
+            raise OSError(f"cannot write {path}")
+        return pixmap

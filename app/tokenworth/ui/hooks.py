@@ -1,0 +1,77 @@
+"""Where phase-2 features plug into the tray app: task value, TFP, popup, keys, plans, export, poll.
+
+Every hook is optional. Without one, the UI shows a disabled entry or "—" and keeps working.
+`default_hooks()` is the single place that wires real services in as they land.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
+
+from tokenworth.core.db import Database
+from tokenworth.services.overview import ValueSource
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from tokenworth.ui.controller import AppController
+
+NoticeKind = Literal["budget", "key-rejected", "unpriced", "import", "error", "info"]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something to tell the user once: a tray balloon, or the dashboard's status bar."""
+
+    kind: NoticeKind
+    title: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ActiveTask:
+    """The task the user is working on now (phase 2, from services.tasks)."""
+
+    title: str
+    started_at: datetime
+    cost_so_far: Decimal | None = None
+
+
+UiAction = Callable[["AppController"], None]
+"""A menu action: runs on the main thread; does its own work through `controller.runner`."""
+
+
+@dataclass(frozen=True)
+class AppHooks:
+    """The phase-2 plug points. All run where noted; none may block the main thread."""
+
+    value_source: ValueSource | None = None
+    """Worker (DB lane), on every refresh: TFP, weekly TFP and valued tasks for the query."""
+    active_task: Callable[[Database], ActiveTask | None] | None = None
+    """Worker (DB lane), on every refresh: the running task, cached for the tray menu."""
+    start_task: UiAction | None = None
+    """Main thread: start a task (tray menu, when no task is active)."""
+    stop_task: UiAction | None = None
+    """Main thread: stop the active task and ask for its value (tray menu)."""
+    log_task_value: UiAction | None = None
+    """Main thread: open the keyboard-first popup (tray click, tray menu, dashboard)."""
+    export_month: UiAction | None = None
+    """Main thread: "Export this month…" (ask where, then export in a worker)."""
+    poll_providers: Callable[[Database], Sequence[Notice]] | None = None
+    """Worker (network lane), on "Refresh now" and every poll interval: poll provider usage
+    APIs into the ledger; returns notices such as a rejected key."""
+    keys_section: Callable[[QWidget | None], QWidget] | None = None
+    """Main thread: builds the Settings dialog's Keys section (set, test, delete)."""
+    plans_section: Callable[[QWidget | None], QWidget] | None = None
+    """Main thread: builds the Settings dialog's Plans section."""
+    set_start_at_login: Callable[[bool], None] | None = None
+    """Main thread, after Settings are saved: apply the start-at-login flag (services.autostart)."""
+
+
+def default_hooks() -> AppHooks:
+    """The hooks of the services present in this build (none yet in phase 1)."""
+    return AppHooks()

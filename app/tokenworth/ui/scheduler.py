@@ -1,0 +1,172 @@
+"""The one QObject that owns the app's timers and the log-folder watcher.
+
+It decides *when* work is due and says so by signal; the controller decides *what* runs. Times
+come from a replaceable clock, so tests can move "now" without waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+
+from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal, Slot
+
+from tokenworth.core.settings import POLL_INTERVAL_S
+from tokenworth.core.timeutil import local_day_start, utc_now
+from tokenworth.services.local_sync import MAX_WATCHED_DIRS, MAX_WATCHED_FILES, WatchPlan
+
+log = logging.getLogger(__name__)
+
+FILE_DEBOUNCE_MS = 300
+"""Bursts of writes (an agent streams many lines) become one import this long after the last."""
+LOG_SUFFIXES = (".jsonl", ".json")
+
+Clock = Callable[[], datetime]
+
+
+class Scheduler(QObject):
+    """Timers and the watcher. Signals carry no data; the receiver reads what it needs."""
+
+    files_changed = Signal()
+    """Log files changed (debounced): import what is new."""
+    poll_due = Signal()
+    """The poll interval elapsed: import (backstop) and poll providers."""
+    day_changed = Signal()
+    """Local midnight passed: today's numbers start a new day (maybe a new month)."""
+
+    def __init__(self, *, clock: Clock = utc_now, zone: tzinfo | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.clock = clock
+        self.zone = zone
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.directoryChanged.connect(self.on_watcher_directory_changed)
+        self._watcher.fileChanged.connect(self.on_watcher_file_changed)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(FILE_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.files_changed)
+        self._poll = QTimer(self)
+        self._poll.setTimerType(Qt.TimerType.VeryCoarseTimer)
+        self._poll.timeout.connect(self.poll_due)
+        self._poll.setInterval(POLL_INTERVAL_S * 1000)
+        self._midnight = QTimer(self)
+        self._midnight.setSingleShot(True)
+        self._midnight.setTimerType(Qt.TimerType.CoarseTimer)
+        self._midnight.timeout.connect(self.on_midnight_timeout)
+
+    # timers -------------------------------------------------------------------------------------
+
+    def start(self, poll_interval_s: int) -> None:
+        self.set_poll_interval(poll_interval_s)
+        self._poll.start()
+        self._arm_midnight()
+
+    def stop(self) -> None:
+        for timer in (self._poll, self._debounce, self._midnight):
+            timer.stop()
+        watched = self._watcher.files() + self._watcher.directories()
+        if watched:
+            self._watcher.removePaths(watched)
+
+    def set_poll_interval(self, seconds: int) -> None:
+        self._poll.setInterval(max(1, seconds) * 1000)
+
+    @property
+    def poll_interval_s(self) -> int:
+        return self._poll.interval() // 1000
+
+    def _arm_midnight(self) -> None:
+        self._midnight.start(self.ms_to_next_midnight())
+
+    def ms_to_next_midnight(self) -> int:
+        """Milliseconds from the clock's now to the next local midnight (plus a second)."""
+        now = self.clock()
+        zone = self.zone or now.astimezone().tzinfo
+        assert zone is not None
+        today = now.astimezone(zone).date()
+        next_start = local_day_start(today + timedelta(days=1), zone)
+        return max(1000, int((next_start - now).total_seconds() * 1000) + 1000)
+
+    @Slot()
+    def on_midnight_timeout(self) -> None:
+        self.day_changed.emit()
+        self._arm_midnight()
+
+    # the watcher --------------------------------------------------------------------------------
+
+    def apply_watch_plan(self, plan: WatchPlan) -> None:
+        """Watch the plan's folders and files (computed in a worker: walking trees takes time)."""
+        self._add(plan.dirs, plan.files)
+        log.info(
+            "watching %d folders and %d log files for new usage",
+            len(self._watcher.directories()),
+            len(self._watcher.files()),
+        )
+
+    def watched(self) -> tuple[list[str], list[str]]:
+        return self._watcher.directories(), self._watcher.files()
+
+    def _add(self, dirs: Iterable[Path], files: Iterable[Path]) -> None:
+        have_dirs = set(self._watcher.directories())
+        have_files = set(self._watcher.files())
+        new_dirs = [str(d) for d in dirs if str(d) not in have_dirs][: max(0, MAX_WATCHED_DIRS - len(have_dirs))]
+        new_files = [str(f) for f in files if str(f) not in have_files][
+            : max(0, MAX_WATCHED_FILES * 2 - len(have_files))
+        ]
+        if new_dirs:
+            self._watcher.addPaths(new_dirs)
+        if new_files:
+            self._watcher.addPaths(new_files)
+
+    @Slot(str)
+    def on_watcher_directory_changed(self, path: str) -> None:
+        """A folder gained or lost entries: watch its new subfolders and log files, then import."""
+        folder = Path(path)
+        new_dirs: list[Path] = []
+        new_files: list[Path] = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        new_dirs.append(Path(entry.path))
+                        new_dirs.extend(_subdirs(Path(entry.path)))
+                    elif entry.name.endswith(LOG_SUFFIXES):
+                        new_files.append(Path(entry.path))
+        except OSError:
+            pass
+        for sub in new_dirs:
+            new_files.extend(p for p in _log_files(sub))
+        self._add(new_dirs, new_files)
+        self._debounce.start()
+
+    @Slot(str)
+    def on_watcher_file_changed(self, path: str) -> None:
+        # A file replaced by rename drops out of the watch: take it back when it exists again.
+        if path not in self._watcher.files() and os.path.exists(path):
+            self._watcher.addPath(path)
+        self._debounce.start()
+
+
+def _subdirs(folder: Path) -> list[Path]:
+    found: list[Path] = []
+    try:
+        for root, subdirs, _files in os.walk(folder):
+            subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+            found.extend(Path(root) / d for d in subdirs)
+            if len(found) > 200:
+                break
+    except OSError:
+        pass
+    return found
+
+
+def _log_files(folder: Path) -> list[Path]:
+    try:
+        return [p for p in folder.iterdir() if p.name.endswith(LOG_SUFFIXES) and p.is_file()]
+    except OSError:
+        return []

@@ -1,0 +1,95 @@
+"""One running app per user and TOKENWORTH_HOME: a second launch asks the first to come forward."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_MS = 1000
+SHOW_MESSAGE = b"show\n"
+
+
+def server_name(home: Path) -> str:
+    """A socket name unique to this user and this home (two homes may run side by side)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "user"
+    digest = hashlib.sha1(str(home.resolve()).encode()).hexdigest()[:12]
+    safe_user = "".join(ch for ch in user if ch.isalnum())[:24] or "user"
+    return f"tokenworth-{safe_user}-{digest}"
+
+
+class SingleInstance(QObject):
+    """The first instance listens; later ones connect, say "show", and exit."""
+
+    activated = Signal()
+    """A second launch asked this instance to bring its dashboard forward."""
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.server: QLocalServer | None = None
+
+    def signal_running(self, timeout_ms: int = CONNECT_TIMEOUT_MS) -> bool:
+        """True when another instance answered (and was told to come forward)."""
+        socket = QLocalSocket()
+        socket.connectToServer(self.name)
+        if not socket.waitForConnected(timeout_ms):
+            return False
+        socket.write(SHOW_MESSAGE)
+        socket.flush()
+        socket.waitForBytesWritten(timeout_ms)
+        socket.disconnectFromServer()
+        if socket.state() != QLocalSocket.LocalSocketState.UnconnectedState:
+            socket.waitForDisconnected(timeout_ms)
+        return True
+
+    def listen(self) -> bool:
+        """Start listening; a stale socket left by a crashed instance is removed first."""
+        server = QLocalServer(self)
+        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if not server.listen(self.name):
+            QLocalServer.removeServer(self.name)
+            if not server.listen(self.name):
+                log.warning("single-instance socket unavailable: %s", server.errorString())
+                return False
+        server.newConnection.connect(self.on_server_new_connection)
+        self.server = server
+        return True
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.newConnection.disconnect(self.on_server_new_connection)
+            self.server.close()
+            self.server.deleteLater()
+            self.server = None
+
+    @Slot()
+    def on_server_new_connection(self) -> None:
+        assert self.server is not None
+        while self.server.hasPendingConnections():
+            socket = self.server.nextPendingConnection()
+            socket.readyRead.connect(self.on_socket_ready_read)
+            socket.disconnected.connect(socket.deleteLater)
+            if socket.bytesAvailable():
+                self._read(socket)
+
+    @Slot()
+    def on_socket_ready_read(self) -> None:
+        socket = self.sender()
+        if isinstance(socket, QLocalSocket):
+            self._read(socket)
+
+    def _read(self, socket: QLocalSocket) -> None:
+        data = bytes(socket.readAll().data())
+        if SHOW_MESSAGE.strip() in data:
+            log.info("a second launch asked for the dashboard; bringing it forward")
+            self.activated.emit()

@@ -1,0 +1,114 @@
+"""Colours: light/dark palettes (or the system's), chart colours taken from the palette, and
+fixed series/pace colours chosen to read on both light and dark backgrounds."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+from tokenworth.core.budget import Pace
+from tokenworth.core.settings import Theme
+
+PACE_COLORS: dict[Pace, str] = {
+    Pace.ON_TRACK: "#2e9d57",
+    Pace.AHEAD: "#e39b17",
+    Pace.OVER: "#d64541",
+    Pace.NO_BUDGET: "#4f7cac",
+}
+"""Tray icon and pace badge colours: green on track, amber ahead, red over, blue no budget."""
+
+SERIES_COLORS = (
+    "#4e79a7",
+    "#f28e2b",
+    "#59a14f",
+    "#e15759",
+    "#76b7b2",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#86bcb6",
+)
+"""Tableau 10: distinct hues with enough contrast on white and on near-black."""
+OTHER_COLOR = "#9a9a9a"
+
+_original_palette: QPalette | None = None
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    window, base, text = QColor("#202124"), QColor("#18191b"), QColor("#e8eaed")
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        palette.setColor(group, QPalette.ColorRole.Window, window)
+        palette.setColor(group, QPalette.ColorRole.WindowText, text)
+        palette.setColor(group, QPalette.ColorRole.Base, base)
+        palette.setColor(group, QPalette.ColorRole.AlternateBase, QColor("#26282b"))
+        palette.setColor(group, QPalette.ColorRole.Text, text)
+        palette.setColor(group, QPalette.ColorRole.Button, QColor("#2c2e31"))
+        palette.setColor(group, QPalette.ColorRole.ButtonText, text)
+        palette.setColor(group, QPalette.ColorRole.ToolTipBase, QColor("#2c2e31"))
+        palette.setColor(group, QPalette.ColorRole.ToolTipText, text)
+        palette.setColor(group, QPalette.ColorRole.Highlight, QColor("#5b8fd6"))
+        palette.setColor(group, QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+        palette.setColor(group, QPalette.ColorRole.PlaceholderText, QColor("#9aa0a6"))
+        palette.setColor(group, QPalette.ColorRole.Mid, QColor("#3c4043"))
+        palette.setColor(group, QPalette.ColorRole.Link, QColor("#8ab4f8"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#7f8388"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#7f8388"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#7f8388"))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Window, window)
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Base, base)
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Button, QColor("#2c2e31"))
+    return palette
+
+
+def light_palette() -> QPalette:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    return app.style().standardPalette()
+
+
+def apply_theme(theme: Theme) -> None:
+    """`system` keeps (or restores) the palette the platform gave; `light`/`dark` force one."""
+    global _original_palette
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        return
+    if _original_palette is None:
+        _original_palette = QPalette(app.palette())
+    if theme == "dark":
+        app.setPalette(dark_palette())
+    elif theme == "light":
+        app.setPalette(light_palette())
+    else:
+        app.setPalette(_original_palette)
+
+
+def is_dark(palette: QPalette | None = None) -> bool:
+    palette = palette or QGuiApplication.palette()
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def chart_colors(palette: QPalette) -> tuple[QColor, QColor, QColor]:
+    """(background, foreground, muted) for plots, from the widget's palette."""
+    background = palette.color(QPalette.ColorRole.Base)
+    foreground = palette.color(QPalette.ColorRole.Text)
+    muted = QColor(foreground)
+    muted.setAlpha(110)
+    return background, foreground, muted
+
+
+class ColorAssigner:
+    """Gives each name (model, category) a colour once and keeps it across refreshes."""
+
+    def __init__(self) -> None:
+        self._colors: dict[str, str] = {}
+
+    def color(self, name: str) -> str:
+        if name == "other":
+            return OTHER_COLOR
+        found = self._colors.get(name)
+        if found is None:
+            found = SERIES_COLORS[len(self._colors) % len(SERIES_COLORS)]
+            self._colors[name] = found
+        return found

@@ -1,0 +1,125 @@
+"""The ledger from the command line: import, report (a drop-in for ccusage daily), prices, reprice."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import SAMPLES, CliRunner, subprocess_env
+
+
+def _claude_sample(claude_dir: Path) -> None:
+    folder = claude_dir / "projects" / "p"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SAMPLES / "claude-code.jsonl", folder / "s.jsonl")
+
+
+def test_import_then_report_daily_json(cli: CliRunner, claude_dir: Path) -> None:
+    _claude_sample(claude_dir)
+    result = cli("import", "--json")
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    assert (summary["records_added"], summary["files_found"], summary["broken_lines"]) == (3, 1, 0)
+
+    report = cli("report", "daily", "--tz", "UTC", "--json", "--no-import")
+    assert report.code == 0, report.err
+    doc = json.loads(report.out)
+    assert [row["date"] for row in doc["rows"]] == ["2025-05-20", "2026-01-05"]
+    jan = doc["rows"][1]
+    assert (
+        jan["input_tokens"],
+        jan["output_tokens"],
+        jan["cache_read_tokens"],
+        jan["cache_write_tokens"],
+    ) == (
+        10,
+        507,
+        37200,
+        4200,
+    )
+    assert jan["cost_usd"] == "0.058097"
+    assert {m["model"] for m in jan["by_model"]} == {"claude-opus-4-5-20251101", "claude-sonnet-4-5-20250929"}
+
+
+def test_report_brings_the_ledger_up_to_date_first(cli: CliRunner, claude_dir: Path) -> None:
+    _claude_sample(claude_dir)
+    doc = json.loads(cli("report", "monthly", "--tz", "UTC", "--json").out)
+    assert [row["month"] for row in doc["rows"]] == ["2025-05", "2026-01"]
+    empty = json.loads(cli("report", "monthly", "--json", "--no-import", "--source", "codex").out)
+    assert empty["rows"] == []
+
+
+def test_table_output_and_unpriced_warning(cli: CliRunner, claude_dir: Path) -> None:
+    folder = claude_dir / "projects" / "p"
+    folder.mkdir(parents=True)
+    (folder / "s.jsonl").write_text(
+        '{"cwd":"/w","sessionId":"s","requestId":"r1","type":"assistant","timestamp":"2026-01-05T10:00:00Z",'
+        '"message":{"id":"m1","model":"claude-imaginary-9","usage":{"input_tokens":10,"output_tokens":5}}}\n'
+    )
+    imported = cli("import")
+    assert "UNPRICED" in imported.err
+    assert "claude-imaginary-9" in imported.err
+    table = cli("report", "daily", "--tz", "UTC", "--no-import")
+    assert table.code == 0
+    assert "2026-01-05" in table.out
+    assert "unpriced" in table.out
+    assert "UNPRICED: claude-imaginary-9" in table.out
+
+
+def test_price_override_then_reprice(cli: CliRunner, claude_dir: Path) -> None:
+    folder = claude_dir / "projects" / "p"
+    folder.mkdir(parents=True)
+    (folder / "s.jsonl").write_text(
+        '{"cwd":"/w","sessionId":"s","requestId":"r1","type":"assistant","timestamp":"2026-01-05T10:00:00Z",'
+        '"message":{"id":"m1","model":"claude-imaginary-9","usage":{"input_tokens":1000000,"output_tokens":0}}}\n'
+    )
+    cli("import")
+    assert cli("prices", "set", "claude-imaginary-9", "--input", "2", "--output", "8").code == 0
+    listed = json.loads(cli("prices", "list", "--json").out)
+    assert listed[0]["provider"] == "anthropic"
+    assert listed[0]["input_mtok"] == "2"
+    before = json.loads(cli("report", "models", "--json", "--no-import").out)
+    assert before["rows"][0]["cost_usd"] is None  # frozen until asked
+    repriced = cli("reprice", "--since", "2026-01-01", "--model", "claude-imaginary-9", "--json")
+    assert json.loads(repriced.out)["changed"] == 1
+    after = json.loads(cli("report", "models", "--json", "--no-import").out)
+    assert after["rows"][0]["cost_usd"] == "2"
+
+
+def test_bad_input_gives_a_clear_message_and_exit_2(cli: CliRunner) -> None:
+    bad_zone = cli("report", "daily", "--tz", "Mars/Olympus", "--no-import")
+    assert bad_zone.code == 2
+    assert "unknown time zone" in bad_zone.err
+    bad_date = cli("report", "daily", "--since", "last tuesday")
+    assert bad_date.code == 2
+    assert "expected a date" in bad_date.err
+    backwards = cli("report", "daily", "--since", "2026-02-01", "--until", "2026-01-01", "--no-import")
+    assert backwards.code == 2
+    assert "before" in backwards.err
+    bad_price = cli("prices", "set", "gpt-x", "--input", "-1", "--output", "2")
+    assert bad_price.code == 2
+    assert "zero or more" in bad_price.err
+    assert "Traceback" not in bad_zone.err + bad_date.err + bad_price.err
+
+
+def test_db_flag_and_home_keep_state_where_asked(cli: CliRunner, home: Path, tmp_path: Path) -> None:
+    assert cli("import").code == 0
+    assert (home / "tokenworth.db").exists()
+    other = tmp_path / "other.db"
+    assert cli("--db", f"sqlite:///{other}", "import").code == 0
+    assert other.exists()
+
+
+def test_python_dash_m_runs_the_cli(home: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tokenworth", "--version"],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("tokenworth ")

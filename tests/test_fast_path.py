@@ -1,0 +1,48 @@
+"""The everyday command stays quick: with nothing new to import, `report` reads the SQLite file
+with the standard library and never loads SQLAlchemy, Alembic, Qt, HTTP or the price database."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import SAMPLES, subprocess_env
+
+HEAVY = ("sqlalchemy", "alembic", "PySide6", "pyqtgraph", "httpx", "keyring", "genai_prices", "tiktoken")
+
+PROBE = f"""
+import io, sys
+from tokenworth.cli import main
+out = io.StringIO()
+code = main(sys.argv[1:], stdout=out)
+heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))
+print(code, ','.join(heavy))
+"""
+
+
+def _run(argv: list[str], env: dict[str, str]) -> tuple[int, list[str]]:
+    result = subprocess.run([sys.executable, "-c", PROBE, *argv], env=env, capture_output=True, text=True, check=True)
+    code, _, heavy = result.stdout.strip().partition(" ")
+    return int(code), [name for name in heavy.split(",") if name]
+
+
+def test_report_with_nothing_new_loads_no_heavy_library(tmp_path: Path) -> None:
+    claude = tmp_path / "claude" / "projects" / "p"
+    claude.mkdir(parents=True)
+    shutil.copy(SAMPLES / "claude-code.jsonl", claude / "s.jsonl")
+    env = subprocess_env(
+        TOKENWORTH_HOME=str(tmp_path / "home"),
+        CLAUDE_CONFIG_DIR=str(tmp_path / "claude"),
+        CODEX_HOME=str(tmp_path / "none"),
+        GEMINI_DATA_DIR=str(tmp_path / "none"),
+    )
+    code, heavy = _run(["import"], env)  # the first run creates the schema, prices and writes
+    assert code == 0
+    assert "genai_prices" in heavy  # it really did the work the next run can skip
+    assert "alembic" not in heavy  # a new ledger is made from the packaged schema script
+
+    code, heavy = _run(["report", "daily", "--json"], env)
+    assert code == 0
+    assert heavy == []

@@ -1,0 +1,207 @@
+"""Incremental import: only appended bytes are read; rewritten files are read again exactly once;
+nothing is double counted and nothing is lost when logs disappear."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import SAMPLES
+from tokenworth.core.db import Database
+from tokenworth.core.models import UsageRecord
+from tokenworth.services.importing import import_local_logs
+
+
+def _line(message_id: str, output: int, stamp: str = "2026-01-05T10:00:00.000Z") -> str:
+    return json.dumps(
+        {
+            "cwd": "/work/app",
+            "sessionId": "s1",
+            "gitBranch": "main",
+            "requestId": f"req_{message_id}",
+            "type": "assistant",
+            "timestamp": stamp,
+            "message": {
+                "id": message_id,
+                "model": "claude-sonnet-4-5-20250929",
+                "usage": {
+                    "input_tokens": 10,
+                    "output_tokens": output,
+                    "cache_read_input_tokens": 100,
+                    "cache_creation_input_tokens": 0,
+                },
+            },
+        },
+        separators=(",", ":"),
+    )
+
+
+def _count(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(UsageRecord.__table__)).scalar_one()
+
+
+def _output_total(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return conn.execute(select(func.sum(UsageRecord.__table__.c.output_tokens))).scalar_one() or 0
+
+
+def _session_file(claude_dir: Path) -> Path:
+    folder = claude_dir / "projects" / "app"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / "s1.jsonl"
+
+
+def test_rerun_on_unchanged_logs_reads_nothing(db: Database, claude_dir: Path) -> None:
+    target = claude_dir / "projects" / "p"
+    target.mkdir()
+    shutil.copy(SAMPLES / "claude-code.jsonl", target / "s.jsonl")
+    first = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    second = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    assert first.records_added == 3
+    assert (second.records_added, second.bytes_read, second.files_read, second.files_unchanged) == (
+        0,
+        0,
+        0,
+        1,
+    )
+
+
+def test_appended_lines_are_read_alone(db: Database, claude_dir: Path) -> None:
+    path = _session_file(claude_dir)
+    path.write_text(_line("m1", 5) + "\n")
+    import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    appended = _line("m2", 7) + "\n"
+    with path.open("a") as handle:
+        handle.write(appended)
+    summary = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    assert summary.bytes_read == len(appended.encode())
+    assert summary.records_added == 1
+    assert _output_total(db) == 12
+
+
+def test_a_torn_last_line_waits_for_the_rest(db: Database, claude_dir: Path) -> None:
+    path = _session_file(claude_dir)
+    whole = _line("m1", 5) + "\n"
+    path.write_text(whole[:40])  # the agent is mid-write
+    summary = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    assert (summary.records_added, summary.broken_lines) == (0, 0)
+    with path.open("a") as handle:
+        handle.write(whole[40:])
+    summary = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    assert (summary.records_added, summary.broken_lines) == (1, 0)
+
+
+def test_streamed_response_split_across_runs_keeps_the_fullest(db: Database, claude_dir: Path) -> None:
+    path = _session_file(claude_dir)
+    path.write_text(_line("m1", 3) + "\n")
+    import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    with path.open("a") as handle:
+        handle.write(_line("m1", 300) + "\n")
+    import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    assert (_count(db), _output_total(db)) == (1, 300)
+
+
+def test_shrunk_or_replaced_file_is_read_again_without_double_counting(db: Database, claude_dir: Path) -> None:
+    path = _session_file(claude_dir)
+    path.write_text(_line("m1", 5) + "\n" + _line("m2", 7) + "\n")
+    import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    path.write_text(_line("m3", 11) + "\n")  # truncated and rewritten
+    summary = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    assert summary.files_read == 1
+    assert (_count(db), _output_total(db)) == (3, 23)
+
+    replacement = path.with_name("new.tmp")
+    replacement.write_text(_line("m1", 5) + "\n" + _line("m2", 7) + "\n" + _line("m4", 13) + "\n")
+    os.replace(replacement, path)  # same name, new inode, longer than before
+    import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    assert (_count(db), _output_total(db)) == (4, 36)
+
+
+def test_same_size_rewrite_with_a_different_head_is_detected(db: Database, claude_dir: Path) -> None:
+    path = _session_file(claude_dir)
+    path.write_text(_line("m1", 5) + "\n")
+    import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    with path.open("r+") as handle:  # in place: same inode, then grows
+        handle.write(_line("m9", 5) + "\n" + _line("m8", 1) + "\n")
+    import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    with db.engine.connect() as conn:
+        ids = {row[0] for row in conn.execute(select(UsageRecord.__table__.c.message_id))}
+    assert ids == {"m1", "m9", "m8"}
+
+
+def test_deleted_logs_stay_in_the_ledger(db: Database, claude_dir: Path) -> None:
+    path = _session_file(claude_dir)
+    path.write_text(_line("m1", 5) + "\n")
+    import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    path.unlink()  # Claude Code's 30-day clean-up
+    summary = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    assert summary.files_found == 0
+    assert _count(db) == 1
+
+
+def test_auto_detects_every_source_in_the_default_places(db: Database, home: Path, tmp_path: Path) -> None:
+    claude = tmp_path / "claude" / "projects" / "p"
+    claude.mkdir(parents=True)
+    shutil.copy(SAMPLES / "claude-code.jsonl", claude / "s.jsonl")
+    codex = tmp_path / "codex" / "sessions" / "2026" / "01" / "05"
+    codex.mkdir(parents=True)
+    shutil.copy(SAMPLES / "codex-rollout.jsonl", codex / "rollout-2026-01-05T09-10-00-x.jsonl")
+    gemini = tmp_path / "gemini" / "tmp" / "proj" / "chats"
+    gemini.mkdir(parents=True)
+    shutil.copy(SAMPLES / "gemini-cli-session.jsonl", gemini / "session-1.jsonl")
+    summary = import_local_logs(db)
+    assert summary.files_found == 3
+    with db.engine.connect() as conn:
+        by_source = dict(
+            conn.execute(
+                select(UsageRecord.__table__.c.source, func.count()).group_by(UsageRecord.__table__.c.source)
+            ).all()
+        )
+    assert by_source == {"claude-code": 3, "codex": 2, "gemini-cli": 1}
+
+
+def test_path_option_sniffs_which_agent_wrote_a_folder(db: Database, tmp_path: Path) -> None:
+    codex_home = tmp_path / "somewhere" / "codex-copy"
+    folder = codex_home / "sessions"
+    folder.mkdir(parents=True)
+    shutil.copy(SAMPLES / "codex-rollout.jsonl", folder / "rollout-x.jsonl")
+    projects = tmp_path / "somewhere" / "projects" / "p"
+    projects.mkdir(parents=True)
+    shutil.copy(SAMPLES / "claude-code.jsonl", projects / "s.jsonl")
+    summary = import_local_logs(db, paths=[codex_home, projects.parent])
+    assert summary.records_added == 5
+
+
+def test_parallel_parse_gives_the_same_ledger_as_one_process(
+    tmp_path: Path, claude_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tokenworth.core.config import sqlite_url
+    from tokenworth.core.db import open_database
+    from tokenworth.services import importing
+
+    for index in range(6):
+        folder = claude_dir / "projects" / f"p{index}"
+        folder.mkdir(parents=True)
+        lines = [_line(f"m{index}-{n}", n + 1, f"2026-01-0{1 + n % 5}T10:00:00.000Z") for n in range(20)]
+        lines.insert(5, lines[4][: len(lines[4]) // 2])  # a torn line
+        (folder / "s.jsonl").write_text("\n".join(lines) + "\n")
+    shutil.copy(SAMPLES / "claude-code.jsonl", claude_dir / "projects" / "p0" / "sample.jsonl")
+
+    def ledger(workers: int) -> tuple[list[tuple[object, ...]], int]:
+        db = open_database(sqlite_url(tmp_path / f"w{workers}.db"))
+        summary = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"], workers=workers)
+        rows = db.fetch("SELECT dedupe_key, output_tokens, cost FROM usage_records ORDER BY dedupe_key")
+        db.dispose()
+        return rows, summary.broken_lines
+
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
+    parallel, single = ledger(2), ledger(1)
+    assert parallel == single
+    assert len(single[0]) == 6 * 20 + 3
+    assert single[1] == 6

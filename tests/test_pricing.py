@@ -1,0 +1,103 @@
+"""Prices: exact costs per kind of token, tiers, overrides, unpriced models, frozen prices."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+
+from tokenworth.core.db import Database
+from tokenworth.core.models import UsageRecord
+from tokenworth.core.pricing import PriceBook, Rate, cost_usd, rates_from_override
+from tokenworth.services.importing import import_local_logs
+from tokenworth.services.prices import OverrideInput, reprice, set_override
+
+AT = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def test_each_kind_of_token_has_its_own_price() -> None:
+    rates = PriceBook().rates("anthropic", "claude-sonnet-4-5-20250929", AT)
+    assert rates is not None
+    # $3 in, $15 out, $0.30 cache read, $3.75 5m write, $6 1h write per million tokens
+    assert cost_usd(rates, 100_000, 0) == Decimal("0.3")
+    assert cost_usd(rates, 0, 1_000_000) == Decimal("15")
+    assert cost_usd(rates, 0, 0, 100_000) == Decimal("0.03")
+    assert cost_usd(rates, 0, 0, 0, 100_000) == Decimal("0.375")
+    assert cost_usd(rates, 0, 0, 0, 0, 100_000) == Decimal("0.6")
+
+
+def test_long_context_tier_prices_every_token_above_the_threshold() -> None:
+    rates = PriceBook().rates("anthropic", "claude-sonnet-4-5-20250929", AT)
+    assert rates is not None
+    assert cost_usd(rates, 200_000, 1000) == Decimal("0.6") + Decimal("0.015")
+    # 200,001 input tokens cross the 200k tier: $6 in and $22.50 out for the whole request
+    assert cost_usd(rates, 200_001, 1000) == Decimal("1.200006") + Decimal("0.0225")
+
+
+def test_openai_cached_input_is_cheaper_than_fresh_input() -> None:
+    rates = PriceBook().rates("openai", "gpt-5-codex", AT)
+    assert rates is not None
+    assert cost_usd(rates, 12043, 216, 2432) == Decimal("0.01751775")
+
+
+def test_unknown_model_has_no_price() -> None:
+    assert PriceBook().rates("anthropic", "claude-imaginary-9", AT) is None
+
+
+def test_an_override_wins_exactly_for_its_provider_and_model() -> None:
+    override = rates_from_override(
+        input_mtok=Decimal("1"),
+        output_mtok=Decimal("2"),
+        cache_read_mtok=None,
+        cache_write_5m_mtok=None,
+        cache_write_1h_mtok=None,
+        version="override",
+    )
+    book = PriceBook({("anthropic", "claude-sonnet-4-5-20250929"): override})
+    assert book.rates("anthropic", "claude-sonnet-4-5-20250929", AT) is override
+    assert book.rates("openrouter", "claude-sonnet-4-5-20250929", AT) is not override
+    assert override.cache_read == Rate(Decimal("1"))  # missing cache prices fall back to input
+
+
+def _unknown_model_log(claude_dir: Path) -> None:
+    folder = claude_dir / "projects" / "p"
+    folder.mkdir(parents=True, exist_ok=True)
+    line = (
+        '{"cwd":"/w","sessionId":"s","requestId":"r1","type":"assistant","timestamp":"2026-01-05T10:00:00Z",'
+        '"message":{"id":"m1","model":"claude-imaginary-9","usage":{"input_tokens":1000000,"output_tokens":0,'
+        '"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}}\n'
+    )
+    (folder / "s.jsonl").write_text(line)
+
+
+def test_unpriced_usage_is_flagged_then_priced_on_request(db: Database, claude_dir: Path) -> None:
+    _unknown_model_log(claude_dir)
+    summary = import_local_logs(db, paths=[claude_dir])
+    assert dict(summary.unpriced_models) == {"claude-imaginary-9": 1}
+    with db.session() as session:
+        record = session.scalars(select(UsageRecord)).one()
+        assert (record.cost, record.cost_provenance) == (None, "unpriced")
+
+    set_override(db, OverrideInput("anthropic", "claude-imaginary-9", Decimal("2.5"), Decimal("10")))
+    with db.session() as session:  # a price change never rewrites stored records by itself
+        assert session.scalars(select(UsageRecord)).one().cost is None
+
+    result = reprice(db, since=datetime(2026, 1, 1, tzinfo=UTC), model="claude-imaginary-9")
+    assert (result.records, result.changed) == (1, 1)
+    with db.session() as session:
+        record = session.scalars(select(UsageRecord)).one()
+        assert (record.cost, record.cost_provenance) == (Decimal("2.5"), "computed")
+        assert record.price_version is not None
+        assert record.price_version.startswith("override")
+
+
+def test_reprice_leaves_records_before_since_alone(db: Database, claude_dir: Path) -> None:
+    _unknown_model_log(claude_dir)
+    import_local_logs(db, paths=[claude_dir])
+    set_override(db, OverrideInput("anthropic", "claude-imaginary-9", Decimal("2.5"), Decimal("10")))
+    result = reprice(db, since=datetime(2026, 2, 1, tzinfo=UTC))
+    assert result.records == 0
+    with db.session() as session:
+        assert session.scalars(select(UsageRecord)).one().cost is None

@@ -1,0 +1,132 @@
+"""Reports: days cut in the user's zone, per-model breakdowns, unpriced usage never $0."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tokenworth.core.db import Database
+from tokenworth.core.ledger import upsert_rows
+from tokenworth.core.pricing import PriceBook
+from tokenworth.services.importing import event_row
+from tokenworth.services.reports import usage_report
+from tokenworth.sources.records import UsageEvent
+
+BERLIN = ZoneInfo("Europe/Berlin")
+KOLKATA = ZoneInfo("Asia/Kolkata")
+
+
+def _add(db: Database, *events: UsageEvent) -> None:
+    book = PriceBook()
+    with db.engine.begin() as conn:
+        upsert_rows(conn, [event_row(e, book, 0) for e in events], "latest")
+
+
+def _event(key: str, when: datetime, model: str = "claude-sonnet-4-5-20250929", **kw: object) -> UsageEvent:
+    base: dict[str, object] = {"input_tokens": 100_000, "output_tokens": 0}
+    base.update(kw)
+    return UsageEvent(
+        source=str(base.pop("source", "claude-code")),
+        provider=str(base.pop("provider", "anthropic")),
+        model=model,
+        timestamp=when,
+        dedupe_key=key,
+        **base,  # type: ignore[arg-type]
+    )
+
+
+def test_days_are_cut_in_the_chosen_zone(db: Database) -> None:
+    _add(
+        db,
+        _event("a", datetime(2026, 1, 5, 22, 30, tzinfo=UTC)),  # 23:30 in Berlin, 04:00 next day in Kolkata
+        _event("b", datetime(2026, 1, 5, 23, 30, tzinfo=UTC)),  # 00:30 on the 6th in Berlin
+    )
+    utc = usage_report(db, "daily", zone=UTC)
+    berlin = usage_report(db, "daily", zone=BERLIN)
+    kolkata = usage_report(db, "daily", zone=KOLKATA)
+    assert [(r.key, r.totals.input_tokens) for r in utc.rows] == [("2026-01-05", 200_000)]
+    assert [(r.key, r.totals.input_tokens) for r in berlin.rows] == [
+        ("2026-01-05", 100_000),
+        ("2026-01-06", 100_000),
+    ]
+    assert [r.key for r in kolkata.rows] == ["2026-01-06"]
+
+
+def test_half_hour_zones_cut_at_their_own_midnight(db: Database) -> None:
+    _add(
+        db,
+        _event("a", datetime(2026, 1, 5, 18, 15, tzinfo=UTC)),
+        _event("b", datetime(2026, 1, 5, 18, 45, tzinfo=UTC)),
+    )
+    rows = usage_report(db, "daily", zone=KOLKATA).rows  # midnight in Kolkata is 18:30 UTC
+    assert [r.key for r in rows] == ["2026-01-05", "2026-01-06"]
+
+
+def test_daily_rows_break_down_by_model_with_exact_costs(db: Database) -> None:
+    day = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    _add(
+        db,
+        _event("a", day),
+        _event("b", day, model="claude-opus-4-5-20251101", input_tokens=0, output_tokens=1_000_000),
+        _event("c", day, model="claude-imaginary-9"),
+    )
+    report = usage_report(db, "daily", zone=UTC)
+    doc = report.as_json()
+    (row,) = doc["rows"]
+    assert row["date"] == "2026-01-05"
+    assert row["cost_usd"] == "25.3"  # $0.30 sonnet input + $25 opus output; the unknown model is not $0
+    assert row["cost_complete"] is False
+    assert row["unpriced_models"] == ["claude-imaginary-9"]
+    by_model = {m["model"]: m for m in row["by_model"]}
+    assert by_model["claude-imaginary-9"]["cost_usd"] is None
+    assert by_model["claude-opus-4-5-20251101"]["output_tokens"] == 1_000_000
+    for key in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd"):
+        assert key in row
+        assert key in doc["totals"]
+    assert doc["totals"]["cost_usd"] == "25.3"
+
+
+def test_weekly_and_monthly_and_range(db: Database) -> None:
+    _add(
+        db,
+        _event("a", datetime(2026, 1, 4, 12, tzinfo=UTC)),  # a Sunday
+        _event("b", datetime(2026, 1, 5, 12, tzinfo=UTC)),  # the next Monday
+        _event("c", datetime(2026, 2, 1, 12, tzinfo=UTC)),
+    )
+    weekly = usage_report(db, "weekly", zone=UTC)
+    assert [r.key for r in weekly.rows] == ["2025-12-29", "2026-01-05", "2026-01-26"]
+    monthly = usage_report(db, "monthly", zone=UTC)
+    assert [(r.key, r.totals.records) for r in monthly.rows] == [("2026-01", 2), ("2026-02", 1)]
+    ranged = usage_report(db, "daily", zone=UTC, since=date(2026, 1, 5), until=date(2026, 1, 31))
+    assert [r.key for r in ranged.rows] == ["2026-01-05"]
+
+
+def test_models_projects_sessions_and_source_filter(db: Database) -> None:
+    when = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    _add(
+        db,
+        _event("a", when, project="/w/app", session_id="s1"),
+        _event("b", when, project="/w/app", session_id="s2"),
+        _event("c", when, model="gpt-5", source="codex", provider="openai", project="/w/lib", session_id="s3"),
+    )
+    models = usage_report(db, "models", zone=UTC)
+    assert {r.key: r.extra["provider"] for r in models.rows} == {
+        "claude-sonnet-4-5-20250929": "anthropic",
+        "gpt-5": "openai",
+    }
+    projects = usage_report(db, "projects", zone=UTC)
+    assert {r.key: r.totals.records for r in projects.rows} == {"/w/app": 2, "/w/lib": 1}
+    sessions = usage_report(db, "sessions", zone=UTC, sources=["codex"])
+    assert [(r.key, r.extra["project"], r.extra["models"]) for r in sessions.rows] == [("s3", "/w/lib", ["gpt-5"])]
+    assert sessions.as_json()["rows"][0]["session"] == "s3"
+
+
+@pytest.mark.parametrize("kind", ["daily", "weekly", "monthly", "models", "projects", "sessions"])
+def test_empty_ledger_gives_empty_reports(db: Database, kind: str) -> None:
+    doc = usage_report(db, kind, zone=UTC).as_json()  # type: ignore[arg-type]
+    assert doc["rows"] == []
+    assert doc["totals"]["cost_usd"] == "0"
+    assert Decimal(doc["totals"]["cost_usd"]) == 0

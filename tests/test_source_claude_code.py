@@ -1,0 +1,149 @@
+"""Claude Code transcripts: the reference sample, streaming duplicates, sidechains, broken lines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+
+from conftest import SAMPLES
+from tokenworth.core.db import Database
+from tokenworth.core.models import UsageRecord
+from tokenworth.services.importing import import_local_logs
+from tokenworth.sources import claude_code
+
+
+def _records(db: Database) -> dict[str, UsageRecord]:
+    with db.session() as session:
+        return {r.model: r for r in session.scalars(select(UsageRecord).where(UsageRecord.source == "claude-code"))}
+
+
+def test_parse_sample_keeps_billed_lines_and_skips_synthetic() -> None:
+    data = (SAMPLES / "claude-code.jsonl").read_bytes()
+    result = claude_code.parse(data, path="/x/projects/p/s.jsonl", state={}, final=True)
+    assert result.broken == []
+    assert result.consumed == len(data)
+    models = [e.model for e in result.events]
+    assert "<synthetic>" not in models
+    # lines 3, 4 (one streamed response), 5 (sidechain replay), 6 and 8
+    assert len(result.events) == 5
+    first = result.events[0]
+    assert first.dedupe_key == "cc:msg_01EXAMPLEAAAAAAAAAAAAAAAA:req_01EXAMPLEAAAAAAAAAAAAAAAA"
+    assert first.project == "/home/dev/tokenworth"
+    assert first.git_branch == "main"
+    assert first.session_id == "00000000-0000-4000-8000-0000000000aa"
+
+
+def test_import_of_sample_matches_the_reference_result(db: Database, claude_dir: Path) -> None:
+    target = claude_dir / "projects" / "-home-dev-tokenworth"
+    target.mkdir()
+    shutil.copy(SAMPLES / "claude-code.jsonl", target / "session.jsonl")
+    summary = import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+    assert summary.records_added == 3
+    records = _records(db)
+    assert set(records) == {
+        "claude-sonnet-4-5-20250929",
+        "claude-opus-4-5-20251101",
+        "claude-sonnet-4-20250514",
+    }
+
+    sonnet = records["claude-sonnet-4-5-20250929"]
+    assert (sonnet.input_tokens, sonnet.output_tokens) == (4, 412)  # the final streamed line wins
+    assert (sonnet.cache_read_tokens, sonnet.cache_write_5m_tokens, sonnet.cache_write_1h_tokens) == (
+        18000,
+        1200,
+        0,
+    )
+    assert sonnet.is_sidechain is False  # the sidechain replay was dropped
+    assert sonnet.cost == Decimal("0.016092")
+    assert sonnet.cost_provenance == "computed"
+
+    opus = records["claude-opus-4-5-20251101"]
+    assert (opus.cache_write_5m_tokens, opus.cache_write_1h_tokens) == (0, 3000)
+    assert opus.cost == Decimal("0.042005")  # 1h writes at 2x input: 3000 * $10/MTok
+
+    legacy = records["claude-sonnet-4-20250514"]
+    assert legacy.cost == Decimal("0.003855")
+    assert legacy.cost_provenance == "reported"
+    assert legacy.estimated_cost is not None
+
+
+def test_sidechain_replay_in_a_later_file_is_not_counted_twice(db: Database, claude_dir: Path) -> None:
+    lines = (SAMPLES / "claude-code.jsonl").read_text().splitlines()
+    project = claude_dir / "projects" / "p"
+    (project / "sess" / "subagents").mkdir(parents=True)
+    (project / "sess.jsonl").write_text(lines[3] + "\n")
+    import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+    (project / "sess" / "subagents" / "agent-1.jsonl").write_text(lines[4] + "\n")  # the sidechain copy
+    import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+    with db.session() as session:
+        rows = session.scalars(select(UsageRecord)).all()
+    assert len(rows) == 1
+    assert rows[0].is_sidechain is False
+
+
+def test_parent_arriving_after_its_sidechain_copy_replaces_it(db: Database, claude_dir: Path) -> None:
+    lines = (SAMPLES / "claude-code.jsonl").read_text().splitlines()
+    project = claude_dir / "projects" / "p"
+    (project / "sess" / "subagents").mkdir(parents=True)
+    (project / "sess" / "subagents" / "agent-1.jsonl").write_text(lines[4] + "\n")
+    import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+    (project / "sess.jsonl").write_text(lines[3] + "\n")
+    import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+    with db.session() as session:
+        rows = session.scalars(select(UsageRecord)).all()
+    assert [(r.is_sidechain, r.request_id) for r in rows] == [(False, "req_01EXAMPLEAAAAAAAAAAAAAAAA")]
+
+
+def test_broken_lines_are_counted_and_skipped(db: Database, claude_dir: Path) -> None:
+    good = (SAMPLES / "claude-code.jsonl").read_text().splitlines()[5]
+    obj = json.loads(good)
+    no_model = dict(obj, message=dict(obj["message"], model=None, id="msg_x"))
+    bad_time = dict(obj, timestamp="yesterday", message=dict(obj["message"], id="msg_y"))
+    content = "\n".join(
+        [
+            good[: len(good) // 2],  # a torn write
+            '{not json, "usage":{',
+            json.dumps(no_model, separators=(",", ":")),
+            json.dumps(bad_time, separators=(",", ":")),
+            good,
+        ]
+    )
+    project = claude_dir / "projects" / "p"
+    project.mkdir()
+    path = project / "s.jsonl"
+    path.write_text(content + "\n")
+    summary = import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+    assert summary.records_added == 1
+    assert summary.broken_by_file == {str(path): 4}
+    reasons = " | ".join(f"{b.line}:{b.reason}" for b in summary.broken_examples)
+    assert "1:not valid JSON" in reasons
+    assert "3:assistant line without a model" in reasons
+    assert "4:unreadable timestamp" in reasons
+
+
+def test_project_falls_back_to_the_folder_name_without_cwd(db: Database, claude_dir: Path) -> None:
+    obj = json.loads((SAMPLES / "claude-code.jsonl").read_text().splitlines()[5])
+    del obj["cwd"]
+    del obj["gitBranch"]
+    project = claude_dir / "projects" / "-home-dev-other"
+    project.mkdir()
+    (project / "s.jsonl").write_text(json.dumps(obj, separators=(",", ":")) + "\n")
+    import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+    with db.session() as session:
+        record = session.scalars(select(UsageRecord)).one()
+    assert record.project == "-home-dev-other"
+    assert record.git_branch is None
+
+
+def test_default_roots_read_both_config_dirs_or_the_env_list(tmp_path: Path) -> None:
+    assert claude_code.default_roots({}, tmp_path) == [
+        tmp_path / ".claude" / "projects",
+        tmp_path / ".config" / "claude" / "projects",
+    ]
+    (tmp_path / "a" / "projects").mkdir(parents=True)
+    roots = claude_code.default_roots({"CLAUDE_CONFIG_DIR": f"{tmp_path / 'a'}, {tmp_path / 'b' / 'projects'}"})
+    assert roots == [tmp_path / "a" / "projects", tmp_path / "b" / "projects"]

@@ -1,0 +1,57 @@
+"""Gemini CLI recordings: the last record per message wins; legacy JSON files are read whole."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import select
+
+from conftest import SAMPLES
+from tokenworth.core.db import Database
+from tokenworth.core.models import UsageRecord
+from tokenworth.services.importing import import_local_logs
+
+
+def _chats(tmp_path: Path) -> Path:
+    chats = tmp_path / "gemini" / "tmp" / "myproject" / "chats"
+    chats.mkdir(parents=True)
+    return chats
+
+
+def test_jsonl_and_legacy_sessions(db: Database, tmp_path: Path) -> None:
+    chats = _chats(tmp_path)
+    shutil.copy(SAMPLES / "gemini-cli-session.jsonl", chats / "session-2026-01-05T10-00-00000000.jsonl")
+    shutil.copy(SAMPLES / "gemini-cli-session-legacy.json", chats / "session-2025-10-01T08-00-00000000.json")
+    summary = import_local_logs(db, source_names=["gemini-cli"], paths=[tmp_path / "gemini" / "tmp"])
+    assert summary.broken_lines == 0
+    with db.session() as session:
+        records = {r.model: r for r in session.scalars(select(UsageRecord))}
+    pro = records["gemini-2.5-pro"]
+    # input 12000 includes 8000 cached; thoughts (420) are billed as output
+    assert (pro.input_tokens, pro.cache_read_tokens, pro.output_tokens, pro.reasoning_tokens) == (
+        4000,
+        8000,
+        770,
+        420,
+    )
+    assert pro.project == "myproject"
+    assert pro.session_id == "00000000-0000-4000-8000-0000000000d1"
+    flash = records["gemini-2.5-flash"]
+    assert (flash.input_tokens, flash.output_tokens) == (5000, 20)
+
+
+def test_a_message_appended_again_replaces_the_earlier_record(db: Database, tmp_path: Path) -> None:
+    chats = _chats(tmp_path)
+    lines = (SAMPLES / "gemini-cli-session.jsonl").read_text().splitlines()
+    path = chats / "session-a.jsonl"
+    path.write_text("\n".join(lines[:4]) + "\n")
+    import_local_logs(db, source_names=["gemini-cli"], paths=[tmp_path / "gemini" / "tmp"])
+    updated = lines[3].replace('"output":350', '"output":400')
+    with path.open("a") as handle:
+        handle.write(updated + "\n")
+    import_local_logs(db, source_names=["gemini-cli"], paths=[tmp_path / "gemini" / "tmp"])
+    with db.session() as session:
+        records = session.scalars(select(UsageRecord)).all()
+    assert len(records) == 1
+    assert records[0].output_tokens == 400 + 420

@@ -1,0 +1,240 @@
+"""`tokenworth task|plan|report value` as a user runs them: output, JSON, exit codes, no damage."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLES, CliRunner
+
+UTC = ("--tz", "UTC")
+
+
+def tasks_json(cli: CliRunner) -> list[dict]:
+    result = cli("task", *UTC, "list", "--json", "--no-import")
+    assert result.code == 0, result.err
+    return json.loads(result.out)["tasks"]
+
+
+def test_log_then_import_attributes_the_new_usage(cli: CliRunner, claude_dir: Path) -> None:
+    logged = cli(
+        "task",
+        *UTC,
+        "log",
+        "Sample work",
+        "--value",
+        "10",
+        "--start",
+        "2026-01-05T09:00",
+        "--end",
+        "2026-01-05T10:00",
+        "--category",
+        "coding",
+    )
+    assert logged.code == 0, logged.err
+    assert "#1 'Sample work' [coding]" in logged.out
+    assert "0 tokens" in logged.out
+
+    (claude_dir / "projects" / "p").mkdir()
+    shutil.copy(SAMPLES / "claude-code.jsonl", claude_dir / "projects" / "p" / "s.jsonl")
+    report = cli("report", "value", "--month", "2026-01", *UTC, "--json")  # imports first
+    assert report.code == 0, report.err
+    payload = json.loads(report.out)
+    sessions = json.loads(cli("report", "sessions", "--no-import", "--json", *UTC).out)["rows"]
+    session_cost = next(r["cost_usd"] for r in sessions if r["session"].endswith("aa"))
+    [row] = payload["rows"]
+    assert row["task"] == {"id": 1, "title": "Sample work"}
+    assert row["category"] == "coding"
+    assert row["cost_usd"] == session_cost
+    expected_tfp = (Decimal(10) / Decimal(session_cost)).quantize(Decimal("0.0001"))
+    assert Decimal(row["tfp"]) == expected_tfp
+    assert set(payload["totals"]) >= {"tokens", "cost_usd", "value_usd", "tfp", "unattributed_cost_usd"}
+    assert payload["totals"]["unattributed_cost_usd"] == "0"  # the other session is from 2025
+
+    proposals = json.loads(cli("task", *UTC, "proposals", "--json", "--no-import").out)["proposals"]
+    assert [(p["kind"], p["session_id"] or p["branch"]) for p in proposals] == [
+        ("session", "00000000-0000-4000-8000-0000000000bb"),
+        ("branch", None),
+    ]
+    assert proposals[1]["project"] == "/home/dev/tokenworth"
+
+
+def test_start_stop_and_the_text_report(cli: CliRunner) -> None:
+    started = cli("task", "start", "Write docs", "--category", "docs")
+    assert started.code == 0
+    assert "Started task #1" in started.out
+    again = cli("task", "start", "Something else")
+    assert again.code == 2
+    assert "is running" in again.err
+    assert "task stop" in again.err
+    stopped = cli("task", "stop", "--value", "25")
+    assert stopped.code == 0, stopped.err
+    assert "value $25.00" in stopped.out
+    assert "TFP no spend" in stopped.out
+    assert cli("task", "stop").code == 1
+    text = cli("report", "value", "--no-import")
+    assert text.code == 0, text.err
+    assert "#1 Write docs" in text.out
+    assert "no spend" in text.out
+    assert "(unattributed)" in text.out
+    assert "cost basis: API-equivalent cost" in text.out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--value", "-5", "--start", "2026-01-05T10:00", "--end", "2026-01-05T11:00"), "zero or more"),
+        (("--value", "ten", "--start", "2026-01-05T10:00", "--end", "2026-01-05T11:00"), "number of dollars"),
+        (("--value", "5", "--start", "2026-01-05T11:00", "--end", "2026-01-05T10:00"), "is before the start"),
+        (("--value", "5", "--start", "yesterday", "--end", "2026-01-05T10:00"), "--start"),
+        (("--value", "5", "--start", "2026-01-05T11:00"), "both --start and --end"),
+        (("--value", "5"), "--start and --end"),
+    ],
+)
+def test_bad_log_input_exits_2_and_changes_nothing(cli: CliRunner, args: tuple[str, ...], message: str) -> None:
+    result = cli("task", *UTC, "log", "Bad", *args)
+    assert result.code == 2
+    assert message in result.err
+    assert "Traceback" not in result.err
+    assert tasks_json(cli) == []
+
+
+def test_unknown_task_id_exits_1(cli: CliRunner) -> None:
+    for args in (
+        ("edit", "7", "--value", "3"),
+        ("delete", "7"),
+        ("show", "7"),
+        ("assign", "7", "--session", "x"),
+    ):
+        result = cli("task", *args)
+        assert result.code == 1, args
+        assert "no task #7" in result.err
+    assert cli("task", "delete", "seven").code == 2
+
+
+def test_edit_delete_and_list(cli: CliRunner) -> None:
+    cli(
+        "task",
+        *UTC,
+        "log",
+        "First",
+        "--value",
+        "5",
+        "--start",
+        "2026-01-05T10:00",
+        "--end",
+        "2026-01-05T11:00",
+    )
+    bad = cli("task", *UTC, "edit", "1", "--end", "2026-01-05T09:00")
+    assert bad.code == 2
+    assert "is before the start" in bad.err
+    assert tasks_json(cli)[0]["end"] == "2026-01-05T11:00:00+00:00"
+    edited = cli("task", *UTC, "edit", "1", "--title", "Renamed", "--value", "7.5", "--url", "https://x/pr/1")
+    assert edited.code == 0, edited.err
+    [task] = tasks_json(cli)
+    assert (task["title"], task["value_usd"], task["link_url"]) == ("Renamed", "7.5", "https://x/pr/1")
+    assert set(task) >= {
+        "id",
+        "category",
+        "start",
+        "end",
+        "active",
+        "notes",
+        "git_branch",
+        "created_at",
+        "updated_at",
+    }
+    assert cli("task", "edit", "1").code == 2  # nothing to change
+    deleted = cli("task", "delete", "1")
+    assert deleted.code == 0
+    assert "unattributed again" in deleted.out
+    assert tasks_json(cli) == []
+    listing = cli("task", "list", "--month", "2026-13", "--no-import")
+    assert listing.code == 2
+    assert "2026-01" in listing.err
+
+
+def test_categories_history(cli: CliRunner) -> None:
+    cli(
+        "task",
+        *UTC,
+        "log",
+        "A",
+        "--value",
+        "1",
+        "--start",
+        "2026-01-05T10:00",
+        "--end",
+        "2026-01-05T11:00",
+        "--category",
+        "legal",
+    )
+    result = cli("task", "categories", "--json")
+    names = [item["category"] for item in json.loads(result.out)]
+    assert names[0] == "legal"
+    assert "coding" in names
+
+
+def test_plans(cli: CliRunner) -> None:
+    added = cli("plan", "set", "Claude Max", "--monthly-fee", "200", "--covers", "claude-code")
+    assert added.code == 0, added.err
+    assert "$200.00 a month for claude-code" in added.out
+    assert "no usage recorded from claude-code" in added.err
+    assert cli("plan", "set", "X", "--monthly-fee", "-1", "--covers", "codex").code == 2
+    assert cli("plan", "set", "X", "--monthly-fee", "10", "--covers", "claude-code").code == 2  # overlap
+    listing = json.loads(cli("plan", "list", "--json", "--month", "2026-01", *UTC).out)["plans"]
+    assert listing[0]["name"] == "Claude Max"
+    assert listing[0]["monthly_fee_usd"] == "200"
+    value = json.loads(cli("report", "value", "--basis", "plan", "--month", "2026-01", "--no-import", "--json").out)
+    assert value["basis"] == "plan"
+    assert value["totals"]["cost_usd"] == "200"
+    assert value["plans"][0]["leverage"] == "0"
+    assert cli("plan", "delete", "Claude Max").code == 0
+    assert cli("plan", "delete", "Claude Max").code == 1
+
+
+def test_assign_and_unassign_through_the_cli(cli: CliRunner, claude_dir: Path) -> None:
+    (claude_dir / "projects" / "p").mkdir()
+    shutil.copy(SAMPLES / "claude-code.jsonl", claude_dir / "projects" / "p" / "s.jsonl")
+    assert cli("import").code == 0
+    cli("task", *UTC, "log", "Old", "--value", "3", "--start", "2025-05-01", "--end", "2025-05-02")
+    missing = cli("task", "assign", "1", "--session", "nope")
+    assert missing.code == 2
+    assert "no usage recorded" in missing.err
+    both = cli("task", "assign", "1", "--session", "a", "--project", "b")
+    assert both.code == 2
+    assigned = cli("task", "assign", "1", "--project", "/home/dev/tokenworth")
+    assert assigned.code == 0, assigned.err
+    [task] = tasks_json(cli)
+    assert task["attributed_by"] == "assignments"
+    assert task["tokens"] == 4_560
+    assert cli("task", "unassign", "1", "--project", "/home/dev/tokenworth").code == 0
+    assert tasks_json(cli)[0]["tokens"] == 0
+    via_log = cli(
+        "task",
+        *UTC,
+        "log",
+        "Session aa",
+        "--value",
+        "1",
+        "--session",
+        "00000000-0000-4000-8000-0000000000aa",
+        "--dry-run",
+    )
+    assert via_log.code == 0
+    assert "Nothing saved" in via_log.out
+    assert len(tasks_json(cli)) == 1
+
+
+def test_existing_report_kinds_still_work(cli: CliRunner) -> None:
+    result = cli("report", "daily", "--json", "--no-import")
+    assert result.code == 0
+    assert json.loads(result.out)["report"] == "daily"
+    misuse = cli("report", "daily", "--by", "model", "--no-import")
+    assert misuse.code == 2
+    assert "report value" in misuse.err
+    assert cli("report", "value", "--since", "2026-01-01", "--no-import").code == 2

@@ -1,0 +1,298 @@
+"""Tasks and attribution on a real SQLite ledger with known times and prices (see task_ledger)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from sqlalchemy import func, select
+
+from task_ledger import at, event, known_events, record_ids, write_events
+from tokenworth.core.db import Database
+from tokenworth.core.models import UsageRecord
+from tokenworth.core.task_models import Task, TaskAttribution
+from tokenworth.services.attribution import rebuild_attribution, sync_attribution
+from tokenworth.services.task_preview import preview_task
+from tokenworth.services.tasks import (
+    Assignment,
+    TaskChanges,
+    TaskConflictError,
+    TaskDraft,
+    TaskInputError,
+    TaskNotFoundError,
+    assign,
+    category_history,
+    delete_task,
+    edit_task,
+    get_task,
+    list_categories,
+    list_tasks,
+    log_task,
+    start_task,
+    stop_task,
+    unassign,
+)
+
+
+def shares(db: Database) -> dict[tuple[str, int], Fraction]:
+    """(dedupe key, task id) -> exact share, as stored."""
+    with db.session() as session:
+        rows = session.execute(
+            select(
+                UsageRecord.dedupe_key,
+                TaskAttribution.task_id,
+                TaskAttribution.share_num,
+                TaskAttribution.share_den,
+            ).join(UsageRecord, UsageRecord.id == TaskAttribution.record_id)
+        ).all()
+    return {(key, task): Fraction(num, den) for key, task, num, den in rows}
+
+
+@pytest.fixture
+def ledger(db: Database) -> Database:
+    write_events(db, known_events())
+    return db
+
+
+@pytest.fixture
+def tasks(ledger: Database) -> dict[str, int]:
+    """T1 and T2 overlap (T2 started later), T3 holds session S2, T4 has no usage."""
+    t1 = log_task(ledger, TaskDraft("Feature A", Decimal(30), at(5, 10), at(5, 11), category="coding"))
+    t2 = log_task(ledger, TaskDraft("Review", Decimal(3), at(5, 10, 30), at(5, 11, 30), category="coding"))
+    t3 = log_task(
+        ledger,
+        TaskDraft("Codex work", Decimal(0), category="research", assignments=(Assignment(session_id="S2"),)),
+    )
+    t4 = log_task(ledger, TaskDraft("Spike", Decimal(50), at(10, 9), at(10, 10), category="research"))
+    return {"T1": t1.id, "T2": t2.id, "T3": t3.id, "T4": t4.id}
+
+
+def test_attributed_costs_and_pro_rata_splits_are_exact(ledger: Database, tasks: dict[str, int]) -> None:
+    t1, t2, t3 = tasks["T1"], tasks["T2"], tasks["T3"]
+    assert shares(ledger) == {
+        ("r1", t1): 1,
+        ("r4", t1): 1,  # unpriced, in T1's part of the time line
+        ("r2", t2): 1,  # 10:50 is in both spans; T2 started later
+        ("r3", t3): 1,  # session S2, assigned wholesale
+        ("r5", t1): Fraction(1, 2),  # hourly bucket 10:00-11:00: half each
+        ("r5", t2): Fraction(1, 2),
+        ("r6", t1): Fraction(1, 48),  # daily bucket: T1 holds 10:00-10:30
+        ("r6", t2): Fraction(1, 24),  # T2 holds 10:30-11:30
+    }
+    view1, view2, view3, view4 = (get_task(ledger, tasks[name]) for name in ("T1", "T2", "T3", "T4"))
+    assert view1.cost == Decimal("3.30")  # 1.00 + 3.60/2 + 24/48
+    assert not view1.usage.cost_complete
+    assert view1.usage.unpriced_models == {"mystery"}
+    assert round(view1.usage.tokens) == 100_000 + 50_000 + 18_000 + 5_000
+    assert view1.tfp.ratio == Decimal("9.0909")
+    assert not view1.tfp.complete
+    assert view2.cost == Decimal("4.80")  # 2.00 + 1.80 + 1.00
+    assert view2.tfp.ratio == Decimal("0.6250")
+    assert view2.flagged
+    assert view3.cost == Decimal("2.00")
+    assert view3.tfp.ratio == Decimal("0.0000")
+    assert view3.flagged
+    assert view3.attributed_by == "assignments"
+    assert view3.started_at == at(5, 11, 30)  # span taken from the session's usage
+    assert view4.cost == Decimal("0.00")
+    assert view4.tfp.note == "no spend"
+    assert not view4.flagged
+
+
+def test_editing_a_span_reattributes_deterministically(ledger: Database, tasks: dict[str, int]) -> None:
+    t1, t2 = tasks["T1"], tasks["T2"]
+    edit_task(ledger, t2, TaskChanges(start=at(5, 10, 45)))
+    got = shares(ledger)
+    assert got[("r5", t1)] == Fraction(3, 4)
+    assert got[("r5", t2)] == Fraction(1, 4)
+    assert got[("r6", t1)] == Fraction(3, 96)
+    assert got[("r6", t2)] == Fraction(3, 96)
+    edit_task(ledger, t2, TaskChanges(start=at(5, 10, 30)))
+    before = shares(ledger)
+    rebuild_attribution(ledger)
+    assert shares(ledger) == before  # incremental results equal a full recompute
+
+
+def test_deleting_a_task_leaves_its_usage_unattributed_and_totals_unchanged(
+    ledger: Database, tasks: dict[str, int]
+) -> None:
+    with ledger.session() as session:
+        records_before = session.scalar(select(func.count()).select_from(UsageRecord))
+        cost_before = session.scalar(select(func.sum(UsageRecord.cost)))
+    deleted = delete_task(ledger, tasks["T3"])
+    assert deleted.cost == Decimal("2.00")
+    assert all(task != tasks["T3"] for _, task in shares(ledger))
+    assert ("r3", tasks["T2"]) not in shares(ledger)  # 11:30 is outside T2's span: unattributed again
+    with ledger.session() as session:
+        assert session.scalar(select(func.count()).select_from(UsageRecord)) == records_before
+        assert session.scalar(select(func.sum(UsageRecord.cost))) == cost_before
+    with pytest.raises(TaskNotFoundError):
+        get_task(ledger, tasks["T3"])
+
+
+def test_deleting_an_overlapping_task_gives_its_time_back_to_the_other(ledger: Database, tasks: dict[str, int]) -> None:
+    delete_task(ledger, tasks["T2"])
+    got = shares(ledger)
+    assert got[("r2", tasks["T1"])] == 1
+    assert got[("r5", tasks["T1"])] == 1
+    assert got[("r6", tasks["T1"])] == Fraction(1, 24)
+
+
+def test_assigning_a_branch_takes_it_from_time_spans_and_unassigning_gives_it_back(
+    ledger: Database, tasks: dict[str, int]
+) -> None:
+    branch_task = log_task(ledger, TaskDraft("Docs", Decimal(10), at(6, 9), at(6, 10)))
+    view = assign(ledger, branch_task.id, Assignment(project="/p/docs", branch="main"))
+    assert view.attributed_by == "assignments"
+    assert shares(ledger)[("r4", branch_task.id)] == 1
+    assert ("r4", tasks["T1"]) not in shares(ledger)
+    unassign(ledger, branch_task.id, Assignment(project="/p/docs", branch="main"))
+    assert shares(ledger)[("r4", tasks["T1"])] == 1
+
+
+def test_a_session_belongs_to_one_task(ledger: Database, tasks: dict[str, int]) -> None:
+    with pytest.raises(TaskConflictError, match="already assigned to task"):
+        assign(ledger, tasks["T1"], Assignment(session_id="S2"))
+    with pytest.raises(TaskInputError, match="no usage recorded"):
+        assign(ledger, tasks["T1"], Assignment(session_id="no-such-session"))
+
+
+def test_records_from_a_later_import_are_attributed(ledger: Database, tasks: dict[str, int]) -> None:
+    stamp = write_events(ledger, [event("late", at(5, 10, 5), tokens=300_000)])
+    sync_attribution(ledger, imported_since=stamp)
+    assert shares(ledger)[("late", tasks["T1"])] == 1
+    # A writer that does not call sync: the next read catches up by the watermark.
+    write_events(ledger, [event("later", at(5, 10, 55))])
+    assert get_task(ledger, tasks["T2"]).cost == Decimal("5.80")
+
+
+def test_running_task_claims_new_usage_until_stopped(db: Database) -> None:
+    task = start_task(db, "Live work", category="coding", now=at(7, 9))
+    with pytest.raises(TaskConflictError, match="is running"):
+        start_task(db, "Another", now=at(7, 9, 30))
+    write_events(db, [event("during", at(7, 9, 40)), event("after", at(7, 11))])
+    stopped = stop_task(db, value="40", now=at(7, 10))
+    assert stopped.active is False
+    assert stopped.ended_at == at(7, 10)
+    assert stopped.cost == Decimal("1.00")
+    assert stopped.tfp.ratio == Decimal("40.0000")
+    assert ("after", task.id) not in shares(db)
+    with pytest.raises(TaskNotFoundError, match="no task is running"):
+        stop_task(db, now=at(7, 12))
+
+
+@pytest.mark.parametrize(
+    ("draft", "message"),
+    [
+        (TaskDraft("x", "-5", at(5, 10), at(5, 11)), "zero or more"),  # type: ignore[arg-type]
+        (TaskDraft("x", "lots", at(5, 10), at(5, 11)), "number of dollars"),  # type: ignore[arg-type]
+        (TaskDraft("x", "NaN", at(5, 10), at(5, 11)), "number of dollars"),  # type: ignore[arg-type]
+        (TaskDraft("x", Decimal(1), at(5, 11), at(5, 10)), "is before the start"),
+        (TaskDraft("x", Decimal(1), at(5, 11), at(5, 11)), "end after it starts"),
+        (TaskDraft("  ", Decimal(1), at(5, 10), at(5, 11)), "needs a title"),
+        (TaskDraft("x", Decimal(1)), "--start and --end"),
+        (TaskDraft("x", Decimal(1), at(5, 10), at(5, 11), link_url="ftp://x"), "http"),
+    ],
+)
+def test_bad_input_is_refused_and_changes_nothing(ledger: Database, draft: TaskDraft, message: str) -> None:
+    with pytest.raises(TaskInputError, match=message):
+        log_task(ledger, draft)
+    with ledger.session() as session:
+        assert session.scalar(select(func.count()).select_from(Task)) == 0
+        assert session.scalar(select(func.count()).select_from(TaskAttribution)) == 0
+
+
+def test_a_running_task_may_not_overlap_a_time_attributed_span(db: Database) -> None:
+    start_task(db, "Running", now=at(8, 9))
+    with pytest.raises(TaskConflictError, match="overlaps the running task"):
+        log_task(db, TaskDraft("Past", Decimal(1), at(8, 8), at(8, 10)))
+    # Ending before the running task started is fine.
+    log_task(db, TaskDraft("Past", Decimal(1), at(8, 8), at(8, 9)))
+    with pytest.raises(TaskConflictError):
+        edit_task(db, 1, TaskChanges(start=at(8, 8, 30)))
+    assert get_task(db, 1).started_at == at(8, 9)
+
+
+def test_edit_refuses_bad_input_and_keeps_the_task(ledger: Database, tasks: dict[str, int]) -> None:
+    with pytest.raises(TaskInputError, match="is before the start"):
+        edit_task(ledger, tasks["T1"], TaskChanges(end=at(5, 9)))
+    with pytest.raises(TaskInputError, match="zero or more"):
+        edit_task(ledger, tasks["T1"], TaskChanges(value="-1"))
+    with pytest.raises(TaskNotFoundError):
+        edit_task(ledger, 999, TaskChanges(title="x"))
+    view = get_task(ledger, tasks["T1"])
+    assert (view.ended_at, view.value) == (at(5, 11), Decimal(30))
+
+
+def test_preview_shows_cost_and_tfp_before_saving(ledger: Database, tasks: dict[str, int]) -> None:
+    preview = preview_task(ledger, TaskDraft("Would be", Decimal(12), at(5, 10, 40), at(5, 11)))
+    # r2 ($2.00, now T2's) and 20 minutes of each bucket: 3.60/3 + 24/72.
+    assert preview.cost == Decimal("3.5333333333")
+    assert preview.tfp.ratio == Decimal("3.3962")
+    assert set(preview.taken_from) == {tasks["T2"]}
+    session_preview = preview_task(ledger, TaskDraft("S1 work", Decimal(9), assignments=(Assignment(session_id="S1"),)))
+    assert session_preview.cost == Decimal("4.00")  # r1, r2, r7: the whole session
+    with ledger.session() as session:
+        assert session.scalar(select(func.count()).select_from(Task)) == 4  # nothing saved
+
+
+def test_categories_offer_history_first_then_defaults(ledger: Database, tasks: dict[str, int]) -> None:
+    names = list_categories(ledger)
+    assert names[:2] == ["research", "coding"]  # most recently started first
+    assert "docs" in names
+    assert names.count("coding") == 1
+    assert category_history(ledger)[0].tasks == 2
+
+
+def test_list_by_month(ledger: Database, tasks: dict[str, int]) -> None:
+    from datetime import UTC
+
+    assert [view.title for view in list_tasks(ledger, month=(2026, 1), zone=UTC)] == [
+        "Spike",
+        "Codex work",
+        "Review",
+        "Feature A",
+    ]
+    assert list_tasks(ledger, month=(2026, 2), zone=UTC) == []
+
+
+def test_record_deleted_by_a_later_import_takes_its_share_with_it(ledger: Database, tasks: dict[str, int]) -> None:
+    from sqlalchemy import delete
+
+    ids = record_ids(ledger)
+    with ledger.engine.begin() as conn:
+        conn.execute(delete(UsageRecord.__table__).where(UsageRecord.__table__.c.id == ids["r1"]))
+    assert ("r1", tasks["T1"]) not in shares(ledger)
+    assert get_task(ledger, tasks["T1"]).cost == Decimal("2.30")
+
+
+def test_preview_of_an_edit_matches_the_saved_edit(ledger: Database, tasks: dict[str, int]) -> None:
+    draft = TaskDraft("Review", Decimal(3), at(5, 10, 45), at(5, 11, 30))
+    preview = preview_task(ledger, draft, task_id=tasks["T2"])
+    saved = edit_task(ledger, tasks["T2"], TaskChanges(start=at(5, 10, 45)))
+    assert preview.cost == saved.cost
+    assert preview.tfp == saved.tfp
+    assert preview.taken_from == {}
+
+
+def test_proposals_offer_unattributed_branches_the_last_session_and_unvalued_tasks(
+    ledger: Database, tasks: dict[str, int]
+) -> None:
+    from tokenworth.services.proposals import list_proposals
+
+    log_task(ledger, TaskDraft("No value yet", None, at(12, 9), at(12, 10)))
+    proposals = list_proposals(ledger)
+    assert [(p.kind, p.session_id or p.branch or p.title) for p in proposals] == [
+        ("session", "S1"),  # r7 on Jan 20th: the most recent unattributed session
+        ("branch", "feat-a"),
+        ("unvalued_task", "No value yet"),
+    ]
+    assert proposals[0].cost == Decimal("1.00")
+    assert proposals[1].assignment == Assignment(project="/p/app", branch="feat-a")
+    assert proposals[1].title == "feat-a (app)"
+    branch = proposals[1].assignment
+    assert branch is not None
+    accepted = log_task(ledger, TaskDraft(proposals[1].title, Decimal(20), assignments=(branch,)))
+    assert accepted.cost == Decimal("4.00")  # r1, r2 and r7: assignment beats the time spans
+    assert [p.kind for p in list_proposals(ledger)] == ["unvalued_task"]

@@ -1,0 +1,297 @@
+"""The app as a whole: first run imports in the background and shows real spend, no-tray fallback,
+one instance, the excepthook, and the settings dialog (validation, round-trip, price overrides)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import orjson
+import pytest
+from PySide6.QtWidgets import QApplication
+from uihelpers import Clock
+
+from tokenworth.core.config import AppPaths
+from tokenworth.core.db import Database
+from tokenworth.core.settings import Settings, load_settings
+from tokenworth.services import prices
+from tokenworth.ui.app import install_excepthook
+from tokenworth.ui.hooks import AppHooks
+from tokenworth.ui.scheduler import Scheduler
+from tokenworth.ui.settings_dialog import SettingsDialog
+from tokenworth.ui.shell import TokenworthApp
+from tokenworth.ui.single_instance import SingleInstance, server_name
+from tokenworth.ui.workers import InlineRunner, TaskRunner
+
+
+class RecordingApp(TokenworthApp):
+    """The real app, except that quitting is recorded instead of ending the test's event loop."""
+
+    quits = 0
+
+    def quit(self) -> None:
+        self.quits += 1
+
+
+@pytest.fixture
+def build_app(qtbot, paths: AppPaths, ledger: Database, clock: Clock):
+    made: list[TokenworthApp] = []
+
+    def build(*, tray: bool, settings: Settings | None = None, runner=None, hooks: AppHooks | None = None):
+        app = RecordingApp(
+            paths=paths,
+            db=ledger,
+            settings=settings or Settings(),
+            hooks=hooks,
+            runner=runner or TaskRunner(),
+            scheduler=Scheduler(clock=clock),
+            tray_available=tray,
+        )
+        made.append(app)
+        return app
+
+    yield build
+    for app in made:
+        app.shutdown()
+        if app.dashboard_built:
+            app.dashboard.close()
+            app.dashboard.deleteLater()
+
+
+def test_first_run_imports_agent_logs_in_the_background_and_shows_them(
+    qtbot, build_app, sample_logs, paths: AppPaths
+) -> None:
+    app = build_app(tray=True)
+    statuses: list[str] = []
+    app.controller.status_changed.connect(statuses.append)
+    shown: list[str] = []
+    assert app.tray is not None
+    app.tray.message_shown.connect(lambda title, text: shown.append(title))
+    app.start()
+    assert statuses[0].startswith("First run: looking for")
+    qtbot.waitUntil(lambda: app.controller.state.first_import_done, timeout=10_000)
+    qtbot.waitUntil(lambda: app.dashboard.isVisible(), timeout=2_000)
+    qtbot.waitUntil(lambda: bool(app.dashboard.overview and app.dashboard.overview.records_total), timeout=5_000)
+    assert any(s.startswith("Found ") and "usage records" in s for s in statuses)
+    assert "Tokenworth is in your tray" in shown
+    assert app.dashboard.statusBar().currentMessage().startswith("Found ")
+    assert app.tray.icon.toolTip().startswith("Tokenworth · January 2026")
+    # the next start is not a first run
+    assert orjson.loads((paths.home / "state.json").read_bytes())["first_import_done"] is True
+
+
+def test_without_a_system_tray_the_dashboard_is_the_app(qtbot, build_app, sample_logs) -> None:
+    app = build_app(tray=False)
+    app.start()
+    assert app.tray is None
+    assert app.dashboard.isVisible()
+    qtbot.waitUntil(lambda: app.dashboard.overview is not None, timeout=10_000)
+    texts = [a.text() for a in app._actions]
+    assert {"Refresh now", "Settings…", "Quit"} <= set(texts)
+    assert QApplication.instance().quitOnLastWindowClosed() in (True, False)  # untouched by building
+    app.dashboard.close()
+    assert app.quits == 1
+
+
+def test_with_a_tray_closing_the_dashboard_keeps_running(qtbot, build_app) -> None:
+    app = build_app(tray=True, runner=InlineRunner())
+    app.start(show_dashboard=True)
+    assert app.dashboard.isVisible()
+    app.dashboard.close()
+    assert app.quits == 0
+    assert not app.dashboard.isVisible()
+    app.show_dashboard()
+    assert app.dashboard.isVisible()
+
+
+def test_second_instance_signals_the_first(qtbot, tmp_path: Path) -> None:
+    name = server_name(tmp_path)
+    first = SingleInstance(name)
+    assert first.listen()
+    try:
+        with qtbot.waitSignal(first.activated, timeout=3000):
+            assert SingleInstance(name).signal_running()
+    finally:
+        first.close()
+    assert not SingleInstance(name).signal_running(timeout_ms=200)
+
+
+def test_names_are_per_home(tmp_path: Path) -> None:
+    assert server_name(tmp_path / "a") != server_name(tmp_path / "b")
+    assert server_name(tmp_path / "a") == server_name(tmp_path / "a")
+
+
+def test_a_stale_socket_from_a_crash_does_not_block_the_next_start(qtbot, tmp_path: Path) -> None:
+    name = server_name(tmp_path)
+    crashed = SingleInstance(name)
+    assert crashed.listen()
+    assert crashed.server is not None
+    crashed.server.close()  # a crash leaves no listener but maybe the socket file
+    fresh = SingleInstance(name)
+    assert fresh.listen()
+    fresh.close()
+
+
+def test_excepthook_logs_and_tells_the_user(caplog: pytest.LogCaptureFixture) -> None:
+    told: list[str] = []
+    previous = install_excepthook(told.append)
+    try:
+        try:
+            raise RuntimeError("boom in a slot")
+        except RuntimeError:
+            with caplog.at_level(logging.CRITICAL, logger="tokenworth.ui.app"):
+                sys.excepthook(*sys.exc_info())
+    finally:
+        sys.excepthook = previous
+    assert told == ["RuntimeError: boom in a slot"]
+    assert "unexpected error" in caplog.text
+    assert caplog.records[-1].exc_info is not None
+
+
+def test_report_unexpected_shows_a_message_without_a_tray(qtbot, build_app) -> None:
+    app = build_app(tray=False, runner=InlineRunner())
+    app.report_unexpected("RuntimeError: boom")
+    assert app._error_box is not None
+    assert "RuntimeError: boom" in app._error_box.text()
+    app._error_box.close()
+
+
+# settings ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dialog(qtbot, make_controller):
+    def build(settings: Settings | None = None) -> SettingsDialog:
+        controller = make_controller(settings or Settings())
+        dlg = SettingsDialog(controller)
+        qtbot.addWidget(dlg)
+        return dlg
+
+    return build
+
+
+def test_bad_budget_is_marked_in_the_field_never_raised(qtbot, dialog, paths: AppPaths) -> None:
+    dlg = dialog(Settings(monthly_budget=Decimal("200")))
+    dlg.budget.edit.setText("two hundred")
+    assert not dlg.budget.valid
+    assert "d64541" in dlg.budget.edit.styleSheet()
+    assert "amount in dollars" in dlg.budget.error.text()
+    assert not dlg.budget.error.isHidden()
+    assert not dlg.save_button.isEnabled()
+    dlg.accept()  # nothing happens: nothing saved, no exception
+    assert not paths.settings_file.exists()
+    assert dlg.controller.settings.monthly_budget == Decimal("200")
+    dlg.budget.edit.setText("$250.50")
+    assert dlg.budget.valid
+    assert dlg.budget.edit.styleSheet() == ""
+    assert dlg.save_button.isEnabled()
+
+
+def test_bad_thresholds_and_zone_are_marked_too(qtbot, dialog) -> None:
+    dlg = dialog()
+    dlg.thresholds.edit.setText("80, lots")
+    dlg.time_zone.edit.setText("Mars/Olympus")
+    assert not dlg.thresholds.valid
+    assert not dlg.time_zone.valid
+    assert "IANA" in dlg.time_zone.error.text()
+    assert dlg.edited_settings() is None
+
+
+def test_settings_round_trip_through_the_dialog(qtbot, dialog, paths: AppPaths) -> None:
+    started: list[bool] = []
+    dlg = dialog()
+    dlg.controller.hooks = AppHooks(set_start_at_login=started.append)
+    dlg.budget.edit.setText("1,200")
+    dlg.thresholds.edit.setText("50, 90, 100")
+    dlg.poll_minutes.setValue(5)
+    dlg.add_folder("/data/other-claude")
+    dlg.icon_figure.setChecked(True)
+    dlg.figure.setCurrentIndex(dlg.figure.findData("forecast"))
+    dlg.start_at_login.setChecked(True)
+    dlg.accept()
+    saved, problems = load_settings(paths.settings_file)
+    assert problems == []
+    assert saved.monthly_budget == Decimal("1200.00")
+    assert saved.alert_thresholds_pct == (50, 90, 100)
+    assert saved.poll_interval_s == 300
+    assert saved.log_folders == ("/data/other-claude",)
+    assert saved.tray_display == "figure"
+    assert saved.tray_figure == "forecast"
+    assert saved.start_at_login is True
+    assert started == [True]
+    assert dlg.controller.settings == saved
+    assert dlg.controller.scheduler.poll_interval_s == 300
+    again = dialog(saved)
+    assert again.budget.edit.text() == "1200.00"
+    assert again.folders.item(0).text() == "/data/other-claude"
+    assert again.icon_figure.isChecked()
+
+
+def test_price_overrides_from_the_dialog(qtbot, dialog, ledger: Database) -> None:
+    dlg = dialog()
+    dlg.price_model.edit.setText("my-local-model")
+    dlg.price_input.edit.setText("-1")
+    dlg.on_add_price_clicked()
+    assert "Fix the marked fields" in dlg.price_status.text()
+    assert prices.list_overrides(ledger) == []
+    dlg.price_input.edit.setText("0.5")
+    dlg.price_output.edit.setText("1.5")
+    dlg.price_provider.setCurrentText("openai")
+    dlg.on_add_price_clicked()
+    [override] = prices.list_overrides(ledger)
+    assert (override.provider, override.model, override.input_mtok, override.output_mtok) == (
+        "openai",
+        "my-local-model",
+        "0.5",
+        "1.5",
+    )
+    assert dlg.overrides.rowCount() == 1
+    assert dlg.overrides.item(0, 1).text() == "my-local-model"
+    dlg.overrides.selectRow(0)
+    dlg.on_delete_price_clicked()
+    assert prices.list_overrides(ledger) == []
+    assert dlg.overrides.rowCount() == 0
+
+
+def test_keys_and_plans_sections_are_there_to_plug_into(qtbot, dialog) -> None:
+    dlg = dialog()
+    titles = [dlg.tabs.tabText(i) for i in range(dlg.tabs.count())]
+    assert titles == ["General", "Log folders", "Prices", "Keys", "Plans"]
+    from PySide6.QtWidgets import QLabel
+
+    plugged = QLabel("keys from phase 2")
+    dlg.controller.hooks = AppHooks(keys_section=lambda parent: plugged)
+    with_hook = SettingsDialog(dlg.controller)
+    qtbot.addWidget(with_hook)
+    assert with_hook.tabs.widget(3) is plugged
+
+
+def test_thousands_of_qt_calls_do_not_abort_the_process() -> None:
+    """PySide6 6.12.0 on Python 3.11 drops a reference to None/True on every void call or emit,
+    so a tray app aborts ("none_dealloc") after a while; pyproject.toml excludes that release.
+    This runs enough calls in a child process to free None if the installed Qt had the bug."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(Path(__file__).resolve().parents[2] / "app"))
+    code = (
+        "import sys\n"
+        "from PySide6.QtCore import QObject, Signal\n"
+        "from PySide6.QtWidgets import QApplication, QWidget\n"
+        "app = QApplication([])\n"
+        "class Emitter(QObject):\n"
+        "    fired = Signal(bool)\n"
+        "widget, emitter = QWidget(), Emitter()\n"
+        "emitter.fired.connect(lambda _v: None)\n"
+        "for _ in range(sys.getrefcount(None) + 1000):\n"
+        "    widget.setVisible(False)\n"
+        "    emitter.fired.emit(True)\n"
+        "print('alive')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-500:]
+    assert result.stdout.strip() == "alive"

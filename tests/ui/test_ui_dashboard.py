@@ -1,0 +1,285 @@
+"""Dashboard: real ledger numbers in charts and tables (the CLI's numbers), period and filters,
+charts updated in place, the TFP and value charts with synthetic tasks, light and dark."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtGui import QPalette
+from uihelpers import Clock, add_spend
+
+from tokenworth.core.periods import month_period
+from tokenworth.core.settings import Settings
+from tokenworth.core.timeutil import resolve_zone
+from tokenworth.services.importing import import_local_logs
+from tokenworth.services.overview import OverviewQuery, TaskPoint, WeeklyTfp
+from tokenworth.services.reports import usage_report
+from tokenworth.ui.charts import (
+    CumulativeSeries,
+    CumulativeSpendChart,
+    StackedDaily,
+    ValueCostScatter,
+    describe_task,
+)
+from tokenworth.ui.dashboard import DashboardWindow
+from tokenworth.ui.theme import ColorAssigner, apply_theme, chart_colors
+
+JANUARY = month_period(2026, 1)
+
+
+@pytest.fixture
+def dashboard(qtbot, make_controller, clock: Clock):
+    def build(settings: Settings | None = None):
+        controller = make_controller(settings)
+        window = DashboardWindow(today=controller.today())
+        qtbot.addWidget(window)
+        controller.overview_changed.connect(window.show_overview)
+        window.query_changed.connect(controller.set_query)
+        return controller, window
+
+    return build
+
+
+def table_cells(model) -> list[list[str]]:
+    return [
+        [model.data(model.index(r, c), Qt.ItemDataRole.DisplayRole) for c in range(model.columnCount())]
+        for r in range(model.rowCount())
+    ]
+
+
+def test_dashboard_shows_the_imported_sample_logs_with_the_cli_numbers(dashboard, ledger, sample_logs, cli) -> None:
+    summary = import_local_logs(ledger)
+    assert summary.records_after > 0
+    controller, window = dashboard(Settings(monthly_budget=Decimal("50")))
+    controller.set_query(OverviewQuery(JANUARY))
+    overview = controller.overview
+    assert overview is not None
+    assert window.overview is overview
+
+    # charts have data
+    x, y = window.cumulative_chart.spent.getData()
+    assert len(x) == 20  # Jan 1..20 (today is the 20th)
+    assert float(y[-1]) == pytest.approx(float(overview.period_cost))
+    assert window.cumulative_chart.budget_line.isVisible()
+    assert window.daily_chart.bars
+    heights = sum(float(item.opts["height"][4]) for item in window.daily_chart.bars.values())  # Jan 5
+    assert heights == pytest.approx(float(overview.period_cost))
+    assert len(window.model_chart.bars.opts["width"]) == len(overview.models.rows)
+
+    # the tables print what `tokenworth report models/projects` prints
+    result = cli(
+        "report",
+        "models",
+        "--since",
+        "2026-01-01",
+        "--until",
+        "2026-01-31",
+        "--json",
+        "--no-import",
+        "--tz",
+        "UTC",
+    )
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)["rows"]
+    cells = table_cells(window.models_model)
+    assert [c[0] for c in cells[:-1]] == [r["model"] for r in rows]
+    for cell, row in zip(cells, rows, strict=False):
+        assert cell[7].rstrip("+") == f"${Decimal(row['cost_usd']).quantize(Decimal('0.01')):,}"
+        assert cell[6] == f"{row['total_tokens']:,}"
+    projects = usage_report(ledger, "projects", zone=resolve_zone("UTC"), since=JANUARY.start, until=JANUARY.end)
+    assert [c[0] for c in table_cells(window.projects_model)[:-1]] == [r.key for r in projects.rows]
+    assert table_cells(window.models_model)[-1][0] == "Total"
+
+    # filters list what the ledger holds
+    sources = [window.source.itemData(i) for i in range(window.source.count())]
+    assert {"claude-code", "codex", "gemini-cli"} <= set(sources)
+
+
+def test_period_picker_and_filters_ask_for_new_numbers(dashboard, ledger, clock: Clock) -> None:
+    add_spend(
+        ledger,
+        (datetime(2025, 12, 10, 9, tzinfo=UTC), "opus", "7"),
+        (
+            datetime(2026, 1, 10, 9, tzinfo=UTC),
+            "opus",
+            "3",
+        ),
+    )
+    add_spend(ledger, (datetime(2026, 1, 11, 9, tzinfo=UTC), "haiku", "2"), source="codex", project="/p/webshop")
+    controller, window = dashboard()
+    controller.refresh()
+    assert window.card_period.value.text() == "$5.00"
+    window.period.setCurrentIndex(window.period.findData("last-month"))
+    assert controller.query.period.start == date(2025, 12, 1)
+    assert window.card_period.value.text() == "$7.00"
+    assert window.card_spent.value.text() == "$5.00"  # the month card stays on this month
+
+    window.period.setCurrentIndex(window.period.findData("custom"))
+    window.since.setDate(QDate(2026, 1, 11))
+    window.until.setDate(QDate(2026, 1, 31))
+    assert controller.query.period == controller.query.period.__class__("custom", date(2026, 1, 11), date(2026, 1, 31))
+    assert window.card_period.value.text() == "$2.00"
+    window.until.setDate(QDate(2026, 1, 1))  # ends before it starts: marked, no query
+    assert "d64541" in window.until.styleSheet()
+    assert controller.query.period.end == date(2026, 1, 31)
+
+    window.period.setCurrentIndex(0)
+    window.source.setCurrentIndex(window.source.findData("codex"))
+    assert controller.query.sources == ("codex",)
+    assert window.card_period.value.text() == "$2.00"
+    window.source.setCurrentIndex(0)
+    window.project.setCurrentIndex(window.project.findData("/p/webshop"))
+    assert controller.query.projects == ("/p/webshop",)
+    assert [c[0] for c in table_cells(window.projects_model)] == ["/p/webshop", "Total"]
+
+
+def test_a_new_point_updates_the_plot_items_in_place(dashboard, ledger) -> None:
+    add_spend(ledger, (datetime(2026, 1, 3, 9, tzinfo=UTC), "opus", "3"))
+    controller, window = dashboard()
+    controller.refresh()
+    chart = window.cumulative_chart
+    spent_item, items_before = chart.spent, list(chart.plot_item.items)
+    bar = window.daily_chart.bars["opus"]
+    add_spend(ledger, (datetime(2026, 1, 20, 9, tzinfo=UTC), "opus", "4"))
+    controller.refresh()
+    assert chart.spent is spent_item
+    assert list(chart.plot_item.items) == items_before
+    assert window.daily_chart.bars["opus"] is bar
+    assert float(chart.spent.getData()[1][-1]) == 7.0
+    assert float(bar.opts["height"][19]) == 4.0
+
+
+def test_stacked_bars_follow_models_coming_and_going(qtbot) -> None:
+    from tokenworth.ui.charts import DailySpendChart
+
+    chart = DailySpendChart(ColorAssigner())
+    qtbot.addWidget(chart)
+    days = [date(2026, 1, d) for d in (1, 2, 3)]
+    chart.set_series(
+        StackedDaily(days, {"a": [Decimal(1), Decimal(2), Decimal(0)], "b": [Decimal(0), Decimal(1), Decimal(1)]})
+    )
+    first_a = chart.bars["a"]
+    assert list(chart.bars["b"].opts["y0"]) == [1.0, 2.0, 0.0]  # stacked on a
+    chart.set_series(StackedDaily(days, {"a": [Decimal(1), Decimal(2), Decimal(5)]}))
+    assert chart.bars == {"a": first_a}
+    assert chart.legend.names() == ["a"]
+
+
+def test_cumulative_chart_draws_budget_and_forecast(qtbot) -> None:
+    chart = CumulativeSpendChart()
+    qtbot.addWidget(chart)
+    days = [date(2026, 1, d) for d in range(1, 32)]
+    chart.set_series(
+        CumulativeSeries(
+            days,
+            [Decimal(i) for i in range(1, 21)],
+            Decimal(25),
+            [(date(2026, 1, 20), Decimal(20)), (date(2026, 1, 31), Decimal(31))],
+        )
+    )
+    fx, fy = chart.forecast.getData()
+    assert list(fx) == [19.0, 20.0]
+    assert list(fy) == [20.0, 31.0]
+    assert chart.budget_line.value() == 25.0
+    assert chart.legend.names() == ["Spent", "Forecast to month end", "Budget"]
+    assert not chart.placeholder_shown
+
+
+def weeks() -> list[WeeklyTfp]:
+    return [
+        WeeklyTfp(date(2026, 1, 5), Decimal(300), Decimal(100)),
+        WeeklyTfp(date(2026, 1, 12), Decimal(50), Decimal(100)),
+        WeeklyTfp(date(2026, 1, 19), Decimal(0), Decimal(0)),  # nothing valued: no point
+    ]
+
+
+def tasks() -> list[TaskPoint]:
+    return [
+        TaskPoint("Parser for usage report", "feature", Decimal("2.50"), Decimal("200")),
+        TaskPoint("Flaky test hunt", "bugfix", Decimal("8"), Decimal("4")),
+        TaskPoint("Release notes", "docs", Decimal("0.40"), Decimal("30")),
+        TaskPoint("Spike that went nowhere", "feature", Decimal("12"), Decimal("0")),
+    ]
+
+
+def test_tfp_per_week_chart(qtbot) -> None:
+    from tokenworth.ui.charts import TfpWeeklyChart
+
+    chart = TfpWeeklyChart()
+    qtbot.addWidget(chart)
+    assert chart.placeholder_shown  # nothing yet: says how to get data
+    chart.set_weeks(weeks())
+    _x, y = chart.line.getData()
+    assert list(y) == [3.0, 0.5]
+    assert chart.break_even.value() == 1.0
+    assert chart.week_axis.tickStrings([0.0, 1.0], 1, 1) == ["Jan 5", "Jan 12"]
+    assert not chart.placeholder_shown
+
+
+def test_value_cost_scatter_uses_log_scales_categories_and_hover(qtbot) -> None:
+    chart = ValueCostScatter(ColorAssigner())
+    qtbot.addWidget(chart)
+    chart.set_tasks(tasks())
+    assert set(chart.groups) == {"feature", "bugfix", "docs"}
+    assert chart.legend.names() == ["feature", "bugfix", "docs"]
+    assert chart.hidden_tasks == 1  # $0 value cannot sit on a log scale; said so under the chart
+    xs, ys = chart.groups["docs"].getData()
+    assert xs[0] == pytest.approx(-0.39794, abs=1e-5)  # log10(0.40)
+    assert ys[0] == pytest.approx(1.47712, abs=1e-5)  # log10(30)
+    assert chart.plot_item.getAxis("bottom").logMode
+    assert chart.break_even.angle == 45  # TFP = 1 is the diagonal
+    spot = chart.groups["bugfix"].points()[0]
+    chart.on_group_hovered(chart.groups["bugfix"], [spot], None)
+    assert chart.hover.text() == "Flaky test hunt · bugfix · cost $8.00 · value $4.00 · TFP 0.5×"
+    assert describe_task(tasks()[0]).endswith("TFP 80.0×")
+    chart.set_tasks(tasks()[:1])
+    assert set(chart.groups) == {"feature"}
+
+
+def test_charts_follow_light_and_dark(qtbot, dashboard) -> None:
+    _controller, window = dashboard()
+    try:
+        apply_theme("dark")
+        qtbot.wait(20)
+        dark_bg = window.cumulative_chart.plot.backgroundBrush().color()
+        assert dark_bg == chart_colors(window.cumulative_chart.palette())[0]
+        assert dark_bg.lightness() < 80
+        apply_theme("light")
+        qtbot.wait(20)
+        light_bg = window.cumulative_chart.plot.backgroundBrush().color()
+        assert light_bg.lightness() > 200
+        text = window.cumulative_chart.plot_item.getAxis("left").textPen().color()
+        assert text == window.cumulative_chart.palette().color(QPalette.ColorRole.Text)
+    finally:
+        apply_theme("system")
+
+
+def test_screenshot_command_renders_a_png(cli, sample_logs, tmp_path: Path, qapp) -> None:
+    out = tmp_path / "shots" / "dash.png"
+    result = cli("dashboard", "--screenshot", str(out), "--period", "2026-01", "--theme", "dark")
+    assert result.code == 0, result.err
+    assert "January 2026" in result.out
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(out))
+    assert image.width() == 1400
+    assert image.height() > 900
+    apply_theme("system")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--period", "yesterday"], "this-month, last-month"),
+        (["--screenshot", "x.jpg"], "must name a .png"),
+    ],
+)
+def test_screenshot_command_rejects_bad_input(cli, args: list[str], message: str) -> None:
+    result = cli("dashboard", "--screenshot", "x.png", *args) if "--screenshot" not in args else cli("dashboard", *args)
+    assert result.code == 2
+    assert message in result.err

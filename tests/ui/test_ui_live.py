@@ -1,0 +1,121 @@
+"""Live updates: a line appended to a watched agent log reaches the charts within 2 seconds,
+through the file watcher and a worker thread, while the main thread keeps running."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from uihelpers import Clock
+
+from tokenworth.core.settings import Settings
+from tokenworth.services import local_sync
+from tokenworth.ui.dashboard import DashboardWindow
+from tokenworth.ui.workers import TaskRunner
+
+LIVE_DEADLINE_MS = 2000
+
+
+def assistant_line(number: int, day: str = "2026-01-20") -> str:
+    """A Claude Code assistant line, compact JSON as Claude Code writes it."""
+    record = {
+        "parentUuid": None,
+        "isSidechain": False,
+        "cwd": "/home/dev/tokenworth",
+        "sessionId": "00000000-0000-4000-8000-0000000000aa",
+        "gitBranch": "main",
+        "message": {
+            "id": f"msg_live{number:020d}",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-sonnet-4-5-20250929",
+            "content": [{"type": "text", "text": "done"}],
+            "usage": {
+                "input_tokens": 10,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 100000,
+                "output_tokens": 2000,
+            },
+        },
+        "requestId": f"req_live{number:020d}",
+        "type": "assistant",
+        "uuid": f"00000000-0000-4000-8000-{number:012d}",
+        "timestamp": f"{day}T11:00:00.000Z",
+    }
+    return json.dumps(record, separators=(",", ":")) + "\n"
+
+
+def test_an_appended_log_line_reaches_the_charts_within_two_seconds(
+    qtbot, make_controller, sample_logs: dict[str, Path], clock: Clock, monkeypatch
+) -> None:
+    import_threads: list[str] = []
+    real_import_all = local_sync.import_all
+
+    def recording_import_all(*args, **kwargs):
+        import_threads.append(threading.current_thread().name)
+        return real_import_all(*args, **kwargs)
+
+    monkeypatch.setattr("tokenworth.ui.controller.import_all", recording_import_all)
+    runner = TaskRunner()
+    controller = make_controller(Settings(), runner=runner)
+    window = DashboardWindow(today=controller.today())
+    qtbot.addWidget(window)
+    controller.overview_changed.connect(window.show_overview)
+    controller.start()
+
+    log_file = sample_logs["claude-code"]
+    qtbot.waitUntil(lambda: controller.state.first_import_done and controller.overview is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: str(log_file) in controller.scheduler.watched()[1], timeout=5_000)
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
+    chart = window.cumulative_chart
+    spent_item = chart.spent
+    before = float(chart.spent.getData()[1][-1])
+    records_before = controller.overview.records_total
+
+    heartbeats: list[int] = []
+    heartbeat = QTimer()
+    heartbeat.setInterval(20)
+    heartbeat.timeout.connect(lambda: heartbeats.append(1))
+    heartbeat.start()
+    with log_file.open("a", encoding="utf-8") as handle:
+        handle.write(assistant_line(1))
+
+    qtbot.waitUntil(
+        lambda: (
+            controller.overview.records_total == records_before + 1 and float(chart.spent.getData()[1][-1]) > before
+        ),
+        timeout=LIVE_DEADLINE_MS,
+    )
+    heartbeat.stop()
+    assert chart.spent is spent_item  # updated in place, not rebuilt
+    assert "claude-sonnet-4-5-20250929" in window.daily_chart.bars
+    assert heartbeats, "the main thread's event loop kept running during the import"
+    assert import_threads
+    assert all(name != threading.main_thread().name for name in import_threads)
+
+    # a new day folder and file (Codex writes sessions/YYYY/MM/DD/...) are picked up too
+    new_file = log_file.parent.parent / "-home-dev-other" / "00000000-0000-4000-8000-0000000000bb.jsonl"
+    new_file.parent.mkdir()
+    new_file.write_text(assistant_line(2).replace("0000000000aa", "0000000000bb"))
+    qtbot.waitUntil(lambda: controller.overview.records_total == records_before + 2, timeout=LIVE_DEADLINE_MS)
+    qtbot.waitUntil(lambda: str(new_file) in controller.scheduler.watched()[1], timeout=LIVE_DEADLINE_MS)
+
+
+def test_a_burst_of_writes_becomes_few_imports(qtbot, make_controller, sample_logs: dict[str, Path]) -> None:
+    runner = TaskRunner()
+    controller = make_controller(Settings(), runner=runner)
+    controller.start()
+    qtbot.waitUntil(lambda: controller.state.first_import_done, timeout=10_000)
+    qtbot.waitUntil(lambda: str(sample_logs["claude-code"]) in controller.scheduler.watched()[1], timeout=5_000)
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
+    imports: list[int] = []
+    controller.scheduler.files_changed.connect(lambda: imports.append(1))
+    records = controller.overview.records_total
+    with sample_logs["claude-code"].open("a", encoding="utf-8") as handle:
+        for n in range(20):
+            handle.write(assistant_line(100 + n))
+            handle.flush()
+    qtbot.waitUntil(lambda: controller.overview.records_total == records + 20, timeout=LIVE_DEADLINE_MS)
+    assert 1 <= len(imports) <= 3

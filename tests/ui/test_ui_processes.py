@@ -1,0 +1,46 @@
+"""`tokenworth` as real processes: a second launch brings the first forward and exits 0."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from uihelpers import SAMPLES, app_env
+
+
+def wait_for_line(path: Path, text: str, timeout_s: float) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists():
+            content = path.read_text(encoding="utf-8", errors="replace")
+            if text in content:
+                return content
+        time.sleep(0.1)
+    content = path.read_text(encoding="utf-8", errors="replace") if path.exists() else "(no log file)"
+    pytest.fail(f"{text!r} not logged within {timeout_s} s; log:\n{content}")
+
+
+def test_second_launch_brings_the_first_forward_and_exits(tmp_path: Path) -> None:
+    env = app_env(tmp_path)
+    claude = tmp_path / "claude" / "projects" / "p"
+    claude.mkdir(parents=True)
+    (claude / "s.jsonl").write_bytes((SAMPLES / "claude-code.jsonl").read_bytes())
+    log = tmp_path / "home" / "logs" / "tokenworth.log"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "tokenworth"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        wait_for_line(log, "ready: first numbers shown", 30)
+        second = subprocess.run(
+            [sys.executable, "-m", "tokenworth"], env=env, capture_output=True, text=True, timeout=30
+        )
+        assert second.returncode == 0, second.stderr
+        assert "already running" in second.stderr
+        wait_for_line(log, "a second launch asked for the dashboard", 10)
+        assert first.poll() is None, "the first instance keeps running"
+    finally:
+        first.terminate()
+        first.communicate(timeout=10)

@@ -1,0 +1,97 @@
+"""End to end on a real X server (Xvfb) with a real system tray (trayer): the icon appears, its
+menu opens on a right click, and "Open dashboard" shows the window."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from uihelpers import SAMPLES, app_env, require_tool
+
+pytestmark = pytest.mark.system
+
+DRIVER = Path(__file__).with_name("tray_driver.py")
+
+
+@pytest.fixture
+def display(tmp_path: Path) -> Iterator[str]:
+    """A fresh Xvfb display with trayer docked on it; both stopped afterwards."""
+    xvfb = require_tool("Xvfb", "a real X server for the end-to-end tray test")
+    trayer = require_tool("trayer", "a real system tray on that X server")
+    require_tool("xdotool", "clicks the tray icon like a user")
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        number = pipe.readline().strip()
+    assert number, "Xvfb did not report its display number"
+    name = f":{number}"
+    env = dict(os.environ, DISPLAY=name)
+    tray = subprocess.Popen(
+        [
+            trayer,
+            "--edge",
+            "top",
+            "--align",
+            "right",
+            "--widthtype",
+            "pixel",
+            "--width",
+            "120",
+            "--height",
+            "24",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    try:
+        yield name
+    finally:
+        for process in (tray, server):
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_real_tray_icon_menu_and_dashboard(display: str, tmp_path: Path) -> None:
+    claude = tmp_path / "claude" / "projects" / "p"
+    claude.mkdir(parents=True)
+    (claude / "s.jsonl").write_bytes((SAMPLES / "claude-code.jsonl").read_bytes())
+    # a returning user: the first-run import already happened, so nothing opens by itself
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "state.json").write_text('{"version": 1, "first_import_done": true}')
+    env = app_env(tmp_path, DISPLAY=display, QT_QPA_PLATFORM="xcb")
+    result = subprocess.run([sys.executable, str(DRIVER)], env=env, capture_output=True, text=True, timeout=120)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"driver printed nothing; stderr:\n{result.stderr}"
+    seen = json.loads(lines[-1])
+    print("driver saw:", seen)
+    assert seen["platform"] == "xcb"
+    assert seen["tray_available"] is True
+    assert seen["has_tray"] is True
+    assert seen["icon_visible"] is True
+    assert seen["icon_geometry"][2] > 0
+    assert seen["icon_geometry"][3] > 0
+    assert seen["tooltip"].startswith("Tokenworth")
+    assert seen["dashboard_before_click"] is False
+    assert seen["menu_opened"] is True
+    assert "Open dashboard" in seen["menu"]
+    assert "Quit Tokenworth" in seen["menu"]
+    assert seen["dashboard_shown"] is True
+    assert seen["dashboard_exposed"] is True
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,207 @@
+"""Tray: the icon's colour is the budget pace, the menu is rebuilt on open, tooltips carry the
+month's numbers, and budget/unpriced notifications are given once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from PySide6.QtGui import QColor
+from uihelpers import Clock, add_spend
+
+from tokenworth.core.app_state import load_state, state_file
+from tokenworth.core.budget import Pace
+from tokenworth.core.settings import Settings
+from tokenworth.services.importing import ImportSummary
+from tokenworth.ui.hooks import ActiveTask, AppHooks
+from tokenworth.ui.theme import PACE_COLORS
+from tokenworth.ui.tray import TrayController, draw_tray_icon, figure_text, tooltip_text
+
+
+def fill_pixel(pace: Pace, figure: str | None = None) -> QColor:
+    image = draw_tray_icon(pace, figure, 64).toImage()
+    # inside the shape, clear of the glyph: left of the "$" on the coin, above the figure's text
+    return image.pixelColor(12, 32) if figure is None else image.pixelColor(32, 7)
+
+
+@pytest.mark.parametrize("pace", list(Pace))
+def test_icon_colour_is_the_pace(qtbot, pace: Pace) -> None:
+    assert fill_pixel(pace).name() == QColor(PACE_COLORS[pace]).name()
+    assert fill_pixel(pace, "$42").name() == QColor(PACE_COLORS[pace]).name()
+
+
+def test_the_three_pace_colours_differ(qtbot) -> None:
+    colours = {fill_pixel(p).name() for p in (Pace.ON_TRACK, Pace.AHEAD, Pace.OVER)}
+    assert len(colours) == 3
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        ("0", "$0"),
+        ("41.6", "$42"),
+        ("999.4", "$999"),
+        ("1234", "$1.2k"),
+        ("18400", "$18k"),
+        ("2500000", "$2.5M"),
+    ],
+)
+def test_compact_figure(amount: str, text: str) -> None:
+    assert figure_text(Decimal(amount)) == text
+
+
+def test_the_figure_mode_draws_text_the_icon_mode_does_not(qtbot) -> None:
+    plain = draw_tray_icon(Pace.ON_TRACK, None).toImage()
+    figure = draw_tray_icon(Pace.ON_TRACK, "$42").toImage()
+    assert plain != figure
+
+
+def make_tray(controller) -> tuple[TrayController, list[str]]:
+    opened: list[str] = []
+    tray = TrayController(
+        controller,
+        open_dashboard=lambda: opened.append("dashboard"),
+        open_settings=lambda: opened.append("settings"),
+        quit_app=lambda: opened.append("quit"),
+    )
+    return tray, opened
+
+
+def test_menu_is_rebuilt_each_time_it_opens(qtbot, make_controller, ledger, clock: Clock) -> None:
+    controller = make_controller(Settings(monthly_budget=Decimal("100")))
+    tray, opened = make_tray(controller)
+    texts = tray.action_texts()
+    assert texts == [
+        "Start a task…",
+        "Log task value…",
+        "Open dashboard",
+        "Refresh now",
+        "Export this month…",
+        "Settings…",
+        "Quit Tokenworth",
+    ]
+    disabled = {a.text() for a in tray.menu.actions() if not a.isEnabled()}
+    assert {"Start a task…", "Log task value…", "Export this month…"} <= disabled
+
+    add_spend(ledger, (datetime(2026, 1, 3, 9, tzinfo=UTC), "claude-sonnet-4-5", "30"))
+    controller.refresh()
+    tray.menu.aboutToShow.emit()
+    assert tray.action_texts()[0] == "This month: $30.00 of $100 · on track"
+
+    logged: list[str] = []
+    controller.hooks = AppHooks(
+        active_task=lambda db: ActiveTask("Fix the parser", datetime.now(UTC), Decimal("1.25")),
+        log_task_value=lambda c: logged.append("popup"),
+        stop_task=lambda c: logged.append("stop"),
+    )
+    controller.refresh()
+    tray.menu.aboutToShow.emit()
+    texts = tray.action_texts()
+    assert texts[1].startswith("Working on: Fix the parser (0 min, $1.25)")
+    assert "Stop task and log its value…" in texts
+    by_text = {a.text(): a for a in tray.menu.actions()}
+    by_text["Log task value…"].trigger()
+    by_text["Stop task and log its value…"].trigger()
+    by_text["Open dashboard"].trigger()
+    by_text["Settings…"].trigger()
+    assert logged == ["popup", "stop"]
+    assert opened == ["dashboard", "settings"]
+
+
+def test_icon_and_tooltip_follow_the_month(qtbot, make_controller, ledger, clock: Clock) -> None:
+    controller = make_controller(Settings(monthly_budget=Decimal("100"), tray_display="figure"))
+    tray, _ = make_tray(controller)
+    assert tray.pace is Pace.NO_BUDGET
+    add_spend(ledger, (datetime(2026, 1, 2, 9, tzinfo=UTC), "m", "20"))
+    controller.refresh()
+    # $20 in 20 days, none in the last 7: rate ($1 + $0) / 2 a day, forecast $20 + 11 x $0.50
+    assert tray.pace is Pace.ON_TRACK
+    assert tray.figure == "$20"
+    tip = tray.icon.toolTip()
+    assert "Spent: $20.00 of $100 budget (20%)" in tip
+    assert "Forecast for month end: $25.50 (on track)" in tip
+    assert "TFP: —" in tip
+    add_spend(ledger, (datetime(2026, 1, 19, 9, tzinfo=UTC), "m", "85"))
+    controller.refresh()
+    assert tray.pace is Pace.OVER
+    assert fill_pixel(tray.pace).name() == QColor(PACE_COLORS[Pace.OVER]).name()
+
+
+def test_tooltip_before_numbers_and_with_tfp() -> None:
+    assert "Reading your usage" in tooltip_text(None, None)
+
+
+def test_budget_thresholds_notify_once_per_month(qtbot, make_controller, ledger, clock: Clock, paths) -> None:
+    settings = Settings(monthly_budget=Decimal("100"))
+    controller = make_controller(settings)
+    tray, _ = make_tray(controller)
+    shown: list[tuple[str, str]] = []
+    tray.message_shown.connect(lambda title, text: shown.append((title, text)))
+
+    add_spend(ledger, (datetime(2026, 1, 5, 9, tzinfo=UTC), "m", "50"))
+    controller.refresh()  # $50 by the 20th: forecast $77.50, below 80%
+    assert shown == []
+    add_spend(ledger, (datetime(2026, 1, 18, 9, tzinfo=UTC), "m", "32"))
+    controller.refresh()  # $82 spent
+    assert [title for title, _ in shown] == [
+        "80% of your monthly budget spent",
+        "Forecast at 100% of your monthly budget",
+    ]
+    controller.refresh()
+    controller.refresh()
+    assert len(shown) == 2
+
+    # remembered on disk: a restart does not repeat them
+    assert "2026-01:spend:80" in load_state(state_file(paths.home)).alerts_sent
+    again = make_controller(settings)
+    tray2, _ = make_tray(again)
+    repeat: list[str] = []
+    tray2.message_shown.connect(lambda title, text: repeat.append(title))
+    again.refresh()
+    assert repeat == []
+
+    clock.now = datetime(2026, 2, 10, 12, tzinfo=UTC)
+    add_spend(ledger, (datetime(2026, 2, 9, 9, tzinfo=UTC), "m", "101"))
+    again.on_scheduler_day_changed()
+    assert repeat == ["100% of your monthly budget spent"]
+
+
+def test_budget_notifications_can_be_turned_off(qtbot, make_controller, ledger) -> None:
+    controller = make_controller(Settings(monthly_budget=Decimal("10"), notify_budget=False))
+    notices: list[object] = []
+    controller.notice.connect(notices.append)
+    add_spend(ledger, (datetime(2026, 1, 5, 9, tzinfo=UTC), "m", "50"))
+    controller.refresh()
+    assert notices == []
+
+
+def test_new_unpriced_models_are_announced_once(qtbot, make_controller) -> None:
+    controller = make_controller()
+    tray, _ = make_tray(controller)
+    shown: list[str] = []
+    tray.message_shown.connect(lambda title, text: shown.append(text))
+    summary = ImportSummary(sources=["claude-code"])
+    summary.unpriced_models.update({"mystery-1": 3})
+    controller._after_import(False, summary)
+    controller._after_import(False, summary)
+    assert len(shown) == 1
+    assert shown[0].startswith("mystery-1: their cost is unknown (not $0)")
+    summary.unpriced_models.update({"mystery-2": 1})
+    controller._after_import(False, summary)
+    assert len(shown) == 2
+    assert shown[1].startswith("mystery-2")
+
+
+def test_generic_notice_hook_shows_a_rejected_key(qtbot, make_controller) -> None:
+    from tokenworth.ui.hooks import Notice
+
+    def poll(db) -> list[Notice]:
+        return [Notice("key-rejected", "OpenAI key rejected", "The admin key was refused (401).")]
+
+    controller = make_controller(hooks=AppHooks(poll_providers=poll))
+    tray, _ = make_tray(controller)
+    shown: list[str] = []
+    tray.message_shown.connect(lambda title, text: shown.append(title))
+    controller.refresh_now()
+    assert shown == ["OpenAI key rejected"]
