@@ -91,9 +91,11 @@ def test_doctor_finds_everything_the_bundle_ships(bundle: Path, sandbox: dict[st
     checks = report["checks"]
     assert checks["migrations"]["status"] == "ok", checks["migrations"]
     assert checks["migrations"]["facts"]["heads"] == [HEAD_REVISION]
+    assert checks["migrations"]["facts"]["schema_script"] is True
     assert checks["prices"]["status"] == "ok", checks["prices"]
     assert checks["token_encodings"]["status"] == "ok", checks["token_encodings"]
-    assert checks["token_encodings"]["facts"]["tiktoken_ext"] is True
+    for encoding in ("o200k_base", "cl100k_base"):
+        assert checks["token_encodings"]["facts"][encoding].endswith("checksum ok")
     # Qt and its offscreen platform plugin load inside the bundle.
     assert checks["tray"]["facts"]["platform"] == "offscreen", checks["tray"]
     assert checks["agent_logs"]["facts"]["files"] == 1

@@ -95,6 +95,7 @@ def test_reports_revision_records_and_log_folders(cli: CliRunner, claude_dir: Pa
     assert database["facts"]["records"] > 0
     assert "claude-code" in database["facts"]["last_import"]
     assert report["checks"]["migrations"]["status"] == "ok"
+    assert report["checks"]["migrations"]["facts"]["schema_script"] is True
     folders = report["checks"]["agent_logs"]["facts"]["folders"]
     claude = [f for f in folders if f["source"] == "claude-code"]
     assert claude == [{"source": "claude-code", "dir": str(claude_dir / "projects"), "exists": True, "files": 1}]

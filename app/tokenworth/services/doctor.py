@@ -240,11 +240,14 @@ def check_migrations() -> Check:
     from alembic.script import ScriptDirectory
 
     from tokenworth.core.db import HEAD_REVISION, MIGRATIONS_DIR
+    from tokenworth.core.schema import SCHEMA_FILE, packaged_schema
 
     scripts = ScriptDirectory(str(MIGRATIONS_DIR))
     heads = scripts.get_heads()
     count = sum(1 for _ in scripts.walk_revisions())
-    facts = {"dir": str(MIGRATIONS_DIR), "scripts": count, "heads": heads}
+    schema_ok = packaged_schema(HEAD_REVISION) is not None
+    facts = {"dir": str(MIGRATIONS_DIR), "scripts": count, "heads": heads, "schema_script": schema_ok}
+    summary = f"{count} script{'s' if count != 1 else ''}, head {HEAD_REVISION}"
     if heads != [HEAD_REVISION]:
         return Check(
             "error",
@@ -252,7 +255,14 @@ def check_migrations() -> Check:
             hint="the installation is incomplete: reinstall Tokenworth",
             facts=facts,
         )
-    return Check("ok", f"{count} script{'s' if count != 1 else ''}, head {HEAD_REVISION}", facts=facts)
+    if not schema_ok:
+        return Check(
+            "warn",
+            f"{summary}; {SCHEMA_FILE.name} is missing or stale, so a new ledger is made by Alembic (slower)",
+            hint="regenerate it with `python -m tokenworth.core.schema`, or reinstall Tokenworth",
+            facts=facts,
+        )
+    return Check("ok", f"{summary}, schema script current", facts=facts)
 
 
 def check_keyring() -> Check:
