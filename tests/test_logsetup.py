@@ -186,3 +186,42 @@ def test_a_hard_crash_leaves_the_python_stacks_in_faults_log(tmp_path: Path) -> 
     assert done.returncode != 0
     text = (tmp_path / "logs" / "faults.log").read_text(encoding="utf-8")
     assert "Fatal Python error: Segmentation fault" in text
+
+
+LATE_IMPORT_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from tokenworth.core import logsetup
+
+    logsetup.setup_logging(Path(sys.argv[1]))
+    logsetup.install_crash_handler()
+    print("logging" in sys.modules, "threading" in sys.modules)
+    import logging, threading
+    logging.getLogger("tokenworth.late").warning("imported late with %s", sys.argv[2])
+    worker = threading.Thread(target=lambda: 1 / 0, name="late-thread")
+    worker.start()
+    worker.join()
+    """
+)
+
+
+def test_setting_up_loads_nothing_yet_hooks_in_when_logging_and_threading_arrive(tmp_path: Path) -> None:
+    log_file = tmp_path / "logs" / "tokenworth.log"
+
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_IMPORT_SCRIPT, str(log_file), FAKE_KEYS[2]],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False False"  # a quick CLI run pays for neither import
+    text = log_file.read_text(encoding="utf-8")
+    assert "imported late with sk-admin-***" in text
+    assert "uncaught exception in late-thread" in text
+    assert "ZeroDivisionError" in text
+    assert FAKE_KEYS[2] not in text + done.stderr

@@ -26,16 +26,17 @@ def main() -> None:
     parser.add_argument("--app", action="append", type=Path)
     args = parser.parse_args()
     apps = args.app or [Path(__file__).resolve().parents[2] / "app"]
-    with tempfile.TemporaryDirectory() as home:
-        env = dict(os.environ, TOKENWORTH_HOME=home, QT_QPA_PLATFORM="offscreen")
+    with tempfile.TemporaryDirectory() as homes:
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode cached after the first run
         samples: dict[tuple[Path, tuple[str, ...]], list[tuple[float, float]]] = {}
         for app in apps:  # warm-up, and create the database once
             for command in COMMANDS:
-                run(app, command, env)
+                run(app, command, env, homes)
         for _ in range(args.runs):
             for command in COMMANDS:
                 for app in apps:
-                    samples.setdefault((app, command), []).append(run(app, command, env))
+                    samples.setdefault((app, command), []).append(run(app, command, env, homes))
     for (app, command), pairs in samples.items():
         wall = [w * 1000 for w, _ in pairs]
         cpu = [c * 1000 for _, c in pairs]
@@ -45,9 +46,11 @@ def main() -> None:
         )
 
 
-def run(app: Path, command: tuple[str, ...], env: dict[str, str]) -> tuple[float, float]:
-    """Wall time and CPU time (user + system) of one run; CPU time suffers less from a busy machine."""
-    child_env = dict(env, PYTHONPATH=str(app))
+def run(app: Path, command: tuple[str, ...], env: dict[str, str], homes: str) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run; CPU time suffers less from a busy machine.
+    Each checkout gets its own data folder (their schemas may differ)."""
+    home = Path(homes) / str(abs(hash(str(app))))
+    child_env = dict(env, PYTHONPATH=str(app), TOKENWORTH_HOME=str(home))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "tokenworth", *command], env=child_env, check=True, stdout=subprocess.DEVNULL)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -18,9 +17,7 @@ from typing import TextIO
 
 from tokenworth import __version__
 from tokenworth.cli.base import CliContext, Command, CommandError
-from tokenworth.core.logsetup import install_crash_handler, setup_logging
-
-_log = logging.getLogger(__name__)
+from tokenworth.core.logsetup import install_crash_handler, logger, setup_logging
 
 
 @dataclass(frozen=True)
@@ -120,16 +117,17 @@ def main(
         return int(exc.code or 0)
     ctx = CliContext(args=args, stdout=stdout, stderr=stderr, env=dict(os.environ if env is None else env))
     command: Command | None = getattr(args, "_command", None)
-    # Cheap: the log file is opened only when something is logged; crashes land there too.
+    # Costs no import: handlers attach when something imports logging; crashes land there too.
     setup_logging(ctx.paths.log_file, verbose=args.verbose, stderr=stderr)
     install_crash_handler()
     try:
         if command is None:
             return _start_app(ctx)
-        _log.debug("running %s", command.name)
+        if args.verbose:
+            logger(__name__).debug("running %s", command.name)
         return command.run(ctx, args)
     except CommandError as exc:
-        _log.info("%s failed: %s", command.name if command else "app", exc)
+        logger(__name__).info("%s failed: %s", command.name if command else "app", exc)
         print(f"tokenworth: {exc}", file=stderr)
         return exc.exit_code
     except KeyboardInterrupt:

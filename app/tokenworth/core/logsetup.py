@@ -1,7 +1,9 @@
 """Logging for the CLI and the tray: a rotating file, `--verbose` to stderr, keys masked, crashes kept.
 
-Cheap on purpose (the CLI calls it on every run): the file is opened only when the first record
-is written, and the default level lets routine runs write nothing at all.
+Cheap on purpose, because the CLI calls it on every run and a quick `report` loads neither
+`logging` nor `threading`: setting up costs no import. The handlers are attached the moment
+anything imports `logging` (at once if it already has), the thread crash hook the moment anything
+imports `threading`, the file is opened at the first record, and a routine run writes nothing.
 
 `tokenworth.cli.main` sets up logging and the crash hooks before any command, the tray included.
 The tray app then only adds, once its QApplication exists: `set_crash_notifier(fn)` (fn gets a
@@ -12,16 +14,20 @@ one-line summary from any thread: emit a signal, show a tray message) and
 from __future__ import annotations
 
 import contextlib
-import logging
 import sys
-import threading
-import traceback
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from tokenworth.core.redact import redact_secrets
+
+if TYPE_CHECKING:
+    import logging
+    import threading
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
 
 LOGGER_NAME = "tokenworth"
 LOG_FILE_MAX_BYTES = 1_000_000
@@ -34,10 +40,130 @@ CrashNotifier = Callable[[str], None]
 notifier should emit a signal rather than touch widgets."""
 
 _HANDLER_MARK = "_tokenworth_handler"
-_log = logging.getLogger(f"{LOGGER_NAME}.crash")
 
 
-class RedactingFilter(logging.Filter):
+# --- run code right after a module is first imported ----------------------------------------------
+
+
+class _ChainedLoader:
+    """Loads a module with its own loader, then runs the callbacks waiting for it."""
+
+    def __init__(self, loader: Any, callbacks: list[Callable[[], None]]) -> None:
+        self._loader = loader
+        self._callbacks = callbacks
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return cast("ModuleType | None", self._loader.create_module(spec))
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__loader__ = self._loader  # look like any other module (linecache, get_source)
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        for callback in self._callbacks:
+            with contextlib.suppress(Exception):  # setting up logging must never break an import
+                callback()
+
+
+class _AfterImport:
+    """A meta-path finder that only watches for a few module names, then steps aside."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, list[Callable[[], None]]] = {}
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        callbacks = self.waiting.pop(name, None)
+        if callbacks is None:
+            return None
+        if not self.waiting and self in sys.meta_path:
+            sys.meta_path.remove(self)
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = cast("ModuleSpec | None", find(name, path, target))
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = cast(Any, _ChainedLoader(spec.loader, callbacks))
+                return spec
+        return None
+
+
+_after_import = _AfterImport()
+
+
+def when_imported(name: str, callback: Callable[[], None]) -> None:
+    """Run `callback` once module `name` is loaded: now if it is, else right after its import."""
+    if name in sys.modules:
+        callback()
+        return
+    waiting = _after_import.waiting.setdefault(name, [])
+    if callback not in waiting:
+        waiting.append(callback)
+    if _after_import not in sys.meta_path:
+        sys.meta_path.insert(0, _after_import)
+
+
+# --- the log file and --verbose --------------------------------------------------------------------
+
+
+class _LogConfig:
+    """What the last `setup_logging` asked for (a plain class: a dataclass costs start-up time)."""
+
+    def __init__(self, log_file: Path | None, verbose: bool, stderr: TextIO | None) -> None:
+        self.log_file = log_file
+        self.verbose = verbose
+        self.stderr = stderr
+
+
+_config: _LogConfig | None = None
+
+
+def setup_logging(log_file: Path | None, *, verbose: bool = False, stderr: TextIO | None = None) -> None:
+    """Write Tokenworth's records (INFO, or DEBUG when verbose) and every library's warnings to a
+    rotating `log_file`; when verbose, to `stderr` too. A later call replaces what an earlier one
+    installed, so calling it once per command run is safe."""
+    global _config
+    _config = _LogConfig(log_file, verbose, stderr)
+    if verbose:
+        import logging  # noqa: F401  (verbose runs log at once; the hook below then applies it)
+    when_imported("logging", _apply_config)
+
+
+def _apply_config() -> None:
+    import logging
+
+    config = _config
+    if config is None:
+        return
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
+        root.removeHandler(handler)
+        handler.close()
+    level = logging.DEBUG if config.verbose else logging.INFO
+    logging.getLogger(LOGGER_NAME).setLevel(level)
+    handlers: list[logging.Handler] = []
+    if config.log_file is not None:
+        handlers.append(_file_handler(config.log_file))
+    if config.verbose:
+        stream = logging.StreamHandler(config.stderr if config.stderr is not None else sys.stderr)
+        stream.setFormatter(logging.Formatter(STDERR_FORMAT))
+        handlers.append(stream)
+    for handler in handlers:
+        handler.setLevel(level)
+        handler.addFilter(RedactingFilter())
+        setattr(handler, _HANDLER_MARK, True)
+        root.addHandler(handler)
+
+
+def logger(name: str) -> logging.Logger:
+    """`logging.getLogger(name)`, importing logging only when a record is really due."""
+    import logging
+
+    return logging.getLogger(name)
+
+
+class RedactingFilter:
     """Masks key-like text in a record's message, arguments and traceback (defence in depth)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -48,6 +174,8 @@ class RedactingFilter(logging.Filter):
         record.msg = redact_secrets(message)
         record.args = None
         if record.exc_info and not record.exc_text:
+            import traceback
+
             record.exc_text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
         if record.exc_text:
             record.exc_text = redact_secrets(record.exc_text)
@@ -56,71 +184,71 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(log_file: Path | None, *, verbose: bool = False, stderr: TextIO | None = None) -> None:
-    """Write Tokenworth's records (INFO, or DEBUG when verbose) and every library's warnings to a
-    rotating `log_file`; when verbose, to `stderr` too. A later call replaces what an earlier one
-    installed, so calling it once per command run is safe."""
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
-        root.removeHandler(handler)
-        handler.close()
-    level = logging.DEBUG if verbose else logging.INFO
-    logging.getLogger(LOGGER_NAME).setLevel(level)
-    handlers: list[logging.Handler] = []
-    if log_file is not None:
-        handlers.append(_file_handler(log_file))
-    if verbose:
-        stream = logging.StreamHandler(stderr if stderr is not None else sys.stderr)
-        stream.setFormatter(logging.Formatter(STDERR_FORMAT))
-        handlers.append(stream)
-    for handler in handlers:
-        handler.setLevel(level)
-        handler.addFilter(RedactingFilter())
-        setattr(handler, _HANDLER_MARK, True)
-        root.addHandler(handler)
+@cache
+def _deferred_file_handler_class() -> Callable[[Path], logging.Handler]:
+    import logging
 
+    class DeferredRotatingFileHandler(logging.Handler):
+        """A rotating file made at the first record: a run that logs nothing creates and opens
+        nothing."""
 
-class _DeferredRotatingFileHandler(logging.Handler):
-    """A rotating file made at the first record: a run that logs nothing imports, creates and
-    opens nothing (the CLI's start-up time matters)."""
+        def __init__(self, path: Path) -> None:
+            super().__init__()
+            self.baseFilename = str(path)
+            self._file: logging.Handler | None = None
 
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.baseFilename = str(path)
-        self._file: logging.Handler | None = None
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                if self._file is None:
+                    import logging.handlers
 
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            if self._file is None:
-                import logging.handlers
+                    Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+                    self._file = logging.handlers.RotatingFileHandler(
+                        self.baseFilename,
+                        maxBytes=LOG_FILE_MAX_BYTES,
+                        backupCount=LOG_FILE_BACKUPS,
+                        encoding="utf-8",
+                    )
+                    self._file.setFormatter(self.formatter)
+                self._file.emit(record)
+            except Exception:
+                self.handleError(record)
 
-                Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
-                self._file = logging.handlers.RotatingFileHandler(
-                    self.baseFilename,
-                    maxBytes=LOG_FILE_MAX_BYTES,
-                    backupCount=LOG_FILE_BACKUPS,
-                    encoding="utf-8",
-                )
-                self._file.setFormatter(self.formatter)
-            self._file.emit(record)
-        except Exception:
-            self.handleError(record)
+        def flush(self) -> None:
+            if self._file is not None:
+                self._file.flush()
 
-    def flush(self) -> None:
-        if self._file is not None:
-            self._file.flush()
+        def close(self) -> None:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            super().close()
 
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        super().close()
+    return DeferredRotatingFileHandler
 
 
 def _file_handler(log_file: Path) -> logging.Handler:
-    handler = _DeferredRotatingFileHandler(log_file)
+    import logging
+
+    handler = _deferred_file_handler_class()(log_file)
     handler.setFormatter(logging.Formatter(FILE_FORMAT))
     return handler
+
+
+def log_file_of() -> Path | None:
+    """The file our handlers write to, if any (so a message can point the user at it)."""
+    if "logging" not in sys.modules:
+        return _config.log_file if _config is not None else None
+    import logging
+
+    for handler in logging.getLogger().handlers:
+        filename = getattr(handler, "baseFilename", None)
+        if filename and getattr(handler, _HANDLER_MARK, False):
+            return Path(filename)
+    return None
+
+
+# --- crashes -----------------------------------------------------------------------------------
 
 
 class _CrashHooks:
@@ -130,7 +258,7 @@ class _CrashHooks:
         self.installed = False
         self.notifier: CrashNotifier | None = None
         self.previous_sys_hook: Callable[..., object] = sys.excepthook
-        self.previous_thread_hook: Callable[[threading.ExceptHookArgs], object] = threading.excepthook
+        self.previous_thread_hook: Callable[[threading.ExceptHookArgs], object] | None = None
 
 
 _hooks = _CrashHooks()
@@ -144,11 +272,19 @@ def install_crash_handler(notifier: CrashNotifier | None = None) -> None:
         _hooks.notifier = notifier
     if _hooks.installed:
         return
-    _hooks.previous_sys_hook = sys.excepthook
-    _hooks.previous_thread_hook = threading.excepthook
-    sys.excepthook = _on_uncaught
-    threading.excepthook = _on_uncaught_in_thread
     _hooks.installed = True
+    _hooks.previous_sys_hook = sys.excepthook
+    sys.excepthook = _on_uncaught
+    when_imported("threading", _install_thread_hook)
+
+
+def _install_thread_hook() -> None:
+    import threading
+
+    if not _hooks.installed or threading.excepthook is _on_uncaught_in_thread:
+        return
+    _hooks.previous_thread_hook = threading.excepthook
+    threading.excepthook = _on_uncaught_in_thread
 
 
 def set_crash_notifier(notifier: CrashNotifier | None) -> None:
@@ -162,10 +298,14 @@ def uninstall_crash_handler() -> None:
         return
     if sys.excepthook is _on_uncaught:
         sys.excepthook = _hooks.previous_sys_hook
-    if threading.excepthook is _on_uncaught_in_thread:
-        threading.excepthook = _hooks.previous_thread_hook
+    if "threading" in sys.modules:
+        import threading
+
+        if threading.excepthook is _on_uncaught_in_thread and _hooks.previous_thread_hook is not None:
+            threading.excepthook = _hooks.previous_thread_hook
     _hooks.installed = False
     _hooks.notifier = None
+    _hooks.previous_thread_hook = None
 
 
 _fault_file: TextIO | None = None
@@ -193,16 +333,6 @@ def crash_summary(exc_type: type[BaseException], exc_value: BaseException | None
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def log_file_of(logger: logging.Logger | None = None) -> Path | None:
-    """The file our handlers write to, if any (so a message can point the user at it)."""
-    logger = logger or logging.getLogger()
-    for handler in logger.handlers:
-        filename = getattr(handler, "baseFilename", None)
-        if filename and getattr(handler, _HANDLER_MARK, False):
-            return Path(filename)
-    return None
-
-
 def _on_uncaught(exc_type: type[BaseException], exc_value: BaseException, exc_tb: TracebackType | None) -> None:
     if issubclass(exc_type, KeyboardInterrupt):
         _hooks.previous_sys_hook(exc_type, exc_value, exc_tb)
@@ -215,14 +345,17 @@ def _on_uncaught(exc_type: type[BaseException], exc_value: BaseException, exc_tb
 
 
 def _on_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    import threading
+
     if args.exc_type is SystemExit:
         return
     name = args.thread.name if args.thread is not None else "a thread"
     _record_crash(name, args.exc_type, args.exc_value, args.exc_traceback)
-    if _hooks.previous_thread_hook is threading.__excepthook__:
+    previous = _hooks.previous_thread_hook
+    if previous is None or previous is threading.__excepthook__:
         _print_redacted(args.exc_type, args.exc_value, args.exc_traceback, thread=name)
     else:
-        _hooks.previous_thread_hook(args)
+        previous(args)
 
 
 def _record_crash(
@@ -232,10 +365,12 @@ def _record_crash(
     exc_tb: TracebackType | None,
 ) -> None:
     try:
+        import logging  # attaches our handlers if nothing had imported logging yet
+
         exc_info = cast(
             "tuple[type[BaseException], BaseException, TracebackType | None]", (exc_type, exc_value, exc_tb)
         )
-        _log.critical("uncaught exception in %s", where, exc_info=exc_info)
+        logging.getLogger(f"{LOGGER_NAME}.crash").critical("uncaught exception in %s", where, exc_info=exc_info)
         for handler in logging.getLogger().handlers:
             handler.flush()
     except Exception:  # logging must never turn one crash into two
@@ -252,6 +387,8 @@ def _print_redacted(
     exc_tb: TracebackType | None,
     thread: str | None = None,
 ) -> None:
+    import traceback
+
     stream = sys.stderr
     if stream is None:  # a windowed app on Windows has no console
         return
