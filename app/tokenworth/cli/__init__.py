@@ -45,6 +45,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("poll", "tokenworth.cli.poll_cmd", "POLL"),
     CommandEntry("task", "tokenworth.cli.task_cmd", "TASK"),
     CommandEntry("plan", "tokenworth.cli.plan_cmd", "PLAN"),
+    CommandEntry("experiment", "tokenworth.cli.experiment_cmd", "EXPERIMENT"),
     CommandEntry("dashboard", "tokenworth.cli.dashboard_cmd", "DASHBOARD"),
     CommandEntry("doctor", "tokenworth.cli.doctor_cmd", "DOCTOR"),
     CommandEntry("autostart", "tokenworth.cli.autostart_cmd", "AUTOSTART"),

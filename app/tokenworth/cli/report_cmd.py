@@ -9,6 +9,7 @@ from datetime import date
 from tokenworth.cli.base import CliContext, Command, CommandError
 from tokenworth.cli.import_cmd import print_summary, run_import
 from tokenworth.cli.output import render_table, tokens, write_json
+from tokenworth.cli.routing_cmd import add_routing_arguments
 from tokenworth.cli.value_cmd import add_value_arguments
 from tokenworth.core.money import format_usd
 from tokenworth.core.timeutil import resolve_zone
@@ -25,9 +26,10 @@ def _date(text: str) -> date:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "kind",
-        choices=(*REPORT_KINDS, "reconcile", "value"),
+        choices=(*REPORT_KINDS, "reconcile", "value", "routing"),
         help="how to group the usage; `reconcile` sets estimated against billed spend per day and model;"
-        " `value` shows TFP (dollars of value per dollar of tokens)",
+        " `value` shows TFP (dollars of value per dollar of tokens); `routing` which work would have cost"
+        " less on which model",
     )
     add_range_arguments(parser)
     parser.add_argument("--source", help="only these sources (comma-separated, e.g. claude-code,codex)")
@@ -35,6 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="a stable JSON document with `rows` and `totals`")
     parser.add_argument("--no-import", action="store_true", help="skip the incremental import of local logs")
     add_value_arguments(parser)
+    add_routing_arguments(parser)
 
 
 def add_range_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,8 +53,12 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         raise CommandError(str(exc), 2) from exc
     if args.since and args.until and args.until < args.since:
         raise CommandError("--until is before --since", 2)
-    if args.kind != "value" and (args.month or args.by or args.basis):
-        raise CommandError("--month, --by and --basis apply to `report value` only", 2)
+    if args.kind not in ("value", "routing") and args.month:
+        raise CommandError("--month applies to `report value` and `report routing` only", 2)
+    if args.kind != "value" and (args.by or args.basis):
+        raise CommandError("--by and --basis apply to `report value` only", 2)
+    if args.kind != "routing" and args.candidates:
+        raise CommandError("--candidates applies to `report routing` only", 2)
     if not args.no_import:
         import_args = argparse.Namespace(source="all", path=None, json=args.json)
         summary = run_import(ctx, import_args, quiet=True)
@@ -69,6 +76,10 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         from tokenworth.cli.value_cmd import run_value_report  # tasks and attribution need the ORM
 
         return run_value_report(ctx, args, zone)
+    if args.kind == "routing":
+        from tokenworth.cli.routing_cmd import run_routing_report  # suggestions need the ORM and prices
+
+        return run_routing_report(ctx, args, zone)
     sources = [s.strip() for s in args.source.split(",") if s.strip()] if args.source else None
     report = usage_report(
         ctx.db(),

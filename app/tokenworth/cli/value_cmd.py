@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 def add_value_arguments(parser: argparse.ArgumentParser) -> None:
     """Options only `report value` takes (the report command routes `value` here)."""
     group = parser.add_argument_group("report value")
-    group.add_argument("--month", metavar="YYYY-MM", help="value: the month to report (default: this month)")
+    group.add_argument("--month", metavar="YYYY-MM", help="value, routing: the month to report (default: this month)")
     group.add_argument(
         "--by", choices=VALUE_GROUPINGS, help="value: group by task (default), category, model or project"
     )

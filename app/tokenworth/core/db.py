@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0003_tasks"
+HEAD_REVISION = "0004_routing"
 """The newest migration; checked cheaply at start so Alembic loads only when work is due."""
 
 

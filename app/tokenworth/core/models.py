@@ -119,6 +119,6 @@ class MetaEntry(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-# Provider accounts, billed costs, tasks, attribution and plans live in their own modules;
+# Provider accounts, billed costs, tasks, attribution, plans and routing experiments live in their own modules;
 # importing them here puts their tables on Base.metadata with the rest.
-from tokenworth.core import provider_models, task_models  # noqa: E402, F401
+from tokenworth.core import provider_models, routing_models, task_models  # noqa: E402, F401

@@ -21,6 +21,33 @@ _MICRO = Decimal(MILLION)
 _UNIT_DIVISOR = 100
 
 
+POPULAR_MODELS: tuple[str, ...] = (
+    "gpt-5",
+    "gpt-5-mini",
+    "gpt-5-nano",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-4o-mini",
+    "o3",
+    "o4-mini",
+    "claude-opus-4-5",
+    "claude-sonnet-4-5",
+    "claude-haiku-4-5",
+    "gemini-2.5-pro",
+    "gemini-2.5-flash",
+    "gemini-2.5-flash-lite",
+    "deepseek-chat",
+    "deepseek-reasoner",
+    "grok-4",
+    "grok-code-fast-1",
+    "mistral-medium-latest",
+    "mistral-small-latest",
+)
+"""Widely used chat and coding models of each major provider: what `tokenworth price` shows when
+no model is named, and the candidates routing suggestions consider beside the user's own models.
+Only those the price database (or an override) prices take part."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rate:
     """USD per million tokens, with cliff tiers: above `start` total input, all tokens pay more."""

@@ -218,3 +218,32 @@ CREATE INDEX ix_usage_records_imported_at ON usage_records (imported_at);
 
 UPDATE alembic_version SET version_num='0003_tasks' WHERE alembic_version.version_num = '0002_providers';
 
+-- Running upgrade 0003_tasks -> 0004_routing
+
+CREATE TABLE routing_experiments (
+    id INTEGER NOT NULL, 
+    suggestion_id VARCHAR(16) NOT NULL, 
+    month VARCHAR(7) NOT NULL, 
+    category VARCHAR(64), 
+    from_provider VARCHAR(32) NOT NULL, 
+    from_model VARCHAR(128) NOT NULL, 
+    to_provider VARCHAR(32) NOT NULL, 
+    to_model VARCHAR(128) NOT NULL, 
+    evidence VARCHAR(16) NOT NULL, 
+    task_count INTEGER NOT NULL, 
+    baseline_tasks INTEGER DEFAULT '0' NOT NULL, 
+    baseline_value_per_task BIGINT, 
+    baseline_cost_per_task BIGINT, 
+    baseline_tfp VARCHAR(32), 
+    expected_savings BIGINT, 
+    status VARCHAR(16) NOT NULL, 
+    accepted_at BIGINT NOT NULL, 
+    ended_at BIGINT, 
+    task_ids TEXT, 
+    PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_routing_experiments_status ON routing_experiments (status);
+
+UPDATE alembic_version SET version_num='0004_routing' WHERE alembic_version.version_num = '0003_tasks';
+

@@ -10,37 +10,12 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from tokenworth.core.money import decimal_str
-from tokenworth.core.pricing import PriceBook, cost_usd
+from tokenworth.core.pricing import POPULAR_MODELS, PriceBook, cost_usd
 from tokenworth.core.timeutil import utc_now
 from tokenworth.core.tokens import count_tokens, tokenizer_for_model
 
 DEFAULT_OUTPUT_RATIO = Decimal("0.25")
 """Without a flag, the answer is assumed to be a quarter of the prompt's length in tokens."""
-
-POPULAR_MODELS: tuple[str, ...] = (
-    "gpt-5",
-    "gpt-5-mini",
-    "gpt-5-nano",
-    "gpt-4.1",
-    "gpt-4.1-mini",
-    "gpt-4o-mini",
-    "o3",
-    "o4-mini",
-    "claude-opus-4-5",
-    "claude-sonnet-4-5",
-    "claude-haiku-4-5",
-    "gemini-2.5-pro",
-    "gemini-2.5-flash",
-    "gemini-2.5-flash-lite",
-    "deepseek-chat",
-    "deepseek-reasoner",
-    "grok-4",
-    "grok-code-fast-1",
-    "mistral-medium-latest",
-    "mistral-small-latest",
-)
-"""The models priced when none are named: widely used chat and coding models of each provider.
-Only those the price database (or an override) prices are shown."""
 
 
 class PromptInputError(ValueError):
