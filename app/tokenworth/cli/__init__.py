@@ -17,6 +17,7 @@ from typing import TextIO
 
 from tokenworth import __version__
 from tokenworth.cli.base import CliContext, Command, CommandError
+from tokenworth.core.logsetup import install_crash_handler, logger, setup_logging
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("experiment", "tokenworth.cli.experiment_cmd", "EXPERIMENT"),
     CommandEntry("dashboard", "tokenworth.cli.dashboard_cmd", "DASHBOARD"),
     CommandEntry("export", "tokenworth.cli.export_cmd", "EXPORT"),
+    CommandEntry("doctor", "tokenworth.cli.doctor_cmd", "DOCTOR"),
+    CommandEntry("autostart", "tokenworth.cli.autostart_cmd", "AUTOSTART"),
 )
 """Every subcommand, registered from this one table."""
 
@@ -78,7 +81,9 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tokenworth {__version__}")
     parser.add_argument("--db", metavar="URL", help="any SQLAlchemy database URL (default: SQLite in the data dir)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log more detail, to stderr as well as the log file"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = chosen_command(argv)
     wants_help = chosen is None and any(word in ("-h", "--help") for word in argv)
@@ -114,11 +119,17 @@ def main(
         return int(exc.code or 0)
     ctx = CliContext(args=args, stdout=stdout, stderr=stderr, env=dict(os.environ if env is None else env))
     command: Command | None = getattr(args, "_command", None)
+    # Costs no import: handlers attach when something imports logging; crashes land there too.
+    setup_logging(ctx.paths.log_file, verbose=args.verbose, stderr=stderr)
+    install_crash_handler()
     try:
         if command is None:
             return _start_app(ctx)
+        if args.verbose:
+            logger(__name__).debug("running %s", command.name)
         return command.run(ctx, args)
     except CommandError as exc:
+        logger(__name__).info("%s failed: %s", command.name if command else "app", exc)
         print(f"tokenworth: {exc}", file=stderr)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -1,0 +1,227 @@
+"""Logs: a file only when something is logged, --verbose to stderr, keys masked, crashes kept."""
+
+from __future__ import annotations
+
+import io
+import logging
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import CliRunner, subprocess_env
+from tokenworth.core import logsetup
+from tokenworth.core.redact import redact_secrets
+
+FAKE_KEYS = (
+    "sk-ant-api03-FAKElogTESTkey0123456789abcdef",
+    "sk-or-v1-0123456789abcdefFAKEFAKEFAKE",
+    "sk-admin-FAKEadminKEY0123456789",
+    "sk-proj-FAKEprojectKEY0123456789",
+    "sk-FAKEplainDeepSeekKey0123456789",
+)
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "logs" / "tokenworth.log"
+    yield path
+    logsetup.setup_logging(None)  # detach from the test's folder
+
+
+@pytest.mark.parametrize("key", FAKE_KEYS)
+def test_redaction_keeps_the_kind_and_drops_the_key(key: str) -> None:
+    masked = redact_secrets(f"calling with {key} now")
+
+    assert key not in masked
+    assert masked.startswith("calling with sk-")
+    assert masked.endswith("*** now")
+
+
+def test_ordinary_words_are_left_alone() -> None:
+    text = "task-manager risk-assessment sk-learn claude-sonnet-4-5 msg_01EXAMPLE"
+
+    assert redact_secrets(text) == text
+
+
+def test_nothing_logged_means_no_file(log_file: Path) -> None:
+    logsetup.setup_logging(log_file)
+
+    logging.getLogger("tokenworth.test").debug("below the level")
+
+    assert not log_file.parent.exists()
+
+
+def test_records_are_written_with_keys_masked(log_file: Path) -> None:
+    logsetup.setup_logging(log_file)
+    log = logging.getLogger("tokenworth.test")
+
+    log.info("polling with key %s", FAKE_KEYS[0])
+    try:
+        raise RuntimeError(f"provider rejected {FAKE_KEYS[1]}")
+    except RuntimeError:
+        log.exception("poll failed")
+    logging.getLogger("some.library").warning("header Authorization: Bearer %s", FAKE_KEYS[2])
+
+    text = log_file.read_text(encoding="utf-8")
+    assert "polling with key sk-ant-api03-***" in text
+    assert "RuntimeError: provider rejected sk-or-v1-***" in text
+    assert "Traceback (most recent call last)" in text
+    assert "Authorization: Bearer ***" in text
+    for key in FAKE_KEYS:
+        assert key not in text
+
+
+def test_verbose_also_logs_debug_to_stderr(log_file: Path) -> None:
+    stderr = io.StringIO()
+    logsetup.setup_logging(log_file, verbose=True, stderr=stderr)
+
+    logging.getLogger("tokenworth.test").debug("detail %s", FAKE_KEYS[3])
+
+    assert stderr.getvalue() == "DEBUG tokenworth.test: detail sk-proj-***\n"
+    assert "detail sk-proj-***" in log_file.read_text(encoding="utf-8")
+
+
+def test_setting_up_again_replaces_the_handlers(log_file: Path, tmp_path: Path) -> None:
+    logsetup.setup_logging(log_file)
+    second = tmp_path / "second.log"
+    logsetup.setup_logging(second)
+
+    logging.getLogger("tokenworth.test").warning("once")
+
+    assert not log_file.exists()
+    assert second.read_text(encoding="utf-8").count("once") == 1
+    assert logsetup.log_file_of() == second
+
+
+def test_cli_verbose_flag_logs_to_stderr_and_the_file(cli: CliRunner, home: Path) -> None:
+    quiet = cli("report", "daily", "--no-import")
+    verbose = cli("--verbose", "report", "daily", "--no-import")
+
+    assert "DEBUG" not in quiet.err
+    assert "DEBUG tokenworth.cli: running report" in verbose.err
+    assert "running report" in (home / "logs" / "tokenworth.log").read_text(encoding="utf-8")
+    logsetup.setup_logging(None)
+
+
+def test_install_chains_to_the_hooks_already_there() -> None:
+    seen: list[str] = []
+    logsetup.uninstall_crash_handler()  # an earlier in-process CLI run may have installed it
+    previous = threading.excepthook
+    threading.excepthook = lambda args: seen.append(str(args.exc_value))
+    try:
+        logsetup.install_crash_handler(notifier=seen.append)
+        thread = threading.Thread(target=lambda: 1 / 0, name="worker")
+        thread.start()
+        thread.join()
+    finally:
+        logsetup.uninstall_crash_handler()
+        threading.excepthook = previous
+
+    assert seen == ["ZeroDivisionError: division by zero", "division by zero"]
+
+
+CRASH_SCRIPT = textwrap.dedent(
+    """
+    import sys, threading
+    from pathlib import Path
+    from tokenworth.core import logsetup
+
+    log_file = Path(sys.argv[1])
+    notes = log_file.with_name("notes.txt")
+    logsetup.setup_logging(log_file)
+    logsetup.install_crash_handler(lambda text: notes.open("a").write(text + "\\n"))
+    worker = threading.Thread(target=lambda: {}["missing " + sys.argv[2]], name="poller")
+    worker.start()
+    worker.join()
+    raise RuntimeError("gave up with " + sys.argv[2])
+    """
+)
+
+
+def test_a_crash_leaves_a_traceback_in_the_log_and_tells_the_notifier(tmp_path: Path) -> None:
+    log_file = tmp_path / "logs" / "tokenworth.log"
+
+    done = subprocess.run(
+        [sys.executable, "-c", CRASH_SCRIPT, str(log_file), FAKE_KEYS[0]],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 1
+    text = log_file.read_text(encoding="utf-8")
+    assert "uncaught exception in poller" in text
+    assert "uncaught exception in main thread" in text
+    assert text.count("Traceback (most recent call last)") == 2
+    assert "RuntimeError: gave up with sk-ant-api03-***" in text
+    notes = (tmp_path / "logs" / "notes.txt").read_text(encoding="utf-8").splitlines()
+    assert notes == ["KeyError: 'missing sk-ant-api03-***'", "RuntimeError: gave up with sk-ant-api03-***"]
+    assert "RuntimeError: gave up with sk-ant-api03-***" in done.stderr
+    assert f"(also written to {log_file})" in done.stderr
+    for output in (text, done.stderr, "\n".join(notes)):
+        assert FAKE_KEYS[0] not in output
+
+
+def test_a_hard_crash_leaves_the_python_stacks_in_faults_log(tmp_path: Path) -> None:
+    script = (
+        "import faulthandler, sys; from pathlib import Path; from tokenworth.core import logsetup; "
+        "logsetup.enable_fault_log(Path(sys.argv[1])); faulthandler._sigsegv()"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "logs")],
+        env=subprocess_env(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode != 0
+    text = (tmp_path / "logs" / "faults.log").read_text(encoding="utf-8")
+    assert "Fatal Python error: Segmentation fault" in text
+
+
+LATE_IMPORT_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from tokenworth.core import logsetup
+
+    logsetup.setup_logging(Path(sys.argv[1]))
+    logsetup.install_crash_handler()
+    print("logging" in sys.modules, "threading" in sys.modules)
+    import logging, threading
+    logging.getLogger("tokenworth.late").warning("imported late with %s", sys.argv[2])
+    worker = threading.Thread(target=lambda: 1 / 0, name="late-thread")
+    worker.start()
+    worker.join()
+    """
+)
+
+
+def test_setting_up_loads_nothing_yet_hooks_in_when_logging_and_threading_arrive(tmp_path: Path) -> None:
+    log_file = tmp_path / "logs" / "tokenworth.log"
+
+    done = subprocess.run(
+        [sys.executable, "-c", LATE_IMPORT_SCRIPT, str(log_file), FAKE_KEYS[2]],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False False"  # a quick CLI run pays for neither import
+    text = log_file.read_text(encoding="utf-8")
+    assert "imported late with sk-admin-***" in text
+    assert "uncaught exception in late-thread" in text
+    assert "ZeroDivisionError" in text
+    assert FAKE_KEYS[2] not in text + done.stderr
