@@ -73,5 +73,26 @@ class AppHooks:
 
 
 def default_hooks() -> AppHooks:
-    """The hooks of the services present in this build (none yet in phase 1)."""
-    return AppHooks()
+    """The hooks of the services present in this build.
+
+    Still to connect when their branches land (each is one line here):
+    - `export_month=export_dialog.export_month` (issue 7): a UiAction that asks where to save
+      and runs services.monthly_summary in `controller.runner` (Lane.DB), like task_actions does.
+    - `set_start_at_login=autostart.set_start_at_login` (issue 8): called by
+      `AppController.apply_settings` with the new flag when the Settings checkbox changed.
+    - The Suggestions panel (issue 6) is not a hook: `TokenworthApp.dashboard` adds it with
+      `window.add_panel(SuggestionsPanel(self.controller), "Suggestions")`, like the price panel.
+    """
+    from tokenworth.services.task_overview import value_overview
+    from tokenworth.ui import keys_section, plans_section, provider_poll, task_actions
+
+    return AppHooks(
+        value_source=value_overview,
+        active_task=task_actions.active_task,
+        start_task=task_actions.start_task,
+        stop_task=task_actions.stop_task,
+        log_task_value=task_actions.log_task_value,
+        poll_providers=provider_poll.poll_providers,
+        keys_section=keys_section.keys_section,
+        plans_section=plans_section.plans_section,
+    )
