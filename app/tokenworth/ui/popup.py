@@ -324,6 +324,7 @@ class TaskValuePopup(QDialog):
         """Choosing a proposed title chooses the usage it stands for."""
         for index, cover in enumerate(self.covers):
             if cover.title == text and cover.kind is not CoverKind.RUNNING:
+                self.title_edit.setText(text)
                 self._auto_title = text
                 self.select_cover(index)
                 return

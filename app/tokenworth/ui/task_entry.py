@@ -24,6 +24,7 @@ from tokenworth.services.tasks import (
     TaskDraft,
     TaskInputError,
     TaskView,
+    check_draft,
     edit_task,
     list_categories,
     log_task,
@@ -227,8 +228,10 @@ def draft_of(entry: Entry, now: datetime) -> tuple[TaskDraft, int | None]:
 
 
 def preview_entry(db: Database, entry: Entry, now: datetime) -> TaskPreview:
-    """The cost the entry would be given and its TFP, under the saving rules (DB worker)."""
+    """The cost the entry would be given and its TFP, under the saving rules (DB worker); raises
+    what saving would raise (an overlap, a taken session), so the popup says so before Save."""
     draft, task_id = draft_of(entry, now)
+    check_draft(db, draft, task_id=task_id)
     return preview_task(db, draft, task_id=task_id)
 
 
