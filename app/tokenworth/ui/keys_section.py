@@ -242,8 +242,8 @@ class KeysSection(QWidget):
                 if c == 5 and text:
                     item.setToolTip(text)
                 self.table.setItem(r, c, item)
-        if not self.accounts:
-            self.show_status("No provider keys stored yet. Usage APIs need an admin key (see the hint above).")
+        if not self.accounts and not self.status.text():
+            self.show_status("No provider keys stored yet. Usage APIs need an admin key (see the hint below).")
 
     # actions ------------------------------------------------------------------------------------
 

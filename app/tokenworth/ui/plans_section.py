@@ -213,7 +213,7 @@ class PlansSection(QWidget):
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c in (1, 5, 6):
-                    item.setTextAlignment(int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter))
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         self.update_buttons()
 
@@ -221,7 +221,7 @@ class PlansSection(QWidget):
         plan = self.selected()
         if plan is not None:
             self.name_edit.setText(plan.name)
-            self.fee_edit.setText(format(plan.monthly_fee, "f"))
+            self.fee_edit.setText(f"{plan.monthly_fee:.2f}")
             self.covers_edit.setText(", ".join(plan.covers))
             self.first_edit.setText(plan.first_month or "")
             self.last_edit.setText(plan.last_month or "")

@@ -204,7 +204,7 @@ class PricePanel(QWidget):
             for c, text in enumerate(row_cells(row)):
                 item = QTableWidgetItem(text)
                 if c in (2, 3, 4):
-                    item.setTextAlignment(int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter))
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         self.notes.setText("" if priced is None else notes_for(priced))
 
