@@ -309,6 +309,7 @@ class TaskValuePopup(QDialog):
         title = self.title_edit.text()
         if cover.title and (not title.strip() or title == self._auto_title):
             self.title_edit.setText(cover.title)
+            self.title_edit.selectAll()  # a suggestion: typing replaces it
             self._auto_title = cover.title
         category = self.category_edit.text()
         if cover.category and (not category.strip() or category == self._auto_category):
