@@ -405,6 +405,7 @@ class TaskValuePopup(QDialog):
             message = errors.get(name)
             empty = isinstance(widget, QLineEdit) and not widget.text().strip()
             shown = message if message and (not empty or name in self._touched) else None
+            shown = shown[:1].upper() + shown[1:] if shown else None
             kind = "QLineEdit" if isinstance(widget, QLineEdit) else "QDateTimeEdit"
             widget.setStyleSheet(f"{kind} {{ {INVALID_STYLE} }}" if shown else "")
             widget.setToolTip(shown or "")
