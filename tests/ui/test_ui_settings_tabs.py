@@ -262,3 +262,19 @@ def test_the_dashboard_has_the_price_panel(qtbot, paths, ledger) -> None:
         app.shutdown()
         app.dashboard.close()
         app.dashboard.deleteLater()
+
+
+def test_an_unusable_keyring_is_announced_once(
+    ledger: Database, memory_keyring: MemoryKeyring, fake_env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tokenworth.core.secrets import SecretStore
+    from tokenworth.ui import provider_poll
+
+    monkeypatch.setattr(provider_poll, "_keyring_problem_told", False)
+
+    store_key(ledger, SecretStore(), "openai", "work", FAKE_KEY, env=fake_env, check=False)
+    locked = SecretStore(fail.Keyring())
+    [notice] = poll_providers(ledger, secrets=locked, env=fake_env)
+    assert notice.title == "Provider keys cannot be read"
+    assert "No usable keyring" in notice.message
+    assert poll_providers(ledger, secrets=locked, env=fake_env) == []

@@ -84,7 +84,7 @@ def default_hooks() -> AppHooks:
       `window.add_panel(SuggestionsPanel(self.controller), "Suggestions")`, like the price panel.
     """
     from tokenworth.services.task_overview import value_overview
-    from tokenworth.ui import keys_section, plans_section, provider_poll, task_actions
+    from tokenworth.ui import task_actions
 
     return AppHooks(
         value_source=value_overview,
@@ -92,7 +92,28 @@ def default_hooks() -> AppHooks:
         start_task=task_actions.start_task,
         stop_task=task_actions.stop_task,
         log_task_value=task_actions.log_task_value,
-        poll_providers=provider_poll.poll_providers,
-        keys_section=keys_section.keys_section,
-        plans_section=plans_section.plans_section,
+        poll_providers=_poll_providers,
+        keys_section=_keys_section,
+        plans_section=_plans_section,
     )
+
+
+# Imported on first use: the provider code brings httpx (about 0.3 s), not needed to show numbers.
+
+
+def _poll_providers(db: Database) -> Sequence[Notice]:
+    from tokenworth.ui.provider_poll import poll_providers
+
+    return poll_providers(db)
+
+
+def _keys_section(parent: QWidget | None) -> QWidget:
+    from tokenworth.ui.keys_section import keys_section
+
+    return keys_section(parent)
+
+
+def _plans_section(parent: QWidget | None) -> QWidget:
+    from tokenworth.ui.plans_section import plans_section
+
+    return plans_section(parent)
