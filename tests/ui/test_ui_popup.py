@@ -17,7 +17,7 @@ from tokenworth.core.db import Database
 from tokenworth.core.settings import Settings
 from tokenworth.services.tasks import list_tasks, running_task
 from tokenworth.ui.hooks import default_hooks
-from tokenworth.ui.popup import TaskValuePopup, _to_qt
+from tokenworth.ui.popup import TaskValuePopup, to_qt_wall_clock
 from tokenworth.ui.scheduler import Scheduler
 from tokenworth.ui.shell import TokenworthApp
 from tokenworth.ui.task_actions import task_actions
@@ -61,8 +61,8 @@ def choose(popup: TaskValuePopup, kind: CoverKind) -> None:
 
 
 def set_span(popup: TaskValuePopup, start: datetime, end: datetime) -> None:
-    popup.start_edit.setDateTime(_to_qt(start))
-    popup.end_edit.setDateTime(_to_qt(end))
+    popup.start_edit.setDateTime(to_qt_wall_clock(start))
+    popup.end_edit.setDateTime(to_qt_wall_clock(end))
 
 
 def is_marked(edit, label) -> bool:
@@ -322,3 +322,17 @@ def test_stop_now_value_later(qtbot, app_with_tray, known: Database, clock: Cloc
     popup.later_button.click()
     [task] = list_tasks(known)
     assert (task.active, task.value, task.ended_at) == (False, None, clock.now)
+
+
+def test_closing_while_the_worker_answers_is_quiet(qtbot, open_popup, known: Database) -> None:
+    """Esc right after typing: the preview (and a save) answer after the popup is gone."""
+    popup = open_popup(runner=TaskRunner())
+    runner = popup.controller.runner
+    type_into(qtbot, popup.value_edit, "30")
+    popup.run_preview()
+    popup.on_save_clicked()
+    qtbot.keyClick(popup.value_edit, Qt.Key.Key_Escape)
+    assert runner.wait()
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)  # answers delivered, nothing raised
+    [task] = list_tasks(known)  # the save went through
+    assert task.value == Decimal("30.00")

@@ -84,7 +84,7 @@ def place_near_cursor(window: QWidget) -> None:
     window.move(x, y)
 
 
-def _to_qt(moment: datetime) -> QDateTime:
+def to_qt_wall_clock(moment: datetime) -> QDateTime:
     """Wall-clock time in the user's zone, carried as a UTC QDateTime so Qt converts nothing."""
     return QDateTime(QDate(moment.year, moment.month, moment.day), QTime(moment.hour, moment.minute), QTimeZone.utc())
 
@@ -119,6 +119,9 @@ class TaskValuePopup(QDialog):
         self.preview_error: str | None = None
         self._auto_title = ""
         self._auto_category = ""
+        self.closed = False
+        """Set when the dialog closes: answers from the worker arriving later are dropped (the
+        widget is deleted on close)."""
         self._touched: set[str] = set()
         self._preview_generation = 0
         self._preview_busy = False
@@ -166,8 +169,8 @@ class TaskValuePopup(QDialog):
             edit.setDisplayFormat("yyyy-MM-dd HH:mm")
             edit.setCalendarPopup(True)
         now = self._now().astimezone(self.controller.zone)
-        self.start_edit.setDateTime(_to_qt(now - SPAN_DEFAULT))
-        self.end_edit.setDateTime(_to_qt(now))
+        self.start_edit.setDateTime(to_qt_wall_clock(now - SPAN_DEFAULT))
+        self.end_edit.setDateTime(to_qt_wall_clock(now))
         self.start_edit.dateTimeChanged.connect(self.on_input_changed)
         self.end_edit.dateTimeChanged.connect(self.on_input_changed)
         self.span_row = QWidget()
@@ -268,7 +271,14 @@ class TaskValuePopup(QDialog):
         self.title_edit.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
         self.title_edit.selectAll()
 
+    def done(self, result: int) -> None:
+        self.closed = True
+        self._preview_timer.stop()
+        super().done(result)
+
     def _on_data(self, data: PopupData | None, error: BaseException | None) -> None:
+        if self.closed:
+            return
         if error is not None or data is None:
             log.error("cannot read tasks for the popup", exc_info=error)
             self.covers = [SPAN_COVER]
@@ -440,6 +450,8 @@ class TaskValuePopup(QDialog):
 
     def _on_preview(self, generation: int, preview: TaskPreview | None, error: BaseException | None) -> None:
         self._preview_busy = False
+        if self.closed:
+            return
         if self._preview_again:
             self._preview_again = False
             self.run_preview()
@@ -515,6 +527,10 @@ class TaskValuePopup(QDialog):
 
     def _on_saved(self, task: TaskView | None, error: BaseException | None) -> None:
         self.saving = False
+        if self.closed:  # closed while saving: what was saved still shows everywhere
+            if task is not None:
+                self.controller.refresh()
+            return
         if error is not None or task is None:
             if not isinstance(error, TaskInputError | TaskNotFoundError):
                 log.error("saving the task failed", exc_info=error)

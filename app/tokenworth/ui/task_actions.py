@@ -78,11 +78,16 @@ class StartTaskDialog(QDialog):
         layout.addLayout(buttons)
         self.title_edit.textEdited.connect(self.on_title_edited)
         self.busy = False
+        self.closed = False
         self.start_button.setEnabled(False)
         controller.runner.submit(partial(load_popup_data, controller.db), self._on_data, lane=Lane.DB)
 
+    def done(self, result: int) -> None:
+        self.closed = True  # deleted on close: later answers from the worker are dropped
+        super().done(result)
+
     def _on_data(self, data: PopupData | None, _error: BaseException | None) -> None:
-        if data is not None:
+        if data is not None and not self.closed:
             self.categories.setStringList(list(data.categories))
 
     def on_title_edited(self, text: str) -> None:
@@ -115,6 +120,10 @@ class StartTaskDialog(QDialog):
 
     def _on_started(self, task: TaskView | None, error: BaseException | None) -> None:
         self.busy = False
+        if self.closed:
+            if task is not None:
+                self.controller.refresh()
+            return
         if error is not None or task is None:
             self.form_error.setText(user_message(error) if error else "The task was not started.")
             self.form_error.setVisible(True)
