@@ -278,3 +278,19 @@ def test_an_unusable_keyring_is_announced_once(
     assert notice.title == "Provider keys cannot be read"
     assert "No usable keyring" in notice.message
     assert poll_providers(ledger, secrets=locked, env=fake_env) == []
+
+
+def test_a_late_answer_for_a_deleted_widget_is_dropped(qtbot) -> None:
+    import shiboken6
+    from PySide6.QtWidgets import QWidget
+
+    from tokenworth.ui.workers import if_alive
+
+    answers: list[object] = []
+    alive, gone = QWidget(), QWidget()
+    qtbot.addWidget(alive)
+    if_alive(alive, lambda result, _error: answers.append(result))("kept", None)
+    late = if_alive(gone, lambda result, _error: answers.append(result))
+    shiboken6.delete(gone)  # a closed Settings dialog (and its Keys tab) while a key check runs
+    late("dropped", None)
+    assert answers == ["kept"]

@@ -44,7 +44,7 @@ from tokenworth.services.accounts import (
 from tokenworth.sources.provider_http import KeyRejected, ProviderError
 from tokenworth.ui.controller import AppController
 from tokenworth.ui.popup import ERROR_COLOR, INVALID_STYLE, error_label
-from tokenworth.ui.workers import Lane
+from tokenworth.ui.workers import Lane, if_alive
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,9 @@ class KeysSection(QWidget):
         self.table.itemSelectionChanged.connect(self.update_buttons)
         self.on_provider_changed(0)
         self.update_buttons()
-        controller.runner.submit(partial(probe_keyring, self.secrets), self._on_keyring_probed, lane=Lane.NET)
+        controller.runner.submit(
+            partial(probe_keyring, self.secrets), if_alive(self, self._on_keyring_probed), lane=Lane.NET
+        )
         self.reload()
 
     # state --------------------------------------------------------------------------------------
@@ -177,7 +179,7 @@ class KeysSection(QWidget):
             on_done(result, error)
             self.update_buttons()
 
-        self.controller.runner.submit(fn, done, lane=lane)
+        self.controller.runner.submit(fn, if_alive(self, done), lane=lane)
 
     def label_problem(self) -> str | None:
         try:

@@ -42,7 +42,7 @@ from tokenworth.services.tasks import TaskInputError, parse_amount
 from tokenworth.services.value_report import PlanUse, value_report
 from tokenworth.ui.controller import AppController
 from tokenworth.ui.popup import ERROR_COLOR, INVALID_STYLE, error_label
-from tokenworth.ui.workers import Lane
+from tokenworth.ui.workers import Lane, if_alive
 
 COLUMNS = ("Plan", "Monthly fee", "Covers", "From", "Until", "API-equivalent this month", "Leverage")
 
@@ -189,7 +189,7 @@ class PlansSection(QWidget):
     def reload(self) -> None:
         today = self.controller.today()
         job = partial(load_plans, self.controller.db, (today.year, today.month), self.controller.zone)
-        self.controller.runner.submit(job, self._on_loaded, lane=Lane.DB)
+        self.controller.runner.submit(job, if_alive(self, self._on_loaded), lane=Lane.DB)
 
     def _on_loaded(self, data: PlansData | None, error: BaseException | None) -> None:
         if error is not None or data is None:
@@ -242,7 +242,7 @@ class PlansSection(QWidget):
             first_month=self.first_edit.text() or None,
             last_month=self.last_edit.text() or None,
         )
-        self.controller.runner.submit(job, self._on_set, lane=Lane.DB)
+        self.controller.runner.submit(job, if_alive(self, self._on_set), lane=Lane.DB)
 
     def _on_set(self, plan: PlanView | None, error: BaseException | None) -> None:
         if error is not None or plan is None:
@@ -258,7 +258,7 @@ class PlansSection(QWidget):
         if plan is None:
             return
         self.controller.runner.submit(
-            partial(delete_plan, self.controller.db, plan.name), self._on_deleted, lane=Lane.DB
+            partial(delete_plan, self.controller.db, plan.name), if_alive(self, self._on_deleted), lane=Lane.DB
         )
 
     def _on_deleted(self, plan: PlanView | None, error: BaseException | None) -> None:
