@@ -75,11 +75,14 @@ class AppHooks:
 def default_hooks() -> AppHooks:
     """The hooks of the services present in this build.
 
-    Still to connect when their branches land (each is one line here):
-    - `export_month=export_dialog.export_month` (issue 7): a UiAction that asks where to save
-      and runs services.monthly_summary in `controller.runner` (Lane.DB), like task_actions does.
-    - `set_start_at_login=autostart.set_start_at_login` (issue 8): called by
-      `AppController.apply_settings` with the new flag when the Settings checkbox changed.
+    Still to connect when their branches land (one argument below each, imported on first use
+    through a small wrapper like `_keys_section`, so start-up stays fast):
+    - `export_month=` (issue 7): a UiAction `(controller) -> None` on the main thread, behind the
+      tray's and dashboard's "Export this month…": ask where to save (QFileDialog), then run
+      services.monthly_summary in `controller.runner` (Lane.DB) and tell the user with
+      `controller.notice.emit(Notice("info", ...))`, like task_actions does.
+    - `set_start_at_login=` (issue 8): `(enabled: bool) -> None`, services.autostart's setter;
+      `AppController.apply_settings` calls it on the main thread when the checkbox changed.
     - The Suggestions panel (issue 6) is not a hook: `TokenworthApp.dashboard` adds it with
       `window.add_panel(SuggestionsPanel(self.controller), "Suggestions")`, like the price panel.
     """
