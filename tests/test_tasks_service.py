@@ -296,3 +296,21 @@ def test_proposals_offer_unattributed_branches_the_last_session_and_unvalued_tas
     accepted = log_task(ledger, TaskDraft(proposals[1].title, Decimal(20), assignments=(branch,)))
     assert accepted.cost == Decimal("4.00")  # r1, r2 and r7: assignment beats the time spans
     assert [p.kind for p in list_proposals(ledger)] == ["unvalued_task"]
+
+
+def test_check_draft_refuses_what_saving_would_and_writes_nothing(ledger: Database, tasks: dict[str, int]) -> None:
+    from tokenworth.services.tasks import check_draft
+
+    start_task(ledger, "Running", now=at(20, 8))
+    before = (list_tasks(ledger), shares(ledger))
+    with pytest.raises(TaskConflictError, match="overlaps the running task"):
+        check_draft(ledger, TaskDraft("Past", Decimal(1), at(20, 9), at(20, 10)))
+    with pytest.raises(TaskConflictError, match="already assigned to task"):
+        check_draft(ledger, TaskDraft("Again", Decimal(1), assignments=(Assignment(session_id="S2"),)))
+    with pytest.raises(TaskInputError, match="before the start"):
+        check_draft(ledger, TaskDraft("Backwards", Decimal(1), at(5, 11), at(5, 10)))
+    with pytest.raises(TaskNotFoundError):
+        check_draft(ledger, TaskDraft("Gone", Decimal(1), at(5, 10), at(5, 11)), task_id=999)
+    check_draft(ledger, TaskDraft("Fine", Decimal(1), at(12, 9), at(12, 10)))
+    check_draft(ledger, TaskDraft("Feature A", Decimal(30), at(5, 10), at(5, 12)), task_id=tasks["T1"])
+    assert (list_tasks(ledger), shares(ledger)) == before

@@ -82,3 +82,21 @@ def make_controller(paths: AppPaths, ledger: Database, clock: Clock, qtbot):
     yield build
     for controller in made:
         controller.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_main_thread() -> Iterator[None]:
+    """Python's cyclic GC may run in whichever thread allocates: a worker thread collecting a
+    cycle that holds a Qt object (a closed dialog, a finished test's controller) deletes it off
+    the main thread and crashes Qt. The app collects on the main thread only (ui.gc_guard.MainThreadGc);
+    tests do the same: no automatic collection while a test runs, a full one after it."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        if enabled:
+            gc.enable()

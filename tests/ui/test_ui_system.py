@@ -1,5 +1,6 @@
 """End to end on a real X server (Xvfb) with a real system tray (trayer): the icon appears, its
-menu opens on a right click, and "Open dashboard" shows the window."""
+menu opens on a right click, "Open dashboard" shows the window, and "Log task value…" opens the
+popup, where a task typed at the keyboard is saved with Enter into the database."""
 
 from __future__ import annotations
 
@@ -94,4 +95,18 @@ def test_real_tray_icon_menu_and_dashboard(display: str, tmp_path: Path) -> None
     assert "Quit Tokenworth" in seen["menu"]
     assert seen["dashboard_shown"] is True
     assert seen["dashboard_exposed"] is True
+
+    assert seen["menu_reopened"] is True
+    assert seen["log_action_enabled"] is True
+    assert seen["popup_shown"] is True
+    assert seen["popup_loaded"] is True
+    assert seen["popup_focused"] is True
+    assert seen["popup_covers"].startswith("Last session: ")  # the unvalued session is offered first
+    assert seen["popup_title"] == "Tray e2e: wrote the parser"
+    assert seen["save_enabled"] is True
+    assert seen["popup_saved"] is True
+    assert seen["popup_closed"] is True
+    [task] = seen["tasks_in_db"]
+    assert task[:3] == ["Tray e2e: wrote the parser", "coding", "42.00"]
+    assert len(task[3]) == 1  # the session it covers
     assert result.returncode == 0, result.stderr

@@ -1,8 +1,10 @@
 """Drives the real app on a real X display with a real system tray (run by test_ui_system.py).
 
-It starts the app as `run_app` would (real worker pool, real tray icon), right-clicks the icon
-with xdotool like a user, clicks "Open dashboard" in the menu that opens, and prints what it saw
-as one JSON line. Exit code 0 when every step was seen.
+It starts the app as `run_app` would (real worker pool, real tray icon, the default hooks),
+right-clicks the icon with xdotool like a user, clicks "Open dashboard" in the menu that opens,
+then opens the menu again, clicks "Log task value…", types a task into the popup with the
+keyboard and saves it with Enter, and prints what it saw as one JSON line. Exit code 0 when
+every step was seen.
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "app"))
 from tokenworth.core.config import resolve_paths
 from tokenworth.core.db import open_database
 from tokenworth.core.settings import load_settings
+from tokenworth.services.tasks import list_tasks
+from tokenworth.ui.gc_guard import MainThreadGc
+from tokenworth.ui.hooks import default_hooks
 from tokenworth.ui.shell import TokenworthApp
+from tokenworth.ui.task_actions import task_actions
 
 STEP_TIMEOUT_S = 15.0
 
@@ -58,6 +64,14 @@ def click(point: QPoint, button: int) -> None:
     )
 
 
+def keys(*args: str) -> None:
+    """Type or press keys in the focused window, like a user at the keyboard."""
+    subprocess.run(["xdotool", *args], check=True, timeout=10)
+
+
+TASK_TITLE = "Tray e2e: wrote the parser"
+
+
 def main() -> int:
     app = QApplication(["tokenworth"])
     app.setQuitOnLastWindowClosed(False)
@@ -66,7 +80,9 @@ def main() -> int:
     paths = resolve_paths()
     db = open_database(paths.db_url)
     settings, _ = load_settings(paths.settings_file)
-    tokenworth = TokenworthApp(paths=paths, db=db, settings=settings)
+    tokenworth = TokenworthApp(paths=paths, db=db, settings=settings, hooks=default_hooks())
+    collector = MainThreadGc()
+    collector.start()
     try:
         seen["has_tray"] = tokenworth.tray is not None
         tokenworth.start()
@@ -90,11 +106,46 @@ def main() -> int:
         seen["dashboard_shown"] = spin_until(app, lambda: tokenworth.dashboard.isVisible())
         seen["dashboard_exposed"] = spin_until(app, lambda: tokenworth.dashboard.windowHandle().isExposed())
         seen["menu_closed"] = not menu.isVisible()
+
+        # the popup, from the menu, driven by the keyboard (the dashboard closed first: without a
+        # window manager it would stay on top of the tray)
+        tokenworth.dashboard.close()
+        spin_until(app, lambda: not tokenworth.dashboard.isVisible())
+        click(geometry.center(), 3)
+        seen["menu_reopened"] = spin_until(app, menu.isVisible)
+        log_action = next(a for a in menu.actions() if a.text() == "Log task value…")
+        seen["log_action_enabled"] = log_action.isEnabled()
+        click(menu.mapToGlobal(menu.actionGeometry(log_action).center()), 1)
+        actions = task_actions(tokenworth.controller)
+        seen["popup_shown"] = spin_until(app, lambda: actions.popup is not None and actions.popup.isVisible())
+        popup = actions.popup
+        assert popup is not None, seen
+        seen["popup_loaded"] = spin_until(app, lambda: popup.loaded)
+        seen["popup_focused"] = spin_until(app, lambda: popup.isActiveWindow() and popup.title_edit.hasFocus())
+        seen["popup_covers"] = popup.cover.label if popup.cover else None
+        saved: list[object] = []
+        popup.saved.connect(saved.append)
+        keys("type", "--delay", "20", TASK_TITLE)
+        keys("key", "Tab")
+        keys("type", "--delay", "20", "coding")
+        keys("key", "Tab")
+        keys("type", "--delay", "20", "42")
+        seen["popup_title"] = (
+            popup.title_edit.text() if spin_until(app, lambda: popup.value_edit.text() == "42") else None
+        )
+        seen["save_enabled"] = spin_until(app, lambda: popup.can_save)
+        keys("key", "Return")
+        seen["popup_saved"] = spin_until(app, lambda: bool(saved))
+        seen["popup_closed"] = spin_until(app, lambda: actions.popup is None)
+        tasks = list_tasks(db)
+        seen["tasks_in_db"] = [[t.title, t.category, f"{t.value:.2f}", list(t.sessions)] for t in tasks]
     finally:
         tokenworth.shutdown()
+        collector.stop()
         db.dispose()
     print(json.dumps(seen))
-    ok = all(seen.get(k) for k in ("tray_available", "icon_visible", "menu_opened", "dashboard_shown"))
+    steps = ("tray_available", "icon_visible", "menu_opened", "dashboard_shown", "popup_shown", "popup_saved")
+    ok = all(seen.get(k) for k in steps)
     return 0 if ok else 1
 
 

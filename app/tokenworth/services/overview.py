@@ -69,6 +69,8 @@ class ValueOverview:
     """TFP of the current month, whatever the query (tray tooltip)."""
     weekly: tuple[WeeklyTfp, ...] = ()
     tasks: tuple[TaskPoint, ...] = ()
+    tfp_detail: str = ""
+    """What `tfp` divides (shown under it on the dashboard), e.g. "value ÷ all spend"."""
 
 
 ValueSource = Callable[[Database, OverviewQuery, tzinfo], ValueOverview]

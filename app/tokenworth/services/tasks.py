@@ -597,6 +597,24 @@ def log_task(db: Database, draft: TaskDraft, *, now: datetime | None = None) -> 
         return _view(session, task)
 
 
+def check_draft(db: Database, draft: TaskDraft, *, task_id: int | None = None) -> None:
+    """Raise what saving `draft` would raise, writing nothing: bad input, a session or branch taken
+    by another task, a span overlapping the running task. With `task_id`, the draft is that task's
+    new span (as `edit_task` would check it); else a new task (as `log_task` would)."""
+    with db.session() as session:
+        conn = session.connection()
+        clean = clean_draft(conn, draft)
+        if task_id is None:
+            for assignment in clean.assignments:
+                _check_assignment_free(session, assignment, None)
+                _check_assignment_known(conn, assignment)
+            by_time = not clean.assignments
+        else:
+            _get(session, task_id)
+            by_time = not _has_assignments(session, task_id)
+        _check_rules(session, task_id=task_id, start=clean.start, end=clean.end, active=False, by_time=by_time)
+
+
 class _Keep:
     def __repr__(self) -> str:
         return "KEEP"
@@ -803,6 +821,7 @@ __all__ = [
     "TaskView",
     "assign",
     "category_history",
+    "check_draft",
     "clean_draft",
     "delete_task",
     "edit_task",

@@ -123,6 +123,10 @@ def run_app(paths: AppPaths, argv: Sequence[str] = (), *, hooks: AppHooks | None
     )
     instance.activated.connect(tokenworth.show_dashboard)
     previous_hook = install_excepthook(tokenworth.report_unexpected)
+    from tokenworth.ui.gc_guard import MainThreadGc
+
+    collector = MainThreadGc()
+    collector.start()
     try:
         tokenworth.start(show_dashboard=args.show_dashboard)
         for problem in problems:
@@ -131,5 +135,6 @@ def run_app(paths: AppPaths, argv: Sequence[str] = (), *, hooks: AppHooks | None
     finally:
         sys.excepthook = previous_hook
         tokenworth.shutdown()
+        collector.stop()
         instance.close()
         db.dispose()

@@ -473,7 +473,7 @@ class DashboardWindow(QMainWindow):
         tfp = overview.value.tfp
         self.card_tfp.set(
             "—" if tfp is None else f"{tfp:.2f}×",
-            "value ÷ token cost" if tfp is not None else "no valued tasks",
+            overview.value.tfp_detail or ("value ÷ token cost" if tfp is not None else "no valued tasks"),
         )
 
     def _refill_filters(self, overview: SpendOverview) -> None:
@@ -501,6 +501,10 @@ class DashboardWindow(QMainWindow):
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text)
+
+    def add_panel(self, widget: QWidget, title: str) -> None:
+        """A tab beside the tables (the price panel; the routing suggestions panel next)."""
+        self.tables.addTab(widget, title)
 
     # window behaviour ---------------------------------------------------------------------------
 

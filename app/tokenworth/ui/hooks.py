@@ -73,5 +73,50 @@ class AppHooks:
 
 
 def default_hooks() -> AppHooks:
-    """The hooks of the services present in this build (none yet in phase 1)."""
-    return AppHooks()
+    """The hooks of the services present in this build.
+
+    Still to connect when their branches land (one argument below each, imported on first use
+    through a small wrapper like `_keys_section`, so start-up stays fast):
+    - `export_month=` (issue 7): a UiAction `(controller) -> None` on the main thread, behind the
+      tray's and dashboard's "Export this month…": ask where to save (QFileDialog), then run
+      services.monthly_summary in `controller.runner` (Lane.DB) and tell the user with
+      `controller.notice.emit(Notice("info", ...))`, like task_actions does.
+    - `set_start_at_login=` (issue 8): `(enabled: bool) -> None`, services.autostart's setter;
+      `AppController.apply_settings` calls it on the main thread when the checkbox changed.
+    - The Suggestions panel (issue 6) is not a hook: `TokenworthApp.dashboard` adds it with
+      `window.add_panel(SuggestionsPanel(self.controller), "Suggestions")`, like the price panel.
+    """
+    from tokenworth.services.task_overview import value_overview
+    from tokenworth.ui import task_actions
+
+    return AppHooks(
+        value_source=value_overview,
+        active_task=task_actions.active_task,
+        start_task=task_actions.start_task,
+        stop_task=task_actions.stop_task,
+        log_task_value=task_actions.log_task_value,
+        poll_providers=_poll_providers,
+        keys_section=_keys_section,
+        plans_section=_plans_section,
+    )
+
+
+# Imported on first use: the provider code brings httpx (about 0.3 s), not needed to show numbers.
+
+
+def _poll_providers(db: Database) -> Sequence[Notice]:
+    from tokenworth.ui.provider_poll import poll_providers
+
+    return poll_providers(db)
+
+
+def _keys_section(parent: QWidget | None) -> QWidget:
+    from tokenworth.ui.keys_section import keys_section
+
+    return keys_section(parent)
+
+
+def _plans_section(parent: QWidget | None) -> QWidget:
+    from tokenworth.ui.plans_section import plans_section
+
+    return plans_section(parent)

@@ -48,6 +48,10 @@ def render_dashboard(
     apply_theme(theme or settings.theme)
     moment = now or utc_now()
     scheduler = Scheduler(clock=lambda: moment)
+    if hooks is None:
+        from tokenworth.ui.hooks import default_hooks
+
+        hooks = default_hooks()  # task value and TFP as the app shows them
     controller = AppController(
         paths=paths, db=db, settings=settings, runner=InlineRunner(), scheduler=scheduler, hooks=hooks
     )

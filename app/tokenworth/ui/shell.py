@@ -81,8 +81,10 @@ class TokenworthApp:
         """The dashboard, built the first time it is needed (charts load only then)."""
         if self._dashboard is None:
             from tokenworth.ui.dashboard import DashboardWindow
+            from tokenworth.ui.price_panel import PricePanel
 
             window = DashboardWindow(actions=self._dashboard_actions(), today=self.controller.today())
+            window.add_panel(PricePanel(self.controller), "Price a prompt")
             window.query_changed.connect(self.controller.set_query)
             self.controller.overview_changed.connect(window.show_overview)
             self.controller.status_changed.connect(window.show_status)

@@ -111,6 +111,18 @@ class TaskRunner(QObject):
         return all(pool.waitForDone(timeout_ms) for pool in self._pools.values())
 
 
+def if_alive(owner: QObject, callback: DoneCallback) -> DoneCallback:
+    """`callback`, skipped when `owner` (the widget that asked) was deleted before the worker
+    answered: a closed dialog's late answer is dropped instead of raising on a dead widget."""
+    from shiboken6 import isValid
+
+    def deliver(result: Any, error: BaseException | None) -> None:
+        if isValid(owner):
+            callback(result, error)
+
+    return deliver
+
+
 class InlineRunner:
     """Runs each job at once on the calling thread: for tests that want plain sequencing."""
 
