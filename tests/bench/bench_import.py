@@ -51,6 +51,7 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(APP_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["QT_QPA_PLATFORM"] = env.get("QT_QPA_PLATFORM", "offscreen")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode is cached after the first run
     env.update(extra)
     return env
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0004_routing"
+HEAD_REVISION = "0005_rollup"
 """The newest migration; checked cheaply at start so Alembic loads only when work is due."""
 
 
@@ -132,6 +132,11 @@ class Database:
         self._file = sqlite_file(url)
         self._engine: Engine | None = None
         self._session_factory: sessionmaker[Session] | None = None
+
+    @property
+    def dialect(self) -> str:
+        """The database's SQL dialect ('sqlite', 'postgresql', ...)."""
+        return "sqlite" if self._file is not None else self.engine.dialect.name
 
     @property
     def engine(self) -> Engine:

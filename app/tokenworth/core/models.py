@@ -121,4 +121,4 @@ class MetaEntry(Base):
 
 # Provider accounts, billed costs, tasks, attribution, plans and routing experiments live in their own modules;
 # importing them here puts their tables on Base.metadata with the rest.
-from tokenworth.core import provider_models, routing_models, task_models  # noqa: E402, F401
+from tokenworth.core import provider_models, rollup_models, routing_models, task_models  # noqa: E402, F401

@@ -247,3 +247,33 @@ CREATE INDEX ix_routing_experiments_status ON routing_experiments (status);
 
 UPDATE alembic_version SET version_num='0004_routing' WHERE alembic_version.version_num = '0003_tasks';
 
+-- Running upgrade 0004_routing -> 0005_rollup
+
+CREATE TABLE usage_rollup (
+    slot_ms BIGINT NOT NULL, 
+    source VARCHAR(32) NOT NULL, 
+    provider VARCHAR(32) NOT NULL, 
+    model VARCHAR(128) NOT NULL, 
+    project VARCHAR(512) DEFAULT '' NOT NULL, 
+    input_tokens BIGINT DEFAULT '0' NOT NULL, 
+    output_tokens BIGINT DEFAULT '0' NOT NULL, 
+    cache_read_tokens BIGINT DEFAULT '0' NOT NULL, 
+    cache_write_tokens BIGINT DEFAULT '0' NOT NULL, 
+    reasoning_tokens BIGINT DEFAULT '0' NOT NULL, 
+    requests BIGINT DEFAULT '0' NOT NULL, 
+    records BIGINT DEFAULT '0' NOT NULL, 
+    cost BIGINT DEFAULT '0' NOT NULL, 
+    unpriced BIGINT DEFAULT '0' NOT NULL, 
+    CONSTRAINT pk_usage_rollup PRIMARY KEY (slot_ms, source, provider, model, project)
+);
+
+INSERT INTO usage_rollup (slot_ms, source, provider, model, project, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, requests, records, cost, unpriced) SELECT ts - ts % 900000, source, provider, model, COALESCE(project, ''), SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), SUM(cache_write_5m_tokens + cache_write_1h_tokens), SUM(reasoning_tokens), SUM(request_count), COUNT(*), COALESCE(SUM(cost), 0), SUM(CASE WHEN cost IS NULL THEN 1 ELSE 0 END) FROM usage_records GROUP BY ts - ts % 900000, source, provider, model, COALESCE(project, '');
+
+CREATE TRIGGER usage_rollup_insert AFTER INSERT ON usage_records BEGIN INSERT INTO usage_rollup (slot_ms, source, provider, model, project, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, requests, records, cost, unpriced) VALUES (NEW.ts - NEW.ts % 900000, NEW.source, NEW.provider, NEW.model, COALESCE(NEW.project, ''), NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens, NEW.cache_write_5m_tokens + NEW.cache_write_1h_tokens, NEW.reasoning_tokens, NEW.request_count, 1, COALESCE(NEW.cost, 0), CASE WHEN NEW.cost IS NULL THEN 1 ELSE 0 END) ON CONFLICT (slot_ms, source, provider, model, project) DO UPDATE SET input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens, cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, requests = requests + excluded.requests, records = records + excluded.records, cost = cost + excluded.cost, unpriced = unpriced + excluded.unpriced; END;
+
+CREATE TRIGGER usage_rollup_delete AFTER DELETE ON usage_records BEGIN UPDATE usage_rollup SET input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, cache_write_tokens = cache_write_tokens - OLD.cache_write_5m_tokens + OLD.cache_write_1h_tokens, reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens, requests = requests - OLD.request_count, records = records - 1, cost = cost - COALESCE(OLD.cost, 0), unpriced = unpriced - CASE WHEN OLD.cost IS NULL THEN 1 ELSE 0 END WHERE slot_ms = OLD.ts - OLD.ts % 900000 AND source = OLD.source AND provider = OLD.provider AND model = OLD.model AND project = COALESCE(OLD.project, ''); DELETE FROM usage_rollup WHERE slot_ms = OLD.ts - OLD.ts % 900000 AND source = OLD.source AND provider = OLD.provider AND model = OLD.model AND project = COALESCE(OLD.project, '') AND records = 0; END;
+
+CREATE TRIGGER usage_rollup_update AFTER UPDATE OF ts, source, provider, model, project, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens, request_count, cost ON usage_records BEGIN UPDATE usage_rollup SET input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, cache_write_tokens = cache_write_tokens - OLD.cache_write_5m_tokens + OLD.cache_write_1h_tokens, reasoning_tokens = reasoning_tokens - OLD.reasoning_tokens, requests = requests - OLD.request_count, records = records - 1, cost = cost - COALESCE(OLD.cost, 0), unpriced = unpriced - CASE WHEN OLD.cost IS NULL THEN 1 ELSE 0 END WHERE slot_ms = OLD.ts - OLD.ts % 900000 AND source = OLD.source AND provider = OLD.provider AND model = OLD.model AND project = COALESCE(OLD.project, ''); DELETE FROM usage_rollup WHERE slot_ms = OLD.ts - OLD.ts % 900000 AND source = OLD.source AND provider = OLD.provider AND model = OLD.model AND project = COALESCE(OLD.project, '') AND records = 0; INSERT INTO usage_rollup (slot_ms, source, provider, model, project, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, requests, records, cost, unpriced) VALUES (NEW.ts - NEW.ts % 900000, NEW.source, NEW.provider, NEW.model, COALESCE(NEW.project, ''), NEW.input_tokens, NEW.output_tokens, NEW.cache_read_tokens, NEW.cache_write_5m_tokens + NEW.cache_write_1h_tokens, NEW.reasoning_tokens, NEW.request_count, 1, COALESCE(NEW.cost, 0), CASE WHEN NEW.cost IS NULL THEN 1 ELSE 0 END) ON CONFLICT (slot_ms, source, provider, model, project) DO UPDATE SET input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens, cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens, requests = requests + excluded.requests, records = records + excluded.records, cost = cost + excluded.cost, unpriced = unpriced + excluded.unpriced; END;
+
+UPDATE alembic_version SET version_num='0005_rollup' WHERE alembic_version.version_num = '0004_routing';
+

@@ -155,6 +155,10 @@ _MEASURES = (
     "SUM(cache_write_5m_tokens + cache_write_1h_tokens), SUM(reasoning_tokens), SUM(request_count), "
     "COUNT(*), SUM(cost), SUM(CASE WHEN cost IS NULL THEN 1 ELSE 0 END)"
 )
+_ROLLUP_MEASURES = (
+    "SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),"
+    " SUM(reasoning_tokens), SUM(requests), SUM(records), SUM(cost), SUM(unpriced)"
+)
 _MEASURE_COUNT = 9
 
 
@@ -183,15 +187,17 @@ def record_filter(
     end: datetime | None = None,
     sources: Sequence[str] | None = None,
     projects: Sequence[str] | None = None,
+    time_column: str = "ts",
 ) -> tuple[str, dict[str, Any]]:
-    """A WHERE clause (with `:name` parameters) selecting usage records; shared by reports."""
+    """A WHERE clause (with `:name` parameters) selecting usage records (or rollup rows, whose
+    time column is `slot_ms`); shared by reports."""
     clauses = ["1 = 1"]
     params: dict[str, Any] = {}
     if start is not None:
-        clauses.append("ts >= :start_ms")
+        clauses.append(f"{time_column} >= :start_ms")
         params["start_ms"] = to_epoch_ms(start)
     if end is not None:
-        clauses.append("ts < :end_ms")
+        clauses.append(f"{time_column} < :end_ms")
         params["end_ms"] = to_epoch_ms(end)
     for column, values in (("source", sources), ("project", projects)):
         if values:
@@ -211,14 +217,22 @@ def usage_report(
     sources: Sequence[str] | None = None,
     projects: Sequence[str] | None = None,
 ) -> UsageReport:
-    """Tokens and cost grouped by `kind`; `since`/`until` are inclusive local dates."""
+    """Tokens and cost grouped by `kind`; `since`/`until` are inclusive local dates.
+
+    On SQLite every kind but sessions reads the trigger-kept rollup (see core.rollup): the same
+    sums, from a table a small fraction of the records' size.
+    """
     start = local_day_start(since, zone) if since else None
     end = local_day_start(until + timedelta(days=1), zone) if until else None
-    where, params = record_filter(start=start, end=end, sources=sources, projects=projects)
+    rolled = kind != "sessions" and db.dialect == "sqlite"
+    table, time_column, measures = (
+        ("usage_rollup", "slot_ms", _ROLLUP_MEASURES) if rolled else ("usage_records", "ts", _MEASURES)
+    )
+    where, params = record_filter(start=start, end=end, sources=sources, projects=projects, time_column=time_column)
     extra_measures = ""
     if kind in _TIME_KINDS:
         slot_ms = _slot_ms(zone, start, end)  # an integer we chose: safe to inline
-        keys = f"ts - ts % {slot_ms}, model"
+        keys = f"{time_column} - {time_column} % {slot_ms}, model"
     elif kind == "models":
         keys = "model, provider"
     elif kind == "projects":
@@ -227,7 +241,7 @@ def usage_report(
         keys = "session_id, source, project, model"
         extra_measures = ", MIN(ts), MAX(ts)"
     key_count = keys.count(",") + 1
-    sql = f"SELECT {keys}, {_MEASURES}{extra_measures} FROM usage_records WHERE {where} GROUP BY {keys}"
+    sql = f"SELECT {keys}, {measures}{extra_measures} FROM {table} WHERE {where} GROUP BY {keys}"
 
     rows: dict[str, ReportRow] = {}
     day_of_slot: dict[int, date] = {}
