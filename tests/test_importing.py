@@ -205,3 +205,26 @@ def test_parallel_parse_gives_the_same_ledger_as_one_process(
     assert parallel == single
     assert len(single[0]) == 6 * 20 + 3
     assert single[1] == 6
+
+
+def test_report_totals_follow_a_streamed_response_finished_after_an_import(db: Database, claude_dir: Path) -> None:
+    from datetime import UTC
+
+    from tokenworth.services.reports import usage_report
+
+    def line(message_id: str, output: int) -> str:
+        obj = json.loads(_line(message_id, output))
+        obj["message"]["usage"].update(
+            cache_creation_input_tokens=1000,
+            cache_creation={"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 1000},
+        )
+        return json.dumps(obj, separators=(",", ":"))
+
+    path = _session_file(claude_dir)
+    path.write_text(line("m1", 3) + "\n" + line("m2", 5) + "\n")  # same 15 minutes, one still streaming
+    import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    with path.open("a") as handle:
+        handle.write(line("m1", 300) + "\n")
+    import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    totals = usage_report(db, "daily", zone=UTC).totals
+    assert (totals.cache_write_tokens, totals.output_tokens) == (2000, 305)

@@ -37,7 +37,8 @@ def _row(rng: random.Random, key: str) -> dict[str, object]:
         "provider": rng.choice(["anthropic", "openai"]),
         "account": None,
         "model": rng.choice(["m-a", "m-b", "m-c"]),
-        "ts": int((START + timedelta(minutes=rng.randrange(0, 60 * 24 * 40))).timestamp() * 1000),
+        # few distinct slots, so most rollup rows sum many records and survive deletes
+        "ts": int((START + timedelta(minutes=7 * rng.randrange(0, 12), hours=rng.randrange(0, 3))).timestamp() * 1000),
         "bucket_seconds": 0,
         "input_tokens": rng.randrange(0, 5000),
         "output_tokens": rng.randrange(0, 5000),

@@ -43,7 +43,7 @@ def _add(row: str) -> str:
 
 
 def _remove(row: str) -> str:
-    updates = ", ".join(f"{name} = {name} - {row}.{expr.format(row=row)}" for name, expr in _SUMS)
+    updates = ", ".join(f"{name} = {name} - ({row}.{expr.format(row=row)})" for name, expr in _SUMS)
     where = (
         f"slot_ms = {row}.ts - {row}.ts % {SLOT_MS} AND source = {row}.source AND provider = {row}.provider"
         f" AND model = {row}.model AND project = COALESCE({row}.project, '')"
