@@ -160,21 +160,11 @@ def check_paths(paths: AppPaths) -> Check:
     return Check("ok", summary, facts=facts, lines=lines)
 
 
-def safe_url(url: str) -> str:
-    """A database URL with its password hidden."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable database URL>"
-
-
 def check_database(url: str) -> Check:
     """Revision against head and the number of records, without creating or upgrading anything."""
     from sqlalchemy.engine import make_url
 
-    from tokenworth.core.db import HEAD_REVISION, Database, current_revision
+    from tokenworth.core.db import HEAD_REVISION, Database, current_revision, safe_url
 
     shown = safe_url(url)
     facts: dict[str, Any] = {"url": shown, "head": HEAD_REVISION, "revision": None, "records": None}
