@@ -165,6 +165,7 @@ def check_database(url: str) -> Check:
     from sqlalchemy.engine import make_url
 
     from tokenworth.core.db import HEAD_REVISION, Database, current_revision, safe_url
+    from tokenworth.services.importing import last_import_times
 
     shown = safe_url(url)
     facts: dict[str, Any] = {"url": shown, "head": HEAD_REVISION, "revision": None, "records": None}
@@ -181,8 +182,7 @@ def check_database(url: str) -> Check:
         facts["records"] = _count(db, "usage_records")
         facts["price_overrides"] = _count(db, "price_overrides")
         if facts["records"] is not None:
-            rows = db.fetch("SELECT key, value FROM meta WHERE key LIKE 'last_import:%'")
-            facts["last_import"] = {key.split(":", 1)[1]: value for key, value in rows}
+            facts["last_import"] = last_import_times(db)
     except Exception as exc:
         return Check("error", f"{shown}: cannot read: {_scrub(exc, url)}", facts=facts)
     finally:
