@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from tokenworth.cli.base import CliContext, Command, CommandError
 from tokenworth.cli.output import render_table, write_json
-from tokenworth.cli.value_cmd import format_money, month_argument
-from tokenworth.core.money import decimal_str, format_usd
+from tokenworth.cli.value_cmd import month_argument
+from tokenworth.core.money import decimal_str, format_cost, format_usd
 from tokenworth.core.timeutil import resolve_zone
 from tokenworth.services.plans import (
     PlanInputError,
@@ -110,7 +110,7 @@ def _list(ctx: CliContext, args: argparse.Namespace) -> int:
                 format_usd(plan.monthly_fee),
                 ", ".join(plan.covers),
                 _months(plan.first_month, plan.last_month),
-                "not paid" if use is None else format_money(use.api_equivalent, use.covered.cost_complete),
+                "not paid" if use is None else format_cost(use.api_equivalent, use.covered.cost_complete),
                 "-" if use is None or use.leverage is None else f"{use.leverage.quantize(Decimal('0.01')):,}x",
             ]
         )

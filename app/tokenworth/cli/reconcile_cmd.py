@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal
 
 from tokenworth.cli.base import CliContext, CommandError
 from tokenworth.cli.output import render_table, write_json
-from tokenworth.core.money import format_usd
+from tokenworth.core.money import format_cost, format_signed_usd
 from tokenworth.core.timeutil import resolve_zone
 from tokenworth.services.reconcile import Figure, ReconcileReport, reconcile_report
 
@@ -30,16 +29,7 @@ def run_reconcile(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def _money(figure: Figure) -> str:
-    if not figure.present:
-        return "-"
-    return format_usd(figure.amount) + ("" if figure.complete or figure.amount is None else "+")
-
-
-def _signed(amount: Decimal | None) -> str:
-    """`+$0.03` / `-$0.39`: which way the bill differs from the estimate."""
-    if amount is None:
-        return "-"
-    return ("-" if amount < 0 else "+") + format_usd(abs(amount))
+    return format_cost(figure.amount, figure.complete) if figure.present else "-"
 
 
 def render_reconcile(report: ReconcileReport) -> str:
@@ -58,7 +48,7 @@ def render_reconcile(report: ReconcileReport) -> str:
                 _money(row.logs),
                 _money(row.usage_api),
                 _money(row.billed),
-                _signed(diff),
+                format_signed_usd(diff),
             ]
         )
     totals = report.totals()

@@ -11,7 +11,7 @@ from tokenworth.cli.import_cmd import print_summary, run_import
 from tokenworth.cli.output import render_table, tokens, write_json
 from tokenworth.cli.routing_cmd import add_routing_arguments
 from tokenworth.cli.value_cmd import add_value_arguments
-from tokenworth.core.money import format_usd
+from tokenworth.core.money import format_cost
 from tokenworth.core.timeutil import resolve_zone
 from tokenworth.services.reports import REPORT_KINDS, UsageReport, usage_report
 
@@ -128,7 +128,6 @@ def render_report(report: UsageReport) -> str:
             second = row.extra.get("provider", "")
         else:
             second = ", ".join(sorted({short_model(m) for m in row.by_model}))
-        cost = format_usd(t.cost) + ("" if t.cost_complete or t.cost is None else "+")
         rows.append(
             [
                 row.key,
@@ -138,7 +137,7 @@ def render_report(report: UsageReport) -> str:
                 tokens(t.cache_read_tokens),
                 tokens(t.cache_write_tokens),
                 tokens(t.total_tokens),
-                cost,
+                format_cost(t.cost, t.cost_complete),
             ]
         )
     t = report.totals
@@ -151,7 +150,7 @@ def render_report(report: UsageReport) -> str:
             tokens(t.cache_read_tokens),
             tokens(t.cache_write_tokens),
             tokens(t.total_tokens),
-            format_usd(t.cost) + ("" if t.cost_complete or t.cost is None else "+"),
+            format_cost(t.cost, t.cost_complete),
         ]
     )
     text = render_table(headers, rows, right)

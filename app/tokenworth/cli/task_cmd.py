@@ -10,9 +10,9 @@ from datetime import datetime, tzinfo
 from tokenworth.cli.base import CliContext, Command, CommandError
 from tokenworth.cli.import_cmd import run_import
 from tokenworth.cli.output import render_table, tokens, write_json
-from tokenworth.cli.value_cmd import format_money, format_tfp, month_argument
-from tokenworth.core.analytics import units_to_money
-from tokenworth.core.money import format_usd
+from tokenworth.cli.value_cmd import month_argument
+from tokenworth.core.analytics import format_tfp, units_to_money
+from tokenworth.core.money import format_cost, format_usd
 from tokenworth.core.timeutil import parse_day_or_time, resolve_zone, utc_now
 from tokenworth.services.attribution import rebuild_attribution
 from tokenworth.services.proposals import Proposal, list_proposals
@@ -191,7 +191,7 @@ def _span(view: TaskView, zone: tzinfo) -> tuple[str, str]:
 def _summary(view: TaskView) -> str:
     value = "no value yet" if view.value is None else f"value {format_usd(view.value)}"
     line = (
-        f"{tokens(round(view.usage.tokens))} tokens, {format_money(view.cost, view.usage.cost_complete)}; "
+        f"{tokens(round(view.usage.tokens))} tokens, {format_cost(view.cost, view.usage.cost_complete)}; "
         f"{value}; TFP {format_tfp(view.tfp)}"
     )
     if view.flagged:
@@ -219,7 +219,7 @@ def _table(views: list[TaskView], zone: tzinfo) -> str:
                 start,
                 end,
                 tokens(round(view.usage.tokens)),
-                format_money(view.cost, view.usage.cost_complete),
+                format_cost(view.cost, view.usage.cost_complete),
                 "-" if view.value is None else format_usd(view.value),
                 format_tfp(view.tfp),
                 "time" if view.attributed_by == "time" else "assigned",
@@ -254,7 +254,7 @@ def _proposal_line(proposal: Proposal, zone: tzinfo) -> list[str]:
         what,
         "" if last is None else f"{last.astimezone(zone):%Y-%m-%d %H:%M}",
         tokens(round(proposal.usage.tokens)),
-        format_money(proposal.cost, proposal.usage.cost_complete),
+        format_cost(proposal.cost, proposal.usage.cost_complete),
         command,
     ]
 
@@ -270,12 +270,12 @@ def _print_preview(ctx: CliContext, draft: TaskDraft) -> None:
     value = "no value" if preview.value is None else f"value {format_usd(preview.value)}"
     ctx.out(
         f"Would hold {tokens(round(preview.usage.tokens))} tokens, "
-        f"{format_money(preview.cost, preview.usage.cost_complete)}; {value}; TFP {format_tfp(preview.tfp)}"
+        f"{format_cost(preview.cost, preview.usage.cost_complete)}; {value}; TFP {format_tfp(preview.tfp)}"
         + (" (COST > VALUE)" if preview.flagged else "")
         + ". Nothing saved (--dry-run)."
     )
     for task_id, usage in sorted(preview.taken_from.items()):
-        held = format_money(units_to_money(usage.cost_units), usage.cost_complete)
+        held = format_cost(units_to_money(usage.cost_units), usage.cost_complete)
         ctx.out(f"  of which task #{task_id} holds {held} now")
 
 
@@ -393,7 +393,7 @@ def _edit(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
 
 def _delete(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
     view = delete_task(ctx.db(), args.id)
-    held = f"{tokens(round(view.usage.tokens))} tokens, {format_money(view.cost, view.usage.cost_complete)}"
+    held = f"{tokens(round(view.usage.tokens))} tokens, {format_cost(view.cost, view.usage.cost_complete)}"
     ctx.out(
         f"Deleted task #{view.id} {view.title!r}. The usage it held ({held}) is unattributed again, "
         "or goes to an overlapping task; no usage record was touched."
