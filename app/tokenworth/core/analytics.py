@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Literal, TypeVar
 
-from tokenworth.core.money import from_units, to_units
+from tokenworth.core.money import from_units
 
 ValueGrouping = Literal["task", "category", "model", "project"]
 VALUE_GROUPINGS: tuple[ValueGrouping, ...] = ("task", "category", "model", "project")
@@ -32,11 +32,6 @@ K = TypeVar("K", bound=Hashable)
 NO_SPEND = "no spend"
 UNVALUED = "unvalued"
 UNPRICED = "unpriced"
-
-
-def money_units(amount: Decimal) -> int:
-    """Decimal dollars as integer storage units (1e-10 USD)."""
-    return to_units(amount)
 
 
 def units_to_money(units: Fraction | int) -> Decimal:

@@ -10,10 +10,11 @@ from fractions import Fraction
 
 from sqlalchemy import BigInteger, Connection, select, type_coerce
 
-from tokenworth.core.analytics import Tfp, exceeds, money_units, tfp, units_to_money
+from tokenworth.core.analytics import Tfp, exceeds, tfp, units_to_money
 from tokenworth.core.attribution import AttributionRules, RecordFacts, SpanRule
 from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
+from tokenworth.core.money import to_units
 from tokenworth.core.task_models import TaskAttribution
 from tokenworth.core.timeutil import to_epoch_ms
 from tokenworth.services.attribution import UsageCell, claim_clause, load_rules, sync_attribution
@@ -41,14 +42,14 @@ class TaskPreview:
     @property
     def tfp(self) -> Tfp:
         return tfp(
-            None if self.value is None else Fraction(money_units(self.value)),
+            None if self.value is None else Fraction(to_units(self.value)),
             None if self.usage.all_unpriced else self.usage.cost_units,
             cost_complete=self.usage.cost_complete,
         )
 
     @property
     def flagged(self) -> bool:
-        value = None if self.value is None else Fraction(money_units(self.value))
+        value = None if self.value is None else Fraction(to_units(self.value))
         return exceeds(None if self.usage.all_unpriced else self.usage.cost_units, value)
 
 

@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, false, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from tokenworth.core.analytics import Tfp, exceeds, money_units, tfp, units_to_money
+from tokenworth.core.analytics import Tfp, exceeds, tfp, units_to_money
 from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
-from tokenworth.core.money import decimal_str, quantize_money
+from tokenworth.core.money import decimal_str, quantize_money, to_units
 from tokenworth.core.task_models import NO_BRANCH, Task, TaskBranch, TaskSession
 from tokenworth.core.timeutil import from_epoch_ms, month_bounds, to_epoch_ms, utc_now
 from tokenworth.services.attribution import (
@@ -195,7 +195,7 @@ class TaskView:
     @property
     def tfp(self) -> Tfp:
         return tfp(
-            None if self.value is None else Fraction(money_units(self.value)),
+            None if self.value is None else Fraction(to_units(self.value)),
             None if self.usage.all_unpriced else self.usage.cost_units,
             cost_complete=self.usage.cost_complete,
         )
@@ -203,7 +203,7 @@ class TaskView:
     @property
     def flagged(self) -> bool:
         """Cost is more than the value."""
-        value = None if self.value is None else Fraction(money_units(self.value))
+        value = None if self.value is None else Fraction(to_units(self.value))
         return exceeds(None if self.usage.all_unpriced else self.usage.cost_units, value)
 
     def as_json(self, zone: tzinfo) -> dict[str, Any]:

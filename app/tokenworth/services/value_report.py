@@ -34,12 +34,11 @@ from tokenworth.core.analytics import (
     ValueGrouping,
     exceeds,
     leverage,
-    money_units,
     tfp,
     units_to_money,
 )
 from tokenworth.core.db import Database
-from tokenworth.core.money import decimal_str
+from tokenworth.core.money import decimal_str, to_units
 from tokenworth.core.task_models import Task, TaskAttribution
 from tokenworth.core.timeutil import month_bounds, to_epoch_ms, zone_name
 from tokenworth.services.attribution import UsageCell, attributed_usage, sync_attribution
@@ -142,7 +141,7 @@ class PlanUse:
 
     @property
     def fee_units(self) -> int:
-        return money_units(self.plan.monthly_fee)
+        return to_units(self.plan.monthly_fee)
 
     @property
     def api_equivalent(self) -> Decimal:
@@ -293,7 +292,7 @@ def value_report(
         pool_weight = _weight(pool, mode)
         if pool_weight == 0:
             return Fraction(0)
-        return Fraction(money_units(plan.monthly_fee)) * _weight(cell, mode) / pool_weight
+        return Fraction(to_units(plan.monthly_fee)) * _weight(cell, mode) / pool_weight
 
     figures: dict[CellKey, ValueFigures] = {}
     for cell_key, cell in cells.items():
@@ -311,7 +310,7 @@ def value_report(
                 else:
                     mode = _weight_mode(total)
                     share = _weight(cell, mode) / _weight(total, mode)
-                item.value_units = Fraction(money_units(task.value)) * share
+                item.value_units = Fraction(to_units(task.value)) * share
         figures[cell_key] = item
 
     rows = _group(figures, tasks, by, zone)
@@ -322,7 +321,7 @@ def value_report(
     attributed.unvalued_tasks = sum(1 for task in tasks.values() if task.value is None)
     if attributed.value_units is None:
         attributed.value_units = Fraction(0)  # the month's value is what tasks were worth: none yet
-    fees = sum((Fraction(money_units(plan.monthly_fee)) for plan in plans), Fraction(0)) if basis == "plan" else 0
+    fees = sum((Fraction(to_units(plan.monthly_fee)) for plan in plans), Fraction(0)) if basis == "plan" else 0
     total = ValueFigures()
     total.add(attributed)
     total.add(unattributed)
