@@ -162,8 +162,34 @@ class Assignment:
         return f"branch {branch} in {self.project}"
 
 
+class ValuedUsage:
+    """Cost, TFP and the cost-over-value flag of a task's value and usage (saved or previewed)."""
+
+    value: Decimal | None
+    usage: UsageCell
+
+    @property
+    def cost(self) -> Decimal | None:
+        """API-equivalent cost of the attributed usage; None when all of it is unpriced."""
+        return None if self.usage.all_unpriced else units_to_money(self.usage.cost_units)
+
+    @property
+    def tfp(self) -> Tfp:
+        return tfp(
+            None if self.value is None else Fraction(to_units(self.value)),
+            None if self.usage.all_unpriced else self.usage.cost_units,
+            cost_complete=self.usage.cost_complete,
+        )
+
+    @property
+    def flagged(self) -> bool:
+        """Cost is more than the value."""
+        value = None if self.value is None else Fraction(to_units(self.value))
+        return exceeds(None if self.usage.all_unpriced else self.usage.cost_units, value)
+
+
 @dataclass(frozen=True)
-class TaskView:
+class TaskView(ValuedUsage):
     """A task with the usage attributed to it (all time) and its TFP on the API basis."""
 
     id: int
@@ -186,25 +212,6 @@ class TaskView:
     def attributed_by(self) -> str:
         """'assignments' (sessions / branches) or 'time' (the span)."""
         return "assignments" if self.sessions or self.branches else "time"
-
-    @property
-    def cost(self) -> Decimal | None:
-        """API-equivalent cost of the attributed usage; None when all of it is unpriced."""
-        return None if self.usage.all_unpriced else units_to_money(self.usage.cost_units)
-
-    @property
-    def tfp(self) -> Tfp:
-        return tfp(
-            None if self.value is None else Fraction(to_units(self.value)),
-            None if self.usage.all_unpriced else self.usage.cost_units,
-            cost_complete=self.usage.cost_complete,
-        )
-
-    @property
-    def flagged(self) -> bool:
-        """Cost is more than the value."""
-        value = None if self.value is None else Fraction(to_units(self.value))
-        return exceeds(None if self.usage.all_unpriced else self.usage.cost_units, value)
 
     def as_json(self, zone: tzinfo) -> dict[str, Any]:
         def when(moment: datetime | None) -> str | None:
@@ -819,6 +826,7 @@ __all__ = [
     "TaskInputError",
     "TaskNotFoundError",
     "TaskView",
+    "ValuedUsage",
     "assign",
     "category_history",
     "check_draft",
