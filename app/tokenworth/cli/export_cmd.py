@@ -7,7 +7,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
-from tokenworth.cli.base import CliContext, Command, CommandError
+from tokenworth.cli.base import CliContext, Command, CommandError, zone_argument
 
 FORMAT_CHOICES = ("csv", "json", "md", "html", "pdf", "all")
 
@@ -64,7 +64,6 @@ def _out_path(text: str | None, fmt: str, month: str) -> Path | None:
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
     from tokenworth.cli.value_cmd import month_argument
-    from tokenworth.core.timeutil import resolve_zone
     from tokenworth.services.export import (
         ALL,
         ExportHooks,
@@ -77,16 +76,13 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     inputs = settings_inputs(ctx.paths.settings_file)
     for problem in inputs.problems:
         ctx.err(f"warning: settings: {problem}")
-    try:
-        zone = resolve_zone(args.tz or inputs.time_zone)
-    except ValueError as exc:
-        raise CommandError(str(exc), 2) from exc
+    zone = zone_argument(args.tz or inputs.time_zone)
     month = month_argument(args.month, zone)
     budget = _budget(ctx, args.budget, inputs.budget)
     if not args.no_import:
-        from tokenworth.cli.import_cmd import run_import
+        from tokenworth.cli.import_cmd import import_first
 
-        run_import(ctx, argparse.Namespace(source="all", path=None, json=True), quiet=True)
+        import_first(ctx)
 
     formats = ALL if args.format == ALL else [args.format]
     hooks = ExportHooks()

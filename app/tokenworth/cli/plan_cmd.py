@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from decimal import Decimal
 
-from tokenworth.cli.base import CliContext, Command, CommandError
+from tokenworth.cli.base import CliContext, Command, user_errors, zone_argument
 from tokenworth.cli.output import render_table, write_json
 from tokenworth.cli.value_cmd import month_argument
 from tokenworth.core.money import decimal_str, format_cost, format_usd
-from tokenworth.core.timeutil import resolve_zone
 from tokenworth.services.plans import (
     PlanInputError,
     PlanNotFoundError,
@@ -38,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    try:
+    with user_errors(not_found=(PlanNotFoundError,), bad_input=(PlanInputError,)):
         if args.action == "set":
             return _set(ctx, args)
         if args.action == "delete":
@@ -46,10 +45,6 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
             ctx.out(f"Deleted plan {view.name!r}; its usage is at API prices again.")
             return 0
         return _list(ctx, args)
-    except PlanNotFoundError as exc:
-        raise CommandError(str(exc.args[0]), 1) from exc
-    except PlanInputError as exc:
-        raise CommandError(str(exc), 2) from exc
 
 
 def _set(ctx: CliContext, args: argparse.Namespace) -> int:
@@ -72,10 +67,7 @@ def _set(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def _list(ctx: CliContext, args: argparse.Namespace) -> int:
-    try:
-        zone = resolve_zone(args.tz)
-    except ValueError as exc:
-        raise CommandError(str(exc), 2) from exc
+    zone = zone_argument(args.tz)
     year, month = month_argument(args.month, zone)
     report = value_report(ctx.db(), month=(year, month), zone=zone, by="task", basis="plan")
     from tokenworth.services.plans import list_plans

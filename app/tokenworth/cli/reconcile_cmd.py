@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from tokenworth.cli.base import CliContext, CommandError
+from tokenworth.cli.base import CliContext, CommandError, zone_argument
 from tokenworth.cli.output import render_table, write_json
 from tokenworth.core.money import format_cost, format_signed_usd
-from tokenworth.core.timeutil import resolve_zone
 from tokenworth.services.reconcile import Figure, ReconcileReport, reconcile_report
 
 
@@ -15,10 +14,7 @@ def run_reconcile(ctx: CliContext, args: argparse.Namespace) -> int:
     """Called by `report` for the kind `reconcile`; days are UTC unless --tz says otherwise."""
     if getattr(args, "project", None):
         raise CommandError("--project does not apply to `report reconcile` (bills have no projects)", 2)
-    try:
-        zone = resolve_zone(args.tz or "UTC")
-    except ValueError as exc:
-        raise CommandError(str(exc), 2) from None
+    zone = zone_argument(args.tz or "UTC")
     sources = [s.strip() for s in args.source.split(",") if s.strip()] if args.source else None
     report = reconcile_report(ctx.db(), zone=zone, since=args.since, until=args.until, sources=sources)
     if args.json:

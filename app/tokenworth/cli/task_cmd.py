@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 
-from tokenworth.cli.base import CliContext, Command, CommandError
-from tokenworth.cli.import_cmd import run_import
+from tokenworth.cli.base import CliContext, Command, CommandError, id_argument, user_errors, zone_argument
+from tokenworth.cli.import_cmd import import_first
 from tokenworth.cli.output import render_table, tokens, write_json
 from tokenworth.cli.value_cmd import month_argument
 from tokenworth.core.analytics import format_tfp, units_to_money
 from tokenworth.core.money import format_cost, format_usd
-from tokenworth.core.timeutil import parse_day_or_time, resolve_zone, utc_now
+from tokenworth.core.timeutil import parse_day_or_time, utc_now
 from tokenworth.services.attribution import rebuild_attribution
 from tokenworth.services.proposals import Proposal, list_proposals
 from tokenworth.services.task_preview import preview_task
@@ -38,17 +37,6 @@ from tokenworth.services.tasks import (
 )
 
 
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Service errors as one-line messages: bad input exits 2, a missing task 1."""
-    try:
-        yield
-    except TaskNotFoundError as exc:
-        raise CommandError(str(exc.args[0]), 1) from exc
-    except TaskInputError as exc:
-        raise CommandError(str(exc), 2) from exc
-
-
 def _time(text: str, zone: tzinfo, what: str) -> datetime:
     if text.strip().lower() == "now":
         return utc_now()
@@ -58,21 +46,7 @@ def _time(text: str, zone: tzinfo, what: str) -> datetime:
         raise CommandError(f"{what}: {exc}", 2) from exc
 
 
-def _zone(args: argparse.Namespace) -> tzinfo:
-    try:
-        return resolve_zone(getattr(args, "tz", None))
-    except ValueError as exc:
-        raise CommandError(str(exc), 2) from exc
-
-
-def _task_id(text: str) -> int:
-    try:
-        value = int(text.lstrip("#"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a task id is a number like 3, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"a task id is a number like 3, got {text!r}")
-    return value
+_task_id = id_argument("a task id")
 
 
 def _add_details(parser: argparse.ArgumentParser) -> None:
@@ -174,7 +148,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _import_first(ctx: CliContext, args: argparse.Namespace) -> None:
     if not getattr(args, "no_import", True):
-        run_import(ctx, argparse.Namespace(source="all", path=None, json=True), quiet=True)
+        import_first(ctx)
 
 
 def _span(view: TaskView, zone: tzinfo) -> tuple[str, str]:
@@ -280,9 +254,9 @@ def _print_preview(ctx: CliContext, draft: TaskDraft) -> None:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    zone = _zone(args)
+    zone = zone_argument(args.tz)
     handler = _HANDLERS[args.action]
-    with user_errors():
+    with user_errors(not_found=(TaskNotFoundError,), bad_input=(TaskInputError,)):
         return handler(ctx, args, zone)
 
 
