@@ -6,8 +6,12 @@ import argparse
 import os
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from tokenworth.cli.base import CliContext, Command, CommandError, zone_argument
+
+if TYPE_CHECKING:
+    from tokenworth.services.export import ExportFormat
 
 FORMAT_CHOICES = ("csv", "json", "md", "html", "pdf", "all")
 
@@ -50,7 +54,7 @@ def _budget(ctx: CliContext, text: str | None, from_settings: Decimal | None) ->
         raise CommandError(str(exc), 2) from None
 
 
-def _out_path(text: str | None, fmt: str, month: str) -> Path | None:
+def _out_path(text: str | None, fmt: ExportFormat | Literal["all"], month: str) -> Path | None:
     """`--out` as a path; `dir/` (a trailing slash) means the default name inside that folder."""
     if text is None:
         return None
@@ -58,7 +62,7 @@ def _out_path(text: str | None, fmt: str, month: str) -> Path | None:
     if text.endswith(("/", os.sep)) and fmt not in ("csv", "all"):
         from tokenworth.services.export import default_name
 
-        return path / default_name(month, fmt)  # type: ignore[arg-type]
+        return path / default_name(month, fmt)
     return path
 
 
@@ -84,7 +88,6 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
 
         import_first(ctx)
 
-    formats = ALL if args.format == ALL else [args.format]
     hooks = ExportHooks()
     if args.format in ("md", "html", "pdf", ALL):
         try:
@@ -101,7 +104,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         results = export_month(
             summary,
             ctx.db(),
-            formats,
+            ALL if args.format == ALL else [args.format],
             out=out,
             cwd=Path.cwd(),
             hooks=hooks,

@@ -70,7 +70,8 @@ class DoctorReport:
         for check in payload["checks"].values():
             del check["lines"]  # the text form of `facts`
         payload["worst"] = self.worst
-        return json.loads(redact_secrets(json.dumps(payload, default=str)))
+        redacted: dict[str, Any] = json.loads(redact_secrets(json.dumps(payload, default=str)))
+        return redacted
 
     @property
     def worst(self) -> Status:

@@ -247,9 +247,9 @@ def usage_report(
     day_of_slot: dict[int, date] = {}
     for record in db.fetch(sql, params):
         group = record[:key_count]
-        measures = record[key_count : key_count + _MEASURE_COUNT]
+        sums = record[key_count : key_count + _MEASURE_COUNT]
         model = group[-1] if kind != "models" else group[0]
-        totals = _totals_from(measures, model)
+        totals = _totals_from(sums, model)
         if kind in _TIME_KINDS:
             slot_start = int(group[0])
             day = day_of_slot.get(slot_start)

@@ -157,9 +157,9 @@ def _at_a_glance(summary: MonthlySummary) -> list[Block]:
         verb = "ended" if budget.month_complete else "so far"
         if budget.status == "unknown":
             text = f"{format_usd(budget.budget)}; spend unknown (all usage unpriced)"
-        elif budget.status == "over":
+        elif budget.status == "over" and budget.remaining is not None:
             text = (
-                f"{format_usd(budget.budget)}; {verb} over budget by {format_usd(-(budget.remaining or 0))} "
+                f"{format_usd(budget.budget)}; {verb} over budget by {format_usd(-budget.remaining)} "
                 f"({pct(budget.used_pct)} used)"
             )
         else:

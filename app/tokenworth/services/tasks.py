@@ -251,18 +251,18 @@ def _assignments(
     branches: dict[int, list[tuple[str, str | None]]] = {}
     if not task_ids:
         return sessions, branches
-    for row in session.execute(
+    for task_id, session_id in session.execute(
         select(TaskSession.task_id, TaskSession.session_id)
         .where(TaskSession.task_id.in_(task_ids))
         .order_by(TaskSession.session_id)
     ):
-        sessions.setdefault(row[0], []).append(row[1])
-    for row in session.execute(
+        sessions.setdefault(task_id, []).append(session_id)
+    for task_id, project, branch in session.execute(
         select(TaskBranch.task_id, TaskBranch.project, TaskBranch.git_branch)
         .where(TaskBranch.task_id.in_(task_ids))
         .order_by(TaskBranch.project, TaskBranch.git_branch)
     ):
-        branches.setdefault(row[0], []).append((row[1], row[2] or None))
+        branches.setdefault(task_id, []).append((project, branch or None))
     return sessions, branches
 
 
@@ -805,7 +805,7 @@ def category_history(db: Database) -> list[CategoryUse]:
             .group_by(Task.category)
             .order_by(func.max(type_coerce(Task.started_at, BigInteger)).desc(), Task.category)
         ).all()
-    used = [CategoryUse(row[0], int(row[1]), from_epoch_ms(int(row[2]))) for row in rows]
+    used = [CategoryUse(str(name), int(count), from_epoch_ms(int(last_ms))) for name, count, last_ms in rows]
     seen = {use.name.casefold() for use in used}
     return used + [CategoryUse(name, 0, None) for name in DEFAULT_CATEGORIES if name not in seen]
 

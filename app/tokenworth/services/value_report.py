@@ -304,12 +304,12 @@ def value_report(
             if task.value is None:
                 item.unvalued_tasks = 1
             else:
-                total = totals.get(task_id)
-                if total is None or not total.has_usage:
+                task_usage = totals.get(task_id)
+                if task_usage is None or not task_usage.has_usage:
                     share = Fraction(1)
                 else:
-                    mode = _weight_mode(total)
-                    share = _weight(cell, mode) / _weight(total, mode)
+                    mode = _weight_mode(task_usage)
+                    share = _weight(cell, mode) / _weight(task_usage, mode)
                 item.value_units = Fraction(to_units(task.value)) * share
         figures[cell_key] = item
 
