@@ -125,8 +125,8 @@ def run_prices(ctx: CliContext, args: argparse.Namespace) -> int:
         price = OverrideInput(
             provider=provider,
             model=args.model,
-            input_mtok=parse_price(args.input, "--input"),  # type: ignore[arg-type]
-            output_mtok=parse_price(args.output, "--output"),  # type: ignore[arg-type]
+            input_mtok=parse_price(args.input, "--input"),
+            output_mtok=parse_price(args.output, "--output"),
             cache_read_mtok=parse_price(args.cache_read, "--cache-read"),
             cache_write_5m_mtok=parse_price(args.cache_write, "--cache-write"),
             cache_write_1h_mtok=parse_price(args.cache_write_1h, "--cache-write-1h"),

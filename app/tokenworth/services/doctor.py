@@ -282,9 +282,10 @@ def _class_name(obj: object) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
-def _priority(backend: object) -> float | str:
+def _priority(backend: Any) -> float | str:
+    """A keyring backend's priority (a class property that raises when the backend is unusable)."""
     try:
-        return float(backend.priority)  # type: ignore[attr-defined]
+        return float(backend.priority)
     except Exception as exc:
         return f"unavailable: {exc}"
 
