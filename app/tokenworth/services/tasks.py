@@ -151,8 +151,6 @@ class Assignment:
     def __post_init__(self) -> None:
         if (self.session_id is None) == (self.project is None):
             raise TaskInputError("assign either a session, or a project (with its branch)")
-        if self.session_id is None and self.branch is not None and self.project is None:
-            raise TaskInputError("a branch needs its project")
 
     @property
     def label(self) -> str:

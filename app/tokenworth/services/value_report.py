@@ -16,7 +16,6 @@ Rules, so every figure can be checked by hand:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta, tzinfo
 from decimal import Decimal
@@ -417,8 +416,3 @@ def month_value(db: Database, *, month: tuple[int, int], zone: tzinfo, basis: Co
         unattributed_cost=report.unattributed.cost,
         flagged_tasks=sum(1 for row in report.rows if row.figures.flagged),
     )
-
-
-def flagged_rows(rows: Iterable[ValueRow]) -> list[ValueRow]:
-    """The rows whose cost exceeds their value."""
-    return [row for row in rows if row.figures.flagged]
