@@ -9,11 +9,11 @@ from tokenworth.cli.base import CliContext, Command, user_errors, zone_argument
 from tokenworth.cli.output import render_table, write_json
 from tokenworth.cli.value_cmd import month_argument
 from tokenworth.core.money import decimal_str, format_cost, format_usd
+from tokenworth.core.timeutil import month_key
 from tokenworth.services.plans import (
     PlanInputError,
     PlanNotFoundError,
     delete_plan,
-    month_key,
     recorded_sources,
     set_plan,
 )

@@ -21,10 +21,10 @@ from tokenworth.core.analytics import Tfp
 from tokenworth.core.db import Database
 from tokenworth.core.money import decimal_str, from_units
 from tokenworth.core.periods import month_period
-from tokenworth.core.timeutil import month_bounds, utc_now, zone_name
+from tokenworth.core.timeutil import month_bounds, month_key, utc_now, zone_name
 from tokenworth.services.accounts import AccountView, list_accounts
 from tokenworth.services.importing import last_import_times
-from tokenworth.services.plans import month_key, recorded_sources
+from tokenworth.services.plans import recorded_sources
 from tokenworth.services.reconcile import Figure, ReconcileReport, reconcile_report
 from tokenworth.services.reports import ReportRow, UsageReport, UsageTotals, usage_report
 from tokenworth.services.value_report import PlanUse, ValueReport, ValueRow, value_report

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from tokenworth.core.db import Database
 from tokenworth.core.money import decimal_str, from_units
-from tokenworth.core.timeutil import from_epoch_ms, local_day_start, to_epoch_ms, zone_name
+from tokenworth.core.timeutil import from_epoch_ms, local_day_start, month_key, to_epoch_ms, zone_name
 
 ReportKind = Literal["daily", "weekly", "monthly", "models", "projects", "sessions"]
 REPORT_KINDS: tuple[ReportKind, ...] = ("daily", "weekly", "monthly", "models", "projects", "sessions")
@@ -147,7 +147,7 @@ def _period_key(kind: ReportKind, day: date) -> str:
         return day.isoformat()
     if kind == "weekly":
         return (day - timedelta(days=day.weekday())).isoformat()
-    return f"{day.year:04d}-{day.month:02d}"
+    return month_key(day.year, day.month)
 
 
 _MEASURES = (

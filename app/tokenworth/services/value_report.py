@@ -39,9 +39,9 @@ from tokenworth.core.analytics import (
 from tokenworth.core.db import Database
 from tokenworth.core.money import decimal_str, to_units
 from tokenworth.core.task_models import Task, TaskAttribution
-from tokenworth.core.timeutil import month_bounds, to_epoch_ms, zone_name
+from tokenworth.core.timeutil import month_bounds, month_key, to_epoch_ms, zone_name
 from tokenworth.services.attribution import UsageCell, attributed_usage, sync_attribution
-from tokenworth.services.plans import PlanView, list_plans, month_key
+from tokenworth.services.plans import PlanView, list_plans
 
 
 @dataclass
