@@ -11,7 +11,6 @@ from typing import TextIO
 
 from tokenworth.core.config import AppPaths, resolve_paths
 from tokenworth.core.db import Database, DatabaseError, open_database
-from tokenworth.core.timeutil import resolve_zone
 
 
 class CommandError(Exception):
@@ -77,6 +76,8 @@ class Command:
 
 def zone_argument(name: str | None) -> tzinfo:
     """The zone a `--tz` flag names (None: the local zone); an unknown name is a usage error."""
+    from tokenworth.core.timeutil import resolve_zone  # zoneinfo loads only for commands that cut days
+
     try:
         return resolve_zone(name)
     except ValueError as exc:
