@@ -19,7 +19,8 @@ from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
 from tokenworth.core.money import decimal_str
 from tokenworth.core.task_models import Plan
-from tokenworth.core.timeutil import month_key, parse_month, utc_now
+from tokenworth.core.timeutil import month_key as month_key  # re-exported: routing, auto_export use it
+from tokenworth.core.timeutil import parse_month, utc_now
 from tokenworth.services.tasks import TaskInputError, parse_amount
 
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
