@@ -94,6 +94,8 @@ class FakeProviders:
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, list[str]], dict[str, str]]] = field(default_factory=list)
     management_key: bool = True
+    long_context: bool = False
+    """Anthropic usage rows say their requests had a 200k-1M context window."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail(self, path: str, kind: str, page: int = 1, times: int | None = None, **extra: Any) -> Fault:
@@ -259,6 +261,8 @@ class FakeProviders:
             for result in results:
                 result["uncached_input_tokens"] *= self.scale
                 result["output_tokens"] *= self.scale
+                if self.long_context:
+                    result["context_window"] = "200k-1M"
         return {"starting_at": _iso(start), "ending_at": _iso(end), "results": results}
 
     # --- OpenRouter ----------------------------------------------------------------------------

@@ -113,6 +113,17 @@ def test_db_flag_and_home_keep_state_where_asked(cli: CliRunner, home: Path, tmp
     assert other.exists()
 
 
+def test_an_unusable_db_url_is_one_clear_line_with_no_password(cli: CliRunner) -> None:
+    garbled = cli("--db", "not a database url", "report", "daily", "--no-import")
+    assert garbled.code == 1
+    assert garbled.err.startswith("tokenworth: cannot open or upgrade the database")
+    assert "Traceback" not in garbled.err
+    missing_driver = cli("--db", "postgresql://me:hunter2@127.0.0.1:9/ledger", "report", "daily", "--no-import")
+    assert missing_driver.code == 1
+    assert "postgresql://me:***@127.0.0.1:9/ledger" in missing_driver.err
+    assert "hunter2" not in missing_driver.err
+
+
 def test_python_dash_m_runs_the_cli(home: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tokenworth", "--version"],

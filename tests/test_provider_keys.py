@@ -16,7 +16,7 @@ from keyring.backends.chainer import ChainerBackend
 from provider_fakes import FAKE_KEY, FakeProviders, MemoryKeyring, PlaintextKeyring
 from tokenworth.core.secrets import KeyringUnavailable, SecretStore
 from tokenworth.services import polling
-from tokenworth.sources.provider_http import RetryPolicy
+from tokenworth.sources.provider_http import RetryPolicy, scrub
 
 
 @pytest.fixture
@@ -272,3 +272,15 @@ def test_the_key_appears_nowhere_but_the_keyring(
             assert secret not in text, f"the key leaked into {name}"
     # the key went only where it belongs: in a header, never in a URL
     assert all(FAKE_KEY not in str(args) for _, args, _ in fake.requests)
+
+
+def test_a_provider_message_masks_every_key_shape_the_logs_mask() -> None:
+    """A gateway's error may echo other credentials than the one sent: masked as in the log file."""
+    echoed = (
+        "denied for sk-proj-ABCDEFGH12345678, AIzaSyA1234567890abcdefghijklmno and "
+        "x-api-key: gw-7f3c9e1d2b4a; sent " + FAKE_KEY
+    )
+    message = scrub(echoed, FAKE_KEY)
+    for secret in ("ABCDEFGH12345678", "SyA1234567890abcdefghijklmno", "gw-7f3c9e1d2b4a", FAKE_KEY):
+        assert secret not in message
+    assert message.startswith("denied for sk-proj-")

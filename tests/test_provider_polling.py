@@ -226,6 +226,32 @@ def test_anthropic_rows_split_cache_writes_count_searches_and_bill_in_cents(
     assert amounts == [Decimal("0.0045"), Decimal("0.01"), Decimal("0.06")]  # "0.45", "1.0", "6.0" cents
 
 
+@pytest.mark.parametrize(
+    ("long_context", "cost"),
+    [
+        # 1,500 input x $3 + 5,200 output x $15 + 200,000 cache reads x $0.30 + 500 5-minute
+        # writes x $3.75 + 1,000 1-hour writes x $6, per million (claude-sonnet-4-5)
+        (False, Decimal("0.150375")),
+        # every token at the long-context tier: $6, $22.50, $0.60, $7.50, $12 per million
+        (True, Decimal("0.26175")),
+    ],
+)
+def test_anthropic_bucket_rows_pay_the_tier_one_request_of_them_would(
+    db: Database,
+    secrets: SecretStore,
+    fake_env: dict[str, str],
+    fake: FakeProviders,
+    poll: Any,
+    long_context: bool,
+    cost: Decimal,
+) -> None:
+    fake.long_context = long_context
+    add_account(db, secrets, fake_env, "anthropic")
+    assert poll().ok
+    [row] = [r for r in usage_rows(db) if r["ts"] == datetime(2026, 1, 1, tzinfo=UTC)]
+    assert (row["cost"], row["cost_provenance"]) == (cost, "computed")
+
+
 def test_openrouter_activity_carries_its_own_charge_and_key_totals_are_details(
     db: Database, secrets: SecretStore, fake_env: dict[str, str], fake: FakeProviders, poll: Any
 ) -> None:

@@ -124,6 +124,26 @@ def test_models_projects_sessions_and_source_filter(db: Database) -> None:
     assert sessions.as_json()["rows"][0]["session"] == "s3"
 
 
+def test_sessions_order_by_the_instant_of_last_activity_across_a_clock_change(db: Database) -> None:
+    """New York's clocks go back at 06:00 UTC on 2025-11-02: 01:45 EDT comes before 01:15 EST."""
+    edt_0145 = datetime(2025, 11, 2, 5, 45, tzinfo=UTC)
+    est_0115 = datetime(2025, 11, 2, 6, 15, tzinfo=UTC)
+    _add(
+        db,
+        _event("a", edt_0145, session_id="earlier"),
+        _event("b", est_0115, session_id="later"),
+        _event("c", edt_0145, session_id="both"),
+        _event("d", est_0115, model="claude-haiku-4-5-20251001", session_id="both"),
+    )
+    sessions = usage_report(db, "sessions", zone=ZoneInfo("America/New_York"))
+    assert [r.key for r in sessions.rows] == ["both", "later", "earlier"]  # same instant: by cost
+    both = next(r for r in sessions.rows if r.key == "both")
+    assert (both.extra["first_activity"], both.extra["last_activity"]) == (
+        "2025-11-02T01:45:00-04:00",
+        "2025-11-02T01:15:00-05:00",
+    )
+
+
 @pytest.mark.parametrize("kind", ["daily", "weekly", "monthly", "models", "projects", "sessions"])
 def test_empty_ledger_gives_empty_reports(db: Database, kind: str) -> None:
     doc = usage_report(db, kind, zone=UTC).as_json()  # type: ignore[arg-type]

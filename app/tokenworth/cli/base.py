@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import TextIO
 
 from tokenworth.core.config import AppPaths, resolve_paths
@@ -70,3 +72,39 @@ class Command:
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[CliContext, argparse.Namespace], int]
     description: str | None = None
+
+
+def zone_argument(name: str | None) -> tzinfo:
+    """The zone a `--tz` flag names (None: the local zone); an unknown name is a usage error."""
+    from tokenworth.core.timeutil import resolve_zone  # zoneinfo loads only for commands that cut days
+
+    try:
+        return resolve_zone(name)
+    except ValueError as exc:
+        raise CommandError(str(exc), 2) from exc
+
+
+def id_argument(what: str) -> Callable[[str], int]:
+    """An argparse type for ids like `3` or `#3`; `what` names it in the message ('a task id')."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.lstrip("#"))
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{what} is a number like 3, got {text!r}")
+        return value
+
+    return parse
+
+
+@contextmanager
+def user_errors(*, not_found: tuple[type[Exception], ...], bad_input: tuple[type[Exception], ...]) -> Iterator[None]:
+    """A service's errors as one-line messages: something not found exits 1, bad input 2."""
+    try:
+        yield
+    except not_found as exc:
+        raise CommandError(str(exc.args[0]), 1) from exc
+    except bad_input as exc:
+        raise CommandError(str(exc), 2) from exc

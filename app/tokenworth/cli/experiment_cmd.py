@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import tzinfo
 
-from tokenworth.cli.base import CliContext, Command, CommandError
-from tokenworth.cli.import_cmd import run_import
+from tokenworth.cli.base import CliContext, Command, id_argument, user_errors, zone_argument
+from tokenworth.cli.import_cmd import import_first
 from tokenworth.cli.output import render_table, write_json
 from tokenworth.cli.routing_cmd import candidate_names, experiment_text
 from tokenworth.cli.value_cmd import month_argument
 from tokenworth.core.analytics import units_to_money
 from tokenworth.core.money import format_usd
-from tokenworth.core.timeutil import resolve_zone
 from tokenworth.services.experiments import MAX_EXPERIMENT_TASKS, ExperimentView
 from tokenworth.services.routing import (
     ExperimentInputError,
@@ -26,26 +23,7 @@ from tokenworth.services.routing import (
     list_experiments,
 )
 
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Service errors as one-line messages: bad input exits 2, something not found 1."""
-    try:
-        yield
-    except (ExperimentNotFoundError, SuggestionNotFoundError) as exc:
-        raise CommandError(str(exc.args[0]), 1) from exc
-    except ExperimentInputError as exc:
-        raise CommandError(str(exc), 2) from exc
-
-
-def _experiment_id(text: str) -> int:
-    try:
-        value = int(text.lstrip("#"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"an experiment id is a number like 3, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"an experiment id is a number like 3, got {text!r}")
-    return value
+_experiment_id = id_argument("an experiment id")
 
 
 def _task_count(text: str) -> int:
@@ -91,21 +69,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     cancel.add_argument("id", type=_experiment_id)
 
 
-def _zone(args: argparse.Namespace) -> tzinfo:
-    try:
-        return resolve_zone(getattr(args, "tz", None))
-    except ValueError as exc:
-        raise CommandError(str(exc), 2) from exc
-
-
 def _import_first(ctx: CliContext, args: argparse.Namespace) -> None:
     if not getattr(args, "no_import", True):
-        run_import(ctx, argparse.Namespace(source="all", path=None, json=True), quiet=True)
+        import_first(ctx)
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    zone = _zone(args)
-    with user_errors():
+    zone = zone_argument(args.tz)
+    not_found = (ExperimentNotFoundError, SuggestionNotFoundError)
+    with user_errors(not_found=not_found, bad_input=(ExperimentInputError,)):
         if args.action == "accept":
             month = None if args.month is None else month_argument(args.month, zone)
             curated = candidate_names(args.candidates)

@@ -6,8 +6,12 @@ import argparse
 import os
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
-from tokenworth.cli.base import CliContext, Command, CommandError
+from tokenworth.cli.base import CliContext, Command, CommandError, zone_argument
+
+if TYPE_CHECKING:
+    from tokenworth.services.export import ExportFormat
 
 FORMAT_CHOICES = ("csv", "json", "md", "html", "pdf", "all")
 
@@ -50,7 +54,7 @@ def _budget(ctx: CliContext, text: str | None, from_settings: Decimal | None) ->
         raise CommandError(str(exc), 2) from None
 
 
-def _out_path(text: str | None, fmt: str, month: str) -> Path | None:
+def _out_path(text: str | None, fmt: ExportFormat | Literal["all"], month: str) -> Path | None:
     """`--out` as a path; `dir/` (a trailing slash) means the default name inside that folder."""
     if text is None:
         return None
@@ -58,13 +62,12 @@ def _out_path(text: str | None, fmt: str, month: str) -> Path | None:
     if text.endswith(("/", os.sep)) and fmt not in ("csv", "all"):
         from tokenworth.services.export import default_name
 
-        return path / default_name(month, fmt)  # type: ignore[arg-type]
+        return path / default_name(month, fmt)
     return path
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
     from tokenworth.cli.value_cmd import month_argument
-    from tokenworth.core.timeutil import resolve_zone
     from tokenworth.services.export import (
         ALL,
         ExportHooks,
@@ -77,18 +80,14 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     inputs = settings_inputs(ctx.paths.settings_file)
     for problem in inputs.problems:
         ctx.err(f"warning: settings: {problem}")
-    try:
-        zone = resolve_zone(args.tz or inputs.time_zone)
-    except ValueError as exc:
-        raise CommandError(str(exc), 2) from exc
+    zone = zone_argument(args.tz or inputs.time_zone)
     month = month_argument(args.month, zone)
     budget = _budget(ctx, args.budget, inputs.budget)
     if not args.no_import:
-        from tokenworth.cli.import_cmd import run_import
+        from tokenworth.cli.import_cmd import import_first
 
-        run_import(ctx, argparse.Namespace(source="all", path=None, json=True), quiet=True)
+        import_first(ctx)
 
-    formats = ALL if args.format == ALL else [args.format]
     hooks = ExportHooks()
     if args.format in ("md", "html", "pdf", ALL):
         try:
@@ -105,7 +104,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         results = export_month(
             summary,
             ctx.db(),
-            formats,
+            ALL if args.format == ALL else [args.format],
             out=out,
             cwd=Path.cwd(),
             hooks=hooks,

@@ -48,6 +48,11 @@ def run_import(ctx: CliContext, args: argparse.Namespace, *, quiet: bool = False
     return summary
 
 
+def import_first(ctx: CliContext) -> ImportSummary:
+    """The quiet incremental import a command runs before it reads the ledger."""
+    return run_import(ctx, argparse.Namespace(source="all", path=None, json=True), quiet=True)
+
+
 def print_summary(ctx: CliContext, summary: ImportSummary) -> None:
     ctx.out(
         f"Imported {summary.records_added:,} new records from {summary.files_read:,} of "

@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 from decimal import Decimal
 
-from tokenworth.cli.base import CliContext, Command, CommandError
+from tokenworth.cli.base import CliContext, Command, user_errors, zone_argument
 from tokenworth.cli.output import render_table, write_json
-from tokenworth.cli.value_cmd import format_money, month_argument
-from tokenworth.core.money import decimal_str, format_usd
-from tokenworth.core.timeutil import resolve_zone
+from tokenworth.cli.value_cmd import month_argument
+from tokenworth.core.money import decimal_str, format_cost, format_usd
+from tokenworth.core.timeutil import month_key
 from tokenworth.services.plans import (
     PlanInputError,
     PlanNotFoundError,
     delete_plan,
-    month_key,
     recorded_sources,
     set_plan,
 )
@@ -38,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    try:
+    with user_errors(not_found=(PlanNotFoundError,), bad_input=(PlanInputError,)):
         if args.action == "set":
             return _set(ctx, args)
         if args.action == "delete":
@@ -46,10 +45,6 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
             ctx.out(f"Deleted plan {view.name!r}; its usage is at API prices again.")
             return 0
         return _list(ctx, args)
-    except PlanNotFoundError as exc:
-        raise CommandError(str(exc.args[0]), 1) from exc
-    except PlanInputError as exc:
-        raise CommandError(str(exc), 2) from exc
 
 
 def _set(ctx: CliContext, args: argparse.Namespace) -> int:
@@ -72,10 +67,7 @@ def _set(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def _list(ctx: CliContext, args: argparse.Namespace) -> int:
-    try:
-        zone = resolve_zone(args.tz)
-    except ValueError as exc:
-        raise CommandError(str(exc), 2) from exc
+    zone = zone_argument(args.tz)
     year, month = month_argument(args.month, zone)
     report = value_report(ctx.db(), month=(year, month), zone=zone, by="task", basis="plan")
     from tokenworth.services.plans import list_plans
@@ -110,7 +102,7 @@ def _list(ctx: CliContext, args: argparse.Namespace) -> int:
                 format_usd(plan.monthly_fee),
                 ", ".join(plan.covers),
                 _months(plan.first_month, plan.last_month),
-                "not paid" if use is None else format_money(use.api_equivalent, use.covered.cost_complete),
+                "not paid" if use is None else format_cost(use.api_equivalent, use.covered.cost_complete),
                 "-" if use is None or use.leverage is None else f"{use.leverage.quantize(Decimal('0.01')):,}x",
             ]
         )

@@ -8,7 +8,7 @@ from datetime import UTC
 from tokenworth.cli.base import CliContext, Command, CommandError
 from tokenworth.cli.output import write_json
 from tokenworth.core.secrets import KeyringUnavailable, SecretStore
-from tokenworth.core.timeutil import parse_day_or_time, resolve_zone
+from tokenworth.core.timeutil import parse_day_or_time
 from tokenworth.services import polling
 from tokenworth.services.accounts import PROVIDERS
 
@@ -28,7 +28,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     since = None
     if args.since:
         try:
-            since = parse_day_or_time(args.since, resolve_zone("UTC")).astimezone(UTC)
+            since = parse_day_or_time(args.since, UTC)
         except ValueError as exc:
             raise CommandError(str(exc), 2) from None
     progress = None

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from datetime import UTC
 
-from tokenworth.cli.base import CliContext, Command, CommandError
+from tokenworth.cli.base import CliContext, Command, CommandError, zone_argument
 from tokenworth.cli.output import render_table, write_json
 from tokenworth.core.money import decimal_str, format_usd
-from tokenworth.core.timeutil import parse_day_or_time, resolve_zone
+from tokenworth.core.timeutil import parse_day_or_time
 from tokenworth.services.prices import (
     OverrideInput,
     delete_override,
@@ -125,8 +125,8 @@ def run_prices(ctx: CliContext, args: argparse.Namespace) -> int:
         price = OverrideInput(
             provider=provider,
             model=args.model,
-            input_mtok=parse_price(args.input, "--input"),  # type: ignore[arg-type]
-            output_mtok=parse_price(args.output, "--output"),  # type: ignore[arg-type]
+            input_mtok=parse_price(args.input, "--input"),
+            output_mtok=parse_price(args.output, "--output"),
             cache_read_mtok=parse_price(args.cache_read, "--cache-read"),
             cache_write_5m_mtok=parse_price(args.cache_write, "--cache-write"),
             cache_write_1h_mtok=parse_price(args.cache_write_1h, "--cache-write-1h"),
@@ -158,8 +158,8 @@ def configure_reprice(parser: argparse.ArgumentParser) -> None:
 
 
 def run_reprice(ctx: CliContext, args: argparse.Namespace) -> int:
+    zone = zone_argument(args.tz)
     try:
-        zone = resolve_zone(args.tz)
         since = parse_day_or_time(args.since, zone)
         until = parse_day_or_time(args.until, zone) if args.until else None
     except ValueError as exc:

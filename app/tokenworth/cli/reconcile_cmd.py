@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal
 
-from tokenworth.cli.base import CliContext, CommandError
+from tokenworth.cli.base import CliContext, CommandError, zone_argument
 from tokenworth.cli.output import render_table, write_json
-from tokenworth.core.money import format_usd
-from tokenworth.core.timeutil import resolve_zone
+from tokenworth.core.money import format_cost, format_signed_usd
 from tokenworth.services.reconcile import Figure, ReconcileReport, reconcile_report
 
 
@@ -16,10 +14,7 @@ def run_reconcile(ctx: CliContext, args: argparse.Namespace) -> int:
     """Called by `report` for the kind `reconcile`; days are UTC unless --tz says otherwise."""
     if getattr(args, "project", None):
         raise CommandError("--project does not apply to `report reconcile` (bills have no projects)", 2)
-    try:
-        zone = resolve_zone(args.tz or "UTC")
-    except ValueError as exc:
-        raise CommandError(str(exc), 2) from None
+    zone = zone_argument(args.tz or "UTC")
     sources = [s.strip() for s in args.source.split(",") if s.strip()] if args.source else None
     report = reconcile_report(ctx.db(), zone=zone, since=args.since, until=args.until, sources=sources)
     if args.json:
@@ -30,16 +25,7 @@ def run_reconcile(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def _money(figure: Figure) -> str:
-    if not figure.present:
-        return "-"
-    return format_usd(figure.amount) + ("" if figure.complete or figure.amount is None else "+")
-
-
-def _signed(amount: Decimal | None) -> str:
-    """`+$0.03` / `-$0.39`: which way the bill differs from the estimate."""
-    if amount is None:
-        return "-"
-    return ("-" if amount < 0 else "+") + format_usd(abs(amount))
+    return format_cost(figure.amount, figure.complete) if figure.present else "-"
 
 
 def render_reconcile(report: ReconcileReport) -> str:
@@ -58,7 +44,7 @@ def render_reconcile(report: ReconcileReport) -> str:
                 _money(row.logs),
                 _money(row.usage_api),
                 _money(row.billed),
-                _signed(diff),
+                format_signed_usd(diff),
             ]
         )
     totals = report.totals()

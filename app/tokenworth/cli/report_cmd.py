@@ -6,13 +6,12 @@ import argparse
 import re
 from datetime import date
 
-from tokenworth.cli.base import CliContext, Command, CommandError
-from tokenworth.cli.import_cmd import print_summary, run_import
+from tokenworth.cli.base import CliContext, Command, CommandError, zone_argument
+from tokenworth.cli.import_cmd import import_first, print_summary
 from tokenworth.cli.output import render_table, tokens, write_json
 from tokenworth.cli.routing_cmd import add_routing_arguments
 from tokenworth.cli.value_cmd import add_value_arguments
-from tokenworth.core.money import format_usd
-from tokenworth.core.timeutil import resolve_zone
+from tokenworth.core.money import format_cost
 from tokenworth.services.reports import REPORT_KINDS, UsageReport, usage_report
 
 
@@ -47,10 +46,7 @@ def add_range_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    try:
-        zone = resolve_zone(args.tz)
-    except ValueError as exc:
-        raise CommandError(str(exc), 2) from exc
+    zone = zone_argument(args.tz)
     if args.since and args.until and args.until < args.since:
         raise CommandError("--until is before --since", 2)
     if args.kind not in ("value", "routing") and args.month:
@@ -60,8 +56,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     if args.kind != "routing" and args.candidates:
         raise CommandError("--candidates applies to `report routing` only", 2)
     if not args.no_import:
-        import_args = argparse.Namespace(source="all", path=None, json=args.json)
-        summary = run_import(ctx, import_args, quiet=True)
+        summary = import_first(ctx)
         if summary.broken_lines or summary.unpriced_models:
             stdout, ctx.stdout = ctx.stdout, ctx.stderr
             try:
@@ -128,7 +123,6 @@ def render_report(report: UsageReport) -> str:
             second = row.extra.get("provider", "")
         else:
             second = ", ".join(sorted({short_model(m) for m in row.by_model}))
-        cost = format_usd(t.cost) + ("" if t.cost_complete or t.cost is None else "+")
         rows.append(
             [
                 row.key,
@@ -138,7 +132,7 @@ def render_report(report: UsageReport) -> str:
                 tokens(t.cache_read_tokens),
                 tokens(t.cache_write_tokens),
                 tokens(t.total_tokens),
-                cost,
+                format_cost(t.cost, t.cost_complete),
             ]
         )
     t = report.totals
@@ -151,7 +145,7 @@ def render_report(report: UsageReport) -> str:
             tokens(t.cache_read_tokens),
             tokens(t.cache_write_tokens),
             tokens(t.total_tokens),
-            format_usd(t.cost) + ("" if t.cost_complete or t.cost is None else "+"),
+            format_cost(t.cost, t.cost_complete),
         ]
     )
     text = render_table(headers, rows, right)

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from tokenworth.cli.base import CliContext, CommandError
 from tokenworth.cli.output import render_table, tokens, write_json
-from tokenworth.cli.value_cmd import format_money, format_tfp, month_argument
-from tokenworth.core.analytics import units_to_money
-from tokenworth.core.money import format_usd
+from tokenworth.cli.value_cmd import month_argument
+from tokenworth.core.analytics import format_tfp, units_to_money
+from tokenworth.core.money import format_cost, format_usd
 
 if TYPE_CHECKING:
     from tokenworth.core.analytics import Tfp
@@ -108,7 +108,7 @@ def _cells_table(report: RoutingReport) -> str:
                 cell.category or "(uncategorized)",
                 cell.model.model,
                 str(cell.tasks),
-                format_money(None if cell.all_unpriced else units_to_money(cell.cost_units), cell.cost_complete),
+                format_cost(None if cell.all_unpriced else units_to_money(cell.cost_units), cell.cost_complete),
                 tokens(round(cell.mix.total)),
                 "-" if share is None else f"{float(share) * 100:.0f}%",
                 str(sample.tasks),
@@ -136,7 +136,7 @@ def _suggestions_table(report: RoutingReport) -> str:
                 item.from_model.model,
                 item.to_model.model,
                 str(item.tasks),
-                format_money(item.current_cost, item.cost_complete),
+                format_cost(item.current_cost, item.cost_complete),
                 format_usd(item.projected_cost),
                 format_usd(item.savings),
                 evidence,

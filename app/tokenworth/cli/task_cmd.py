@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 
-from tokenworth.cli.base import CliContext, Command, CommandError
-from tokenworth.cli.import_cmd import run_import
+from tokenworth.cli.base import CliContext, Command, CommandError, id_argument, user_errors, zone_argument
+from tokenworth.cli.import_cmd import import_first
 from tokenworth.cli.output import render_table, tokens, write_json
-from tokenworth.cli.value_cmd import format_money, format_tfp, month_argument
-from tokenworth.core.analytics import units_to_money
-from tokenworth.core.money import format_usd
-from tokenworth.core.timeutil import parse_day_or_time, resolve_zone, utc_now
+from tokenworth.cli.value_cmd import month_argument
+from tokenworth.core.analytics import format_tfp, units_to_money
+from tokenworth.core.money import format_cost, format_usd
+from tokenworth.core.timeutil import parse_day_or_time, utc_now
 from tokenworth.services.attribution import rebuild_attribution
 from tokenworth.services.proposals import Proposal, list_proposals
 from tokenworth.services.task_preview import preview_task
@@ -38,17 +37,6 @@ from tokenworth.services.tasks import (
 )
 
 
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Service errors as one-line messages: bad input exits 2, a missing task 1."""
-    try:
-        yield
-    except TaskNotFoundError as exc:
-        raise CommandError(str(exc.args[0]), 1) from exc
-    except TaskInputError as exc:
-        raise CommandError(str(exc), 2) from exc
-
-
 def _time(text: str, zone: tzinfo, what: str) -> datetime:
     if text.strip().lower() == "now":
         return utc_now()
@@ -58,21 +46,7 @@ def _time(text: str, zone: tzinfo, what: str) -> datetime:
         raise CommandError(f"{what}: {exc}", 2) from exc
 
 
-def _zone(args: argparse.Namespace) -> tzinfo:
-    try:
-        return resolve_zone(getattr(args, "tz", None))
-    except ValueError as exc:
-        raise CommandError(str(exc), 2) from exc
-
-
-def _task_id(text: str) -> int:
-    try:
-        value = int(text.lstrip("#"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a task id is a number like 3, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"a task id is a number like 3, got {text!r}")
-    return value
+_task_id = id_argument("a task id")
 
 
 def _add_details(parser: argparse.ArgumentParser) -> None:
@@ -174,7 +148,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _import_first(ctx: CliContext, args: argparse.Namespace) -> None:
     if not getattr(args, "no_import", True):
-        run_import(ctx, argparse.Namespace(source="all", path=None, json=True), quiet=True)
+        import_first(ctx)
 
 
 def _span(view: TaskView, zone: tzinfo) -> tuple[str, str]:
@@ -191,7 +165,7 @@ def _span(view: TaskView, zone: tzinfo) -> tuple[str, str]:
 def _summary(view: TaskView) -> str:
     value = "no value yet" if view.value is None else f"value {format_usd(view.value)}"
     line = (
-        f"{tokens(round(view.usage.tokens))} tokens, {format_money(view.cost, view.usage.cost_complete)}; "
+        f"{tokens(round(view.usage.tokens))} tokens, {format_cost(view.cost, view.usage.cost_complete)}; "
         f"{value}; TFP {format_tfp(view.tfp)}"
     )
     if view.flagged:
@@ -219,7 +193,7 @@ def _table(views: list[TaskView], zone: tzinfo) -> str:
                 start,
                 end,
                 tokens(round(view.usage.tokens)),
-                format_money(view.cost, view.usage.cost_complete),
+                format_cost(view.cost, view.usage.cost_complete),
                 "-" if view.value is None else format_usd(view.value),
                 format_tfp(view.tfp),
                 "time" if view.attributed_by == "time" else "assigned",
@@ -254,7 +228,7 @@ def _proposal_line(proposal: Proposal, zone: tzinfo) -> list[str]:
         what,
         "" if last is None else f"{last.astimezone(zone):%Y-%m-%d %H:%M}",
         tokens(round(proposal.usage.tokens)),
-        format_money(proposal.cost, proposal.usage.cost_complete),
+        format_cost(proposal.cost, proposal.usage.cost_complete),
         command,
     ]
 
@@ -270,19 +244,19 @@ def _print_preview(ctx: CliContext, draft: TaskDraft) -> None:
     value = "no value" if preview.value is None else f"value {format_usd(preview.value)}"
     ctx.out(
         f"Would hold {tokens(round(preview.usage.tokens))} tokens, "
-        f"{format_money(preview.cost, preview.usage.cost_complete)}; {value}; TFP {format_tfp(preview.tfp)}"
+        f"{format_cost(preview.cost, preview.usage.cost_complete)}; {value}; TFP {format_tfp(preview.tfp)}"
         + (" (COST > VALUE)" if preview.flagged else "")
         + ". Nothing saved (--dry-run)."
     )
     for task_id, usage in sorted(preview.taken_from.items()):
-        held = format_money(units_to_money(usage.cost_units), usage.cost_complete)
+        held = format_cost(units_to_money(usage.cost_units), usage.cost_complete)
         ctx.out(f"  of which task #{task_id} holds {held} now")
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    zone = _zone(args)
+    zone = zone_argument(args.tz)
     handler = _HANDLERS[args.action]
-    with user_errors():
+    with user_errors(not_found=(TaskNotFoundError,), bad_input=(TaskInputError,)):
         return handler(ctx, args, zone)
 
 
@@ -393,7 +367,7 @@ def _edit(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
 
 def _delete(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
     view = delete_task(ctx.db(), args.id)
-    held = f"{tokens(round(view.usage.tokens))} tokens, {format_money(view.cost, view.usage.cost_complete)}"
+    held = f"{tokens(round(view.usage.tokens))} tokens, {format_cost(view.cost, view.usage.cost_complete)}"
     ctx.out(
         f"Deleted task #{view.id} {view.title!r}. The usage it held ({held}) is unattributed again, "
         "or goes to an overlapping task; no usage record was touched."

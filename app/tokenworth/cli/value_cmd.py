@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from tokenworth.cli.base import CliContext, CommandError
 from tokenworth.cli.output import render_table, tokens, write_json
-from tokenworth.core.analytics import BASIS_LABELS, COST_BASES, VALUE_GROUPINGS, Tfp
-from tokenworth.core.money import format_usd
+from tokenworth.core.analytics import BASIS_LABELS, COST_BASES, VALUE_GROUPINGS, format_tfp
+from tokenworth.core.money import format_cost, format_usd
 from tokenworth.core.timeutil import parse_month, utc_now
 
 if TYPE_CHECKING:
@@ -42,19 +42,6 @@ def month_argument(text: str | None, zone: tzinfo) -> tuple[int, int]:
         raise CommandError(str(exc), 2) from exc
 
 
-def format_tfp(figure: Tfp, places: int = 2) -> str:
-    """'12.50x', 'no spend', 'unvalued' or 'unpriced'; '*' marks an incomplete figure."""
-    if figure.ratio is None:
-        return figure.note or "-"
-    text = f"{figure.ratio.quantize(Decimal(1).scaleb(-places)):,}x"
-    return text if figure.complete else text + "*"
-
-
-def format_money(amount: Decimal | None, complete: bool = True) -> str:
-    """'$1.23', '$1.23+' when some of it is unpriced (the figure is a lower bound), 'unpriced'."""
-    return format_usd(amount) + ("" if complete or amount is None else "+")
-
-
 def run_value_report(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
     """`report value` after the report command's own import step."""
     if args.since or args.until or args.source or args.project:
@@ -73,7 +60,7 @@ def run_value_report(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) ->
 def _cells(figures: ValueFigures) -> list[str]:
     return [
         tokens(figures.tokens),
-        format_money(figures.cost, figures.usage.cost_complete),
+        format_cost(figures.cost, figures.usage.cost_complete),
         "-" if figures.value is None else format_usd(figures.value),
         format_tfp(figures.tfp),
     ]
@@ -98,7 +85,7 @@ def render_value_report(report: ValueReport) -> str:
     line = [
         "(unattributed)",
         tokens(unattributed.tokens),
-        format_money(unattributed.cost, unattributed.usage.cost_complete),
+        format_cost(unattributed.cost, unattributed.usage.cost_complete),
         "",
         "",
         "",
@@ -118,8 +105,8 @@ def render_value_report(report: ValueReport) -> str:
         render_table(headers, rows, right),
         "",
         f"TFP of attributed spend: {format_tfp(report.attributed.tfp)} "
-        f"({format_money(report.attributed.cost, report.attributed.usage.cost_complete)} attributed, "
-        f"{format_money(unattributed.cost, unattributed.usage.cost_complete)} unattributed). "
+        f"({format_cost(report.attributed.cost, report.attributed.usage.cost_complete)} attributed, "
+        f"{format_cost(unattributed.cost, unattributed.usage.cost_complete)} unattributed). "
         "Total TFP divides the value by all spend.",
     ]
     if not report.rows:
@@ -138,7 +125,7 @@ def render_value_report(report: ValueReport) -> str:
         )
     for use in report.plans:
         leverage = "-" if use.leverage is None else f"{use.leverage.quantize(Decimal('0.01')):,}x"
-        api = format_money(use.api_equivalent, use.covered.cost_complete)
+        api = format_cost(use.api_equivalent, use.covered.cost_complete)
         lines.append(
             f"Plan {use.plan.name}: fee {format_usd(use.plan.monthly_fee)}/month covers "
             f"{', '.join(use.plan.covers)}; API-equivalent {api}, leverage {leverage}."

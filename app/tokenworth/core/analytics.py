@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Literal, TypeVar
 
-from tokenworth.core.money import from_units, to_units
+from tokenworth.core.money import from_units
 
 ValueGrouping = Literal["task", "category", "model", "project"]
 VALUE_GROUPINGS: tuple[ValueGrouping, ...] = ("task", "category", "model", "project")
@@ -32,11 +32,6 @@ K = TypeVar("K", bound=Hashable)
 NO_SPEND = "no spend"
 UNVALUED = "unvalued"
 UNPRICED = "unpriced"
-
-
-def money_units(amount: Decimal) -> int:
-    """Decimal dollars as integer storage units (1e-10 USD)."""
-    return to_units(amount)
 
 
 def units_to_money(units: Fraction | int) -> Decimal:
@@ -86,6 +81,14 @@ def tfp(
     if value_units is None:
         return Tfp(None, UNVALUED, False)
     return Tfp(rounded_ratio(value_units, cost_units), None, complete)
+
+
+def format_tfp(figure: Tfp, places: int = 2) -> str:
+    """'12.50x', or why there is none ('no spend', 'unvalued', 'unpriced'); '*' marks an incomplete figure."""
+    if figure.ratio is None:
+        return figure.note or "-"
+    text = f"{figure.ratio.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN):,}x"
+    return text if figure.complete else text + "*"
 
 
 def exceeds(cost_units: Fraction | None, value_units: Fraction | None) -> bool:

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Literal
 
 from tokenworth.core.money import format_usd
+from tokenworth.core.timeutil import month_key
 
 FORECAST_RECENT_DAYS = 7
 """The recent window (days) weighted into the run rate once the month is longer than it."""
@@ -65,7 +66,7 @@ class BudgetStatus:
 
     @property
     def month_key(self) -> str:
-        return f"{self.month_start.year:04d}-{self.month_start.month:02d}"
+        return month_key(self.month_start.year, self.month_start.month)
 
     @property
     def spent_pct(self) -> Decimal | None:

@@ -38,10 +38,15 @@ def sqlite_file(url: str) -> Path | None:
     return Path(path).expanduser()
 
 
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
+    """A database URL fit to show: its password hidden, and a placeholder for one that does not parse
+    (so an error message about a bad `--db` never fails itself)."""
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -256,10 +261,10 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
                 upgrade(db)
         except (sqlite3.Error, OSError, ImportError) as exc:
             db.dispose()
-            raise DatabaseError(f"cannot open or upgrade the database at {_safe_url(url)}: {exc}") from exc
+            raise DatabaseError(f"cannot open or upgrade the database at {safe_url(url)}: {exc}") from exc
         except Exception as exc:
             db.dispose()
             if type(exc).__module__.startswith(("sqlalchemy", "alembic")):
-                raise DatabaseError(f"cannot open or upgrade the database at {_safe_url(url)}: {exc}") from exc
+                raise DatabaseError(f"cannot open or upgrade the database at {safe_url(url)}: {exc}") from exc
             raise
     return db

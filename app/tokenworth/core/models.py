@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import ClassVar
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tokenworth.core.dbtypes import Money, UTCDateTime
 
 
 class Base(DeclarativeBase):
-    pass
+    __table__: ClassVar[Table]  # declarative mapping always makes a Table (typed FromClause upstream)
 
 
 class CostProvenance:

@@ -37,9 +37,20 @@ def format_usd(amount: Decimal | None, places: int = 2) -> str:
     return f"${amount.quantize(quantum, rounding=ROUND_HALF_EVEN):,}"
 
 
+def format_cost(amount: Decimal | None, complete: bool = True) -> str:
+    """`$1.23`; `$1.23+` when some of the usage is unpriced (the figure is a lower bound); `unpriced`."""
+    return format_usd(amount) + ("" if complete or amount is None else "+")
+
+
+def format_signed_usd(amount: Decimal | None) -> str:
+    """`+$0.03` / `-$0.39`: which way a difference goes; `-` when it is unknown."""
+    if amount is None:
+        return "-"
+    return ("-" if amount < 0 else "+") + format_usd(abs(amount))
+
+
 def decimal_str(amount: Decimal | None) -> str | None:
     """A JSON-safe decimal string (no exponent), or None."""
     if amount is None:
         return None
-    text = format(amount.normalize(), "f")
-    return text
+    return format(amount.normalize(), "f")

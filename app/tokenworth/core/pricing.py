@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from tokenworth.core.money import from_units
 
@@ -295,6 +295,12 @@ def _rates_from_model_price(price: Any, version: str, context_window: int | None
         version=version,
         context_window=context_window,
     )
+
+
+class RatesLookup(Protocol):
+    """Anything that gives a model's rates at a moment (a PriceBook, or a view of one at a tier)."""
+
+    def rates(self, provider: str, model: str, at: datetime) -> ModelRates | None: ...
 
 
 class PriceBook:

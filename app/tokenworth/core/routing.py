@@ -349,11 +349,6 @@ class Suggestion:
         """Rounded once from the exact difference (so it may differ from current - projected by 1e-10)."""
         return units_to_money(self.savings_units)
 
-    @property
-    def comparable(self) -> bool:
-        """Whether both models have valued tasks of the category to compare."""
-        return self.from_sample.tasks > 0 and self.to_sample.tasks > 0
-
 
 def options(
     cells: Iterable[SpendCell],

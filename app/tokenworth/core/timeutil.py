@@ -73,6 +73,11 @@ def month_bounds(year: int, month: int, zone: tzinfo) -> tuple[datetime, datetim
     return start, local_day_start(nxt, zone)
 
 
+def month_key(year: int, month: int) -> str:
+    """'YYYY-MM' for (year, month): how months are named in reports, plans and exports."""
+    return f"{year:04d}-{month:02d}"
+
+
 def parse_month(text: str) -> tuple[int, int]:
     """'YYYY-MM' as (year, month), with a clear message when it is not."""
     try:

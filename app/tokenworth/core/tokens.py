@@ -232,9 +232,3 @@ def count_tokens(text: str, encoding: str) -> int:
     """How many tokens `text` is in `encoding`. Special-token text such as `<|endoftext|>` counts as
     the plain text it is, as it would in a user's prompt."""
     return len(get_encoding(encoding).encode_ordinary(text))
-
-
-def count_for_model(text: str, model: str) -> tuple[int, Tokenizer]:
-    """Tokens of `text` for `model`, with the tokenizer used (its `estimate` flag says how sure)."""
-    tokenizer = tokenizer_for_model(model)
-    return count_tokens(text, tokenizer.encoding), tokenizer

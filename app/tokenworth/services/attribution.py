@@ -415,11 +415,3 @@ def attributed_usage(
             if taken < 1:
                 cells.setdefault(key, UsageCell()).add(whole_record.scaled(1 - taken))
     return cells
-
-
-def sum_cells(cells: Iterable[UsageCell]) -> UsageCell:
-    """Usage cells added up into one."""
-    total = UsageCell()
-    for cell in cells:
-        total.add(cell)
-    return total

@@ -70,7 +70,8 @@ class DoctorReport:
         for check in payload["checks"].values():
             del check["lines"]  # the text form of `facts`
         payload["worst"] = self.worst
-        return json.loads(redact_secrets(json.dumps(payload, default=str)))
+        redacted: dict[str, Any] = json.loads(redact_secrets(json.dumps(payload, default=str)))
+        return redacted
 
     @property
     def worst(self) -> Status:
@@ -160,21 +161,12 @@ def check_paths(paths: AppPaths) -> Check:
     return Check("ok", summary, facts=facts, lines=lines)
 
 
-def safe_url(url: str) -> str:
-    """A database URL with its password hidden."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable database URL>"
-
-
 def check_database(url: str) -> Check:
     """Revision against head and the number of records, without creating or upgrading anything."""
     from sqlalchemy.engine import make_url
 
-    from tokenworth.core.db import HEAD_REVISION, Database, current_revision
+    from tokenworth.core.db import HEAD_REVISION, Database, current_revision, safe_url
+    from tokenworth.services.importing import last_import_times
 
     shown = safe_url(url)
     facts: dict[str, Any] = {"url": shown, "head": HEAD_REVISION, "revision": None, "records": None}
@@ -191,8 +183,7 @@ def check_database(url: str) -> Check:
         facts["records"] = _count(db, "usage_records")
         facts["price_overrides"] = _count(db, "price_overrides")
         if facts["records"] is not None:
-            rows = db.fetch("SELECT key, value FROM meta WHERE key LIKE 'last_import:%'")
-            facts["last_import"] = {key.split(":", 1)[1]: value for key, value in rows}
+            facts["last_import"] = last_import_times(db)
     except Exception as exc:
         return Check("error", f"{shown}: cannot read: {_scrub(exc, url)}", facts=facts)
     finally:
@@ -291,9 +282,10 @@ def _class_name(obj: object) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
-def _priority(backend: object) -> float | str:
+def _priority(backend: Any) -> float | str:
+    """A keyring backend's priority (a class property that raises when the backend is unusable)."""
     try:
-        return float(backend.priority)  # type: ignore[attr-defined]
+        return float(backend.priority)
     except Exception as exc:
         return f"unavailable: {exc}"
 

@@ -27,9 +27,9 @@ from typing import Any
 from sqlalchemy import BigInteger, select, type_coerce
 from sqlalchemy.orm import Session
 
-from tokenworth.core.analytics import Tfp, money_units, tfp, units_to_money
+from tokenworth.core.analytics import Tfp, tfp, units_to_money
 from tokenworth.core.db import Database
-from tokenworth.core.money import decimal_str
+from tokenworth.core.money import decimal_str, to_units
 from tokenworth.core.pricing import PriceDatabase
 from tokenworth.core.routing import ExperimentOutcome, ModelKey, Sample, Suggestion, TrackedTask, track_experiment
 from tokenworth.core.routing_models import ExperimentStatus, RoutingExperiment
@@ -150,8 +150,8 @@ def _baseline(row: RoutingExperiment) -> Sample:
     cost = row.baseline_cost_per_task
     return Sample(
         count,
-        Fraction(money_units(value)) * count if value is not None else Fraction(0),
-        Fraction(money_units(cost)) * count if cost is not None else Fraction(0),
+        Fraction(to_units(value)) * count if value is not None else Fraction(0),
+        Fraction(to_units(cost)) * count if cost is not None else Fraction(0),
     )
 
 

@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from tokenworth.core.db import Database
 from tokenworth.services.export_csv import write_csv
@@ -33,7 +33,7 @@ from tokenworth.services.summary_document import Chart, SummaryDocument, build_d
 
 ExportFormat = Literal["csv", "json", "md", "html", "pdf"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("csv", "json", "md", "html", "pdf")
-ALL = "all"
+ALL: Final = "all"
 PageSize = Literal["a4", "letter"]
 PAGE_SIZES: tuple[PageSize, ...] = ("a4", "letter")
 LETTER_TERRITORIES = frozenset({"US", "CA", "MX", "PH", "CL", "CO", "VE", "CR", "GT", "SV", "NI", "PA", "PR", "DO"})
@@ -182,7 +182,7 @@ def export_month(
     every one) into the folder `out` (default `tokenworth-M/`), each under its default name;
     `into_folder` uses the folder even for one format."""
     month = summary.month_key
-    chosen: Sequence[ExportFormat] = EXPORT_FORMATS if formats == ALL else list(dict.fromkeys(formats))
+    chosen: Sequence[ExportFormat] = EXPORT_FORMATS if isinstance(formats, str) else list(dict.fromkeys(formats))
     if not chosen:
         raise ValueError("no export format chosen")
     if formats == ALL or len(chosen) > 1 or into_folder:

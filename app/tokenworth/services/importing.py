@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from tokenworth.core.db import Database
-from tokenworth.core.pricing import PriceBook, cost_units
+from tokenworth.core.pricing import PriceBook, RatesLookup, cost_units
 from tokenworth.core.timeutil import to_epoch_ms
 from tokenworth.sources.local_logs import LocalLogSource, resolve_sources, sniff_source
 from tokenworth.sources.records import BrokenLine, UsageEvent
@@ -90,7 +90,7 @@ class ImportSummary:
         }
 
 
-def event_row(event: UsageEvent, book: PriceBook, imported_at: int) -> dict[str, Any]:
+def event_row(event: UsageEvent, book: RatesLookup, imported_at: int) -> dict[str, Any]:
     """A ledger row for one event, priced now: the cost is frozen into the record.
 
     Values are in storage form (money in integer units of 1e-10 USD, times in epoch ms), ready

@@ -13,17 +13,18 @@ import importlib
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Literal
 
 from tokenworth.core.analytics import Tfp
 from tokenworth.core.db import Database
 from tokenworth.core.money import decimal_str, from_units
-from tokenworth.core.timeutil import month_bounds, utc_now, zone_name
+from tokenworth.core.periods import month_period
+from tokenworth.core.timeutil import month_bounds, month_key, utc_now, zone_name
 from tokenworth.services.accounts import AccountView, list_accounts
 from tokenworth.services.importing import last_import_times
-from tokenworth.services.plans import month_key, recorded_sources
+from tokenworth.services.plans import recorded_sources
 from tokenworth.services.reconcile import Figure, ReconcileReport, reconcile_report
 from tokenworth.services.reports import ReportRow, UsageReport, UsageTotals, usage_report
 from tokenworth.services.value_report import PlanUse, ValueReport, ValueRow, value_report
@@ -46,9 +47,7 @@ def previous_month(month: Month) -> Month:
 
 def month_days(month: Month) -> list[date]:
     """Every calendar day of the month, in order."""
-    first = date(month[0], month[1], 1)
-    following = date(month[0] + 1, 1, 1) if month[1] == 12 else date(month[0], month[1] + 1, 1)
-    return [first + timedelta(days=offset) for offset in range((following - first).days)]
+    return month_period(*month).days
 
 
 def percent_change(before: Decimal | None, after: Decimal | None) -> Decimal | None:

@@ -12,11 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
-from sqlalchemy import func, select
-
 from tokenworth.core.budget import BudgetStatus, budget_status, forecast_path
 from tokenworth.core.db import Database
-from tokenworth.core.models import UsageRecord
 from tokenworth.core.money import from_units
 from tokenworth.core.periods import Period, this_month
 from tokenworth.core.timeutil import zone_name
@@ -214,13 +211,15 @@ def build_overview(
 
 
 def _seen(db: Database) -> tuple[list[str], list[str], int]:
-    """Sources and projects in the ledger (for the filters), and the record count."""
-    c = UsageRecord.__table__.c
-    with db.engine.connect() as conn:
-        sources = [row[0] for row in conn.execute(select(c.source).distinct().order_by(c.source))]
-        projects = [
-            row[0]
-            for row in conn.execute(select(c.project).where(c.project.is_not(None)).distinct().order_by(c.project))
-        ]
-        total = int(conn.execute(select(func.count()).select_from(UsageRecord.__table__)).scalar_one())
+    """Sources and projects in the ledger (for the filters), and the record count.
+
+    On SQLite they come from the trigger-kept rollup (see core.rollup): scanning every record for
+    them took most of a dashboard refresh on a year of history.
+    """
+    table, records = ("usage_rollup", "SUM(records)") if db.dialect == "sqlite" else ("usage_records", "COUNT(*)")
+    sources = [row[0] for row in db.fetch(f"SELECT DISTINCT source FROM {table} ORDER BY source")]
+    projects = [
+        row[0] for row in db.fetch(f"SELECT DISTINCT project FROM {table} WHERE project <> '' ORDER BY project")
+    ]
+    total = int(db.fetch(f"SELECT {records} FROM {table}")[0][0] or 0)
     return sources, projects, total

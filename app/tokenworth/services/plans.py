@@ -19,6 +19,7 @@ from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
 from tokenworth.core.money import decimal_str
 from tokenworth.core.task_models import Plan
+from tokenworth.core.timeutil import month_key as month_key  # re-exported: routing, auto_export use it
 from tokenworth.core.timeutil import parse_month, utc_now
 from tokenworth.services.tasks import TaskInputError, parse_amount
 
@@ -69,11 +70,6 @@ def _view(plan: Plan) -> PlanView:
         first_month=plan.first_month,
         last_month=plan.last_month,
     )
-
-
-def month_key(year: int, month: int) -> str:
-    """'YYYY-MM' for (year, month): how plan months are stored and compared."""
-    return f"{year:04d}-{month:02d}"
 
 
 def _month(text: str | None, what: str) -> str | None:

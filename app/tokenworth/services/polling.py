@@ -163,20 +163,21 @@ def plan_windows(
     return [(start, hourly_from, "1d"), (hourly_from, None, "1h")]
 
 
-class _BucketPrices:
-    """Rates for bucket rows: each kind of token at the tier one request would pay."""
+class _TierRates:
+    """Rates for bucket rows: each kind of token at the tier one request of the bucket would pay
+    (the long-context tier, or the base one)."""
 
-    def __init__(self, book: PriceBook) -> None:
+    def __init__(self, book: PriceBook, *, long_context: bool) -> None:
         self.book = book
-        self.long_context = False
-        self._cache: dict[tuple[str, str, int, bool], ModelRates | None] = {}
+        self.request_input = LONG_CONTEXT_INPUT if long_context else 0
+        self._cache: dict[tuple[str, str, int], ModelRates | None] = {}
 
     def rates(self, provider: str, model: str, at: datetime) -> ModelRates | None:
-        key = (provider, model, at.toordinal(), self.long_context)
+        key = (provider, model, at.toordinal())
         if key not in self._cache:
             rates = self.book.rates(provider, model, at)
             if rates is not None:
-                size = LONG_CONTEXT_INPUT if self.long_context else 0
+                size = self.request_input
                 rates = replace(
                     rates,
                     input=Rate(rates.input.at(size)),
@@ -189,12 +190,19 @@ class _BucketPrices:
         return self._cache[key]
 
 
+class _BucketPrices:
+    """The base and the long-context rates of one poll's price book."""
+
+    def __init__(self, book: PriceBook) -> None:
+        self.base = _TierRates(book, long_context=False)
+        self.long_context = _TierRates(book, long_context=True)
+
+
 def _usage_rows(page: Page, prices: _BucketPrices, polled_ms: int) -> list[dict[str, Any]]:
-    rows = []
-    for event in page.events:
-        prices.long_context = event.dedupe_key in page.long_context
-        rows.append(event_row(event, prices, polled_ms))  # type: ignore[arg-type]
-    return rows
+    return [
+        event_row(event, prices.long_context if event.dedupe_key in page.long_context else prices.base, polled_ms)
+        for event in page.events
+    ]
 
 
 def _billed_row(cost: BilledCostRow, polled_at: datetime) -> dict[str, Any]:

@@ -5,14 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import select, update
 
 from tokenworth.core.db import Database
 from tokenworth.core.models import CostProvenance, PriceOverride, UsageRecord
+from tokenworth.core.money import ZERO, from_units
 from tokenworth.core.pricing import ModelRates, PriceBook, cost_units, rates_from_override
 from tokenworth.core.timeutil import from_epoch_ms, utc_now
+
+
+@overload
+def parse_price(text: str, what: str) -> Decimal: ...
+
+
+@overload
+def parse_price(text: None, what: str) -> None: ...
 
 
 def parse_price(text: str | None, what: str) -> Decimal | None:
@@ -155,29 +164,19 @@ def reprice(
                     row["cache_write_1h_tokens"],
                 )
             )
+            amount = None if estimate is None else from_units(estimate)
             values: dict[str, object]
             if row["cost_provenance"] == CostProvenance.REPORTED:
-                values = {"estimated_cost": None if estimate is None else _dec(estimate)}
-            elif rates is None:
-                values = {"cost": None, "cost_provenance": CostProvenance.UNPRICED, "price_version": None}
-                summary.now_unpriced += 1
+                values = {"estimated_cost": amount}
             else:
-                values = {
-                    "cost": _dec(estimate),
-                    "cost_provenance": CostProvenance.COMPUTED,
-                    "price_version": rates.version,
-                }
-            before = row["cost"]
-            if row["cost_provenance"] != CostProvenance.REPORTED:
-                summary.cost_before += before or 0
-                summary.cost_after += values["cost"] or 0  # type: ignore[operator]
-                if values["cost"] != before or values.get("price_version") != row["price_version"]:
+                version = None if rates is None else rates.version
+                provenance = CostProvenance.UNPRICED if rates is None else CostProvenance.COMPUTED
+                values = {"cost": amount, "cost_provenance": provenance, "price_version": version}
+                if rates is None:
+                    summary.now_unpriced += 1
+                summary.cost_before += row["cost"] or ZERO
+                summary.cost_after += amount or ZERO
+                if amount != row["cost"] or version != row["price_version"]:
                     summary.changed += 1
             conn.execute(update(table).where(table.c.id == row["id"]).values(values))
     return summary
-
-
-def _dec(units: int | None) -> Decimal | None:
-    from tokenworth.core.money import from_units
-
-    return None if units is None else from_units(units)

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from tokenworth.core.db import Database
 from tokenworth.core.money import decimal_str, from_units
-from tokenworth.core.timeutil import from_epoch_ms, local_day_start, to_epoch_ms, zone_name
+from tokenworth.core.timeutil import from_epoch_ms, local_day_start, month_key, to_epoch_ms, zone_name
 
 ReportKind = Literal["daily", "weekly", "monthly", "models", "projects", "sessions"]
 REPORT_KINDS: tuple[ReportKind, ...] = ("daily", "weekly", "monthly", "models", "projects", "sessions")
@@ -147,7 +147,7 @@ def _period_key(kind: ReportKind, day: date) -> str:
         return day.isoformat()
     if kind == "weekly":
         return (day - timedelta(days=day.weekday())).isoformat()
-    return f"{day.year:04d}-{day.month:02d}"
+    return month_key(day.year, day.month)
 
 
 _MEASURES = (
@@ -245,11 +245,12 @@ def usage_report(
 
     rows: dict[str, ReportRow] = {}
     day_of_slot: dict[int, date] = {}
+    activity_ms: dict[str, tuple[int, int]] = {}  # sessions: first and last activity, compared as instants
     for record in db.fetch(sql, params):
         group = record[:key_count]
-        measures = record[key_count : key_count + _MEASURE_COUNT]
+        sums = record[key_count : key_count + _MEASURE_COUNT]
         model = group[-1] if kind != "models" else group[0]
-        totals = _totals_from(measures, model)
+        totals = _totals_from(sums, model)
         if kind in _TIME_KINDS:
             slot_start = int(group[0])
             day = day_of_slot.get(slot_start)
@@ -270,15 +271,23 @@ def usage_report(
         if kind == "models":
             row.extra["provider"] = group[1]
         if kind == "sessions":
-            first_ms, last_ms = record[key_count + _MEASURE_COUNT :]
-            _merge_session_extra(row, group[1], group[2], int(first_ms), int(last_ms), zone)
+            first_ms, last_ms = (int(ms) for ms in record[key_count + _MEASURE_COUNT :])
+            seen = activity_ms.get(key)
+            if seen is not None:
+                first_ms, last_ms = min(first_ms, seen[0]), max(last_ms, seen[1])
+            activity_ms[key] = (first_ms, last_ms)
+            row.extra.update(source=group[1], project=group[2])
 
     if kind in _TIME_KINDS:
         ordered = [rows[key] for key in sorted(rows)]
     else:
         ordered = sorted(rows.values(), key=lambda r: (-(r.totals.cost_units), r.key))
     if kind == "sessions":
-        ordered.sort(key=lambda r: r.extra.get("last_activity") or "", reverse=True)
+        ordered.sort(key=lambda r: activity_ms[r.key][1], reverse=True)
+        for row in ordered:
+            first_ms, last_ms = activity_ms[row.key]
+            row.extra["first_activity"] = _local_iso(first_ms, zone)
+            row.extra["last_activity"] = _local_iso(last_ms, zone)
     for row in ordered:
         if kind in ("projects", "sessions"):
             row.extra["models"] = sorted(row.by_model)
@@ -296,18 +305,8 @@ def usage_report(
     )
 
 
-def _merge_session_extra(
-    row: ReportRow, source: str, project: str | None, first_ms: int, last_ms: int, zone: tzinfo
-) -> None:
-    first = from_epoch_ms(first_ms).astimezone(zone).isoformat(timespec="seconds")
-    last = from_epoch_ms(last_ms).astimezone(zone).isoformat(timespec="seconds")
-    extra = row.extra
-    extra["source"] = source
-    extra["project"] = project
-    if "first_activity" not in extra or first < extra["first_activity"]:
-        extra["first_activity"] = first
-    if "last_activity" not in extra or last > extra["last_activity"]:
-        extra["last_activity"] = last
+def _local_iso(ms: int, zone: tzinfo) -> str:
+    return from_epoch_ms(ms).astimezone(zone).isoformat(timespec="seconds")
 
 
 def unpriced_models(db: Database, *, since: datetime | None = None) -> list[tuple[str, str, int]]:

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from tokenworth.services.monthly_summary import MonthlySummary
+from tokenworth.services.overview import TaskPoint
 
 MAX_STACKED_MODELS = 7
 """Models drawn on their own in the per-day stack (as on the dashboard); the rest are "other"."""
@@ -45,16 +46,6 @@ class ModelCostChart:
     @property
     def empty(self) -> bool:
         return not any(amount > 0 for _model, amount in self.bars)
-
-
-@dataclass(frozen=True)
-class TaskPoint:
-    """One task with both a cost and a value in the month."""
-
-    title: str
-    category: str
-    cost: Decimal
-    value: Decimal
 
 
 @dataclass(frozen=True)

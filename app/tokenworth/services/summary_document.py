@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from tokenworth.core.analytics import Tfp
+from tokenworth.core.analytics import format_tfp as tfp_text
+from tokenworth.core.money import format_cost as money
+from tokenworth.core.money import format_signed_usd as signed_money
 from tokenworth.core.money import format_usd
 from tokenworth.services.monthly_summary import MonthlySummary, UsageBreakdown
 from tokenworth.services.summary_charts import RenderedChart
@@ -78,25 +80,6 @@ class SummaryDocument:
 
 
 # --- formatting -----------------------------------------------------------------------------------
-
-
-def money(amount: Decimal | None, complete: bool = True) -> str:
-    """'$1,234.56'; '+' marks a lower bound (some usage unpriced); 'unpriced' when unknown."""
-    return format_usd(amount) + ("" if complete or amount is None else "+")
-
-
-def signed_money(amount: Decimal | None) -> str:
-    if amount is None:
-        return "-"
-    return ("-" if amount < 0 else "+") + format_usd(abs(amount))
-
-
-def tfp_text(figure: Tfp) -> str:
-    """'2.47x', with '*' when incomplete; or why there is none ('no spend', 'unvalued', ...)."""
-    if figure.ratio is None:
-        return figure.note or "-"
-    text = f"{figure.ratio.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,}x"
-    return text if figure.complete else text + "*"
 
 
 def count(value: int) -> str:
@@ -174,9 +157,9 @@ def _at_a_glance(summary: MonthlySummary) -> list[Block]:
         verb = "ended" if budget.month_complete else "so far"
         if budget.status == "unknown":
             text = f"{format_usd(budget.budget)}; spend unknown (all usage unpriced)"
-        elif budget.status == "over":
+        elif budget.status == "over" and budget.remaining is not None:
             text = (
-                f"{format_usd(budget.budget)}; {verb} over budget by {format_usd(-(budget.remaining or 0))} "
+                f"{format_usd(budget.budget)}; {verb} over budget by {format_usd(-budget.remaining)} "
                 f"({pct(budget.used_pct)} used)"
             )
         else:

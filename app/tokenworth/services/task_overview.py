@@ -19,7 +19,7 @@ from decimal import Decimal
 from tokenworth.core.db import Database
 from tokenworth.core.money import format_usd
 from tokenworth.core.periods import Period
-from tokenworth.core.timeutil import utc_now
+from tokenworth.core.timeutil import month_key, utc_now
 from tokenworth.services.overview import OverviewQuery, TaskPoint, ValueOverview, WeeklyTfp
 from tokenworth.services.tasks import list_tasks
 from tokenworth.services.value_report import ValueFigures, ValueReport, value_report
@@ -120,7 +120,7 @@ def value_overview(db: Database, query: OverviewQuery, zone: tzinfo) -> ValueOve
             detail += " (incomplete)"
     if not query.period.is_whole_month:
         first, last = months[0], months[-1]
-        span = f"{first[0]:04d}-{first[1]:02d}" + ("" if first == last else f" to {last[0]:04d}-{last[1]:02d}")
+        span = month_key(*first) + ("" if first == last else f" to {month_key(*last)}")
         detail = f"whole months {span}: {detail}"
     this = current_month(query, zone)
     if months == [this]:

@@ -10,21 +10,20 @@ from fractions import Fraction
 
 from sqlalchemy import BigInteger, Connection, select, type_coerce
 
-from tokenworth.core.analytics import Tfp, exceeds, money_units, tfp, units_to_money
 from tokenworth.core.attribution import AttributionRules, RecordFacts, SpanRule
 from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
 from tokenworth.core.task_models import TaskAttribution
 from tokenworth.core.timeutil import to_epoch_ms
 from tokenworth.services.attribution import UsageCell, claim_clause, load_rules, sync_attribution
-from tokenworth.services.tasks import CleanDraft, TaskDraft, clean_draft
+from tokenworth.services.tasks import CleanDraft, TaskDraft, ValuedUsage, clean_draft
 
 PREVIEW_TASK_ID = 0
 """The id a draft task takes while previewing (real ids start at 1)."""
 
 
 @dataclass(frozen=True)
-class TaskPreview:
+class TaskPreview(ValuedUsage):
     """What a draft task would hold if saved, before anything is written."""
 
     start: datetime
@@ -33,23 +32,6 @@ class TaskPreview:
     usage: UsageCell
     taken_from: dict[int, UsageCell]
     """Of that usage, the part other tasks hold now (by task id)."""
-
-    @property
-    def cost(self) -> Decimal | None:
-        return None if self.usage.all_unpriced else units_to_money(self.usage.cost_units)
-
-    @property
-    def tfp(self) -> Tfp:
-        return tfp(
-            None if self.value is None else Fraction(money_units(self.value)),
-            None if self.usage.all_unpriced else self.usage.cost_units,
-            cost_complete=self.usage.cost_complete,
-        )
-
-    @property
-    def flagged(self) -> bool:
-        value = None if self.value is None else Fraction(money_units(self.value))
-        return exceeds(None if self.usage.all_unpriced else self.usage.cost_units, value)
 
 
 def _rules_with_draft(

@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, false, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from tokenworth.core.analytics import Tfp, exceeds, money_units, tfp, units_to_money
+from tokenworth.core.analytics import Tfp, exceeds, tfp, units_to_money
 from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
-from tokenworth.core.money import decimal_str, quantize_money
+from tokenworth.core.money import decimal_str, quantize_money, to_units
 from tokenworth.core.task_models import NO_BRANCH, Task, TaskBranch, TaskSession
 from tokenworth.core.timeutil import from_epoch_ms, month_bounds, to_epoch_ms, utc_now
 from tokenworth.services.attribution import (
@@ -151,8 +151,6 @@ class Assignment:
     def __post_init__(self) -> None:
         if (self.session_id is None) == (self.project is None):
             raise TaskInputError("assign either a session, or a project (with its branch)")
-        if self.session_id is None and self.branch is not None and self.project is None:
-            raise TaskInputError("a branch needs its project")
 
     @property
     def label(self) -> str:
@@ -162,8 +160,34 @@ class Assignment:
         return f"branch {branch} in {self.project}"
 
 
+class ValuedUsage:
+    """Cost, TFP and the cost-over-value flag of a task's value and usage (saved or previewed)."""
+
+    value: Decimal | None
+    usage: UsageCell
+
+    @property
+    def cost(self) -> Decimal | None:
+        """API-equivalent cost of the attributed usage; None when all of it is unpriced."""
+        return None if self.usage.all_unpriced else units_to_money(self.usage.cost_units)
+
+    @property
+    def tfp(self) -> Tfp:
+        return tfp(
+            None if self.value is None else Fraction(to_units(self.value)),
+            None if self.usage.all_unpriced else self.usage.cost_units,
+            cost_complete=self.usage.cost_complete,
+        )
+
+    @property
+    def flagged(self) -> bool:
+        """Cost is more than the value."""
+        value = None if self.value is None else Fraction(to_units(self.value))
+        return exceeds(None if self.usage.all_unpriced else self.usage.cost_units, value)
+
+
 @dataclass(frozen=True)
-class TaskView:
+class TaskView(ValuedUsage):
     """A task with the usage attributed to it (all time) and its TFP on the API basis."""
 
     id: int
@@ -186,25 +210,6 @@ class TaskView:
     def attributed_by(self) -> str:
         """'assignments' (sessions / branches) or 'time' (the span)."""
         return "assignments" if self.sessions or self.branches else "time"
-
-    @property
-    def cost(self) -> Decimal | None:
-        """API-equivalent cost of the attributed usage; None when all of it is unpriced."""
-        return None if self.usage.all_unpriced else units_to_money(self.usage.cost_units)
-
-    @property
-    def tfp(self) -> Tfp:
-        return tfp(
-            None if self.value is None else Fraction(money_units(self.value)),
-            None if self.usage.all_unpriced else self.usage.cost_units,
-            cost_complete=self.usage.cost_complete,
-        )
-
-    @property
-    def flagged(self) -> bool:
-        """Cost is more than the value."""
-        value = None if self.value is None else Fraction(money_units(self.value))
-        return exceeds(None if self.usage.all_unpriced else self.usage.cost_units, value)
 
     def as_json(self, zone: tzinfo) -> dict[str, Any]:
         def when(moment: datetime | None) -> str | None:
@@ -244,18 +249,18 @@ def _assignments(
     branches: dict[int, list[tuple[str, str | None]]] = {}
     if not task_ids:
         return sessions, branches
-    for row in session.execute(
+    for task_id, session_id in session.execute(
         select(TaskSession.task_id, TaskSession.session_id)
         .where(TaskSession.task_id.in_(task_ids))
         .order_by(TaskSession.session_id)
     ):
-        sessions.setdefault(row[0], []).append(row[1])
-    for row in session.execute(
+        sessions.setdefault(task_id, []).append(session_id)
+    for task_id, project, branch in session.execute(
         select(TaskBranch.task_id, TaskBranch.project, TaskBranch.git_branch)
         .where(TaskBranch.task_id.in_(task_ids))
         .order_by(TaskBranch.project, TaskBranch.git_branch)
     ):
-        branches.setdefault(row[0], []).append((row[1], row[2] or None))
+        branches.setdefault(task_id, []).append((project, branch or None))
     return sessions, branches
 
 
@@ -798,7 +803,7 @@ def category_history(db: Database) -> list[CategoryUse]:
             .group_by(Task.category)
             .order_by(func.max(type_coerce(Task.started_at, BigInteger)).desc(), Task.category)
         ).all()
-    used = [CategoryUse(row[0], int(row[1]), from_epoch_ms(int(row[2]))) for row in rows]
+    used = [CategoryUse(str(name), int(count), from_epoch_ms(int(last_ms))) for name, count, last_ms in rows]
     seen = {use.name.casefold() for use in used}
     return used + [CategoryUse(name, 0, None) for name in DEFAULT_CATEGORIES if name not in seen]
 
@@ -819,6 +824,7 @@ __all__ = [
     "TaskInputError",
     "TaskNotFoundError",
     "TaskView",
+    "ValuedUsage",
     "assign",
     "category_history",
     "check_draft",

@@ -16,7 +16,6 @@ Rules, so every figure can be checked by hand:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta, tzinfo
 from decimal import Decimal
@@ -34,16 +33,15 @@ from tokenworth.core.analytics import (
     ValueGrouping,
     exceeds,
     leverage,
-    money_units,
     tfp,
     units_to_money,
 )
 from tokenworth.core.db import Database
-from tokenworth.core.money import decimal_str
+from tokenworth.core.money import decimal_str, to_units
 from tokenworth.core.task_models import Task, TaskAttribution
-from tokenworth.core.timeutil import month_bounds, to_epoch_ms, zone_name
+from tokenworth.core.timeutil import month_bounds, month_key, to_epoch_ms, zone_name
 from tokenworth.services.attribution import UsageCell, attributed_usage, sync_attribution
-from tokenworth.services.plans import PlanView, list_plans, month_key
+from tokenworth.services.plans import PlanView, list_plans
 
 
 @dataclass
@@ -142,7 +140,7 @@ class PlanUse:
 
     @property
     def fee_units(self) -> int:
-        return money_units(self.plan.monthly_fee)
+        return to_units(self.plan.monthly_fee)
 
     @property
     def api_equivalent(self) -> Decimal:
@@ -293,7 +291,7 @@ def value_report(
         pool_weight = _weight(pool, mode)
         if pool_weight == 0:
             return Fraction(0)
-        return Fraction(money_units(plan.monthly_fee)) * _weight(cell, mode) / pool_weight
+        return Fraction(to_units(plan.monthly_fee)) * _weight(cell, mode) / pool_weight
 
     figures: dict[CellKey, ValueFigures] = {}
     for cell_key, cell in cells.items():
@@ -305,13 +303,13 @@ def value_report(
             if task.value is None:
                 item.unvalued_tasks = 1
             else:
-                total = totals.get(task_id)
-                if total is None or not total.has_usage:
+                task_usage = totals.get(task_id)
+                if task_usage is None or not task_usage.has_usage:
                     share = Fraction(1)
                 else:
-                    mode = _weight_mode(total)
-                    share = _weight(cell, mode) / _weight(total, mode)
-                item.value_units = Fraction(money_units(task.value)) * share
+                    mode = _weight_mode(task_usage)
+                    share = _weight(cell, mode) / _weight(task_usage, mode)
+                item.value_units = Fraction(to_units(task.value)) * share
         figures[cell_key] = item
 
     rows = _group(figures, tasks, by, zone)
@@ -322,7 +320,7 @@ def value_report(
     attributed.unvalued_tasks = sum(1 for task in tasks.values() if task.value is None)
     if attributed.value_units is None:
         attributed.value_units = Fraction(0)  # the month's value is what tasks were worth: none yet
-    fees = sum((Fraction(money_units(plan.monthly_fee)) for plan in plans), Fraction(0)) if basis == "plan" else 0
+    fees = sum((Fraction(to_units(plan.monthly_fee)) for plan in plans), Fraction(0)) if basis == "plan" else 0
     total = ValueFigures()
     total.add(attributed)
     total.add(unattributed)
@@ -418,8 +416,3 @@ def month_value(db: Database, *, month: tuple[int, int], zone: tzinfo, basis: Co
         unattributed_cost=report.unattributed.cost,
         flagged_tasks=sum(1 for row in report.rows if row.figures.flagged),
     )
-
-
-def flagged_rows(rows: Iterable[ValueRow]) -> list[ValueRow]:
-    """The rows whose cost exceeds their value."""
-    return [row for row in rows if row.figures.flagged]

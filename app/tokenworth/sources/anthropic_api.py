@@ -9,31 +9,24 @@ cents ("123.45" is $1.2345).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import httpx
-
 from tokenworth import __version__
 from tokenworth.core.timeutil import parse_timestamp
-from tokenworth.sources.pagination import follow_pages
-from tokenworth.sources.provider_http import RetryPolicy, Where, get_json
+from tokenworth.sources.provider_http import Where, get_json
 from tokenworth.sources.provider_records import (
-    WIDTH_SECONDS,
     BilledCostRow,
-    BucketWidth,
     EndpointSpec,
     FieldError,
-    Page,
     Reader,
     bucket_key,
     group_digest,
     iso_z,
-    today_utc,
 )
 from tokenworth.sources.records import UsageEvent
+from tokenworth.sources.report_poller import BucketReportPoller, PageLimits, Params
 
 PROVIDER = "anthropic"
 SOURCE = "anthropic"
@@ -51,22 +44,26 @@ ENDPOINTS = (MESSAGES, COST_REPORT)
 USAGE_GROUP_BY = ("model", "workspace_id", "api_key_id", "service_tier", "context_window")
 COST_GROUP_BY = ("workspace_id", "description")
 _GROUP_FIELDS = (*USAGE_GROUP_BY, "inference_geo", "speed", "account_id", "service_account_id")
-_LIMITS = {("usage", "1d"): 31, ("usage", "1h"): 168, ("cost", "1d"): 31}
+_LIMITS: PageLimits = {
+    ("usage", "1d"): 31,
+    ("usage", "1h"): 168,
+    ("cost", "1d"): 31,
+}
 
 
-class AnthropicPoller:
+class AnthropicPoller(BucketReportPoller):
     """Reads one Anthropic organization's usage and cost reports through an injected httpx client."""
 
     provider = PROVIDER
+    endpoint_specs = ENDPOINTS
+    usage_group_by = USAGE_GROUP_BY
+    cost_group_by = COST_GROUP_BY
+    group_by_param = "group_by[]"
+    start_param = "starting_at"
+    end_param = "ending_at"
+    page_limits = _LIMITS
 
-    def __init__(self, http: httpx.Client, key: str, *, account: str, base_url: str, retry: RetryPolicy) -> None:
-        self.http = http
-        self.key = key
-        self.account = account
-        self.base_url = base_url.rstrip("/")
-        self.retry = retry
-
-    def _get(self, endpoint: str, params: list[tuple[str, str | int]]) -> Any:
+    def _get(self, endpoint: str, params: Params) -> Any:
         return get_json(
             self.http,
             f"{self.base_url}/v1/organizations/{endpoint}",
@@ -81,59 +78,18 @@ class AnthropicPoller:
             retry=self.retry,
         )
 
-    def check_key(self) -> dict[str, Any]:
-        """One cheap authenticated call: today's single cost bucket."""
-        self._get(COST_REPORT.name, [("starting_at", iso_z(today_utc())), ("limit", 1)])
-        return {}
+    def _time_value(self, moment: datetime) -> str:
+        return iso_z(moment)
 
-    def account_details(self) -> dict[str, Any]:
-        return {}
+    def _read_time(self, reader: Reader, key: str) -> datetime:
+        text = reader.text(key)
+        try:
+            return parse_timestamp(text)
+        except ValueError:
+            raise FieldError(f"{reader.where}: field '{key}' is not a timestamp: {text[:40]!r}") from None
 
-    def endpoints(self, details: Mapping[str, Any]) -> list[EndpointSpec]:
-        return list(ENDPOINTS)
-
-    def pages(self, spec: EndpointSpec, start: datetime, end: datetime | None, width: BucketWidth) -> Iterator[Page]:
-        params: list[tuple[str, str | int]] = [
-            ("starting_at", iso_z(start)),
-            ("bucket_width", width),
-            ("limit", _LIMITS[(spec.kind, width)]),
-        ]
-        if end is not None:
-            params.append(("ending_at", iso_z(end)))
-        for name in COST_GROUP_BY if spec.kind == "cost" else USAGE_GROUP_BY:
-            params.append(("group_by[]", name))
-
-        def fetch(cursor: str | None) -> Any:
-            return self._get(spec.name, params + ([("page", cursor)] if cursor else []))
-
-        def parse(reader: Reader, number: int) -> Page:
-            return self._parse_page(spec, reader, number, WIDTH_SECONDS[width])
-
-        yield from follow_pages(fetch, parse, Where(PROVIDER, spec.name))
-
-    def _parse_page(self, spec: EndpointSpec, reader: Reader, number: int, width_s: int) -> Page:
-        data = reader.items("data")
-        if not data:
-            raise FieldError(f"page {number}: empty page (no buckets for the requested window)")
-        page = Page(spec.name, number, width_s)
-        for index, raw in enumerate(data):
-            bucket = Reader(raw, f"page {number}, bucket {index}")
-            start = _time(bucket, "starting_at")
-            end = _time(bucket, "ending_at")
-            bucket.where = f"page {number}, bucket {iso_z(start)}"
-            page.bucket_starts.append(start)
-            for row_index, result in enumerate(bucket.items("results")):
-                row = Reader(result, f"{bucket.where}, result {row_index}")
-                if spec.kind == "cost":
-                    page.costs.append(self._cost(spec, row, start, width_s))
-                else:
-                    event = self._usage(spec, row, start, width_s)
-                    if row.obj.get("context_window") == LONG_CONTEXT:
-                        page.long_context.add(event.dedupe_key)
-                    page.events.append(event)
-            if page.covered_until is None or end > page.covered_until:
-                page.covered_until = end
-        return page
+    def _long_context(self, row: Reader) -> bool:
+        return row.obj.get("context_window") == LONG_CONTEXT
 
     def _usage(self, spec: EndpointSpec, row: Reader, start: datetime, width_s: int) -> UsageEvent:
         cache = row.obj_or_none("cache_creation")
@@ -195,11 +151,3 @@ class AnthropicPoller:
             context_window=row.string("context_window", required=False),
             project=row.string("workspace_id", required=False),
         )
-
-
-def _time(reader: Reader, key: str) -> datetime:
-    text = reader.text(key)
-    try:
-        return parse_timestamp(text)
-    except ValueError:
-        raise FieldError(f"{reader.where}: field '{key}' is not a timestamp: {text[:40]!r}") from None

@@ -17,6 +17,7 @@ from typing import Any
 from tokenworth.core.timeutil import parse_timestamp
 from tokenworth.sources.files import walk_files
 from tokenworth.sources.lines import (
+    TORN_LINE,
     as_int,
     consumed_bytes,
     line_number,
@@ -81,8 +82,7 @@ def parse(data: bytes, *, path: str, state: dict[str, Any], final: bool) -> Pars
     for offset, line in lines_containing(data, _USAGE_MARKER, limit):
         obj = loads_object(line)
         if obj is None:
-            reason = "not valid JSON (torn or corrupt line)"
-            broken.append(BrokenLine(path, line_number(data, offset, first_line), reason))
+            broken.append(BrokenLine(path, line_number(data, offset, first_line), TORN_LINE))
             continue
         try:
             event = _event_from_line(obj, fallback_project)
@@ -94,7 +94,7 @@ def parse(data: bytes, *, path: str, state: dict[str, Any], final: bool) -> Pars
     newlines = data.count(b"\n", 0, limit)
     for offset in torn_lines(data, limit, _USAGE_MARKER, newlines):
         line_no = line_number(data, offset, first_line)
-        broken.append(BrokenLine(path, line_no, "not valid JSON (torn or corrupt line)"))
+        broken.append(BrokenLine(path, line_no, TORN_LINE))
     state["line"] = first_line + newlines
     result.consumed = limit
     return result

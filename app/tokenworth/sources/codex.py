@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tokenworth.core.timeutil import parse_timestamp
-from tokenworth.sources.lines import as_int, consumed_bytes, iter_lines, line_number, loads_object
-from tokenworth.sources.records import BrokenLine, ParseResult, UsageEvent
+from tokenworth.sources.lines import as_int, parse_json_lines
+from tokenworth.sources.records import ParseResult, UsageEvent
 
 SOURCE = "codex"
 PROVIDER = "openai"
@@ -67,30 +67,11 @@ def parse(data: bytes, *, path: str, state: dict[str, Any], final: bool) -> Pars
     `state` carries what a later chunk needs: the model in force, the last running total,
     the session's id, folder and branch.
     """
-    result = ParseResult()
-    limit = consumed_bytes(data, final=final)
-    first_line = int(state.get("line", 1))
     if "spawn" not in state:
         state["spawn"] = _SPAWN_MARKER in data[:16384]
-    for offset, line in iter_lines(data, limit):
-        if not any(marker in line for marker in _MARKERS):
-            continue
-        obj = loads_object(line)
-        if obj is None:
-            result.broken.append(
-                BrokenLine(path, line_number(data, offset, first_line), "not valid JSON (torn or corrupt line)")
-            )
-            continue
-        try:
-            event = _handle(obj, path, state)
-        except ValueError as exc:
-            result.broken.append(BrokenLine(path, line_number(data, offset, first_line), str(exc)))
-            continue
-        if event is not None:
-            result.events.append(event)
-    state["line"] = first_line + data.count(b"\n", 0, limit)
-    result.consumed = limit
-    return result
+    return parse_json_lines(
+        data, path=path, state=state, final=final, handle=lambda obj: _handle(obj, path, state), markers=_MARKERS
+    )
 
 
 def _handle(obj: dict[str, Any], path: str, state: dict[str, Any]) -> UsageEvent | None:

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from tokenworth.core.timeutil import parse_timestamp
-from tokenworth.sources.lines import as_int, consumed_bytes, iter_lines, line_number, loads_object
+from tokenworth.sources.lines import as_int, parse_json_lines
 from tokenworth.sources.records import BrokenLine, ParseResult, UsageEvent
 
 SOURCE = "gemini-cli"
@@ -55,34 +55,17 @@ def parse(data: bytes, *, path: str, state: dict[str, Any], final: bool) -> Pars
     """Usage events from a JSONL recording's appended bytes, or a whole legacy JSON file."""
     if path.endswith(".json"):
         return _parse_legacy(data, path)
-    result = ParseResult()
-    limit = consumed_bytes(data, final=final)
-    first_line = int(state.get("line", 1))
-    for offset, line in iter_lines(data, limit):
-        if not line.strip():
-            continue
-        obj = loads_object(line)
-        if obj is None:
-            result.broken.append(
-                BrokenLine(path, line_number(data, offset, first_line), "not valid JSON (torn or corrupt line)")
-            )
-            continue
-        if "sessionId" in obj and "id" not in obj:
+
+    def handle(obj: dict[str, Any]) -> UsageEvent | None:
+        if "sessionId" in obj and "id" not in obj:  # the recording's header
             state["session"] = obj.get("sessionId")
             dirs = obj.get("directories")
             if isinstance(dirs, list) and dirs and isinstance(dirs[0], str):
                 state["project"] = dirs[0]
-            continue
-        try:
-            event = _event(obj, path, state.get("session"), state.get("project"))
-        except ValueError as exc:
-            result.broken.append(BrokenLine(path, line_number(data, offset, first_line), str(exc)))
-            continue
-        if event is not None:
-            result.events.append(event)
-    state["line"] = first_line + data.count(b"\n", 0, limit)
-    result.consumed = limit
-    return result
+            return None
+        return _event(obj, path, state.get("session"), state.get("project"))
+
+    return parse_json_lines(data, path=path, state=state, final=final, handle=handle)
 
 
 def _parse_legacy(data: bytes, path: str) -> ParseResult:

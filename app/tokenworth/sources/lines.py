@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
+
+from tokenworth.sources.records import BrokenLine, ParseResult, UsageEvent
+
+TORN_LINE = "not valid JSON (torn or corrupt line)"
 
 
 def consumed_bytes(data: bytes, *, final: bool) -> int:
@@ -70,6 +74,41 @@ def loads_object(line: bytes) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def parse_json_lines(
+    data: bytes,
+    *,
+    path: str,
+    state: dict[str, Any],
+    final: bool,
+    handle: Callable[[dict[str, Any]], UsageEvent | None],
+    markers: tuple[bytes, ...] = (),
+) -> ParseResult:
+    """Usage events from the complete lines of `data` (the bytes of `path` appended since the last
+    read): each JSON object goes to `handle`, which returns an event or None, or raises ValueError
+    for a line it cannot read. With `markers`, only lines holding one of them are parsed at all.
+    `state["line"]` keeps the line count across reads, for the messages about broken lines."""
+    result = ParseResult()
+    limit = consumed_bytes(data, final=final)
+    first_line = int(state.get("line", 1))
+    for offset, line in iter_lines(data, limit):
+        if not (any(marker in line for marker in markers) if markers else line.strip()):
+            continue
+        obj = loads_object(line)
+        if obj is None:
+            result.broken.append(BrokenLine(path, line_number(data, offset, first_line), TORN_LINE))
+            continue
+        try:
+            event = handle(obj)
+        except ValueError as exc:
+            result.broken.append(BrokenLine(path, line_number(data, offset, first_line), str(exc)))
+            continue
+        if event is not None:
+            result.events.append(event)
+    state["line"] = first_line + data.count(b"\n", 0, limit)
+    result.consumed = limit
+    return result
 
 
 def as_int(value: Any) -> int:

@@ -8,29 +8,21 @@ dollars per line item and project, kept as they are (see core.provider_models fo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-import httpx
-
-from tokenworth.sources.pagination import follow_pages
-from tokenworth.sources.provider_http import RetryPolicy, Where, get_json
+from tokenworth.sources.provider_http import Where, get_json
 from tokenworth.sources.provider_records import (
-    WIDTH_SECONDS,
     BilledCostRow,
-    BucketWidth,
     EndpointSpec,
     FieldError,
-    Page,
     Reader,
     bucket_key,
     group_digest,
-    iso_z,
-    today_utc,
     utc_from_unix,
 )
 from tokenworth.sources.records import UsageEvent
+from tokenworth.sources.report_poller import BucketReportPoller, PageLimits, Params
 
 PROVIDER = "openai"
 SOURCE = "openai"
@@ -46,22 +38,26 @@ ENDPOINTS = (COMPLETIONS, EMBEDDINGS, COSTS)
 USAGE_GROUP_BY = ("model", "project_id", "api_key_id")
 COST_GROUP_BY = ("line_item", "project_id")
 _GROUP_FIELDS = ("model", "project_id", "api_key_id", "user_id", "batch", "service_tier")
-_LIMITS = {("usage", "1d"): 31, ("usage", "1h"): 168, ("cost", "1d"): 180}
+_LIMITS: PageLimits = {
+    ("usage", "1d"): 31,
+    ("usage", "1h"): 168,
+    ("cost", "1d"): 180,
+}
 
 
-class OpenAIPoller:
+class OpenAIPoller(BucketReportPoller):
     """Reads one OpenAI organization's usage and costs through an injected httpx client."""
 
     provider = PROVIDER
+    endpoint_specs = ENDPOINTS
+    usage_group_by = USAGE_GROUP_BY
+    cost_group_by = COST_GROUP_BY
+    group_by_param = "group_by"
+    start_param = "start_time"
+    end_param = "end_time"
+    page_limits = _LIMITS
 
-    def __init__(self, http: httpx.Client, key: str, *, account: str, base_url: str, retry: RetryPolicy) -> None:
-        self.http = http
-        self.key = key
-        self.account = account
-        self.base_url = base_url.rstrip("/")
-        self.retry = retry
-
-    def _get(self, endpoint: str, params: list[tuple[str, str | int]]) -> Any:
+    def _get(self, endpoint: str, params: Params) -> Any:
         return get_json(
             self.http,
             f"{self.base_url}/organization/{endpoint}",
@@ -72,57 +68,11 @@ class OpenAIPoller:
             retry=self.retry,
         )
 
-    def check_key(self) -> dict[str, Any]:
-        """One cheap authenticated call: today's single cost bucket."""
-        start = today_utc()
-        self._get(COSTS.name, [("start_time", int(start.timestamp())), ("limit", 1)])
-        return {}
+    def _time_value(self, moment: datetime) -> int:
+        return int(moment.timestamp())
 
-    def account_details(self) -> dict[str, Any]:
-        return {}
-
-    def endpoints(self, details: Mapping[str, Any]) -> list[EndpointSpec]:
-        return list(ENDPOINTS)
-
-    def pages(self, spec: EndpointSpec, start: datetime, end: datetime | None, width: BucketWidth) -> Iterator[Page]:
-        params: list[tuple[str, str | int]] = [
-            ("start_time", int(start.timestamp())),
-            ("bucket_width", width),
-            ("limit", _LIMITS[(spec.kind, width)]),
-        ]
-        if end is not None:
-            params.append(("end_time", int(end.timestamp())))
-        for name in COST_GROUP_BY if spec.kind == "cost" else USAGE_GROUP_BY:
-            params.append(("group_by", name))
-
-        def fetch(cursor: str | None) -> Any:
-            return self._get(spec.name, params + ([("page", cursor)] if cursor else []))
-
-        def parse(reader: Reader, number: int) -> Page:
-            return self._parse_page(spec, reader, number, WIDTH_SECONDS[width])
-
-        yield from follow_pages(fetch, parse, Where(PROVIDER, spec.name))
-
-    def _parse_page(self, spec: EndpointSpec, reader: Reader, number: int, width_s: int) -> Page:
-        data = reader.items("data")
-        if not data:
-            raise FieldError(f"page {number}: empty page (no buckets for the requested window)")
-        page = Page(spec.name, number, width_s)
-        for index, raw in enumerate(data):
-            bucket = Reader(raw, f"page {number}, bucket {index}")
-            start = utc_from_unix(bucket.integer("start_time"))
-            end = utc_from_unix(bucket.integer("end_time"))
-            bucket.where = f"page {number}, bucket {iso_z(start)}"
-            page.bucket_starts.append(start)
-            for row_index, result in enumerate(bucket.items("results")):
-                row = Reader(result, f"{bucket.where}, result {row_index}")
-                if spec.kind == "cost":
-                    page.costs.append(self._cost(spec, row, start, width_s))
-                else:
-                    page.events.append(self._usage(spec, row, start, width_s))
-            if page.covered_until is None or end > page.covered_until:
-                page.covered_until = end
-        return page
+    def _read_time(self, reader: Reader, key: str) -> datetime:
+        return utc_from_unix(reader.integer(key))
 
     def _usage(self, spec: EndpointSpec, row: Reader, start: datetime, width_s: int) -> UsageEvent:
         input_total = row.integer("input_tokens")

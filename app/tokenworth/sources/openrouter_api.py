@@ -13,9 +13,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-import httpx
-
-from tokenworth.sources.provider_http import BadResponse, RetryPolicy, Where, get_json
+from tokenworth.sources.provider_http import BadResponse, Where, get_json
 from tokenworth.sources.provider_records import (
     BucketWidth,
     EndpointSpec,
@@ -26,6 +24,7 @@ from tokenworth.sources.provider_records import (
     group_digest,
 )
 from tokenworth.sources.records import UsageEvent
+from tokenworth.sources.report_poller import KeyedPoller
 
 PROVIDER = "openrouter"
 SOURCE = "openrouter"
@@ -39,17 +38,10 @@ ACTIVITY = EndpointSpec("activity", "usage", ("1d",), windowed=False)
 _KEY_MONEY = ("limit", "limit_remaining", "usage", "usage_daily", "usage_weekly", "usage_monthly")
 
 
-class OpenRouterPoller:
+class OpenRouterPoller(KeyedPoller):
     """Reads one OpenRouter key's totals and, with a management key, its daily activity."""
 
     provider = PROVIDER
-
-    def __init__(self, http: httpx.Client, key: str, *, account: str, base_url: str, retry: RetryPolicy) -> None:
-        self.http = http
-        self.key = key
-        self.account = account
-        self.base_url = base_url.rstrip("/")
-        self.retry = retry
 
     def _get(self, endpoint: str) -> Any:
         return get_json(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,10 +21,11 @@ from typing import Any
 
 import httpx
 
+from tokenworth.core.redact import redact_secrets
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REJECTED_STATUSES = frozenset({401, 403})
 MAX_DETAIL_CHARS = 200
-_KEYLIKE = re.compile(r"(sk-[A-Za-z0-9_\-]{4})[A-Za-z0-9_\-]{8,}")
 
 
 class ProviderError(Exception):
@@ -88,10 +88,11 @@ class Where:
 
 
 def scrub(text: str, secret: str) -> str:
-    """`text` with the key (and anything key-shaped) masked, shortened for a one-line message."""
+    """`text` with the key (and anything key-shaped, as core.redact masks log lines) masked,
+    shortened for a one-line message."""
     if secret:
         text = text.replace(secret, "[key]")
-    text = _KEYLIKE.sub(r"\1…", text)
+    text = redact_secrets(text)
     text = " ".join(text.split())
     return text if len(text) <= MAX_DETAIL_CHARS else text[: MAX_DETAIL_CHARS - 1] + "…"
 

@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, Protocol
 
@@ -124,10 +124,6 @@ def floor_to(moment: datetime, width_s: int) -> datetime:
 def today_utc() -> datetime:
     """The start of the current UTC day."""
     return floor_to(datetime.now(UTC), 86400)
-
-
-def add_seconds(moment: datetime, seconds: int) -> datetime:
-    return moment + timedelta(seconds=seconds)
 
 
 class Reader:
