@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 from tokenworth.cli.base import CliContext, CommandError
 from tokenworth.cli.output import render_table, tokens, write_json
-from tokenworth.core.analytics import BASIS_LABELS, COST_BASES, VALUE_GROUPINGS, Tfp
+from tokenworth.core.analytics import BASIS_LABELS, COST_BASES, VALUE_GROUPINGS
 from tokenworth.core.money import format_usd
 from tokenworth.core.timeutil import parse_month, utc_now
+from tokenworth.services.routing_text import format_money, format_tfp
 
 if TYPE_CHECKING:
     from tokenworth.services.value_report import ValueFigures, ValueReport
@@ -40,19 +41,6 @@ def month_argument(text: str | None, zone: tzinfo) -> tuple[int, int]:
         return parse_month(text)
     except ValueError as exc:
         raise CommandError(str(exc), 2) from exc
-
-
-def format_tfp(figure: Tfp, places: int = 2) -> str:
-    """'12.50x', 'no spend', 'unvalued' or 'unpriced'; '*' marks an incomplete figure."""
-    if figure.ratio is None:
-        return figure.note or "-"
-    text = f"{figure.ratio.quantize(Decimal(1).scaleb(-places)):,}x"
-    return text if figure.complete else text + "*"
-
-
-def format_money(amount: Decimal | None, complete: bool = True) -> str:
-    """'$1.23', '$1.23+' when some of it is unpriced (the figure is a lower bound), 'unpriced'."""
-    return format_usd(amount) + ("" if complete or amount is None else "+")
 
 
 def run_value_report(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:

@@ -82,8 +82,10 @@ class TokenworthApp:
         if self._dashboard is None:
             from tokenworth.ui.dashboard import DashboardWindow
             from tokenworth.ui.price_panel import PricePanel
+            from tokenworth.ui.suggestions_panel import SuggestionsPanel
 
             window = DashboardWindow(actions=self._dashboard_actions(), today=self.controller.today())
+            window.add_panel(SuggestionsPanel(self.controller), "Suggestions")
             window.add_panel(PricePanel(self.controller), "Price a prompt")
             window.query_changed.connect(self.controller.set_query)
             self.controller.overview_changed.connect(window.show_overview)
