@@ -165,12 +165,20 @@ def _folders(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in value if v.strip()))
 
 
-def _optional_folder(value: Any) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
+def check_export_folder(text: str | None) -> str | None:
+    """A folder for automatic exports: a full path (`~` allowed); empty means the default."""
+    if text is None or not text.strip():
         return None
-    if not isinstance(value, str):
+    folder = text.strip()
+    if not Path(folder).expanduser().is_absolute():
+        raise SettingsError(f"give the folder's full path (like ~/Documents/Exports), not {folder!r}")
+    return folder
+
+
+def _optional_folder(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
         raise SettingsError("auto_export_folder must be a folder path or null")
-    return value.strip()
+    return check_export_folder(value)
 
 
 def _int(value: Any, name: str) -> int:
