@@ -337,11 +337,22 @@ def _on_uncaught(exc_type: type[BaseException], exc_value: BaseException, exc_tb
     if issubclass(exc_type, KeyboardInterrupt):
         _hooks.previous_sys_hook(exc_type, exc_value, exc_tb)
         return
-    _record_crash("main thread", exc_type, exc_value, exc_tb)
+    _record_crash(_current_thread_name(), exc_type, exc_value, exc_tb)
     if _hooks.previous_sys_hook is sys.__excepthook__:
         _print_redacted(exc_type, exc_value, exc_tb)
     else:
         _hooks.previous_sys_hook(exc_type, exc_value, exc_tb)
+
+
+def _current_thread_name() -> str:
+    """Where sys.excepthook runs: usually the main thread, but Qt's pool threads call it too
+    (an exception escaping a QRunnable)."""
+    if "threading" not in sys.modules:
+        return "main thread"
+    import threading
+
+    current = threading.current_thread()
+    return "main thread" if current is threading.main_thread() else f"thread {current.name}"
 
 
 def _on_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
