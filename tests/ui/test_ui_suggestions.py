@@ -113,6 +113,7 @@ def test_one_click_starts_an_experiment_that_shows_in_the_panel_and_the_service(
     assert coding_to_nano.id not in panel.try_buttons  # its row now names the experiment instead
 
     # New numbers (a coding task on nano) refresh the panel: the experiment's progress moves.
+    panel.refresh_gap_s = 0  # not the 15 s a live app waits between reads
     task(ledger, "coding", at(2026, 2, 11), "90", Request("nano"))
     with qtbot.waitSignal(panel.loaded, timeout=10_000):
         panel.controller.refresh()

@@ -4,12 +4,14 @@ their progress. Trying an untried or thinly measured model is one click ("Try it
 starts in the DB worker and the lists refresh. Errors are shown in the panel, never raised.
 
 The report is read in the DB lane when the panel is shown and again after new numbers arrive
-(debounced, and only while the panel is visible: it is not needed to keep the tray current).
+(debounced, at most every REFRESH_GAP_S, and only while the panel is visible: it is not needed to
+keep the tray current).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 from functools import partial
@@ -57,6 +59,9 @@ MONEY_COLUMNS = (4, 5, 6)
 ACTION_COLUMN = len(COLUMNS) - 1
 REFRESH_DELAY_MS = 500
 """New numbers arrive in bursts while an agent writes; the report is read once they settle."""
+REFRESH_GAP_S = 15.0
+"""At most one read per this many seconds for new numbers: the report takes a second or two on a
+large ledger, in the same serial DB lane as the imports that keep the charts live."""
 TRIABLE = ("priced_only", "thin")
 """Evidence levels whose suggestion is an experiment to try; a measured one is a plain switch."""
 
@@ -170,6 +175,8 @@ class SuggestionsPanel(QWidget):
         self._stale = True
         self._accepting: str | None = None
         self._load_failed = False
+        self._last_read = float("-inf")
+        self.refresh_gap_s = REFRESH_GAP_S
 
         self.header = QLabel("Routing suggestions appear here once your valued tasks are read.")
         self.header.setWordWrap(True)
@@ -224,8 +231,12 @@ class SuggestionsPanel(QWidget):
 
     def on_controller_overview_changed(self, _overview: Any) -> None:
         self._stale = True
-        if self.isVisible():
-            self._timer.start()
+        if not self.isVisible():
+            return
+        wait_s = self._last_read + self.refresh_gap_s - time.monotonic()
+        delay_ms = max(REFRESH_DELAY_MS, int(wait_s * 1000))
+        if not self._timer.isActive() or self._timer.remainingTime() > delay_ms:
+            self._timer.start(delay_ms)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -239,6 +250,7 @@ class SuggestionsPanel(QWidget):
             return
         self._busy = True
         self._stale = False
+        self._last_read = time.monotonic()
         controller = self.controller
         job = partial(
             read_report,
