@@ -482,9 +482,15 @@ class SettingsDialog(QDialog):
 
 def _default_export_folder() -> str:
     """Where automatic exports go unless a folder is chosen (shown as the field's placeholder)."""
+    from pathlib import Path
+
     from tokenworth.services.auto_export import default_export_folder
 
-    return str(default_export_folder())
+    folder = default_export_folder()
+    try:
+        return str(Path("~") / folder.relative_to(Path.home()))
+    except ValueError:
+        return str(folder)
 
 
 def _raise(message: str) -> str:

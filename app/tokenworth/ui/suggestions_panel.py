@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("Category", "Now on", "Try", "Tasks", "Cost now", "Would cost", "Saves", "Evidence", "")
+COLUMNS = ("Category", "Now on", "Try", "Tasks", "Cost now", "Would cost", "Saves", "Evidence", "Experiment")
 MONEY_COLUMNS = (4, 5, 6)
 ACTION_COLUMN = len(COLUMNS) - 1
 REFRESH_DELAY_MS = 500
@@ -184,6 +184,7 @@ class SuggestionsPanel(QWidget):
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # read-only; the buttons take the focus
         self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(True)
         self.table.setAlternatingRowColors(True)
@@ -205,20 +206,16 @@ class SuggestionsPanel(QWidget):
         for box in (experiments_box, tfp_box, caching_box):
             lists_layout.addWidget(box, 1)
 
-        top = QWidget()
-        top_layout = QVBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self.table, 1)
-        top_layout.addWidget(self.notes)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(top)
+        splitter.addWidget(self.table)
         splitter.addWidget(lists)
-        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(0, 5)
         splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
         layout.addWidget(splitter, 1)
+        layout.addWidget(self.notes)
         layout.addWidget(self.status)
 
         self._timer = QTimer(self)
@@ -282,6 +279,10 @@ class SuggestionsPanel(QWidget):
         self.report = report
         self.header.setText(header_text(report))
         self.notes.setText(notes_text(report))
+        for row in range(self.table.rowCount()):
+            old = self.table.cellWidget(row, ACTION_COLUMN)
+            if old is not None:
+                old.hide()  # Qt deletes it later; until then it must not show through
         self.table.setRowCount(len(report.suggestions))
         self.try_buttons = {}
         for row, item in enumerate(report.suggestions):
