@@ -61,7 +61,7 @@ class Settings:
     auto_export: bool = False
     """Export last month (every format) once a new month has begun (services.auto_export)."""
     auto_export_folder: str | None = None
-    """Where automatic exports go; None: services.auto_export.default_export_folder()."""
+    """Where automatic exports go; None: core.config.default_export_folder()."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Keys this version does not know (a newer version wrote them); written back unchanged."""
 

@@ -110,7 +110,8 @@ def auto_export_job(
     db: Database, now: datetime, zone: tzinfo, folder: str | None, budget: Decimal | None, env: Mapping[str, str]
 ) -> AutoExportOutcome:
     """Last month's export if it is due (every format, into `folder`); else nothing (worker, DB lane)."""
-    from tokenworth.services.auto_export import default_export_folder, run_auto_export
+    from tokenworth.core.config import default_export_folder
+    from tokenworth.services.auto_export import run_auto_export
     from tokenworth.services.export import default_page_size
     from tokenworth.ui.export_hooks import qt_export_hooks
 

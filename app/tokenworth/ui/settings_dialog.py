@@ -484,7 +484,7 @@ def _default_export_folder() -> str:
     """Where automatic exports go unless a folder is chosen (shown as the field's placeholder)."""
     from pathlib import Path
 
-    from tokenworth.services.auto_export import default_export_folder
+    from tokenworth.core.config import default_export_folder
 
     folder = default_export_folder()
     try:
