@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QComboBox
 from uihelpers import Clock, add_spend
 
 from export_ledger import build_export_ledger
@@ -23,6 +24,7 @@ from tokenworth.ui.shell import TokenworthApp
 from tokenworth.ui.workers import TaskRunner
 
 FILTER = {file_type.format: file_type.name_filter for file_type in FILE_TYPES}
+SUFFIX = {file_type.format: file_type.suffix for file_type in FILE_TYPES}
 
 
 @pytest.fixture
@@ -63,10 +65,16 @@ def open_export_dialog(app: TokenworthApp) -> MonthExporter:
     return exporter
 
 
-def choose(exporter: MonthExporter, fmt: str, path: Path) -> None:
+def choose(qtbot, exporter: MonthExporter, fmt: str, path: Path) -> None:
+    """Pick the file type in the dialog's list with the keyboard (its first letter), give the name,
+    save."""
     dialog = exporter.dialog
     assert dialog is not None
-    dialog.selectNameFilter(FILTER[fmt])
+    types = dialog.findChild(QComboBox, "fileTypeCombo")
+    assert types is not None
+    qtbot.keyClicks(types, FILTER[fmt][0])
+    assert dialog.selectedNameFilter() == FILTER[fmt]
+    assert dialog.selectedFiles()[0].endswith(f"tokenworth-2026-01{SUFFIX[fmt]}")  # the name follows
     dialog.selectFile(str(path))
     dialog.accept()
 
@@ -85,7 +93,7 @@ def test_export_this_month_from_the_tray_writes_a_pdf_in_the_worker(qtbot, tray_
     assert exporter.dialog.windowTitle() == "Export January 2026"
     assert exporter.dialog.selectedFiles()[0].endswith("tokenworth-2026-01.pdf")
     with qtbot.waitSignal(exporter.finished, timeout=60_000) as done:
-        choose(exporter, "pdf", tmp_path / "january")
+        choose(qtbot, exporter, "pdf", tmp_path / "january")
     target = tmp_path / "january.pdf"
     assert [result.target for result in done.args[0]] == [target]
     assert target.read_bytes().startswith(b"%PDF-")
@@ -101,14 +109,14 @@ def test_export_this_month_from_the_tray_writes_a_pdf_in_the_worker(qtbot, tray_
 def test_the_file_type_picks_the_format(qtbot, tray_app, tmp_path: Path) -> None:
     exporter = open_export_dialog(tray_app)
     with qtbot.waitSignal(exporter.finished, timeout=30_000):
-        choose(exporter, "json", tmp_path / "summary")
+        choose(qtbot, exporter, "json", tmp_path / "summary")
     document = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert document["totals"]["cost_usd"] == "33.6"  # as `tokenworth export --format json` gives it
 
     exporter = open_export_dialog(tray_app)
     assert exporter.dialog.selectedNameFilter() == FILTER["json"]  # the last type is remembered
     with qtbot.waitSignal(exporter.finished, timeout=30_000):
-        choose(exporter, "csv", tmp_path / "tables")
+        choose(qtbot, exporter, "csv", tmp_path / "tables")
     with zipfile.ZipFile(tmp_path / "tables.zip") as archive:
         assert "records.csv" in {Path(name).name for name in archive.namelist()}
 
@@ -130,7 +138,7 @@ def test_a_failed_export_says_why_and_the_app_keeps_going(qtbot, tray_app, tmp_p
     blocker.write_text("a file where a folder should be")
     exporter = open_export_dialog(tray_app)
     with qtbot.waitSignal(exporter.finished, timeout=30_000):
-        choose(exporter, "json", blocker / "summary.json")
+        choose(qtbot, exporter, "json", blocker / "summary.json")
     [notice] = notices
     assert (notice.kind, notice.title) == ("error", "Export failed")
     assert notice.message.startswith("January 2026 was not exported: ")
@@ -139,7 +147,7 @@ def test_a_failed_export_says_why_and_the_app_keeps_going(qtbot, tray_app, tmp_p
     assert not exporter.running
     exporter = open_export_dialog(tray_app)  # the next try works
     with qtbot.waitSignal(exporter.finished, timeout=30_000):
-        choose(exporter, "json", tmp_path / "fine.json")
+        choose(qtbot, exporter, "json", tmp_path / "fine.json")
     assert (tmp_path / "fine.json").exists()
 
 

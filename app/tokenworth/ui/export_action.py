@@ -166,6 +166,7 @@ class MonthExporter(QObject):
         dialog.setFileMode(QFileDialog.FileMode.AnyFile)
         dialog.setNameFilters([t.name_filter for t in FILE_TYPES])
         dialog.selectNameFilter(self.last_type.name_filter)
+        dialog.setDefaultSuffix(self.last_type.suffix.lstrip("."))
         dialog.setDirectory(str(self.last_folder or self._documents()))
         stem = f"tokenworth-{month[0]:04d}-{month[1]:02d}"
         dialog.selectFile(stem + self.last_type.suffix)
@@ -183,8 +184,11 @@ class MonthExporter(QObject):
 
     @staticmethod
     def _on_filter_selected(dialog: QFileDialog, stem: str, name_filter: str) -> None:
-        """The suggested name follows the chosen type (`tokenworth-2026-01.pdf` -> `.html`)."""
-        dialog.selectFile(stem + file_type_of(name_filter).suffix)
+        """The suggested name follows the chosen type (`tokenworth-2026-01.pdf` -> `.html`), and a
+        name typed without an ending gets the type's (so the dialog's "replace it?" sees it)."""
+        suffix = file_type_of(name_filter).suffix
+        dialog.setDefaultSuffix(suffix.lstrip("."))
+        dialog.selectFile(stem + suffix)
 
     def _on_file_selected(self, dialog: QFileDialog, month: Month, chosen: str) -> None:
         if not chosen:
