@@ -4,6 +4,7 @@ the app keeps running. `run_app` itself is run once, in this process, with real 
 
 from __future__ import annotations
 
+import faulthandler
 import sys
 import threading
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ def crash_hooks(paths: AppPaths) -> Iterator[Path]:
     """Logging as `tokenworth.cli.main` sets it up, with the test runner's own hooks (which would
     print, or fail the test on a thread's exception) swapped for silent ones meanwhile."""
     logsetup.uninstall_crash_handler()  # an earlier in-process CLI run may have installed it
+    faults_were_on = faulthandler.is_enabled()  # pytest's own fault handler, on stderr
     saved = sys.excepthook, threading.excepthook
     sys.excepthook = lambda *_args: None
     threading.excepthook = lambda _args: None
@@ -43,6 +45,9 @@ def crash_hooks(paths: AppPaths) -> Iterator[Path]:
         logsetup.uninstall_crash_handler()
         sys.excepthook, threading.excepthook = saved
         logsetup.setup_logging(None)
+        logsetup.disable_fault_log()  # the app keeps faults.log open for its life; a test does not
+        if faults_were_on:
+            faulthandler.enable(file=sys.__stderr__, all_threads=True)
 
 
 def raise_in_a_slot() -> None:
@@ -158,4 +163,4 @@ def test_run_app_logs_errors_tells_the_user_and_keeps_running(
     text = log_text(crash_hooks)
     assert "uncaught exception in main thread" in text
     assert "uncaught exception in poller" in text
-    # (faults.log for hard crashes is opened once per process: tests/test_logsetup.py covers it.)
+    assert (paths.log_dir / "faults.log").exists()  # where a hard crash inside Qt would leave its stacks

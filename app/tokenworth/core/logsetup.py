@@ -325,6 +325,18 @@ def enable_fault_log(log_dir: Path) -> Path:
     return path
 
 
+def disable_fault_log() -> None:
+    """Close faults.log and stop writing hard crashes there (for tests that ran the tray in-process)."""
+    global _fault_file
+    if _fault_file is None:
+        return
+    import faulthandler
+
+    faulthandler.disable()
+    _fault_file.close()
+    _fault_file = None
+
+
 def crash_summary(exc_type: type[BaseException], exc_value: BaseException | None) -> str:
     """One short, key-free line for a notification: the exception's type and first line."""
     first_line = str(exc_value).strip().splitlines()[0] if exc_value is not None and str(exc_value) else ""
