@@ -1,6 +1,7 @@
 """Screenshots for the README: the dashboard (light and dark), the value popup, Settings (a marked
-typo, and the Keys tab), and the tray icon states, rendered offscreen from a demo ledger of about
-two months of realistic usage with real tasks valued through the tasks service.
+typo, and the Keys tab), the price and suggestions panels, and the tray icon states, rendered
+offscreen from a demo ledger of about two months of realistic usage with real tasks valued
+through the tasks service.
 
     python packaging/screenshots.py            # writes resources/screenshots/*.png
 
@@ -140,6 +141,7 @@ def main() -> int:
     from tokenworth.ui.scheduler import Scheduler
     from tokenworth.ui.screenshot import offscreen_application, render_dashboard
     from tokenworth.ui.settings_dialog import SettingsDialog
+    from tokenworth.ui.suggestions_panel import SuggestionsPanel
     from tokenworth.ui.theme import apply_theme
     from tokenworth.ui.tray import draw_tray_icon
     from tokenworth.ui.workers import InlineRunner
@@ -211,6 +213,19 @@ def main() -> int:
         panel.grab().save(str(OUT / "price-panel.png"))
         panel.close()
         print(f"wrote {OUT / 'price-panel.png'}")
+
+        suggestions = SuggestionsPanel(controller)
+        suggestions.resize(1400, 760)
+        suggestions.show()
+        suggestions.refresh()
+        report = suggestions.report
+        assert report is not None, "the routing report should be read"
+        thin = next(item for item in report.suggestions if item.evidence == "thin")
+        suggestions.try_buttons[thin.id].click()  # one experiment running, as after a click
+        app.processEvents()
+        suggestions.grab().save(str(OUT / "suggestions-panel.png"))
+        suggestions.close()
+        print(f"wrote {OUT / 'suggestions-panel.png'}")
 
         previous = keyring.get_keyring()
         keyring.set_keyring(demo_accounts(db, now))

@@ -41,6 +41,8 @@ def test_round_trip_keeps_every_field_and_money_as_a_decimal_string(tmp_path: Pa
         start_at_login=True,
         time_zone="Europe/Berlin",
         notify_budget=False,
+        auto_export=True,
+        auto_export_folder="/data/exports",
     )
     save_settings(path, settings)
     raw = orjson.loads(path.read_bytes())
@@ -63,12 +65,23 @@ def test_unknown_keys_from_a_newer_version_survive_a_save(tmp_path: Path) -> Non
 
 def test_a_bad_field_falls_back_to_its_default_and_is_named(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
-    path.write_bytes(orjson.dumps({"monthly_budget": "lots", "poll_interval_s": 5, "theme": "pink"}))
+    path.write_bytes(
+        orjson.dumps(
+            {
+                "monthly_budget": "lots",
+                "poll_interval_s": 5,
+                "theme": "pink",
+                "auto_export": "yes",
+                "auto_export_folder": 3,
+            }
+        )
+    )
     loaded, problems = load_settings(path)
     assert loaded.monthly_budget is None
     assert loaded.poll_interval_s == 900
     assert loaded.theme == "system"
-    assert len(problems) == 3
+    assert (loaded.auto_export, loaded.auto_export_folder) == (False, None)
+    assert len(problems) == 5
     assert any("monthly_budget" in p for p in problems)
 
 

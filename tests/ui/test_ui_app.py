@@ -1,10 +1,8 @@
 """The app as a whole: first run imports in the background and shows real spend, no-tray fallback,
-one instance, the excepthook, and the settings dialog (validation, round-trip, price overrides)."""
+one instance, the error message, and the settings dialog (validation, round-trip, price overrides)."""
 
 from __future__ import annotations
 
-import logging
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +15,6 @@ from tokenworth.core.config import AppPaths
 from tokenworth.core.db import Database
 from tokenworth.core.settings import Settings, load_settings
 from tokenworth.services import prices
-from tokenworth.ui.app import install_excepthook
 from tokenworth.ui.hooks import AppHooks
 from tokenworth.ui.scheduler import Scheduler
 from tokenworth.ui.settings_dialog import SettingsDialog
@@ -134,27 +131,14 @@ def test_a_stale_socket_from_a_crash_does_not_block_the_next_start(qtbot, tmp_pa
     fresh.close()
 
 
-def test_excepthook_logs_and_tells_the_user(caplog: pytest.LogCaptureFixture) -> None:
-    told: list[str] = []
-    previous = install_excepthook(told.append)
-    try:
-        try:
-            raise RuntimeError("boom in a slot")
-        except RuntimeError:
-            with caplog.at_level(logging.CRITICAL, logger="tokenworth.ui.app"):
-                sys.excepthook(*sys.exc_info())
-    finally:
-        sys.excepthook = previous
-    assert told == ["RuntimeError: boom in a slot"]
-    assert "unexpected error" in caplog.text
-    assert caplog.records[-1].exc_info is not None
-
-
 def test_report_unexpected_shows_a_message_without_a_tray(qtbot, build_app) -> None:
     app = build_app(tray=False, runner=InlineRunner())
     app.report_unexpected("RuntimeError: boom")
     assert app._error_box is not None
     assert "RuntimeError: boom" in app._error_box.text()
+    assert "it keeps running" in app._error_box.text()
+    app.report_unexpected("KeyError: 'x'")  # a second error while the box is open: listed in it
+    assert app._error_box.text().endswith("RuntimeError: boom\nKeyError: 'x'")
     app._error_box.close()
 
 

@@ -44,3 +44,32 @@ def test_second_launch_brings_the_first_forward_and_exits(tmp_path: Path) -> Non
     finally:
         first.terminate()
         first.communicate(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("argv", "logged"),
+    [
+        (["--show-dashboard"], ["start options: the dashboard opens (this-month)"]),
+        (
+            ["dashboard", "--period", "2026-01", "--theme", "dark"],
+            ["start options: the dashboard opens (2026-01)", "the dashboard shows January 2026, as the start options"],
+        ),
+    ],
+)
+def test_start_options_reach_the_app(tmp_path: Path, argv: list[str], logged: list[str]) -> None:
+    """`tokenworth --show-dashboard` and `tokenworth dashboard --period M` start the app with them."""
+    log = tmp_path / "home" / "logs" / "tokenworth.log"
+    app = subprocess.Popen(
+        [sys.executable, "-m", "tokenworth", *argv],
+        env=app_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        text = wait_for_line(log, "ready: first numbers shown", 30)
+        for line in logged:
+            assert line in text
+        assert app.poll() is None
+    finally:
+        app.terminate()
+        app.communicate(timeout=10)

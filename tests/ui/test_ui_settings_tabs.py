@@ -256,8 +256,8 @@ def test_the_dashboard_has_the_price_panel(qtbot, paths, ledger) -> None:
     try:
         tabs = app.dashboard.tables
         titles = [tabs.tabText(i) for i in range(tabs.count())]
-        assert titles == ["Models", "Projects", "Tasks", "Price a prompt"]
-        assert isinstance(tabs.widget(3), PricePanel)
+        assert titles == ["Models", "Projects", "Tasks", "Suggestions", "Price a prompt"]
+        assert isinstance(tabs.widget(4), PricePanel)
     finally:
         app.shutdown()
         app.dashboard.close()

@@ -84,6 +84,11 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log more detail, to stderr as well as the log file"
     )
+    parser.add_argument(
+        "--show-dashboard",
+        action="store_true",
+        help="without a command: open the dashboard at once, not only the tray icon (`tokenworth dashboard` too)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = chosen_command(argv)
     wants_help = chosen is None and any(word in ("-h", "--help") for word in argv)
@@ -149,4 +154,4 @@ def _start_app(ctx: CliContext) -> int:
         from tokenworth.ui.app import run_app
     except ImportError as exc:
         raise CommandError(f"the tray app is not available: {exc}") from exc
-    return run_app(ctx.paths, argv=[])
+    return run_app(ctx.paths, argv=["--show-dashboard"] if ctx.args.show_dashboard else [])

@@ -19,9 +19,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--period",
         default="this-month",
         metavar="PERIOD",
-        help="this-month (default), last-month or a month like 2026-01",
+        help="the period shown: this-month (default), last-month or a month like 2026-01",
     )
-    parser.add_argument("--theme", choices=("system", "light", "dark"), help="colours for the screenshot")
+    parser.add_argument(
+        "--theme", choices=("system", "light", "dark"), help="colours for the screenshot (or for this run of the app)"
+    )
     parser.add_argument("--width", type=int, default=1400, metavar="PX", help="screenshot width (default 1400)")
     parser.add_argument("--no-import", action="store_true", help="skip the incremental import of local logs")
 
@@ -48,7 +50,10 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
             from tokenworth.ui.app import run_app
         except ImportError as exc:
             raise CommandError(f"the tray app is not available: {exc}") from exc
-        return run_app(ctx.paths, argv=["--show-dashboard"])
+        options = ["--show-dashboard", "--period", args.period]
+        if args.theme is not None:
+            options += ["--theme", args.theme]
+        return run_app(ctx.paths, argv=options)
     if args.screenshot.suffix.lower() != ".png":
         raise CommandError(f"--screenshot must name a .png file, got {args.screenshot}", 2)
     if not 400 <= args.width <= 8000:

@@ -8,20 +8,26 @@ from __future__ import annotations
 
 import argparse
 from datetime import tzinfo
-from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from tokenworth.cli.base import CliContext, CommandError
 from tokenworth.cli.output import render_table, tokens, write_json
 from tokenworth.cli.value_cmd import month_argument
-from tokenworth.core.analytics import format_tfp, units_to_money
+from tokenworth.core.analytics import units_to_money
 from tokenworth.core.money import format_cost, format_usd
+from tokenworth.services.routing_text import (
+    caching_text,
+    evidence_text,
+    experiment_text,
+    tfp_flag_text,
+)
+from tokenworth.services.routing_text import per_task as _per_task
+from tokenworth.services.routing_text import ratio_text as _ratio
 
 if TYPE_CHECKING:
-    from tokenworth.core.analytics import Tfp
-    from tokenworth.core.routing import CachingFlag, Sample, Suggestion
-    from tokenworth.services.experiments import ExperimentView
-    from tokenworth.services.routing import RoutingReport, TfpFlag
+    from tokenworth.services.routing import RoutingReport
+
+__all__ = ["caching_text", "evidence_text", "experiment_text", "tfp_flag_text"]
 
 
 def add_routing_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,40 +66,6 @@ def run_routing_report(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) 
     else:
         ctx.out(render_routing_report(report))
     return 0
-
-
-def _per_task(units: Fraction | None) -> str:
-    return "-" if units is None else format_usd(units_to_money(units))
-
-
-def _ratio(figure: Tfp) -> str:
-    return format_tfp(figure) if figure.ratio is not None else "-"
-
-
-def _tasks_of(category: str | None) -> str:
-    return "uncategorized tasks" if category is None else f"{category} tasks"
-
-
-def evidence_text(item: Suggestion) -> str:
-    """The evidence in words: measured on how many tasks, thin, or only priced (an experiment)."""
-    sample: Sample = item.to_sample
-    compare = (
-        f"value/task {_per_task(sample.value_per_task)} vs {_per_task(item.from_sample.value_per_task)} "
-        f"on {item.from_model.model}"
-    )
-    if item.evidence == "measured":
-        return f"measured on {sample.tasks} of your {_tasks_of(item.category)} ({compare})"
-    if item.evidence == "thin":
-        if item.from_sample.tasks == 0:
-            return (
-                f"thin: {sample.tasks} of your {_tasks_of(item.category)} on it, none valued on "
-                f"{item.from_model.model} to compare"
-            )
-        return (
-            f"thin: only {sample.tasks} of your {_tasks_of(item.category)} so far ({compare}); "
-            f"{item.min_tasks} make it measured"
-        )
-    return f"priced only: try {item.to_model.model} for the next {item.experiment_tasks} {_tasks_of(item.category)}"
 
 
 def _cells_table(report: RoutingReport) -> str:
@@ -143,44 +115,6 @@ def _suggestions_table(report: RoutingReport) -> str:
             ]
         )
     return render_table(headers, rows, right)
-
-
-def tfp_flag_text(flag: TfpFlag) -> str:
-    """One TFP-below-1 line."""
-    figures = f"cost {format_usd(flag.cost)}, value {format_usd(flag.value)}, TFP {format_tfp(flag.tfp)}"
-    if flag.kind == "task":
-        category = f" [{flag.category}]" if flag.category else ""
-        return f"task #{flag.task_id} {flag.title}{category}: {figures}"
-    return f"category {flag.category or '(uncategorized)'} ({flag.tasks} tasks): {figures}"
-
-
-def caching_text(flag: CachingFlag) -> str:
-    """One caching-opportunity line, with the dollars."""
-    others = ", ".join(key.model for key in flag.others)
-    category = flag.category or "uncategorized work"
-    return (
-        f"{category} on {flag.model.model} reads {float(flag.cache_read_share) * 100:.0f}% of its input from cache; "
-        f"your other {category} models read {float(flag.others_median_share) * 100:.0f}% (median of {others}). "
-        f"At that share {tokens(round(flag.tokens_to_cache))} input tokens would have been cache reads: "
-        f"{format_usd(flag.savings)} less (cache writes not counted)."
-    )
-
-
-def experiment_text(view: ExperimentView) -> str:
-    """One experiment line: what it tries, how far it is, and the result against the baseline."""
-    head = f"#{view.id} {view.category or '(uncategorized)'}: {view.to_model.model} instead of {view.from_model.model}"
-    if view.status == "cancelled":
-        return f"{head}, cancelled after {view.counted} of {view.task_count} tasks"
-    if view.status == "running":
-        running = f", {len(view.outcome.running)} running" if view.outcome.running else ""
-        return f"{head}, {view.counted} of {view.task_count} tasks counted{running}"
-    sample = view.outcome.sample
-    base = view.baseline
-    return (
-        f"{head}, done: value/task {_per_task(sample.value_per_task)} vs {_per_task(base.value_per_task)}, "
-        f"cost/task {_per_task(view.outcome.cost_per_task)} vs {_per_task(base.cost_per_task)}, "
-        f"TFP {_ratio(view.result_tfp)} vs {_ratio(base.tfp)}: {(view.verdict or '').replace('_', ' ')}"
-    )
 
 
 def render_routing_report(report: RoutingReport) -> str:

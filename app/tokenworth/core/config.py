@@ -49,5 +49,12 @@ def resolve_paths(env: Mapping[str, str] | None = None, db_url: str | None = Non
     return AppPaths(home=home, log_dir=log_dir, db_url=url)
 
 
+def default_export_folder() -> Path:
+    """Where automatic exports go unless the user chose a folder: Documents/Tokenworth exports."""
+    import platformdirs
+
+    return platformdirs.user_documents_path() / "Tokenworth exports"
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"

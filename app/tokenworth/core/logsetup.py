@@ -325,6 +325,18 @@ def enable_fault_log(log_dir: Path) -> Path:
     return path
 
 
+def disable_fault_log() -> None:
+    """Close faults.log and stop writing hard crashes there (for tests that ran the tray in-process)."""
+    global _fault_file
+    if _fault_file is None:
+        return
+    import faulthandler
+
+    faulthandler.disable()
+    _fault_file.close()
+    _fault_file = None
+
+
 def crash_summary(exc_type: type[BaseException], exc_value: BaseException | None) -> str:
     """One short, key-free line for a notification: the exception's type and first line."""
     first_line = str(exc_value).strip().splitlines()[0] if exc_value is not None and str(exc_value) else ""
@@ -337,11 +349,22 @@ def _on_uncaught(exc_type: type[BaseException], exc_value: BaseException, exc_tb
     if issubclass(exc_type, KeyboardInterrupt):
         _hooks.previous_sys_hook(exc_type, exc_value, exc_tb)
         return
-    _record_crash("main thread", exc_type, exc_value, exc_tb)
+    _record_crash(_current_thread_name(), exc_type, exc_value, exc_tb)
     if _hooks.previous_sys_hook is sys.__excepthook__:
         _print_redacted(exc_type, exc_value, exc_tb)
     else:
         _hooks.previous_sys_hook(exc_type, exc_value, exc_tb)
+
+
+def _current_thread_name() -> str:
+    """Where sys.excepthook runs: usually the main thread, but Qt's pool threads call it too
+    (an exception escaping a QRunnable)."""
+    if "threading" not in sys.modules:
+        return "main thread"
+    import threading
+
+    current = threading.current_thread()
+    return "main thread" if current is threading.main_thread() else f"thread {current.name}"
 
 
 def _on_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:

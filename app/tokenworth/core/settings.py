@@ -22,6 +22,8 @@ from tokenworth.core.budget import DEFAULT_THRESHOLDS_PCT
 from tokenworth.core.money import CENT
 
 SETTINGS_VERSION = 1
+"""Bumped only when a stored field changes meaning. A new field with a default keeps it: an older
+file lacks the key and gets the default; an older app keeps the key in `extra` and writes it back."""
 POLL_INTERVAL_S = 15 * 60
 """Default seconds between background refreshes (local log import backstop + provider poll)."""
 MIN_POLL_INTERVAL_S = 60
@@ -56,6 +58,10 @@ class Settings:
     """Kept here; the OS side lives in services.autostart (packaging)."""
     time_zone: str | None = None
     """IANA zone for cutting days and months; None follows the system."""
+    auto_export: bool = False
+    """Export last month (every format) once a new month has begun (services.auto_export)."""
+    auto_export_folder: str | None = None
+    """Where automatic exports go; None: core.config.default_export_folder()."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Keys this version does not know (a newer version wrote them); written back unchanged."""
 
@@ -74,6 +80,8 @@ class Settings:
                 "theme": self.theme,
                 "start_at_login": self.start_at_login,
                 "time_zone": self.time_zone,
+                "auto_export": self.auto_export,
+                "auto_export_folder": self.auto_export_folder,
             }
         )
         return data
@@ -157,6 +165,22 @@ def _folders(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in value if v.strip()))
 
 
+def check_export_folder(text: str | None) -> str | None:
+    """A folder for automatic exports: a full path (`~` allowed); empty means the default."""
+    if text is None or not text.strip():
+        return None
+    folder = text.strip()
+    if not Path(folder).expanduser().is_absolute():
+        raise SettingsError(f"give the folder's full path (like ~/Documents/Exports), not {folder!r}")
+    return folder
+
+
+def _optional_folder(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise SettingsError("auto_export_folder must be a folder path or null")
+    return check_export_folder(value)
+
+
 def _int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SettingsError(f"{name} must be a whole number")
@@ -176,6 +200,8 @@ _READERS: dict[str, Any] = {
     "theme": lambda v: _choice(v, Theme, "theme"),
     "start_at_login": lambda v: _bool(v, "start_at_login"),
     "time_zone": lambda v: check_time_zone(v if isinstance(v, str) else None),
+    "auto_export": lambda v: _bool(v, "auto_export"),
+    "auto_export_folder": _optional_folder,
 }
 
 

@@ -18,6 +18,7 @@ from typing import Literal
 
 from sqlalchemy import select
 
+from tokenworth.core.config import default_export_folder as default_export_folder  # also importable from here
 from tokenworth.core.db import Database
 from tokenworth.core.models import MetaEntry
 from tokenworth.services.export import (
@@ -35,13 +36,6 @@ from tokenworth.services.reports import usage_report
 from tokenworth.services.tasks import list_tasks
 
 META_PREFIX = "auto_export:"
-
-
-def default_export_folder() -> Path:
-    """Where automatic exports go unless the user chose a folder: Documents/Tokenworth exports."""
-    import platformdirs
-
-    return platformdirs.user_documents_path() / "Tokenworth exports"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Starting the tray app: one instance, the tray icon (or a plain window where the desktop has no
-tray), the dashboard, and an excepthook that logs and tells the user instead of vanishing.
+tray), the dashboard, and one crash path: core.logsetup logs every uncaught exception (in a slot,
+the main thread or any other thread) with its traceback, then the tray says so in a short message
+and the app keeps running; a hard crash inside Qt leaves the Python stacks in faults.log.
 
 Only Qt's core and the single-instance check load before we know we are the first instance, so
 a second launch hands over and exits quickly; the dashboard and charts load after.
@@ -9,60 +11,63 @@ from __future__ import annotations
 
 import argparse
 import logging
-import logging.handlers
 import sys
 import time
 from collections.abc import Callable, Sequence
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
+from tokenworth.core import logsetup
 from tokenworth.core.config import AppPaths
 from tokenworth.ui.single_instance import SingleInstance, server_name
 
 if TYPE_CHECKING:
     from tokenworth.ui.hooks import AppHooks
+    from tokenworth.ui.shell import TokenworthApp
 
 log = logging.getLogger(__name__)
 
-ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], Any]
+
+class CrashRelay(QObject):
+    """Carries a crash's one-line summary from whichever thread crashed to the main thread."""
+
+    crashed = Signal(str)
+
+    def __init__(self, show: Callable[[str], None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._show = show
+        # The relay lives on the main thread: an emit from another thread is queued to it.
+        self.crashed.connect(self.on_crashed)
+
+    @Slot(str)
+    def on_crashed(self, summary: str) -> None:
+        self._show(summary)
 
 
-def install_excepthook(notify: Callable[[str], None]) -> ExceptHook:
-    """Log unexpected exceptions with their traceback and show a short message; returns the old hook."""
-    previous = sys.excepthook
+def report_crashes(tokenworth: TokenworthApp, paths: AppPaths) -> Callable[[], None]:
+    """Send uncaught exceptions to the log file and then to the tray; returns the undo.
 
-    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-        if issubclass(exc_type, KeyboardInterrupt):
-            previous(exc_type, exc, tb)
-            return
-        log.critical("unexpected error", exc_info=(exc_type, exc, tb))
-        try:
-            notify(f"{exc_type.__name__}: {exc}")
-        except Exception:  # the hook must never raise
-            log.exception("could not show the error to the user")
-
-    sys.excepthook = hook
-    return previous
-
-
-def setup_logging(paths: AppPaths) -> None:
-    """A rotating log file in the app's log folder, unless logging is already configured."""
-    root = logging.getLogger()
-    if root.handlers:
-        return
+    `tokenworth.cli.main` has already set up the log file and installed the crash hooks; when
+    `run_app` is called on its own (tests, the end-to-end driver) this does it.
+    """
+    if logsetup.log_file_of() is None:
+        logsetup.setup_logging(paths.log_file)
+    logsetup.install_crash_handler()
+    relay = CrashRelay(tokenworth.report_unexpected)
+    logsetup.set_crash_notifier(relay.crashed.emit)
     try:
-        paths.log_dir.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            paths.log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
-        )
-    except OSError:
-        handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
+        logsetup.enable_fault_log(paths.log_dir)
+    except OSError as exc:
+        log.warning("no fault log for hard crashes: %s", exc)
+
+    def undo() -> None:
+        logsetup.set_crash_notifier(None)
+        relay.deleteLater()
+
+    return undo
 
 
 def _show_boot_icon(started: float) -> QSystemTrayIcon | None:
@@ -81,16 +86,38 @@ def _show_boot_icon(started: float) -> QSystemTrayIcon | None:
 
 
 def _parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    """The app's own start options; anything else is left for Qt (e.g. `-platform xcb`)."""
     parser = argparse.ArgumentParser(prog="tokenworth", add_help=False)
     parser.add_argument("--show-dashboard", action="store_true")
+    parser.add_argument("--period", metavar="PERIOD", help="this-month, last-month or YYYY-MM (opens the dashboard)")
+    parser.add_argument("--theme", choices=("system", "light", "dark"), help="colours for this run")
     return parser.parse_known_args(list(argv))
+
+
+def _apply_start_options(tokenworth: TokenworthApp, args: argparse.Namespace) -> None:
+    """`--theme` for this run only; `--period` picks the dashboard's period (checked by the CLI)."""
+    if args.theme is not None:
+        from tokenworth.ui.theme import apply_theme
+
+        apply_theme(args.theme)
+    if args.period is not None:
+        from tokenworth.core.periods import parse_period
+        from tokenworth.services.overview import OverviewQuery
+
+        try:
+            period = parse_period(args.period, tokenworth.controller.today())
+        except ValueError as exc:
+            log.warning("start option --period: %s", exc)
+            return
+        tokenworth.controller.query = OverviewQuery(period)
+        tokenworth.dashboard.set_period(period)
+        log.info("the dashboard shows %s, as the start options asked", period.label)
 
 
 def run_app(paths: AppPaths, argv: Sequence[str] = (), *, hooks: AppHooks | None = None) -> int:
     """Run the tray app until the user quits; 0 also when another instance was brought forward."""
     started = time.perf_counter()
     args, qt_args = _parse_args(argv)
-    setup_logging(paths)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(["tokenworth", *qt_args])
     app.setApplicationName("Tokenworth")
@@ -102,6 +129,8 @@ def run_app(paths: AppPaths, argv: Sequence[str] = (), *, hooks: AppHooks | None
         print("Tokenworth is already running; its dashboard was brought forward.", file=sys.stderr)
         return 0
     instance.listen()
+    if args.show_dashboard or args.period is not None:
+        log.info("start options: the dashboard opens (%s)", args.period or "this-month")
     boot_icon = _show_boot_icon(started)
     from tokenworth.core.db import DatabaseError, open_database
     from tokenworth.core.settings import load_settings
@@ -122,18 +151,19 @@ def run_app(paths: AppPaths, argv: Sequence[str] = (), *, hooks: AppHooks | None
         paths=paths, db=db, settings=settings, hooks=hooks or default_hooks(), tray_icon=boot_icon
     )
     instance.activated.connect(tokenworth.show_dashboard)
-    previous_hook = install_excepthook(tokenworth.report_unexpected)
+    stop_reporting = report_crashes(tokenworth, paths)
     from tokenworth.ui.gc_guard import MainThreadGc
 
     collector = MainThreadGc()
     collector.start()
     try:
-        tokenworth.start(show_dashboard=args.show_dashboard)
+        _apply_start_options(tokenworth, args)
+        tokenworth.start(show_dashboard=args.show_dashboard or args.period is not None)
         for problem in problems:
             tokenworth.dashboard.show_status(f"Settings: {problem}")
         return int(app.exec())
     finally:
-        sys.excepthook = previous_hook
+        stop_reporting()
         tokenworth.shutdown()
         collector.stop()
         instance.close()

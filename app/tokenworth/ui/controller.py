@@ -158,6 +158,7 @@ class AppController(QObject):
         elif summary is not None:
             self.last_import = summary
             self._after_import(first, summary)
+            self._auto_export_if_due()
         if self._import_again and not self._stopped:
             self._import_again = False
             self.import_logs()
@@ -245,6 +246,7 @@ class AppController(QObject):
             self.overview, self.active_task = result
             self.overview_changed.emit(self.overview)
             self._check_budget_alerts(self.overview)
+            self._auto_export_if_due()
         if self._refresh_again and not self._stopped:
             self._refresh_again = False
             self.refresh()
@@ -260,6 +262,15 @@ class AppController(QObject):
             keys.update(alert.keys)
             self.notice.emit(Notice("budget", alert.title, alert.message))
         self._save_state(self.state.with_alerts(keys))
+
+    def _auto_export_if_due(self) -> None:
+        """Export last month once it has ended (at most one check a day, see ui.export_action);
+        only after this session's first import, so the month's last log lines are in."""
+        if not self.settings.auto_export or self.last_import is None or self._stopped:
+            return
+        from tokenworth.ui.export_action import auto_export_if_due
+
+        auto_export_if_due(self)
 
     # polling and manual refresh -----------------------------------------------------------------
 
@@ -314,21 +325,48 @@ class AppController(QObject):
 
     # settings and state -------------------------------------------------------------------------
 
-    def apply_settings(self, settings: Settings) -> None:
-        """Save and apply new settings (the dialog validated them)."""
+    def apply_settings(self, settings: Settings, *, start_at_login_was: bool | None = None) -> str | None:
+        """Save and apply new settings (the dialog validated them). Returns why start at login could
+        not be changed (the setting then keeps what is really in place), or None.
+
+        `start_at_login_was` is what the desktop really had when the dialog opened (it may differ
+        from the stored setting: the user removed the entry by hand, or used `tokenworth autostart`).
+        """
         old = self.settings
+        was = old.start_at_login if start_at_login_was is None else start_at_login_was
+        problem = None
+        if settings.start_at_login != was and self.hooks.set_start_at_login is not None:
+            problem = self._set_start_at_login(settings.start_at_login)
+            if problem is not None:
+                settings = settings.with_changes(start_at_login=was)
         save_settings(self.paths.settings_file, settings)
         self.settings = settings
         self.zone = self._zone_of(settings)
         self.scheduler.zone = self.zone
         self.scheduler.set_poll_interval(settings.poll_interval_s)
-        if settings.start_at_login != old.start_at_login and self.hooks.set_start_at_login is not None:
-            self.hooks.set_start_at_login(settings.start_at_login)
         self.settings_changed.emit(settings)
         if settings.log_folders != old.log_folders:
             self.update_watches()
             self.import_logs()
         self.refresh()
+        return problem
+
+    def _set_start_at_login(self, enabled: bool) -> str | None:
+        """Apply the start-at-login switch; a refusal (e.g. the user's own entry is in the way)
+        comes back as its message."""
+        from tokenworth.services.autostart import AutostartError
+
+        assert self.hooks.set_start_at_login is not None
+        try:
+            self.hooks.set_start_at_login(enabled)
+        except AutostartError as exc:
+            log.warning("start at login not changed: %s", exc)
+            return str(exc)
+        return None
+
+    def set_status(self, text: str) -> None:
+        """One line for the status bar and the tray tooltip (e.g. an export's progress)."""
+        self._set_status(text)
 
     def _save_state(self, state: AppState) -> None:
         self.state = state

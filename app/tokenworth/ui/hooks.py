@@ -69,22 +69,19 @@ class AppHooks:
     plans_section: Callable[[QWidget | None], QWidget] | None = None
     """Main thread: builds the Settings dialog's Plans section."""
     set_start_at_login: Callable[[bool], None] | None = None
-    """Main thread, after Settings are saved: apply the start-at-login flag (services.autostart)."""
+    """Main thread, after Settings are saved: apply the start-at-login flag (services.autostart);
+    raises services.autostart.AutostartError (its message for the user) when it cannot."""
+    start_at_login_enabled: Callable[[], bool] | None = None
+    """Main thread, when Settings opens: whether the desktop starts Tokenworth at login now (one
+    small file or registry read), so the checkbox shows what is really in place."""
 
 
 def default_hooks() -> AppHooks:
     """The hooks of the services present in this build.
 
-    Still to connect when their branches land (one argument below each, imported on first use
-    through a small wrapper like `_keys_section`, so start-up stays fast):
-    - `export_month=` (issue 7): a UiAction `(controller) -> None` on the main thread, behind the
-      tray's and dashboard's "Export this month…": ask where to save (QFileDialog), then run
-      services.monthly_summary in `controller.runner` (Lane.DB) and tell the user with
-      `controller.notice.emit(Notice("info", ...))`, like task_actions does.
-    - `set_start_at_login=` (issue 8): `(enabled: bool) -> None`, services.autostart's setter;
-      `AppController.apply_settings` calls it on the main thread when the checkbox changed.
-    - The Suggestions panel (issue 6) is not a hook: `TokenworthApp.dashboard` adds it with
-      `window.add_panel(SuggestionsPanel(self.controller), "Suggestions")`, like the price panel.
+    Export (issue 7) and start at login (issue 8) are wired below through small wrappers that
+    import their code on first use, so start-up stays fast. The Suggestions panel (issue 6) is not
+    a hook: `TokenworthApp.dashboard` adds it beside the price panel.
     """
     from tokenworth.services.task_overview import value_overview
     from tokenworth.ui import task_actions
@@ -95,9 +92,12 @@ def default_hooks() -> AppHooks:
         start_task=task_actions.start_task,
         stop_task=task_actions.stop_task,
         log_task_value=task_actions.log_task_value,
+        export_month=_export_month,
         poll_providers=_poll_providers,
         keys_section=_keys_section,
         plans_section=_plans_section,
+        set_start_at_login=_set_start_at_login,
+        start_at_login_enabled=_start_at_login_enabled,
     )
 
 
@@ -120,3 +120,21 @@ def _plans_section(parent: QWidget | None) -> QWidget:
     from tokenworth.ui.plans_section import plans_section
 
     return plans_section(parent)
+
+
+def _export_month(controller: AppController) -> None:
+    from tokenworth.ui.export_action import export_month
+
+    export_month(controller)
+
+
+def _set_start_at_login(enabled: bool) -> None:
+    from tokenworth.services.autostart import set_start_at_login
+
+    set_start_at_login(enabled)
+
+
+def _start_at_login_enabled() -> bool:
+    from tokenworth.services.autostart import is_enabled
+
+    return is_enabled()

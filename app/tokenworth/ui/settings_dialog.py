@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QPushButton,
     QRadioButton,
     QSpinBox,
@@ -39,6 +40,7 @@ from tokenworth.core.settings import (
     MIN_POLL_INTERVAL_S,
     Settings,
     SettingsError,
+    check_export_folder,
     check_time_zone,
     parse_budget,
     parse_thresholds,
@@ -108,6 +110,9 @@ class SettingsDialog(QDialog):
         self.setMinimumWidth(680)
         self.controller = controller
         self.settings = controller.settings
+        self.start_at_login_was = self._start_at_login_now()
+        """What the desktop really does at login as the dialog opens (the checkbox starts there)."""
+        self.autostart_message: QMessageBox | None = None
         self.tabs = QTabWidget()
         self.tabs.addTab(self._general_tab(), "General")
         self.tabs.addTab(self._folders_tab(), "Log folders")
@@ -175,8 +180,24 @@ class SettingsDialog(QDialog):
         display_form.addRow("Days and months in", self.time_zone)
         display_form.addRow("", self.start_at_login)
         layout.addWidget(display_box)
+
+        export_box = QGroupBox("Monthly export")
+        export_form = QFormLayout(export_box)
+        self.auto_export = QCheckBox("Export last month automatically when a new month begins (every format)")
+        self.auto_export_folder = ValidatedField(check_export_folder, _default_export_folder())
+        choose = QPushButton("Choose…")
+        choose.clicked.connect(self.on_choose_export_folder_clicked)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.auto_export_folder, 1)
+        folder_row.addWidget(choose, 0, Qt.AlignmentFlag.AlignTop)
+        self.auto_export.toggled.connect(self.auto_export_folder.setEnabled)
+        self.auto_export.toggled.connect(choose.setEnabled)
+        export_form.addRow("", self.auto_export)
+        export_form.addRow("Into the folder", folder_row)
+        export_form.addRow("", QLabel("Export this month any time from the tray menu: Export this month…"))
+        layout.addWidget(export_box)
         layout.addStretch(1)
-        for field in (self.budget, self.thresholds, self.time_zone):
+        for field in (self.budget, self.thresholds, self.time_zone, self.auto_export_folder):
             field.validity_changed.connect(self.on_field_validity_changed)
         return page
 
@@ -290,12 +311,15 @@ class SettingsDialog(QDialog):
         self.figure.setCurrentIndex(max(0, self.figure.findData(settings.tray_figure)))
         self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
         self.time_zone.set_text(settings.time_zone or "")
-        self.start_at_login.setChecked(settings.start_at_login)
+        self.start_at_login.setChecked(self.start_at_login_was)
+        self.auto_export.setChecked(settings.auto_export)
+        self.auto_export_folder.set_text(settings.auto_export_folder or "")
+        self.auto_export_folder.setEnabled(settings.auto_export)
         self.on_field_validity_changed(True)
 
     @property
     def is_valid(self) -> bool:
-        return self.budget.valid and self.thresholds.valid and self.time_zone.valid
+        return self.budget.valid and self.thresholds.valid and self.time_zone.valid and self.auto_export_folder.valid
 
     def on_field_validity_changed(self, _valid: bool) -> None:
         self.save_button.setEnabled(self.is_valid)
@@ -315,14 +339,54 @@ class SettingsDialog(QDialog):
             theme=self.theme.currentData(),
             time_zone=self.time_zone.value,
             start_at_login=self.start_at_login.isChecked(),
+            auto_export=self.auto_export.isChecked(),
+            auto_export_folder=self.auto_export_folder.value,
         )
 
     def accept(self) -> None:
         settings = self.edited_settings()
         if settings is None:
             return  # the invalid field is already marked; Save is disabled
-        self.controller.apply_settings(settings)
+        problem = self.controller.apply_settings(settings, start_at_login_was=self.start_at_login_was)
+        self.settings = self.controller.settings
+        if problem is not None:
+            # Everything else is saved; the switch goes back to what is really in place, and the
+            # dialog stays open so the user sees it did.
+            self.start_at_login.setChecked(self.start_at_login_was)
+            self._show_autostart_problem(problem)
+            return
         super().accept()
+
+    # start at login -----------------------------------------------------------------------------
+
+    def _start_at_login_now(self) -> bool:
+        """The desktop's real state (the hook reads its autostart entry), else the stored setting."""
+        probe = self.controller.hooks.start_at_login_enabled
+        if probe is None:
+            return self.settings.start_at_login
+        try:
+            return probe()
+        except Exception:  # an unreadable entry: show the stored setting rather than fail to open
+            return self.settings.start_at_login
+
+    def _show_autostart_problem(self, problem: str) -> None:
+        action = "turned on" if not self.start_at_login_was else "turned off"
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Start at login",
+            f"Start at login could not be {action}: {problem}\n\nYour other settings were saved.",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        self.autostart_message = box
+        box.open()
+
+    # automatic export ---------------------------------------------------------------------------
+
+    def on_choose_export_folder_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export last month into")
+        if folder:
+            self.auto_export_folder.set_text(folder)
 
     # folders ------------------------------------------------------------------------------------
 
@@ -414,6 +478,19 @@ class SettingsDialog(QDialog):
             return
         self.price_status.setText(f"Re-priced {summary.records:,} records this month; {summary.changed:,} changed.")
         self.controller.refresh()
+
+
+def _default_export_folder() -> str:
+    """Where automatic exports go unless a folder is chosen (shown as the field's placeholder)."""
+    from pathlib import Path
+
+    from tokenworth.core.config import default_export_folder
+
+    folder = default_export_folder()
+    try:
+        return str(Path("~") / folder.relative_to(Path.home()))
+    except ValueError:
+        return str(folder)
 
 
 def _raise(message: str) -> str:

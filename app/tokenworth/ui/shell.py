@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ERROR_MESSAGE_GAP_S = 60.0
+"""After telling the user about an error, the same error within this time is only logged: a fault
+in a timer's slot would otherwise fill the screen with messages."""
+
 
 class TokenworthApp:
     """Everything one running app owns; built without running an event loop (tests use this)."""
@@ -61,6 +65,7 @@ class TokenworthApp:
         apply_theme(settings.theme)
         self.settings_dialog: SettingsDialog | None = None
         self._error_box: QMessageBox | None = None
+        self._errors_shown: dict[str, float] = {}
         self._dashboard: DashboardWindow | None = None
         self.controller.notice.connect(self.on_controller_notice)
         self.controller.settings_changed.connect(lambda s: apply_theme(s.theme))
@@ -82,8 +87,10 @@ class TokenworthApp:
         if self._dashboard is None:
             from tokenworth.ui.dashboard import DashboardWindow
             from tokenworth.ui.price_panel import PricePanel
+            from tokenworth.ui.suggestions_panel import SuggestionsPanel
 
             window = DashboardWindow(actions=self._dashboard_actions(), today=self.controller.today())
+            window.add_panel(SuggestionsPanel(self.controller), "Suggestions")
             window.add_panel(PricePanel(self.controller), "Price a prompt")
             window.query_changed.connect(self.controller.set_query)
             self.controller.overview_changed.connect(window.show_overview)
@@ -189,12 +196,22 @@ class TokenworthApp:
         self.show_dashboard()
 
     def report_unexpected(self, text: str) -> None:
-        """Tell the user something went wrong (details are in the log file), without stopping."""
-        message = f"Something went wrong: {text}\nDetails are in {self.paths.log_file}."
+        """Tell the user an error was logged and the app goes on (the crash hook calls this on the
+        main thread, after the traceback is in the log). The same error again soon is only logged."""
+        now = time.monotonic()
+        last = self._errors_shown.get(text)
+        if last is not None and now - last < ERROR_MESSAGE_GAP_S:
+            return
+        self._errors_shown[text] = now
+        from tokenworth.core.logsetup import log_file_of
+
+        where = log_file_of() or self.paths.log_file
+        message = f"Tokenworth hit an error and logged it to {where}; it keeps running.\n{text}"
         if self.tray is not None and self.tray.icon.isVisible():
-            self.tray.show_notice(Notice("error", "Tokenworth hit an unexpected error", message))
+            self.tray.show_notice(Notice("error", "Tokenworth hit an error", message))
             return
         if self._error_box is not None and self._error_box.isVisible():
+            self._error_box.setText(f"{self._error_box.text()}\n{text}")  # one box lists them all
             return
         self._error_box = QMessageBox(QMessageBox.Icon.Warning, "Tokenworth", message)
         self._error_box.setModal(False)
