@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import SAMPLES, CliRunner, subprocess_env
 
 
@@ -134,3 +136,20 @@ def test_python_dash_m_runs_the_cli(home: Path) -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("tokenworth ")
+
+
+def test_starting_the_app_without_a_display_says_what_to_do_instead(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("only Linux desktops can lack a display")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    for argv in ((), ("dashboard",)):
+        result = cli(*argv)
+        assert result.code == 1
+        assert "no display" in result.err
+        assert "tokenworth report daily" in result.err
+        assert "Traceback" not in result.err

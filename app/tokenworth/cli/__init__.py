@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from tokenworth import __version__
-from tokenworth.cli.base import CliContext, Command, CommandError
+from tokenworth.cli.base import CliContext, Command, CommandError, require_display
 from tokenworth.core.logsetup import install_crash_handler, logger, setup_logging
 
 
@@ -150,6 +150,7 @@ def main(
 
 
 def _start_app(ctx: CliContext) -> int:
+    require_display(ctx.env)
     try:
         from tokenworth.ui.app import run_app
     except ImportError as exc:

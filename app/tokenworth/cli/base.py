@@ -108,3 +108,24 @@ def user_errors(*, not_found: tuple[type[Exception], ...], bad_input: tuple[type
         raise CommandError(str(exc.args[0]), 1) from exc
     except bad_input as exc:
         raise CommandError(str(exc), 2) from exc
+
+
+def require_display(env: dict[str, str], platform: str | None = None) -> None:
+    """Refuse, in plain words, to start the tray app where there is no screen to show it on.
+
+    Without a display Qt aborts the process with a message about xcb plugins; on a headless
+    Linux box the commands still work, so say that instead.
+    """
+    import sys
+
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux"):
+        return
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"):
+        return
+    raise CommandError(
+        "no display to show the tray app on (neither DISPLAY nor WAYLAND_DISPLAY is set). Start it from "
+        "a desktop session; on a headless machine use the commands instead, e.g. `tokenworth report daily` "
+        "(`tokenworth --help` lists them), or `tokenworth dashboard --screenshot FILE.png`.",
+        1,
+    )

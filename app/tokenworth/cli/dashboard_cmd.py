@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tokenworth.cli.base import CliContext, Command, CommandError
+from tokenworth.cli.base import CliContext, Command, CommandError, require_display
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +46,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(str(exc), 2) from exc
     if args.screenshot is None:
+        require_display(ctx.env)
         try:
             from tokenworth.ui.app import run_app
         except ImportError as exc:
