@@ -101,3 +101,24 @@ def test_reprice_leaves_records_before_since_alone(db: Database, claude_dir: Pat
     assert result.records == 0
     with db.session() as session:
         assert session.scalars(select(UsageRecord)).one().cost is None
+
+
+def test_embeddings_are_priced_by_input_alone() -> None:
+    rates = PriceBook().rates("openai", "text-embedding-3-small", AT)
+    assert rates is not None
+    assert rates.prices(0)
+    assert not rates.prices(10)  # output tokens on an input-only price: unknown, never $0
+    assert cost_usd(rates, 1_000_000, 0) == Decimal("0.02")
+
+
+def test_polled_embedding_usage_is_priced(db: Database) -> None:
+    from tokenworth.core.ledger import upsert_rows
+    from tokenworth.services.importing import event_row
+    from tokenworth.sources.records import UsageEvent
+
+    embedding = UsageEvent(
+        "openai", "openai", "text-embedding-3-small", AT, "e1", input_tokens=120_000, bucket_seconds=86400
+    )
+    with db.transaction() as tx:
+        upsert_rows(tx, [event_row(embedding, PriceBook(), 0)], "latest")
+    assert db.fetch("SELECT cost, cost_provenance FROM usage_records") == [(24_000_000, "computed")]  # $0.0024

@@ -74,10 +74,16 @@ class ModelRates:
     version: str
     """E.g. 'genai-prices 0.2.3' or 'override 2026-01-05T10:00:00Z': frozen into each record."""
     context_window: int | None = None
+    priced_output: bool = True
+    """False for models the database prices by input only (embeddings): output is then unknown."""
     base_micro: tuple[int, int, int, int, int] | None = field(default=None, init=False, compare=False, repr=False)
     """The five base rates in integer micro-USD per MTok, when exact: the fast path."""
     tier_floor: int | None = field(default=None, init=False, compare=False, repr=False)
     """The lowest tier threshold; at or below it every token pays the base rate."""
+
+    def prices(self, output_tokens: int) -> bool:
+        """Whether these rates price usage with this many output tokens (never a silent $0)."""
+        return self.priced_output or output_tokens == 0
 
     def __post_init__(self) -> None:
         rates = (self.input, self.output, self.cache_read, self.cache_write_5m, self.cache_write_1h)
@@ -276,9 +282,9 @@ def _rate(value: Any) -> Rate | None:
 
 def _rates_from_model_price(price: Any, version: str, context_window: int | None) -> ModelRates | None:
     input_rate = _rate(getattr(price, "input_mtok", None))
-    output_rate = _rate(getattr(price, "output_mtok", None))
-    if input_rate is None or output_rate is None:
+    if input_rate is None:
         return None
+    output_rate = _rate(getattr(price, "output_mtok", None))
     cache_read = _rate(getattr(price, "cache_read_mtok", None)) or input_rate
     write_5m = (
         _rate(getattr(price, "cache_write_5m_mtok", None))
@@ -288,12 +294,13 @@ def _rates_from_model_price(price: Any, version: str, context_window: int | None
     write_1h = _rate(getattr(price, "cache_write_1h_mtok", None)) or write_5m
     return ModelRates(
         input=input_rate,
-        output=output_rate,
+        output=output_rate or Rate(Decimal(0)),
         cache_read=cache_read,
         cache_write_5m=write_5m,
         cache_write_1h=write_1h,
         version=version,
         context_window=context_window,
+        priced_output=output_rate is not None,
     )
 
 

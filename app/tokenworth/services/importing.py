@@ -98,6 +98,8 @@ def event_row(event: UsageEvent, book: RatesLookup, imported_at: int) -> dict[st
     token-based estimate is kept beside it.
     """
     rates = book.rates(event.provider, event.model, event.timestamp)
+    if rates is not None and not rates.prices(event.output_tokens):
+        rates = None
     estimate = None
     if rates is not None:
         estimate = cost_units(

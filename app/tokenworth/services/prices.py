@@ -152,6 +152,8 @@ def reprice(
         for row in rows:
             summary.records += 1
             rates = book.rates(row["provider"], row["model"], row["ts"])
+            if rates is not None and not rates.prices(row["output_tokens"]):
+                rates = None
             estimate = (
                 None
                 if rates is None
