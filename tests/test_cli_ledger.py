@@ -153,3 +153,24 @@ def test_starting_the_app_without_a_display_says_what_to_do_instead(
         assert "no display" in result.err
         assert "tokenworth report daily" in result.err
         assert "Traceback" not in result.err
+
+
+def test_price_override_without_cache_prices_warns_with_the_database_figures(cli: CliRunner) -> None:
+    result = cli("prices", "set", "claude-opus-4-5", "--input", "5", "--output", "25")
+    assert result.code == 0
+    assert "note: without --cache-read and --cache-write" in result.err
+    assert "$0.5/M" in result.err
+    quiet = cli(
+        "prices",
+        "set",
+        "claude-opus-4-5",
+        "--input",
+        "5",
+        "--output",
+        "25",
+        "--cache-read",
+        "0.5",
+        "--cache-write",
+        "6.25",
+    )
+    assert "note:" not in quiet.err

@@ -134,11 +134,38 @@ def run_prices(ctx: CliContext, args: argparse.Namespace) -> int:
         set_override(db, price)
     except ValueError as exc:
         raise CommandError(str(exc), 2) from exc
+    _warn_about_cache_defaults(ctx, price)
     ctx.out(
         f"Price set for {args.model} ({provider}). New records use it; to re-price existing ones run "
         f"`tokenworth reprice --since YYYY-MM-DD --model {args.model}`."
     )
     return 0
+
+
+def _warn_about_cache_defaults(ctx: CliContext, price: OverrideInput) -> None:
+    """Cache prices left out fall back to the input price: say so, with the database's figures,
+    since for most models cache reads cost a tenth of input and the difference is large."""
+    missing = [
+        flag
+        for flag, value in (("--cache-read", price.cache_read_mtok), ("--cache-write", price.cache_write_5m_mtok))
+        if value is None
+    ]
+    if not missing:
+        return
+    from tokenworth.core.pricing import PriceDatabase
+    from tokenworth.core.timeutil import utc_now
+
+    known = PriceDatabase().rates(price.provider, price.model, utc_now())
+    hint = ""
+    if known is not None:
+        hint = (
+            f" The price database has cache reads at ${known.cache_read.base}/M and cache writes at"
+            f" ${known.cache_write_5m.base}/M for this model."
+        )
+    ctx.err(
+        f"note: without {' and '.join(missing)}, those tokens are priced at the input price"
+        f" (${price.input_mtok}/M).{hint}"
+    )
 
 
 PRICES = Command(
