@@ -6,8 +6,12 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import SAMPLES, CliRunner
+from tokenworth.core.db import Database
 from tokenworth.services.accounts import PROVIDERS
+from tokenworth.services.plans import PlanInputError, set_plan
 from tokenworth.services.source_names import PROVIDER_SOURCES
 
 
@@ -53,3 +57,15 @@ def test_report_accepts_known_and_ledger_only_sources(cli: CliRunner, claude_dir
     assert several.code == 2
     assert "unknown sources 'nope', 'claude'" in several.err
     assert "csv" in several.err
+
+
+def test_plan_refuses_a_source_it_does_not_know(cli: CliRunner, db: Database) -> None:
+    refused = cli("plan", "set", "Max", "--monthly-fee", "200", "--covers", "claude-code,nosuch")
+    assert refused.code == 2
+    assert "unknown source 'nosuch'" in refused.err
+    assert "claude-code, codex, gemini-cli, openai, anthropic, openrouter" in refused.err
+    assert json.loads(cli("plan", "list", "--json").out)["plans"] == []
+    accepted = cli("plan", "set", "Max", "--monthly-fee", "200", "--covers", "claude-code,openai")
+    assert accepted.code == 0, accepted.err
+    with pytest.raises(PlanInputError, match="unknown source 'nosuch'"):
+        set_plan(db, "Pro", monthly_fee="20", covers=["nosuch"])
