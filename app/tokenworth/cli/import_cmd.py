@@ -61,7 +61,7 @@ def print_summary(ctx: CliContext, summary: ImportSummary) -> None:
         f"{summary.records_after:,} records in the ledger."
     )
     for folder in summary.missing_dirs:
-        ctx.err(f"warning: {folder} does not exist")
+        ctx.err(f"warning: {folder} does not exist (skipped)")
     if summary.broken_lines:
         ctx.err(
             f"warning: skipped {summary.broken_lines:,} unreadable lines in "
@@ -80,17 +80,29 @@ def print_summary(ctx: CliContext, summary: ImportSummary) -> None:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
+    if args.path and not any(folder.exists() for folder in args.path):
+        missing = ", ".join(str(folder) for folder in args.path)
+        raise CommandError(f"--path: no such folder: {missing}", 2)
     summary = run_import(ctx, args)
     if args.json:
         write_json(ctx.stdout, summary.as_json())
     else:
         if summary.files_found == 0:
-            ctx.out(
-                "No agent logs found. Looked for Claude Code (~/.claude/projects, ~/.config/claude/projects"
-                " or CLAUDE_CONFIG_DIR), Codex (~/.codex or CODEX_HOME) and Gemini CLI (~/.gemini/tmp)."
-            )
+            ctx.out(nothing_found(summary, given_paths=bool(args.path)))
         print_summary(ctx, summary)
     return 0
+
+
+def nothing_found(summary: ImportSummary, *, given_paths: bool) -> str:
+    """Why an import found no logs: the folders it really looked in, and how to point elsewhere."""
+    looked = ", ".join(
+        f"{folder} ({source or 'no agent logs recognised'}{'' if Path(folder).exists() else ', does not exist'})"
+        for source, folder in summary.searched_dirs
+    )
+    text = f"No agent logs found. Looked in {looked or 'no folder'}."
+    if not given_paths:
+        text += " Point elsewhere with --path DIR, or set CLAUDE_CONFIG_DIR, CODEX_HOME or GEMINI_DATA_DIR."
+    return text
 
 
 IMPORT = Command(

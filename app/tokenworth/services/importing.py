@@ -56,6 +56,8 @@ class ImportSummary:
     broken_examples: list[BrokenLine] = field(default_factory=list)
     unpriced_models: Counter[str] = field(default_factory=Counter)
     missing_dirs: list[str] = field(default_factory=list)
+    searched_dirs: list[tuple[str, str]] = field(default_factory=list)
+    """(source name, or '' when no agent's logs were recognised there; folder) for every folder looked in."""
     seconds: float = 0.0
 
     @property
@@ -86,6 +88,8 @@ class ImportSummary:
             "broken_by_file": self.broken_by_file,
             "broken_examples": [{"path": b.path, "line": b.line, "reason": b.reason} for b in self.broken_examples],
             "unpriced_models": dict(self.unpriced_models),
+            "missing_dirs": self.missing_dirs,
+            "searched_dirs": [{"source": source or None, "path": path} for source, path in self.searched_dirs],
             "seconds": round(self.seconds, 3),
         }
 
@@ -243,10 +247,14 @@ def discover_files(
                 summary.missing_dirs.append(str(folder))
                 continue
             targets = sources if len(sources) == 1 else [s for s in sources if s.name == sniff_source(folder)]
+            summary.searched_dirs.extend((source.name, str(folder)) for source in targets or [])
+            if not targets:
+                summary.searched_dirs.append(("", str(folder)))
             for source in targets:
                 found[source.name].extend(source.find_in(folder))
         return found
     for source in sources:
+        summary.searched_dirs.extend((source.name, str(folder)) for folder in source.default_dirs(env, home))
         found[source.name] = source.find_default(env, home)
     return found
 
