@@ -35,3 +35,31 @@ def test_import_without_path_names_the_default_folders_it_searched(cli: CliRunne
     assert f"{tmp_path / 'codex'} (codex, does not exist)" in result.out
     assert f"{tmp_path / 'gemini' / 'tmp'} (gemini-cli, does not exist)" in result.out
     assert "~/.claude" not in result.out
+
+
+def _unpriced_log(claude_dir: Path, *models: str) -> None:
+    folder = claude_dir / "projects" / "p"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f'{{"cwd":"/w","sessionId":"s","requestId":"r{n}","type":"assistant","timestamp":"2026-01-05T10:00:00Z",'
+        f'"message":{{"id":"m{n}","model":"{model}","usage":{{"input_tokens":10,"output_tokens":5}}}}}}'
+        for n, model in enumerate(models)
+    ]
+    (folder / "s.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_unpriced_warnings_say_how_to_price_the_records_already_stored(cli: CliRunner, claude_dir: Path) -> None:
+    _unpriced_log(claude_dir, "claude-imaginary-9")
+    imported = cli("import")
+    assert "`tokenworth prices set claude-imaginary-9 --input X --output Y`" in imported.err
+    assert "`tokenworth reprice --since DATE --model claude-imaginary-9`" in imported.err
+    table = cli("report", "daily", "--tz", "UTC", "--no-import")
+    assert "UNPRICED: claude-imaginary-9 has no known price; costs marked + leave it out." in table.out
+    assert "`tokenworth reprice --since DATE --model claude-imaginary-9`" in table.out
+
+
+def test_unpriced_footer_grammar_for_several_models(cli: CliRunner, claude_dir: Path) -> None:
+    _unpriced_log(claude_dir, "claude-imaginary-9", "claude-imaginary-10")
+    table = cli("report", "daily", "--tz", "UTC")
+    assert "claude-imaginary-10, claude-imaginary-9 have no known price; costs marked + leave them out." in table.out
+    assert "`tokenworth reprice --since DATE --model MODEL`" in table.out

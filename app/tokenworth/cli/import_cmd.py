@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from tokenworth.cli.base import CliContext, Command, CommandError
-from tokenworth.cli.output import ProgressBar, write_json
+from tokenworth.cli.output import ProgressBar, price_steps, write_json
 from tokenworth.services.importing import ImportSummary, default_workers, import_local_logs
 from tokenworth.sources.local_logs import LOCAL_SOURCES
 
@@ -75,7 +75,7 @@ def print_summary(ctx: CliContext, summary: ImportSummary) -> None:
         names = ", ".join(f"{model} ({count:,})" for model, count in summary.unpriced_models.most_common())
         ctx.err(
             f"warning: UNPRICED models, their cost is unknown (not $0): {names}. "
-            "Set a price with `tokenworth prices set MODEL --input X --output Y`."
+            + price_steps([model for model, _ in summary.unpriced_models.most_common()])
         )
 
 

@@ -8,7 +8,7 @@ from datetime import date
 
 from tokenworth.cli.base import CliContext, Command, CommandError, zone_argument
 from tokenworth.cli.import_cmd import import_first, print_summary
-from tokenworth.cli.output import render_table, tokens, write_json
+from tokenworth.cli.output import render_table, tokens, unpriced_note, write_json
 from tokenworth.cli.routing_cmd import add_routing_arguments
 from tokenworth.cli.value_cmd import add_value_arguments
 from tokenworth.core.money import format_cost
@@ -168,12 +168,7 @@ def render_report(report: UsageReport) -> str:
     lines = [header, "", text]
     if t.unpriced_models:
         lines.append("")
-        lines.append(
-            "UNPRICED: "
-            + ", ".join(sorted(t.unpriced_models))
-            + " have no known price; costs marked + leave them out. "
-            "Set one with `tokenworth prices set MODEL --input X --output Y`."
-        )
+        lines.append(unpriced_note(sorted(t.unpriced_models)))
     return "\n".join(lines)
 
 
