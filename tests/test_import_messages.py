@@ -63,3 +63,24 @@ def test_unpriced_footer_grammar_for_several_models(cli: CliRunner, claude_dir: 
     table = cli("report", "daily", "--tz", "UTC")
     assert "claude-imaginary-10, claude-imaginary-9 have no known price; costs marked + leave them out." in table.out
     assert "`tokenworth reprice --since DATE --model MODEL`" in table.out
+
+
+def test_broken_line_examples_are_listed_by_file_then_line(cli: CliRunner, claude_dir: Path, tmp_path: Path) -> None:
+    good = (
+        '{"cwd":"/w","sessionId":"s","requestId":"r%d","type":"assistant","timestamp":"2026-01-05T10:00:00Z",'
+        '"message":{"id":"m%d","model":"claude-sonnet-4-5","usage":{"input_tokens":10,"output_tokens":5}}}'
+    )
+    lines = [good % (n, n) for n in range(1, 13)]
+    lines[9] = '{"type":"user","message":{"content":"cut off'  # line 10: torn, no usage in it
+    lines[11] = '{"message":{"usage":{"input_tokens":1'  # line 12: a torn usage line
+    folder = claude_dir / "projects" / "p"
+    folder.mkdir(parents=True)
+    (folder / "b.jsonl").write_text("\n".join(lines) + "\n")
+    (folder / "a.jsonl").write_text(good % (99, 99) + "\nnot json\n")
+    result = cli("import")
+    assert result.code == 0
+    examples = [line.split(": ")[0] for line in result.err.splitlines() if line.strip().startswith("e.g.")]
+    a, b = folder / "a.jsonl", folder / "b.jsonl"
+    assert examples == [f"  e.g. {a}:2", f"  e.g. {b}:10", f"  e.g. {b}:12"]
+    again = json.loads(cli("--db", f"sqlite:///{tmp_path / 'other.db'}", "import", "--json").out)
+    assert [(e["path"], e["line"]) for e in again["broken_examples"]] == [(str(a), 2), (str(b), 10), (str(b), 12)]

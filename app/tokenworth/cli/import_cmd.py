@@ -69,7 +69,7 @@ def print_summary(ctx: CliContext, summary: ImportSummary) -> None:
         )
         for path, count in sorted(summary.broken_by_file.items(), key=lambda kv: -kv[1])[:10]:
             ctx.err(f"  {count:>6,}  {path}")
-        for example in summary.broken_examples[:5]:
+        for example in summary.examples_in_order[:5]:
             ctx.err(f"  e.g. {example.path}:{example.line}: {example.reason}")
     if summary.unpriced_models:
         names = ", ".join(f"{model} ({count:,})" for model, count in summary.unpriced_models.most_common())

@@ -68,6 +68,12 @@ class ImportSummary:
     def broken_lines(self) -> int:
         return sum(self.broken_by_file.values())
 
+    @property
+    def examples_in_order(self) -> list[BrokenLine]:
+        """The broken-line examples by file, then line: a parser may report a file's lines out of
+        order (torn lines are found in a second pass), which reads as a muddle."""
+        return sorted(self.broken_examples, key=lambda item: (item.path, item.line))
+
     def note_broken(self, broken: Sequence[BrokenLine]) -> None:
         for item in broken:
             self.broken_by_file[item.path] = self.broken_by_file.get(item.path, 0) + 1
@@ -86,7 +92,7 @@ class ImportSummary:
             "records_total": self.records_after,
             "broken_lines": self.broken_lines,
             "broken_by_file": self.broken_by_file,
-            "broken_examples": [{"path": b.path, "line": b.line, "reason": b.reason} for b in self.broken_examples],
+            "broken_examples": [{"path": b.path, "line": b.line, "reason": b.reason} for b in self.examples_in_order],
             "unpriced_models": dict(self.unpriced_models),
             "missing_dirs": self.missing_dirs,
             "searched_dirs": [{"source": source or None, "path": path} for source, path in self.searched_dirs],
