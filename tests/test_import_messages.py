@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import CliRunner
+import pytest
+
+from conftest import SAMPLES, CliRunner
 
 
 def test_import_from_only_missing_folders_is_a_usage_error(cli: CliRunner, tmp_path: Path) -> None:
@@ -84,3 +86,32 @@ def test_broken_line_examples_are_listed_by_file_then_line(cli: CliRunner, claud
     assert examples == [f"  e.g. {a}:2", f"  e.g. {b}:10", f"  e.g. {b}:12"]
     again = json.loads(cli("--db", f"sqlite:///{tmp_path / 'other.db'}", "import", "--json").out)
     assert [(e["path"], e["line"]) for e in again["broken_examples"]] == [(str(a), 2), (str(b), 10), (str(b), 12)]
+
+
+def test_a_corrupt_or_truncated_zst_rollout_is_named_and_read_once_complete(cli: CliRunner, tmp_path: Path) -> None:
+    zstandard = pytest.importorskip("zstandard")
+    rollout = (SAMPLES / "codex-rollout.jsonl").read_bytes()
+    packed = zstandard.ZstdCompressor().compress(rollout)
+    day = tmp_path / "codex" / "sessions" / "2026" / "01" / "05"
+    day.mkdir(parents=True)
+    truncated = day / "rollout-2026-01-05T10-00-00-a.jsonl.zst"
+    corrupt = day / "rollout-2026-01-05T11-00-00-b.jsonl.zst"
+    truncated.write_bytes(packed[: len(packed) // 2])
+    corrupt.write_bytes(b"not zstd at all" * 8)
+
+    first = cli("import")
+    assert first.code == 0, first.err
+    assert "could not read 2 files" in first.err
+    assert f"{truncated}: truncated zstd file" in first.err
+    assert f"{corrupt}: corrupt zstd file" in first.err
+    assert "Traceback" not in first.err
+    summary = json.loads(cli("import", "--json").out)  # still unreadable: tried again, not marked read
+    assert sorted(summary["unreadable_files"]) == [str(truncated), str(corrupt)]
+    assert (summary["files_read"], summary["broken_lines"], summary["records_added"]) == (0, 0, 0)
+
+    truncated.write_bytes(packed)  # the agent finished writing it
+    done = json.loads(cli("import", "--json").out)
+    assert list(done["unreadable_files"]) == [str(corrupt)]
+    assert done["records_added"] > 0
+    report = cli("report", "daily", "--json")
+    assert "could not read 1 file (" in report.err  # a report's own import says so too

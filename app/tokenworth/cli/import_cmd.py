@@ -62,6 +62,14 @@ def print_summary(ctx: CliContext, summary: ImportSummary) -> None:
     )
     for folder in summary.missing_dirs:
         ctx.err(f"warning: {folder} does not exist (skipped)")
+    if summary.unreadable_files:
+        count = len(summary.unreadable_files)
+        ctx.err(
+            f"warning: could not read {count:,} file{'' if count == 1 else 's'} (the rest was imported; "
+            "they are tried again on the next import):"
+        )
+        for path, reason in sorted(summary.unreadable_files.items()):
+            ctx.err(f"  {path}: {reason}")
     if summary.broken_lines:
         ctx.err(
             f"warning: skipped {summary.broken_lines:,} unreadable lines in "

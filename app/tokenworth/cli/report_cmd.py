@@ -59,7 +59,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     sources = source_filter(ctx, args.source)
     if not args.no_import:
         summary = import_first(ctx)
-        if summary.broken_lines or summary.unpriced_models:
+        if summary.broken_lines or summary.unpriced_models or summary.unreadable_files:
             stdout, ctx.stdout = ctx.stdout, ctx.stderr
             try:
                 print_summary(ctx, summary)

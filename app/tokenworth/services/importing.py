@@ -56,6 +56,8 @@ class ImportSummary:
     broken_examples: list[BrokenLine] = field(default_factory=list)
     unpriced_models: Counter[str] = field(default_factory=Counter)
     missing_dirs: list[str] = field(default_factory=list)
+    unreadable_files: dict[str, str] = field(default_factory=dict)
+    """Files that could not be read at all (path -> why); not marked read, so tried again next time."""
     searched_dirs: list[tuple[str, str]] = field(default_factory=list)
     """(source name, or '' when no agent's logs were recognised there; folder) for every folder looked in."""
     seconds: float = 0.0
@@ -94,6 +96,7 @@ class ImportSummary:
             "broken_by_file": self.broken_by_file,
             "broken_examples": [{"path": b.path, "line": b.line, "reason": b.reason} for b in self.examples_in_order],
             "unpriced_models": dict(self.unpriced_models),
+            "unreadable_files": self.unreadable_files,
             "missing_dirs": self.missing_dirs,
             "searched_dirs": [{"source": source or None, "path": path} for source, path in self.searched_dirs],
             "seconds": round(self.seconds, 3),
@@ -165,10 +168,25 @@ def head_hash(path: Path, length: int) -> str:
 
 
 def _decompressed(path: Path) -> bytes:
+    """A `.zst` file's content, every frame of it; ValueError for a corrupt or truncated file.
+
+    zstandard's stream reader returns what it has for a truncated file without a word, which
+    would store a half-written rollout as if it were whole.
+    """
     import zstandard
 
-    with path.open("rb") as handle:
-        return zstandard.ZstdDecompressor().stream_reader(handle).read()
+    blob = path.read_bytes()
+    parts = []
+    try:
+        while blob:
+            frame = zstandard.ZstdDecompressor().decompressobj()
+            parts.append(frame.decompress(blob))
+            if not frame.eof:
+                raise ValueError("truncated zstd file (its last frame is incomplete)")
+            blob = frame.unused_data
+    except zstandard.ZstdError as exc:
+        raise ValueError(f"corrupt zstd file ({exc})") from None
+    return b"".join(parts)
 
 
 @dataclass
@@ -354,11 +372,13 @@ def _read_planned(
     for plan, chunks in results:
         track = plan.source.name == "claude-code"
         for chunk in chunks:
+            if chunk.failed:
+                # Unreadable now: no position is stored, so the next import tries again.
+                summary.unreadable_files[str(plan.path)] = chunk.failure
+                continue
             summary.bytes_read += chunk.bytes_read
             summary.events_read += len(chunk.events)
             summary.note_broken(chunk.broken)
-            if chunk.failed:
-                continue  # unreadable now: no position is stored, so the next import tries again
             plan.broken += len(chunk.broken)
             plan.records += len(chunk.events)
             writer.add(plan.source.name, plan.source.policy, chunk.events, track)
@@ -366,7 +386,8 @@ def _read_planned(
             if writer.pending_rows >= FLUSH_ROWS:
                 writer.flush()
         done_bytes += max(plan.stat.st_size - plan.offset, 0)
-        summary.files_read += 1
+        if str(plan.path) not in summary.unreadable_files:
+            summary.files_read += 1
         if progress:
             progress(min(done_bytes, total_bytes), total_bytes)
     writer.finish()
@@ -385,7 +406,12 @@ class _Chunk:
     position: int
     """File offset up to which every line is handled (a torn tail waits for the next read)."""
     bytes_read: int
-    failed: bool = False
+    failure: str = ""
+    """Why the file could not be read at all ('' when it was)."""
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failure)
 
 
 def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, state: dict[str, Any]) -> Iterator[_Chunk]:
@@ -394,7 +420,7 @@ def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, sta
         try:
             data = _decompressed(path) if path.name.endswith(".zst") else path.read_bytes()
         except (OSError, ValueError) as exc:
-            yield _Chunk([], [BrokenLine(str(path), 0, f"cannot read file: {exc}")], offset, 0, failed=True)
+            yield _Chunk([], [], offset, 0, failure=str(exc))
             return
         result = source.parse(data, path=str(path), state=state, final=True)
         yield _Chunk(result.events, result.broken, end if result.consumed else 0, len(data))
@@ -402,7 +428,7 @@ def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, sta
     try:
         handle = path.open("rb")
     except OSError as exc:
-        yield _Chunk([], [BrokenLine(str(path), 0, f"cannot read file: {exc}")], offset, 0, failed=True)
+        yield _Chunk([], [], offset, 0, failure=str(exc))
         return
     with handle:
         handle.seek(offset)
