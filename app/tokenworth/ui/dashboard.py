@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tokenworth.core.budget import Pace
+from tokenworth.core.budget import BudgetStatus, Pace
 from tokenworth.core.money import format_usd
 from tokenworth.core.periods import Period, custom_period, last_month, this_month
 from tokenworth.services.overview import OverviewQuery, SpendOverview, TaskPoint
@@ -67,6 +67,27 @@ def stacked_daily(overview: SpendOverview) -> StackedDaily:
 
 def model_costs(overview: SpendOverview) -> list[tuple[str, Decimal]]:
     return [(row.key, row.totals.cost or Decimal(0)) for row in overview.models.rows]
+
+
+def cumulative_title(overview: SpendOverview) -> str:
+    """The running-spend chart's title: which month it is (it may not be this one), and whether a
+    budget line is drawn."""
+    period = overview.query.period
+    if not period.is_whole_month:
+        return f"Cumulative spend · {period.label}"
+    against = " against budget" if overview.budget is not None and overview.budget > 0 else ""
+    if period.contains(overview.today):
+        return f"Spend this month{against} · {period.label}"
+    return f"Spend in {period.label}{against}"
+
+
+def budget_detail(month: BudgetStatus) -> str:
+    """`86% used, $54.96 left`, or `106% used, $23.10 over` once the budget is passed."""
+    pct = month.spent_pct or Decimal(0)
+    remaining = month.remaining or Decimal(0)
+    if remaining < 0:
+        return f"{pct:.0f}% used, {format_usd(-remaining)} over"
+    return f"{pct:.0f}% used, {format_usd(remaining)} left"
 
 
 def cost_text(totals: UsageTotals) -> str:
@@ -441,8 +462,7 @@ class DashboardWindow(QMainWindow):
         self.projects_model.set_report(overview.projects)
         self.tasks_model.set_tasks(overview.value.tasks)
         self._fill_cards(overview)
-        title = "Spend this month against budget" if overview.query.period.is_whole_month else "Cumulative spend"
-        self.cumulative_chart.title.setText(f"{title} · {overview.query.period.label}")
+        self.cumulative_chart.title.setText(cumulative_title(overview))
         unpriced = overview.unpriced_models
         if unpriced:
             self.notice_label.setText(
@@ -462,8 +482,7 @@ class DashboardWindow(QMainWindow):
         if month.budget is None:
             self.card_budget.set("none", "set one in Settings")
         else:
-            pct = month.spent_pct or Decimal(0)
-            self.card_budget.set(format_usd(month.budget, 0), f"{pct:.0f}% used, {format_usd(month.remaining)} left")
+            self.card_budget.set(format_usd(month.budget, 0), budget_detail(month))
         self.card_forecast.set(format_usd(month.forecast), f"run rate {format_usd(month.daily_rate)}/day")
         self.card_pace.set(month.pace.label.capitalize(), "", PACE_COLORS[month.pace])
         self.card_period.set(
