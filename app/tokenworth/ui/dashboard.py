@@ -255,13 +255,21 @@ class DashboardWindow(QMainWindow):
     """The user picked another period or filter (an `OverviewQuery`)."""
     closed = Signal()
 
-    def __init__(self, *, actions: Sequence[QAction] = (), today: date | None = None, parent: QWidget | None = None):
+    def __init__(
+        self,
+        *,
+        actions: Sequence[QAction] = (),
+        today: date | None = None,
+        colors: ColorAssigner | None = None,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.setWindowTitle("Tokenworth")
         self.resize(1280, 900)
         self.quit_on_close = False
         self.today = today or date.today()
-        self.colors = ColorAssigner()
+        self.colors = colors or ColorAssigner()
+        """Model colours; the app passes the controller's, which it remembers between runs."""
         self.overview: SpendOverview | None = None
         self._building_filters = False
         self._build_toolbar(actions)
