@@ -18,6 +18,7 @@ from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
 from tokenworth.core.provider_models import BilledCost, PollProgress, ProviderAccount
 from tokenworth.core.secrets import SecretStore
+from tokenworth.services import polling
 from tokenworth.services.accounts import store_key
 from tokenworth.services.importing import import_local_logs
 from tokenworth.services.polling import PollSummary, plan_windows, poll_accounts
@@ -363,16 +364,29 @@ def test_read_timeout_is_retried_then_reported(
     sleeps: list[float],
 ) -> None:
     add_account(db, secrets, fake_env, "openrouter")
-    fake.fail("/openrouter/api/v1/key", "slow", times=2)
+    fake.fail("/openrouter/api/v1/key", "slow", times=1)
     with httpx.Client(timeout=httpx.Timeout(0.3)) as quick:
         summary = poll(http=quick)
-    assert summary.ok, summary.as_json()  # two timeouts, then the third attempt answers
-    assert len(sleeps) == 2
-    fake.fail("/openrouter/api/v1/key", "slow")
+    assert summary.ok, summary.as_json()  # one timeout, then the second attempt answers
+    assert len(sleeps) == 1
+    fake.fail("/openrouter/api/v1/key", "slow", times=3)
     with httpx.Client(timeout=httpx.Timeout(0.3)) as quick:
-        summary = poll(http=quick, retry=RetryPolicy(attempts=2, sleep=sleeps.append))
+        summary = poll(http=quick)
     assert summary.accounts[0].status == "unavailable"
     assert "openrouter key: timed out (ReadTimeout), still after 2 attempts" in summary.accounts[0].error
+    assert len(sleeps) == 2  # a hung endpoint is tried twice, not four times like a 503
+
+
+def test_a_hung_endpoint_gives_up_within_a_minute() -> None:
+    """Worst case with the app's client and policy: every attempt waits a whole read timeout."""
+    from tokenworth.services.accounts import HTTP_TIMEOUT
+
+    policy = polling.DEFAULT_RETRY
+    assert HTTP_TIMEOUT.read is not None
+    assert HTTP_TIMEOUT.read <= 20
+    waits = [policy.backoff(n) for n in range(1, policy.timeout_attempts)]
+    assert HTTP_TIMEOUT.read * policy.timeout_attempts + sum(waits) < 60
+    assert policy.attempts == 4  # 429 and 5xx keep their retries
 
 
 def test_a_rejected_key_is_not_retried_and_other_accounts_are_still_polled(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from datetime import tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -21,9 +22,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
         choices=FORMAT_CHOICES,
-        default="all",
         help="csv (a folder of tables, or a .zip with --out X.zip), json, md (with a folder of chart PNGs), "
-        "html (self-contained), pdf, or all (every format into one folder; the default)",
+        "html (self-contained), pdf, or all (every format into one folder); default: the one --out's "
+        "extension names (x.pdf: pdf), else all",
     )
     parser.add_argument(
         "--out",
@@ -66,6 +67,17 @@ def _out_path(text: str | None, fmt: ExportFormat | Literal["all"], month: str) 
     return path
 
 
+def _refuse_future(month: tuple[int, int], zone: tzinfo) -> None:
+    """A month that has not begun has nothing to export; an empty summary would only mislead."""
+    from tokenworth.core.timeutil import month_key, utc_now
+
+    now = utc_now().astimezone(zone)
+    if month > (now.year, now.month):
+        raise CommandError(
+            f"--month {month_key(*month)} has not started yet (it is {month_key(now.year, now.month)} now)", 2
+        )
+
+
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
     from tokenworth.cli.value_cmd import month_argument
     from tokenworth.services.export import (
@@ -73,6 +85,8 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         ExportHooks,
         default_page_size,
         export_month,
+        format_for_suffix,
+        target_mismatch,
     )
     from tokenworth.services.export_io import ExportError
     from tokenworth.services.monthly_summary import build_monthly_summary, settings_inputs
@@ -82,6 +96,15 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         ctx.err(f"warning: settings: {problem}")
     zone = zone_argument(args.tz or inputs.time_zone)
     month = month_argument(args.month, zone)
+    _refuse_future(month, zone)
+    as_file = args.out is not None and not args.out.endswith(("/", os.sep))
+    if args.format is None:
+        args.format = format_for_suffix(Path(args.out).suffix) if as_file else None
+        args.format = args.format or ALL
+    if as_file:
+        problem = target_mismatch(args.format, Path(args.out).expanduser())
+        if problem:
+            raise CommandError(problem, 2)
     budget = _budget(ctx, args.budget, inputs.budget)
     if not args.no_import:
         from tokenworth.cli.import_cmd import import_first

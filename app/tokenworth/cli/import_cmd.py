@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from tokenworth.cli.base import CliContext, Command, CommandError
-from tokenworth.cli.output import ProgressBar, write_json
+from tokenworth.cli.output import ProgressBar, price_steps, write_json
 from tokenworth.services.importing import ImportSummary, default_workers, import_local_logs
 from tokenworth.sources.local_logs import LOCAL_SOURCES
 
@@ -61,7 +61,15 @@ def print_summary(ctx: CliContext, summary: ImportSummary) -> None:
         f"{summary.records_after:,} records in the ledger."
     )
     for folder in summary.missing_dirs:
-        ctx.err(f"warning: {folder} does not exist")
+        ctx.err(f"warning: {folder} does not exist (skipped)")
+    if summary.unreadable_files:
+        count = len(summary.unreadable_files)
+        ctx.err(
+            f"warning: could not read {count:,} file{'' if count == 1 else 's'} (the rest was imported; "
+            "they are tried again on the next import):"
+        )
+        for path, reason in sorted(summary.unreadable_files.items()):
+            ctx.err(f"  {path}: {reason}")
     if summary.broken_lines:
         ctx.err(
             f"warning: skipped {summary.broken_lines:,} unreadable lines in "
@@ -69,28 +77,40 @@ def print_summary(ctx: CliContext, summary: ImportSummary) -> None:
         )
         for path, count in sorted(summary.broken_by_file.items(), key=lambda kv: -kv[1])[:10]:
             ctx.err(f"  {count:>6,}  {path}")
-        for example in summary.broken_examples[:5]:
+        for example in summary.examples_in_order[:5]:
             ctx.err(f"  e.g. {example.path}:{example.line}: {example.reason}")
     if summary.unpriced_models:
         names = ", ".join(f"{model} ({count:,})" for model, count in summary.unpriced_models.most_common())
         ctx.err(
             f"warning: UNPRICED models, their cost is unknown (not $0): {names}. "
-            "Set a price with `tokenworth prices set MODEL --input X --output Y`."
+            + price_steps([model for model, _ in summary.unpriced_models.most_common()])
         )
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
+    if args.path and not any(folder.exists() for folder in args.path):
+        missing = ", ".join(str(folder) for folder in args.path)
+        raise CommandError(f"--path: no such folder: {missing}", 2)
     summary = run_import(ctx, args)
     if args.json:
         write_json(ctx.stdout, summary.as_json())
     else:
         if summary.files_found == 0:
-            ctx.out(
-                "No agent logs found. Looked for Claude Code (~/.claude/projects, ~/.config/claude/projects"
-                " or CLAUDE_CONFIG_DIR), Codex (~/.codex or CODEX_HOME) and Gemini CLI (~/.gemini/tmp)."
-            )
+            ctx.out(nothing_found(summary, given_paths=bool(args.path)))
         print_summary(ctx, summary)
     return 0
+
+
+def nothing_found(summary: ImportSummary, *, given_paths: bool) -> str:
+    """Why an import found no logs: the folders it really looked in, and how to point elsewhere."""
+    looked = ", ".join(
+        f"{folder} ({source or 'no agent logs recognised'}{'' if Path(folder).exists() else ', does not exist'})"
+        for source, folder in summary.searched_dirs
+    )
+    text = f"No agent logs found. Looked in {looked or 'no folder'}."
+    if not given_paths:
+        text += " Point elsewhere with --path DIR, or set CLAUDE_CONFIG_DIR, CODEX_HOME or GEMINI_DATA_DIR."
+    return text
 
 
 IMPORT = Command(

@@ -128,10 +128,29 @@ def _list(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
+def _stored_keys_note(ctx: CliContext) -> str:
+    """The stored accounts as `provider:label`, to show after a lookup that matched none."""
+    stored = [account_name(account.provider, account.label) for account in list_accounts(ctx.db())]
+    if not stored:
+        return "no provider keys are stored (add one with `tokenworth keys set openai`)"
+    return f"stored: {', '.join(stored)}"
+
+
+def _no_such_key(ctx: CliContext, provider: str | None, label: str | None) -> str:
+    """Which key was asked for and not found, and the ones there are (a label is easy to mistype)."""
+    if provider and label:
+        wanted = f"no key {account_name(provider, label)} is stored"
+    elif provider:
+        wanted = f"no {provider} key is stored"
+    else:
+        wanted = f"no key labelled {label!r} is stored"
+    return f"{wanted}; {_stored_keys_note(ctx)}"
+
+
 def _delete(ctx: CliContext, args: argparse.Namespace) -> int:
     info = provider_info(args.provider)
     if not delete_account(ctx.db(), SecretStore(), info.name, args.label):
-        raise CommandError(f"no stored key {account_name(info.name, args.label)}", 1)
+        raise CommandError(_no_such_key(ctx, info.name, args.label), 1)
     ctx.out(f"Deleted the {info.name} key '{args.label}' from the keyring; usage already polled is kept.")
     return 0
 
@@ -145,6 +164,8 @@ def _test(ctx: CliContext, args: argparse.Namespace) -> int:
         label=args.label,
         retry=polling.DEFAULT_RETRY,
     )
+    if not results and (args.provider or args.label) and list_accounts(ctx.db()):
+        raise CommandError(_no_such_key(ctx, args.provider, args.label), 1)
     if args.json:
         write_json(ctx.stdout, {"keys": [result.as_json() for result in results]})
     elif not results:

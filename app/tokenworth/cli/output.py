@@ -59,3 +59,24 @@ class ProgressBar:
         if self.enabled and self._last >= 0:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def unpriced_note(models: Sequence[str]) -> str:
+    """The footer for usage with no known price: which models, and the two steps that price it.
+
+    Setting a price alone changes only records imported afterwards (costs are frozen when stored),
+    so the note also says how to apply it to the records already in the ledger.
+    """
+    verb, pronoun = ("has", "it") if len(models) == 1 else ("have", "them")
+    return f"UNPRICED: {', '.join(models)} {verb} no known price; costs marked + leave {pronoun} out. " + price_steps(
+        models
+    )
+
+
+def price_steps(models: Sequence[str]) -> str:
+    """How to price `models`: set a price, then re-price the stored records with it."""
+    model = models[0] if len(models) == 1 else "MODEL"
+    return (
+        f"Set a price with `tokenworth prices set {model} --input X --output Y`, then apply it to the "
+        f"records already stored with `tokenworth reprice --since DATE --model {model}`."
+    )

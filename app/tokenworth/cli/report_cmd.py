@@ -8,11 +8,12 @@ from datetime import date
 
 from tokenworth.cli.base import CliContext, Command, CommandError, zone_argument
 from tokenworth.cli.import_cmd import import_first, print_summary
-from tokenworth.cli.output import render_table, tokens, write_json
+from tokenworth.cli.output import render_table, tokens, unpriced_note, write_json
 from tokenworth.cli.routing_cmd import add_routing_arguments
 from tokenworth.cli.value_cmd import add_value_arguments
 from tokenworth.core.money import format_cost
 from tokenworth.services.reports import REPORT_KINDS, UsageReport, usage_report
+from tokenworth.services.source_names import UnknownSourceError, check_source_names
 
 
 def _date(text: str) -> date:
@@ -55,9 +56,10 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         raise CommandError("--by and --basis apply to `report value` only", 2)
     if args.kind != "routing" and args.candidates:
         raise CommandError("--candidates applies to `report routing` only", 2)
+    sources = source_filter(ctx, args.source)
     if not args.no_import:
         summary = import_first(ctx)
-        if summary.broken_lines or summary.unpriced_models:
+        if summary.broken_lines or summary.unpriced_models or summary.unreadable_files:
             stdout, ctx.stdout = ctx.stdout, ctx.stderr
             try:
                 print_summary(ctx, summary)
@@ -75,7 +77,6 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         from tokenworth.cli.routing_cmd import run_routing_report  # suggestions need the ORM and prices
 
         return run_routing_report(ctx, args, zone)
-    sources = [s.strip() for s in args.source.split(",") if s.strip()] if args.source else None
     report = usage_report(
         ctx.db(),
         args.kind,
@@ -90,6 +91,20 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     else:
         ctx.out(render_report(report))
     return 0
+
+
+def source_filter(ctx: CliContext, text: str | None) -> list[str] | None:
+    """The sources a `--source a,b` flag names (None: every source); a name that is neither built in
+    nor in the ledger is a usage error, not an empty report."""
+    if not text:
+        return None
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        return None
+    try:
+        return check_source_names(ctx.db(), names)
+    except UnknownSourceError as exc:
+        raise CommandError(str(exc), 2) from None
 
 
 _DATE_SUFFIX = re.compile(r"-\d{8}$")
@@ -153,12 +168,7 @@ def render_report(report: UsageReport) -> str:
     lines = [header, "", text]
     if t.unpriced_models:
         lines.append("")
-        lines.append(
-            "UNPRICED: "
-            + ", ".join(sorted(t.unpriced_models))
-            + " have no known price; costs marked + leave them out. "
-            "Set one with `tokenworth prices set MODEL --input X --output Y`."
-        )
+        lines.append(unpriced_note(sorted(t.unpriced_models)))
     return "\n".join(lines)
 
 

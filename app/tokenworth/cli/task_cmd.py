@@ -47,6 +47,7 @@ def _time(text: str, zone: tzinfo, what: str) -> datetime:
 
 
 _task_id = id_argument("a task id")
+TZ_HELP = "read and show times in this IANA zone (default: local)"
 
 
 def _add_details(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +82,7 @@ def _assignment(args: argparse.Namespace) -> Assignment | None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tz", metavar="ZONE", help="read and show times in this IANA zone (default: local)")
+    parser.add_argument("--tz", metavar="ZONE", help=TZ_HELP)
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     start = sub.add_parser("start", help="start a task now (one runs at a time)")
@@ -144,6 +145,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     proposals.add_argument("--no-import", action="store_true", help="skip the import of local logs first")
 
     sub.add_parser("reattribute", help="recompute all attribution from the rules (a repair)")
+
+    for action in sub.choices.values():
+        # Also after the action (`task log ... --tz UTC`), where people put it. SUPPRESS keeps a
+        # --tz given before the action when none follows it.
+        action.add_argument("--tz", metavar="ZONE", default=argparse.SUPPRESS, help=TZ_HELP)
 
 
 def _import_first(ctx: CliContext, args: argparse.Namespace) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from tokenworth.cli.base import CliContext, CommandError
-from tokenworth.cli.output import render_table, tokens, write_json
+from tokenworth.cli.output import render_table, tokens, unpriced_note, write_json
 from tokenworth.core.analytics import BASIS_LABELS, COST_BASES, VALUE_GROUPINGS, format_tfp
 from tokenworth.core.money import format_cost, format_usd
 from tokenworth.core.timeutil import parse_month, utc_now
@@ -119,10 +119,7 @@ def render_value_report(report: ValueReport) -> str:
     ):
         lines.append("* incomplete: unpriced usage (its cost is unknown, not $0) or tasks without a value.")
     if report.unpriced_models:
-        lines.append(
-            "UNPRICED: " + ", ".join(report.unpriced_models) + " have no known price; costs marked + leave them out. "
-            "Set one with `tokenworth prices set MODEL --input X --output Y`."
-        )
+        lines.append(unpriced_note(report.unpriced_models))
     for use in report.plans:
         leverage = "-" if use.leverage is None else f"{use.leverage.quantize(Decimal('0.01')):,}x"
         api = format_cost(use.api_equivalent, use.covered.cost_complete)

@@ -23,6 +23,8 @@ class AppState:
     unpriced_notified: frozenset[str] = field(default_factory=frozenset)
     """Models already announced as having no price."""
     first_import_done: bool = False
+    series_colors: dict[str, str] = field(default_factory=dict, hash=False)
+    """Chart colour of each model and category (name -> #rrggbb), so they keep it across runs."""
 
     def with_alerts(self, keys: set[str] | frozenset[str] | tuple[str, ...]) -> AppState:
         merged = set(self.alerts_sent) | set(keys)
@@ -53,7 +55,14 @@ def load_state(path: Path) -> AppState:
         alerts_sent=strings("alerts_sent"),
         unpriced_notified=strings("unpriced_notified"),
         first_import_done=data.get("first_import_done") is True,
+        series_colors=_string_map(data.get("series_colors")),
     )
+
+
+def _string_map(value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def save_state(path: Path, state: AppState) -> None:
@@ -63,6 +72,7 @@ def save_state(path: Path, state: AppState) -> None:
         "alerts_sent": sorted(state.alerts_sent),
         "unpriced_notified": sorted(state.unpriced_notified),
         "first_import_done": state.first_import_done,
+        "series_colors": dict(sorted(state.series_colors.items())),
     }
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:

@@ -30,11 +30,19 @@ def quantize_money(amount: Decimal) -> Decimal:
 
 
 def format_usd(amount: Decimal | None, places: int = 2) -> str:
-    """`$1,234.56`, or `unpriced` for an unknown amount; never silently `$0`."""
+    """`$1,234.56`, `-$23.10`, or `unpriced` for an unknown amount; never silently `$0`.
+
+    A real amount too small to show at `places` reads `<$0.01` (a fraction of a cent spent is not
+    nothing spent); only an exact zero reads `$0.00`.
+    """
     if amount is None:
         return "unpriced"
     quantum = Decimal(1).scaleb(-places)
-    return f"${amount.quantize(quantum, rounding=ROUND_HALF_EVEN):,}"
+    shown = amount.quantize(quantum, rounding=ROUND_HALF_EVEN)
+    sign = "-" if amount < 0 else ""
+    if not shown and amount:
+        return f"{sign}<${quantum:f}"
+    return f"{sign}${abs(shown):,}"
 
 
 def format_cost(amount: Decimal | None, complete: bool = True) -> str:

@@ -102,3 +102,13 @@ def parse_day_or_time(text: str, zone: tzinfo) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)
+
+
+def parse_until_day_or_time(text: str, zone: tzinfo) -> datetime:
+    """The exclusive end for a user-given `--until`, as UTC: 'YYYY-MM-DD' means up to and
+    including that whole local day (the start of the next), like `report --until`; an ISO time
+    stays that instant."""
+    moment = parse_day_or_time(text, zone)  # says what is wrong with a malformed text
+    if len(text.strip()) != 10:
+        return moment
+    return local_day_start(date.fromisoformat(text.strip()) + timedelta(days=1), zone)

@@ -26,7 +26,8 @@ from tokenworth.sources.provider_records import ProviderClient
 
 DEFAULT_LABEL = "default"
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+HTTP_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+"""Per read and per connect: usage APIs answer in a few seconds; a hung one should not hold a poll."""
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,48 @@ def resolve_target(month: str, fmt: ExportFormat | Literal["all"], out: Path | N
     return out
 
 
+FILE_SUFFIXES: Final[Mapping[str, tuple[str, ...]]] = {
+    "json": (".json",),
+    "md": (".md", ".markdown"),
+    "html": (".html", ".htm"),
+    "pdf": (".pdf",),
+    "csv": (".zip",),
+    ALL: (),
+}
+"""The suffixes a `--out` may end in for each format; csv and all are otherwise folders."""
+_FILE_LIKE_SUFFIXES = frozenset({".json", ".md", ".markdown", ".html", ".htm", ".pdf", ".csv", ".zip", ".txt"})
+
+
+def format_for_suffix(suffix: str) -> ExportFormat | None:
+    """The format a file name's suffix names (`.pdf`: pdf, `.zip`: csv), or None."""
+    for fmt in EXPORT_FORMATS:
+        if suffix.lower() in FILE_SUFFIXES[fmt]:
+            return fmt
+    return None
+
+
+def target_mismatch(fmt: ExportFormat | Literal["all"], out: Path) -> str | None:
+    """Why `out` does not fit `fmt` (a PDF named `.txt`, a folder named `x.json`), or None.
+
+    An existing folder, or a name with no suffix, always fits: the export goes in it or is it.
+    """
+    if out.is_dir() or not out.suffix:
+        return None
+    suffix = out.suffix.lower()
+    allowed = FILE_SUFFIXES[fmt]
+    if suffix in allowed:
+        return None
+    if fmt in ("csv", ALL):
+        if suffix not in _FILE_LIKE_SUFFIXES:
+            return None  # a folder with a dot in its name
+        what = "a folder of tables, or a .zip archive" if fmt == "csv" else "a folder holding every format"
+        name = out.with_suffix("").name
+        fits = f"{name}/ or {name}.zip" if fmt == "csv" else f"{name}/"
+        return f"--out {out}: --format {fmt} writes {what}; give --out {fits}"
+    expected = " or ".join(allowed)
+    return f"--out {out}: --format {fmt} writes a {expected} file; give --out {out.with_suffix(allowed[0])}"
+
+
 def charts_folder(markdown: Path) -> Path:
     return markdown.with_name(f"{markdown.stem}-charts")
 

@@ -56,6 +56,10 @@ class ImportSummary:
     broken_examples: list[BrokenLine] = field(default_factory=list)
     unpriced_models: Counter[str] = field(default_factory=Counter)
     missing_dirs: list[str] = field(default_factory=list)
+    unreadable_files: dict[str, str] = field(default_factory=dict)
+    """Files that could not be read at all (path -> why); not marked read, so tried again next time."""
+    searched_dirs: list[tuple[str, str]] = field(default_factory=list)
+    """(source name, or '' when no agent's logs were recognised there; folder) for every folder looked in."""
     seconds: float = 0.0
 
     @property
@@ -65,6 +69,12 @@ class ImportSummary:
     @property
     def broken_lines(self) -> int:
         return sum(self.broken_by_file.values())
+
+    @property
+    def examples_in_order(self) -> list[BrokenLine]:
+        """The broken-line examples by file, then line: a parser may report a file's lines out of
+        order (torn lines are found in a second pass), which reads as a muddle."""
+        return sorted(self.broken_examples, key=lambda item: (item.path, item.line))
 
     def note_broken(self, broken: Sequence[BrokenLine]) -> None:
         for item in broken:
@@ -84,8 +94,11 @@ class ImportSummary:
             "records_total": self.records_after,
             "broken_lines": self.broken_lines,
             "broken_by_file": self.broken_by_file,
-            "broken_examples": [{"path": b.path, "line": b.line, "reason": b.reason} for b in self.broken_examples],
+            "broken_examples": [{"path": b.path, "line": b.line, "reason": b.reason} for b in self.examples_in_order],
             "unpriced_models": dict(self.unpriced_models),
+            "unreadable_files": self.unreadable_files,
+            "missing_dirs": self.missing_dirs,
+            "searched_dirs": [{"source": source or None, "path": path} for source, path in self.searched_dirs],
             "seconds": round(self.seconds, 3),
         }
 
@@ -157,10 +170,25 @@ def head_hash(path: Path, length: int) -> str:
 
 
 def _decompressed(path: Path) -> bytes:
+    """A `.zst` file's content, every frame of it; ValueError for a corrupt or truncated file.
+
+    zstandard's stream reader returns what it has for a truncated file without a word, which
+    would store a half-written rollout as if it were whole.
+    """
     import zstandard
 
-    with path.open("rb") as handle:
-        return zstandard.ZstdDecompressor().stream_reader(handle).read()
+    blob = path.read_bytes()
+    parts = []
+    try:
+        while blob:
+            frame = zstandard.ZstdDecompressor().decompressobj()
+            parts.append(frame.decompress(blob))
+            if not frame.eof:
+                raise ValueError("truncated zstd file (its last frame is incomplete)")
+            blob = frame.unused_data
+    except zstandard.ZstdError as exc:
+        raise ValueError(f"corrupt zstd file ({exc})") from None
+    return b"".join(parts)
 
 
 @dataclass
@@ -245,10 +273,14 @@ def discover_files(
                 summary.missing_dirs.append(str(folder))
                 continue
             targets = sources if len(sources) == 1 else [s for s in sources if s.name == sniff_source(folder)]
+            summary.searched_dirs.extend((source.name, str(folder)) for source in targets or [])
+            if not targets:
+                summary.searched_dirs.append(("", str(folder)))
             for source in targets:
                 found[source.name].extend(source.find_in(folder))
         return found
     for source in sources:
+        summary.searched_dirs.extend((source.name, str(folder)) for folder in source.default_dirs(env, home))
         found[source.name] = source.find_default(env, home)
     return found
 
@@ -342,11 +374,13 @@ def _read_planned(
     for plan, chunks in results:
         track = plan.source.name == "claude-code"
         for chunk in chunks:
+            if chunk.failed:
+                # Unreadable now: no position is stored, so the next import tries again.
+                summary.unreadable_files[str(plan.path)] = chunk.failure
+                continue
             summary.bytes_read += chunk.bytes_read
             summary.events_read += len(chunk.events)
             summary.note_broken(chunk.broken)
-            if chunk.failed:
-                continue  # unreadable now: no position is stored, so the next import tries again
             plan.broken += len(chunk.broken)
             plan.records += len(chunk.events)
             writer.add(plan.source.name, plan.source.policy, chunk.events, track)
@@ -354,7 +388,8 @@ def _read_planned(
             if writer.pending_rows >= FLUSH_ROWS:
                 writer.flush()
         done_bytes += max(plan.stat.st_size - plan.offset, 0)
-        summary.files_read += 1
+        if str(plan.path) not in summary.unreadable_files:
+            summary.files_read += 1
         if progress:
             progress(min(done_bytes, total_bytes), total_bytes)
     writer.finish()
@@ -373,7 +408,12 @@ class _Chunk:
     position: int
     """File offset up to which every line is handled (a torn tail waits for the next read)."""
     bytes_read: int
-    failed: bool = False
+    failure: str = ""
+    """Why the file could not be read at all ('' when it was)."""
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failure)
 
 
 def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, state: dict[str, Any]) -> Iterator[_Chunk]:
@@ -382,7 +422,7 @@ def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, sta
         try:
             data = _decompressed(path) if path.name.endswith(".zst") else path.read_bytes()
         except (OSError, ValueError) as exc:
-            yield _Chunk([], [BrokenLine(str(path), 0, f"cannot read file: {exc}")], offset, 0, failed=True)
+            yield _Chunk([], [], offset, 0, failure=str(exc))
             return
         result = source.parse(data, path=str(path), state=state, final=True)
         yield _Chunk(result.events, result.broken, end if result.consumed else 0, len(data))
@@ -390,7 +430,7 @@ def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, sta
     try:
         handle = path.open("rb")
     except OSError as exc:
-        yield _Chunk([], [BrokenLine(str(path), 0, f"cannot read file: {exc}")], offset, 0, failed=True)
+        yield _Chunk([], [], offset, 0, failure=str(exc))
         return
     with handle:
         handle.seek(offset)

@@ -84,6 +84,8 @@ def import_all(
         summary.broken_by_file.update(more.broken_by_file)
         summary.broken_examples.extend(more.broken_examples)
         summary.unpriced_models.update(more.unpriced_models)
+        summary.unreadable_files.update(more.unreadable_files)
         summary.missing_dirs.extend(more.missing_dirs)
+        summary.searched_dirs.extend(more.searched_dirs)
         summary.seconds += more.seconds
     return summary

@@ -21,6 +21,7 @@ from tokenworth.core.money import decimal_str
 from tokenworth.core.task_models import Plan
 from tokenworth.core.timeutil import month_key as month_key  # re-exported: routing, auto_export use it
 from tokenworth.core.timeutil import parse_month, utc_now
+from tokenworth.services.source_names import UnknownSourceError, check_source_names
 from tokenworth.services.tasks import TaskInputError, parse_amount
 
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -112,6 +113,10 @@ def set_plan(
     for source in sources:
         if not _SOURCE_NAME.match(source):
             raise PlanInputError(f"{source!r} is not a source name (like claude-code, codex, gemini-cli)")
+    try:
+        check_source_names(db, sources)
+    except UnknownSourceError as exc:
+        raise PlanInputError(f"{exc} (a plan covers usage from these)") from None
     first = _month(first_month, "--from")
     last = _month(last_month, "--until")
     if first and last and last < first:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QFrame, QLabel, QStackedLayout, QVBoxLayout, QWidget
 
 from tokenworth.core.budget import Pace
@@ -79,8 +80,29 @@ def _floats(values: Sequence[Decimal]) -> np.ndarray:
     return np.array([float(v) for v in values], dtype=float)
 
 
+MIN_MONEY_TICK_PX = 56.0
+"""Least room per labelled tick on a horizontal dollar axis, so `$50$100$150` never runs together."""
+
+
+def nice_step(least: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten that is at least `least` (> 0)."""
+    power = 10.0 ** math.floor(math.log10(least))
+    for factor in (1.0, 2.0, 5.0, 10.0):
+        if factor * power >= least * (1 - 1e-9):
+            return factor * power
+    return 10.0 * power
+
+
 class MoneyAxis(pg.AxisItem):
     """Dollar tick labels, linear or log (in log mode the view holds log10 values)."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
+        """Across the page, ticks at least `MIN_MONEY_TICK_PX` apart (pyqtgraph spaces them by
+        the axis length alone, and dollar labels are wider than its plain numbers)."""
+        span = abs(maxVal - minVal)
+        if self.logMode or self.orientation not in ("bottom", "top") or span == 0 or size <= 0:
+            return super().tickSpacing(minVal, maxVal, size)
+        return [(nice_step(span * MIN_MONEY_TICK_PX / size), 0.0)]
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         if self.logMode:
@@ -385,6 +407,26 @@ class DailySpendChart(ChartPanel):
         self.set_placeholder(None if top > 0 else "No spend in this period yet.")
 
 
+NAME_AXIS_SHARE = 0.42
+"""The most of the cost-per-model panel's width the model names may take."""
+NAME_AXIS_PAD_PX = 16
+_DATE_SUFFIX = re.compile(r"-\d{8}$")
+
+
+def fit_names(names: Sequence[str], metrics: QFontMetrics, room_px: int) -> list[str]:
+    """`names` as they fit in `room_px`: whole if all fit, else without a `-YYYYMMDD` suffix
+    (`claude-sonnet-4-5`), and cut with an ellipsis only if still too wide."""
+    if all(metrics.horizontalAdvance(name) <= room_px for name in names):
+        return list(names)
+    short = [_DATE_SUFFIX.sub("", name) for name in names]
+    return [
+        name
+        if metrics.horizontalAdvance(name) <= room_px
+        else metrics.elidedText(name, Qt.TextElideMode.ElideRight, room_px)
+        for name in short
+    ]
+
+
 def _elide(text: str, width: int = 30) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -401,6 +443,8 @@ class ModelCostChart(ChartPanel):
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.62, width=[], brushes=[], pen=pg.mkPen(None))
         self.plot_item.addItem(self.bars)
         self.value_labels: list[pg.TextItem] = []
+        self.ranked: list[tuple[str, Decimal]] = []
+        self.plot_item.getViewBox().sigResized.connect(self.on_view_resized)
         self.set_placeholder("No spend in this period yet.")
 
     def on_palette_applied(self, background: QColor, foreground: QColor) -> None:
@@ -417,11 +461,8 @@ class ModelCostChart(ChartPanel):
         widths = _floats([cost for _name, cost in ranked])
         brushes = [pg.mkBrush(QColor(self.colors.color(name))) for name, _cost in ranked]
         self.bars.setOpts(x0=np.zeros(n), y=ys, width=widths, brushes=brushes)
-        axis = self.plot_item.getAxis("left")
-        names = [_elide(name) for name, _cost in ranked]
-        axis.setTicks([[(float(y), name) for y, name in zip(ys, names, strict=True)], []])
-        metrics = QFontMetrics(QFont(axis.font() if hasattr(axis, "font") else QFont()))
-        axis.setWidth(min(240, max([metrics.horizontalAdvance(name) for name in names] + [40]) + 14))
+        self.ranked = ranked
+        self._fit_names()
         while len(self.value_labels) < n:
             label = pg.TextItem(anchor=(0, 0.5), color=self.foreground)
             self.plot_item.addItem(label, ignoreBounds=True)
@@ -433,10 +474,42 @@ class ModelCostChart(ChartPanel):
                 label.setVisible(True)
             else:
                 label.setVisible(False)
-        top = float(widths.max()) if n else 0.0
-        self.plot_item.setXRange(0, top * 1.28 if top > 0 else 1, padding=0)
+        self._fit_x_range()
         self.plot_item.setYRange(-0.6, max(n, 1) - 0.4, padding=0)
         self.set_placeholder(None if n else "No spend in this period yet.")
+
+    def on_view_resized(self) -> None:
+        self._fit_x_range()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_names()
+
+    def _fit_names(self) -> None:
+        """Model names on the left axis, given at most `NAME_AXIS_SHARE` of the panel's width, so
+        the bars and their amounts keep the rest: without their date suffix, then cut, if need be."""
+        axis = self.plot_item.getAxis("left")
+        metrics = QFontMetrics(axis.style.get("tickFont") or QFont())
+        room = int(min(240, max(60, self.width() * NAME_AXIS_SHARE))) - NAME_AXIS_PAD_PX
+        names = fit_names([_elide(name) for name, _cost in self.ranked], metrics, room)
+        ys = np.arange(len(names) - 1, -1, -1, dtype=float)
+        axis.setTicks([[(float(y), name) for y, name in zip(ys, names, strict=True)], []])
+        axis.setWidth(max([metrics.horizontalAdvance(name) for name in names] + [40]) + NAME_AXIS_PAD_PX)
+
+    def _fit_x_range(self) -> None:
+        """An x range wide enough that each bar's amount fits to its right inside the plot."""
+        widths = [float(cost) for _name, cost in self.ranked]
+        top = max(widths, default=0.0)
+        if top <= 0:
+            self.plot_item.setXRange(0, 1, padding=0)
+            return
+        plot_px = max(self.plot_item.getViewBox().width(), 1.0)
+        needed = top * 1.05
+        for width, label in zip(widths, self.value_labels, strict=False):
+            label_px = QFontMetrics(label.textItem.font()).horizontalAdvance(label.toPlainText()) + 10
+            room = plot_px - label_px
+            needed = max(needed, width * 4 if room < plot_px / 4 else width * plot_px / room)
+        self.plot_item.setXRange(0, needed, padding=0)
 
 
 NO_VALUE_YET = "No valued tasks yet. Log what a task was worth (tray › Log task value…) to see TFP here."

@@ -26,6 +26,7 @@ from tokenworth.services.local_sync import WatchPlan, import_all, log_roots, wat
 from tokenworth.services.overview import OverviewQuery, SpendOverview, build_overview
 from tokenworth.ui.hooks import ActiveTask, AppHooks, Notice
 from tokenworth.ui.scheduler import Scheduler
+from tokenworth.ui.theme import ColorAssigner
 from tokenworth.ui.workers import Lane
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class AppController(QObject):
         self.hooks = hooks or AppHooks()
         self.env = dict(os.environ if env is None else env)
         self.state: AppState = load_state(state_file(paths.home))
+        self.model_colors = ColorAssigner(self.state.series_colors, on_assign=self._remember_colors)
+        """Chart colours by model name, kept in the state file so a model keeps its colour."""
         self.zone: tzinfo = self._zone_of(settings)
         self.scheduler.zone = self.zone
         self.query = OverviewQuery(this_month(self.today()))
@@ -367,6 +370,9 @@ class AppController(QObject):
     def set_status(self, text: str) -> None:
         """One line for the status bar and the tray tooltip (e.g. an export's progress)."""
         self._set_status(text)
+
+    def _remember_colors(self, colors: dict[str, str]) -> None:
+        self._save_state(replace(self.state, series_colors=colors))
 
     def _save_state(self, state: AppState) -> None:
         self.state = state

@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QPixmap
+from PySide6.QtGui import QAction, QCloseEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFrame,
     QGridLayout,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QMainWindow,
@@ -32,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tokenworth.core.budget import Pace
+from tokenworth.core.budget import BudgetStatus, Pace
 from tokenworth.core.money import format_usd
 from tokenworth.core.periods import Period, custom_period, last_month, this_month
 from tokenworth.services.overview import OverviewQuery, SpendOverview, TaskPoint
@@ -67,6 +66,27 @@ def stacked_daily(overview: SpendOverview) -> StackedDaily:
 
 def model_costs(overview: SpendOverview) -> list[tuple[str, Decimal]]:
     return [(row.key, row.totals.cost or Decimal(0)) for row in overview.models.rows]
+
+
+def cumulative_title(overview: SpendOverview) -> str:
+    """The running-spend chart's title: which month it is (it may not be this one), and whether a
+    budget line is drawn."""
+    period = overview.query.period
+    if not period.is_whole_month:
+        return f"Cumulative spend · {period.label}"
+    against = " against budget" if overview.budget is not None and overview.budget > 0 else ""
+    if period.contains(overview.today):
+        return f"Spend this month{against} · {period.label}"
+    return f"Spend in {period.label}{against}"
+
+
+def budget_detail(month: BudgetStatus) -> str:
+    """`86% used, $54.96 left`, or `106% used, $23.10 over` once the budget is passed."""
+    pct = month.spent_pct or Decimal(0)
+    remaining = month.remaining or Decimal(0)
+    if remaining < 0:
+        return f"{pct:.0f}% used, {format_usd(-remaining)} over"
+    return f"{pct:.0f}% used, {format_usd(remaining)} left"
 
 
 def cost_text(totals: UsageTotals) -> str:
@@ -227,6 +247,21 @@ def _table(model: QAbstractTableModel) -> QTableView:
     return view
 
 
+CHART_ROW_PX = 320
+TABLE_ROW_PX = 260
+Place = tuple[int, int, int, int]
+"""(row, column, rows spanned, columns spanned) in a grid."""
+ARRANGEMENTS: dict[str, tuple[int, int, tuple[Place, ...]]] = {
+    # name: (cards per row, chart grid columns, places of the running-spend, per-day, per-model,
+    # TFP and value-against-cost charts); the tables take the row after the charts.
+    "wide": (6, 6, ((0, 0, 1, 3), (0, 3, 1, 3), (1, 0, 1, 2), (1, 2, 1, 2), (1, 4, 1, 2))),
+    "medium": (3, 2, ((0, 0, 1, 1), (0, 1, 1, 1), (1, 0, 1, 1), (1, 1, 1, 1), (2, 0, 1, 2))),
+    "narrow": (2, 1, ((0, 0, 1, 1), (1, 0, 1, 1), (2, 0, 1, 1), (3, 0, 1, 1), (4, 0, 1, 1))),
+}
+ARRANGEMENT_MIN_WIDTH_PX = (("wide", 1240), ("medium", 760), ("narrow", 0))
+"""The window width from which each arrangement is used, widest first."""
+
+
 class DashboardWindow(QMainWindow):
     """Month at a glance plus the chosen period's charts and tables; updates in place."""
 
@@ -234,13 +269,21 @@ class DashboardWindow(QMainWindow):
     """The user picked another period or filter (an `OverviewQuery`)."""
     closed = Signal()
 
-    def __init__(self, *, actions: Sequence[QAction] = (), today: date | None = None, parent: QWidget | None = None):
+    def __init__(
+        self,
+        *,
+        actions: Sequence[QAction] = (),
+        today: date | None = None,
+        colors: ColorAssigner | None = None,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.setWindowTitle("Tokenworth")
         self.resize(1280, 900)
         self.quit_on_close = False
         self.today = today or date.today()
-        self.colors = ColorAssigner()
+        self.colors = colors or ColorAssigner()
+        """Model colours; the app passes the controller's, which it remembers between runs."""
         self.overview: SpendOverview | None = None
         self._building_filters = False
         self._build_toolbar(actions)
@@ -302,23 +345,23 @@ class DashboardWindow(QMainWindow):
         outer = QVBoxLayout(content)
         outer.setContentsMargins(10, 8, 10, 10)
         outer.setSpacing(8)
-        cards = QHBoxLayout()
+        self.cards_grid = QGridLayout()
+        self.cards_grid.setSpacing(6)
         self.card_spent = SummaryCard("Spent this month")
         self.card_budget = SummaryCard("Monthly budget")
         self.card_forecast = SummaryCard("Forecast for month end")
         self.card_pace = SummaryCard("Pace")
         self.card_tfp = SummaryCard("TFP this period")
         self.card_period = SummaryCard("Spent in the period")
-        for card in (
+        self.cards = (
             self.card_spent,
             self.card_budget,
             self.card_forecast,
             self.card_pace,
             self.card_period,
             self.card_tfp,
-        ):
-            cards.addWidget(card)
-        outer.addLayout(cards)
+        )
+        outer.addLayout(self.cards_grid)
         self.notice_label = QLabel("")
         self.notice_label.setWordWrap(True)
         self.notice_label.setVisible(False)
@@ -339,25 +382,55 @@ class DashboardWindow(QMainWindow):
         self.tables.addTab(self.models_table, "Models")
         self.tables.addTab(self.projects_table, "Projects")
         self.tables.addTab(self.tasks_table, "Tasks")
-        grid = QGridLayout()
-        grid.setSpacing(8)
-        grid.addWidget(self.cumulative_chart, 0, 0, 1, 3)
-        grid.addWidget(self.daily_chart, 0, 3, 1, 3)
-        grid.addWidget(self.model_chart, 1, 0, 1, 2)
-        grid.addWidget(self.tfp_chart, 1, 2, 1, 2)
-        grid.addWidget(self.scatter_chart, 1, 4, 1, 2)
-        grid.addWidget(self.tables, 2, 0, 1, 6)
-        grid.setRowMinimumHeight(0, 320)
-        grid.setRowMinimumHeight(1, 320)
-        grid.setRowMinimumHeight(2, 260)
-        for column in range(6):
-            grid.setColumnStretch(column, 1)
-        outer.addLayout(grid, 1)
+        self.grid = QGridLayout()
+        self.grid.setSpacing(8)
+        self.charts = (
+            self.cumulative_chart,
+            self.daily_chart,
+            self.model_chart,
+            self.tfp_chart,
+            self.scatter_chart,
+        )
+        self.arrangement = ""
+        self.arrange("wide")
+        outer.addLayout(self.grid, 1)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(content)
         self.setCentralWidget(self.scroll)
+
+    def arrange(self, name: str) -> None:
+        """Lay the cards and charts out for the window's width (see `ARRANGEMENTS`): side by side
+        when wide, two or one to a row when narrow, so nothing is cut off at the right."""
+        if name == self.arrangement:
+            return
+        self.arrangement = name
+        card_columns, columns, places = ARRANGEMENTS[name]
+        for layout, widgets in ((self.cards_grid, self.cards), (self.grid, (*self.charts, self.tables))):
+            for widget in widgets:
+                layout.removeWidget(widget)
+            for row in range(layout.rowCount()):
+                layout.setRowMinimumHeight(row, 0)
+            for column in range(layout.columnCount()):
+                layout.setColumnStretch(column, 0)
+        for index, card in enumerate(self.cards):
+            self.cards_grid.addWidget(card, index // card_columns, index % card_columns)
+        for column in range(card_columns):
+            self.cards_grid.setColumnStretch(column, 1)
+        for chart, (row, column, row_span, column_span) in zip(self.charts, places, strict=True):
+            self.grid.addWidget(chart, row, column, row_span, column_span)
+            self.grid.setRowMinimumHeight(row, CHART_ROW_PX)
+        table_row = max(row + row_span for row, _column, row_span, _span in places)
+        self.grid.addWidget(self.tables, table_row, 0, 1, columns)
+        self.grid.setRowMinimumHeight(table_row, TABLE_ROW_PX)
+        for column in range(columns):
+            self.grid.setColumnStretch(column, 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        width = event.size().width()
+        self.arrange(next(name for name, least in ARRANGEMENT_MIN_WIDTH_PX if width >= least))
+        super().resizeEvent(event)
 
     def _show_custom(self, visible: bool) -> None:
         for action in (self._since_action, self._dash_action, self._until_action):
@@ -441,8 +514,7 @@ class DashboardWindow(QMainWindow):
         self.projects_model.set_report(overview.projects)
         self.tasks_model.set_tasks(overview.value.tasks)
         self._fill_cards(overview)
-        title = "Spend this month against budget" if overview.query.period.is_whole_month else "Cumulative spend"
-        self.cumulative_chart.title.setText(f"{title} · {overview.query.period.label}")
+        self.cumulative_chart.title.setText(cumulative_title(overview))
         unpriced = overview.unpriced_models
         if unpriced:
             self.notice_label.setText(
@@ -462,8 +534,7 @@ class DashboardWindow(QMainWindow):
         if month.budget is None:
             self.card_budget.set("none", "set one in Settings")
         else:
-            pct = month.spent_pct or Decimal(0)
-            self.card_budget.set(format_usd(month.budget, 0), f"{pct:.0f}% used, {format_usd(month.remaining)} left")
+            self.card_budget.set(format_usd(month.budget, 0), budget_detail(month))
         self.card_forecast.set(format_usd(month.forecast), f"run rate {format_usd(month.daily_rate)}/day")
         self.card_pace.set(month.pace.label.capitalize(), "", PACE_COLORS[month.pace])
         self.card_period.set(

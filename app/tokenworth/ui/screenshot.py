@@ -55,7 +55,7 @@ def render_dashboard(
     controller = AppController(
         paths=paths, db=db, settings=settings, runner=InlineRunner(), scheduler=scheduler, hooks=hooks
     )
-    dashboard = DashboardWindow(today=controller.today())
+    dashboard = DashboardWindow(today=controller.today(), colors=controller.model_colors)
     controller.overview_changed.connect(dashboard.show_overview)
     if period_for is not None:
         controller.query = OverviewQuery(period_for)

@@ -89,7 +89,9 @@ class TokenworthApp:
             from tokenworth.ui.price_panel import PricePanel
             from tokenworth.ui.suggestions_panel import SuggestionsPanel
 
-            window = DashboardWindow(actions=self._dashboard_actions(), today=self.controller.today())
+            window = DashboardWindow(
+                actions=self._dashboard_actions(), today=self.controller.today(), colors=self.controller.model_colors
+            )
             window.add_panel(SuggestionsPanel(self.controller), "Suggestions")
             window.add_panel(PricePanel(self.controller), "Price a prompt")
             window.query_changed.connect(self.controller.set_query)

@@ -3,6 +3,10 @@ fixed series/pace colours chosen to read on both light and dark backgrounds."""
 
 from __future__ import annotations
 
+import zlib
+from collections import Counter
+from collections.abc import Callable, Mapping
+
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -98,17 +102,43 @@ def chart_colors(palette: QPalette) -> tuple[QColor, QColor, QColor]:
     return background, foreground, muted
 
 
-class ColorAssigner:
-    """Gives each name (model, category) a colour once and keeps it across refreshes."""
+def preferred_color(name: str) -> str:
+    """The palette colour `name` hashes to: the same in every run, whatever else is drawn."""
+    return SERIES_COLORS[zlib.crc32(name.encode("utf-8")) % len(SERIES_COLORS)]
 
-    def __init__(self) -> None:
-        self._colors: dict[str, str] = {}
+
+class ColorAssigner:
+    """Gives each name (model, category) a colour for good, so a model keeps its colour from one
+    month and one run to the next.
+
+    A new name gets the colour it hashes to, or, when another name already holds that one, the
+    next least-used colour (two series in one chart must not share a colour). `remembered` holds
+    earlier choices (the app keeps them in its state file); `on_assign` is told of each new one.
+    """
+
+    def __init__(
+        self,
+        remembered: Mapping[str, str] | None = None,
+        on_assign: Callable[[dict[str, str]], None] | None = None,
+    ) -> None:
+        self._colors: dict[str, str] = {
+            name: color for name, color in (remembered or {}).items() if color in SERIES_COLORS
+        }
+        self._on_assign = on_assign
 
     def color(self, name: str) -> str:
         if name == "other":
             return OTHER_COLOR
         found = self._colors.get(name)
         if found is None:
-            found = SERIES_COLORS[len(self._colors) % len(SERIES_COLORS)]
+            found = self._pick(name)
             self._colors[name] = found
+            if self._on_assign is not None:
+                self._on_assign(dict(self._colors))
         return found
+
+    def _pick(self, name: str) -> str:
+        used = Counter(self._colors.values())
+        start = SERIES_COLORS.index(preferred_color(name))
+        candidates = [SERIES_COLORS[(start + step) % len(SERIES_COLORS)] for step in range(len(SERIES_COLORS))]
+        return min(candidates, key=lambda color: used[color])  # the first least-used, from the preferred one

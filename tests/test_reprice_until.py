@@ -1,0 +1,48 @@
+"""`--until DATE` includes that whole local day everywhere, as in `report --until`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from conftest import CliRunner
+from tokenworth.core.timeutil import parse_until_day_or_time
+
+
+def test_a_day_ends_at_the_start_of_the_next_local_day() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    assert parse_until_day_or_time("2026-01-05", UTC) == datetime(2026, 1, 6, tzinfo=UTC)
+    assert parse_until_day_or_time("2026-01-05", berlin) == datetime(2026, 1, 5, 23, tzinfo=UTC)
+    # The day clocks go forward has 23 hours; its end is still the next local midnight.
+    assert parse_until_day_or_time("2026-03-29", berlin) == datetime(2026, 3, 29, 22, tzinfo=UTC)
+
+
+def test_a_full_time_stays_an_instant() -> None:
+    assert parse_until_day_or_time("2026-01-05T14:30", UTC) == datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
+    assert parse_until_day_or_time("2026-01-05T14:30+01:00", UTC) == datetime(2026, 1, 5, 13, 30, tzinfo=UTC)
+    with pytest.raises(ValueError, match="expected a date"):
+        parse_until_day_or_time("tuesday", UTC)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs cli/prices_cmd.py to parse --until with parse_until_day_or_time (file owned by another "
+    "engineer during the QA pass); drop this marker when it does",
+)
+def test_reprice_until_a_day_includes_that_day(cli: CliRunner, claude_dir: Path) -> None:
+    folder = claude_dir / "projects" / "p"
+    folder.mkdir(parents=True)
+    (folder / "s.jsonl").write_text(
+        '{"cwd":"/w","sessionId":"s","requestId":"r1","type":"assistant","timestamp":"2026-01-05T10:00:00Z",'
+        '"message":{"id":"m1","model":"claude-imaginary-9","usage":{"input_tokens":1000000,"output_tokens":0}}}\n'
+    )
+    cli("import")
+    assert cli("prices", "set", "claude-imaginary-9", "--input", "2", "--output", "8").code == 0
+    args = ("reprice", "--since", "2026-01-01", "--model", "claude-imaginary-9", "--tz", "UTC", "--json")
+    assert json.loads(cli(*args, "--until", "2026-01-05T09:00").out)["records"] == 0  # an instant
+    assert json.loads(cli(*args, "--until", "2026-01-05").out)["changed"] == 1
+    assert "includ" in cli("reprice", "--help").out
