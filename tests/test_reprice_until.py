@@ -28,11 +28,6 @@ def test_a_full_time_stays_an_instant() -> None:
         parse_until_day_or_time("tuesday", UTC)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs cli/prices_cmd.py to parse --until with parse_until_day_or_time (file owned by another "
-    "engineer during the QA pass); drop this marker when it does",
-)
 def test_reprice_until_a_day_includes_that_day(cli: CliRunner, claude_dir: Path) -> None:
     folder = claude_dir / "projects" / "p"
     folder.mkdir(parents=True)

@@ -8,7 +8,7 @@ from datetime import UTC
 from tokenworth.cli.base import CliContext, Command, CommandError, zone_argument
 from tokenworth.cli.output import render_table, write_json
 from tokenworth.core.money import decimal_str, format_usd
-from tokenworth.core.timeutil import parse_day_or_time
+from tokenworth.core.timeutil import parse_day_or_time, parse_until_day_or_time
 from tokenworth.services.prices import (
     OverrideInput,
     delete_override,
@@ -178,7 +178,11 @@ PRICES = Command(
 
 def configure_reprice(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", required=True, metavar="DATE", help="re-price records from this day (local)")
-    parser.add_argument("--until", metavar="DATE", help="up to this day, exclusive")
+    parser.add_argument(
+        "--until",
+        metavar="DATE",
+        help="up to and including this local day (YYYY-MM-DD), or up to an ISO time (exclusive)",
+    )
     parser.add_argument("--model", help="only this model")
     parser.add_argument("--tz", metavar="ZONE")
     parser.add_argument("--json", action="store_true")
@@ -188,7 +192,7 @@ def run_reprice(ctx: CliContext, args: argparse.Namespace) -> int:
     zone = zone_argument(args.tz)
     try:
         since = parse_day_or_time(args.since, zone)
-        until = parse_day_or_time(args.until, zone) if args.until else None
+        until = parse_until_day_or_time(args.until, zone) if args.until else None
     except ValueError as exc:
         raise CommandError(str(exc), 2) from exc
     summary = reprice(ctx.db(), since=since, until=until, model=args.model)
