@@ -11,6 +11,11 @@ from tokenworth.services.importing import ImportSummary, default_workers, import
 from tokenworth.sources.local_logs import LOCAL_SOURCES
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 file', '3 files'."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
@@ -72,8 +77,8 @@ def print_summary(ctx: CliContext, summary: ImportSummary) -> None:
             ctx.err(f"  {path}: {reason}")
     if summary.broken_lines:
         ctx.err(
-            f"warning: skipped {summary.broken_lines:,} unreadable lines in "
-            f"{len(summary.broken_by_file):,} files (everything else was imported):"
+            f"warning: skipped {plural(summary.broken_lines, 'unreadable line')} in "
+            f"{plural(len(summary.broken_by_file), 'file')} (everything else was imported):"
         )
         for path, count in sorted(summary.broken_by_file.items(), key=lambda kv: -kv[1])[:10]:
             ctx.err(f"  {count:>6,}  {path}")
