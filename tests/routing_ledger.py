@@ -92,6 +92,7 @@ def task(
     value: str | None,
     *requests: Request,
     title: str | None = None,
+    project: str = "/p/app",
 ) -> TaskView:
     """A finished task holding its own session's requests (a minute apart from `when`)."""
     number = next(_serial)
@@ -107,7 +108,7 @@ def task(
             output_tokens=request.output_tokens,
             cache_read_tokens=request.cache_read_tokens,
             session_id=session,
-            project="/p/app",
+            project=project,
         )
         for index, request in enumerate(requests or (Request("big"),))
     ]

@@ -153,3 +153,22 @@ def test_bad_input_exits_with_a_clear_message_and_changes_nothing(
     assert message in result.err
     assert "Traceback" not in result.err
     assert json.loads(cli("experiment", "list", "--json", "--no-import").out) == {"experiments": []}
+
+
+def test_routing_text_names_categories_that_span_projects(cli: CliRunner, home: Path) -> None:
+    from routing_ledger import Request, at, set_prices, task
+
+    from tokenworth.core.config import resolve_paths
+    from tokenworth.core.db import open_database
+
+    db = open_database(resolve_paths().db_url)
+    try:
+        set_prices(db)
+        task(db, "docs", at(2026, 1, 3), "100", Request("big"), project="/p/app")
+        task(db, "docs", at(2026, 1, 5), "20", Request("big"), project="/p/site")
+    finally:
+        db.dispose()
+    result = cli("report", "routing", "--month", "2026-01", "--tz", "UTC", "--no-import")
+    assert result.code == 0, result.err
+    assert "Categories whose work spans projects" in result.out
+    assert "docs · /p/site · big: 1 task, $2.00 ($2.00/task), worth $20.00 ($20.00/task), TFP 10.00x" in result.out

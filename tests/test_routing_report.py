@@ -379,3 +379,19 @@ def test_an_experiment_counts_a_dated_model_name_as_the_model_it_tries(db: Datab
     claude_task("claude-haiku-4-5-20251001", at(2026, 2, 3), "haiku-1")
     done = get_experiment(db, view.id)
     assert (done.status, done.counted) == ("done", 1)
+
+
+def test_categories_spanning_projects_are_broken_down_by_project(db: Database) -> None:
+    set_prices(db)
+    for day in (3, 4):
+        task(db, "docs", at(2026, 1, day), "100", Request("big"), project="/p/app")
+    task(db, "docs", at(2026, 1, 5), "20", Request("big"), project="/p/site")
+    task(db, "coding", at(2026, 1, 6), "50", Request("big"), project="/p/app")
+    rows = report_json(db)["projects"]
+    assert [
+        (r["category"], r["project"], r["model"], r["tasks"], r["cost_usd"], r["value_usd"], r["tfp"]) for r in rows
+    ] == [
+        ("docs", "/p/app", "big", 2, "4", "200", "50"),
+        ("docs", "/p/site", "big", 1, "2", "20", "10"),
+    ]
+    assert (rows[0]["cost_per_task_usd"], rows[0]["value_per_task_usd"]) == ("2", "100")

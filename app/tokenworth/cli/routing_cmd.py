@@ -19,6 +19,7 @@ from tokenworth.services.routing_text import (
     caching_text,
     evidence_text,
     experiment_text,
+    project_text,
     tfp_flag_text,
 )
 from tokenworth.services.routing_text import per_task as _per_task
@@ -128,6 +129,9 @@ def render_routing_report(report: RoutingReport) -> str:
     else:
         lines += ["", "Your task spend by category and model (valued tasks: all history to the month's end)", ""]
         lines.append(_cells_table(report))
+    if report.projects:
+        lines += ["", "Categories whose work spans projects, this month by project and model:"]
+        lines += [f"  {project_text(cell)}" for cell in report.projects]
     lines.append("")
     if report.suggestions:
         lines.append("Suggestions (API-equivalent cost of the same tokens; measured first, then thin, then untried)")

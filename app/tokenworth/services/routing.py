@@ -4,12 +4,14 @@ What a caller (the `report routing` and `experiment` commands, the dashboard's S
 uses; every function takes a `Database` and returns plain typed objects with `as_json`:
 
 - `routing_report(db, month=(2026, 1), zone=tz)` -> `RoutingReport`: the month's spend per
-  (category, model) (`cells`), the ranked `suggestions` (each a `core.routing.Suggestion` with
-  a stable 8-character `id`, the models, month tasks, current / projected cost and savings, the
-  evidence level and both sample sizes), `tfp_flags` (tasks and categories whose TFP is below 1),
-  `caching` flags (a model reading far less from cache than the user's others for the same
-  category, with the dollars) and `experiments` (all of them, with progress). `as_json(zone)`
-  is exactly what `tokenworth report routing --json` prints.
+  (category, model) (`cells`) and, for categories whose work spans projects, per (category,
+  project, model) with value per task and TFP (`projects`); the ranked `suggestions` (each a
+  `core.routing.Suggestion` with a stable 8-character `id`, the models, month tasks, current /
+  projected cost and savings, the evidence level and both sample sizes); `tfp_flags` (tasks
+  and categories whose TFP is below 1); `caching` flags (a model reading far less from cache
+  than the user's others for the same category, with the dollars); and `experiments` (all of
+  them, with progress). `as_json(zone)` is exactly what `tokenworth report routing --json`
+  prints.
 - `accept_suggestion(db, suggestion_id, zone=tz)` -> `ExperimentView`: start the experiment
   "try M for the next K tasks of C" from a suggestion id (looked up in the given month, else
   this month and then last month). Raises `SuggestionInputError` for a malformed id or K,
@@ -80,7 +82,7 @@ from tokenworth.services.routing_stats import (
     spend_cells,
     used_models,
 )
-from tokenworth.services.value_report import ValueFigures, ValueRow, value_report
+from tokenworth.services.value_report import ValueFigures, ValueRow, value_cells, value_report
 
 SUGGESTION_ID = re.compile(r"^[0-9a-f]{8}$")
 
@@ -133,6 +135,50 @@ class CellView:
             "cost_per_task_usd": _money(self.sample.cost_per_task),
             "tfp": _tfp_text(figure),
         }
+
+
+@dataclass(frozen=True)
+class ProjectCell:
+    """A category's month on one model within one project: shown where a category spans projects,
+    because the same kind of work can be worth (and cost) different amounts in each."""
+
+    category: str | None
+    project: str | None
+    model: str
+    figures: ValueFigures
+
+    def as_json(self) -> dict[str, Any]:
+        tasks = len(self.figures.task_ids)
+        cost, value = self.figures.known_cost_units, self.figures.value_units
+        return {
+            "category": self.category,
+            "project": self.project,
+            "model": self.model,
+            "tasks": tasks,
+            "cost_per_task_usd": _money(None if cost is None or not tasks else cost / tasks),
+            "value_per_task_usd": _money(None if value is None or not tasks else value / tasks),
+            **self.figures.as_json(),
+        }
+
+
+def project_cells(figures: dict[Any, ValueFigures], categories: dict[int, str | None]) -> list[ProjectCell]:
+    """The month's task spend and value per (category, project, model), for the categories whose
+    tasks' usage lies in more than one project (elsewhere the category's own line says it all)."""
+    groups: dict[tuple[str | None, str | None, str], ValueFigures] = {}
+    for (task_id, model, project, _source), item in figures.items():
+        if task_id is None or model is None:
+            continue
+        groups.setdefault((categories[task_id], project, model), ValueFigures()).add(item)
+    projects_of: dict[str | None, set[str | None]] = {}
+    for category, project, _model in groups:
+        projects_of.setdefault(category, set()).add(project)
+    spanning = {category for category, projects in projects_of.items() if len(projects) > 1}
+    cells = [
+        ProjectCell(category, project, model, item)
+        for (category, project, model), item in groups.items()
+        if category in spanning
+    ]
+    return sorted(cells, key=lambda c: (c.category is None, c.category or "", c.project or "", c.model))
 
 
 @dataclass(frozen=True)
@@ -220,6 +266,7 @@ class RoutingReport:
     zone: str
     rules: RoutingRules
     cells: list[CellView]
+    projects: list[ProjectCell]
     suggestions: list[Suggestion]
     tfp_flags: list[TfpFlag]
     caching: list[CachingFlag]
@@ -265,6 +312,7 @@ class RoutingReport:
             },
             "experiments": [experiment.as_json(zone) for experiment in self.experiments],
             "models": [cell.as_json() for cell in self.cells],
+            "projects": [cell.as_json() for cell in self.projects],
             "candidates": [{"provider": key.provider, "model": key.model} for key in self.candidates],
             "totals": {
                 "task_cost_usd": decimal_str(self.task_cost),
@@ -362,11 +410,13 @@ def routing_report(
     inputs = _month_inputs(db, month=month, zone=zone, curated=curated, book=book, now=now)
     found = options(inputs.cells, inputs.samples, inputs.candidates, month=inputs.key, rules=rules)
     by_task = value_report(db, month=month, zone=zone, by="task")
+    figures, tasks = value_cells(db, month=month, zone=zone)
     return RoutingReport(
         month=inputs.key,
         zone=zone_name(zone),
         rules=rules,
         cells=[CellView(cell, inputs.samples.get((cell.category, cell.model), EMPTY_SAMPLE)) for cell in inputs.cells],
+        projects=project_cells(figures, {task_id: task.category for task_id, task in tasks.items()}),
         suggestions=select(found),
         tfp_flags=tfp_flags(by_task.rows),
         caching=caching_opportunities(inputs.cells, inputs.rates),

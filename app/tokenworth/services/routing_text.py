@@ -7,12 +7,12 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from tokenworth.core.analytics import Tfp, format_tfp, units_to_money
-from tokenworth.core.money import format_usd
+from tokenworth.core.money import format_cost, format_usd
 
 if TYPE_CHECKING:
     from tokenworth.core.routing import CachingFlag, Sample, Suggestion
     from tokenworth.services.experiments import ExperimentView
-    from tokenworth.services.routing import TfpFlag
+    from tokenworth.services.routing import ProjectCell, TfpFlag
 
 
 def per_task(units: Fraction | None) -> str:
@@ -84,4 +84,18 @@ def experiment_text(view: ExperimentView) -> str:
         f"{head}, done: value/task {per_task(sample.value_per_task)} vs {per_task(base.value_per_task)}, "
         f"cost/task {per_task(view.outcome.cost_per_task)} vs {per_task(base.cost_per_task)}, "
         f"TFP {ratio_text(view.result_tfp)} vs {ratio_text(base.tfp)}: {(view.verdict or '').replace('_', ' ')}"
+    )
+
+
+def project_text(cell: ProjectCell) -> str:
+    """'docs · /p/site · sonnet: 3 tasks, $2.00 ($0.67/task), worth $60.00 ($20.00/task), TFP 30.00x'."""
+    figures = cell.figures
+    count = len(figures.task_ids)
+    cost, value = figures.known_cost_units, figures.value_units
+    cost_each = per_task(None if cost is None or not count else cost / count)
+    value_each = per_task(None if value is None or not count else value / count)
+    return (
+        f"{cell.category or 'uncategorized'} · {cell.project or '(no project)'} · {cell.model}: "
+        f"{count} task{'' if count == 1 else 's'}, {format_cost(figures.cost, figures.usage.cost_complete)}"
+        f" ({cost_each}/task), worth {format_usd(figures.value)} ({value_each}/task), TFP {ratio_text(figures.tfp)}"
     )

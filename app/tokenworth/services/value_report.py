@@ -240,19 +240,19 @@ def _anchor_month(task: Task, zone: tzinfo) -> str:
     return month_key(local.year, local.month)
 
 
-def value_report(
-    db: Database,
-    *,
-    month: tuple[int, int],
-    zone: tzinfo,
-    by: ValueGrouping = "task",
-    basis: CostBasis = "api",
-) -> ValueReport:
-    """Tokens, cost, value and TFP per group for one month (cut in `zone`); see the module doc."""
-    if by not in VALUE_GROUPINGS:
-        raise ValueError(f"cannot group the value report by {by!r}")
-    if basis not in COST_BASES:
-        raise ValueError(f"unknown cost basis {basis!r} (api or plan)")
+@dataclass
+class _MonthFigures:
+    key: str
+    figures: dict[CellKey, ValueFigures]
+    tasks: dict[int, Task]
+    cells: dict[CellKey, UsageCell]
+    plans: list[PlanView]
+    plan_of_source: dict[str, PlanView]
+    covered: dict[int, UsageCell]
+
+
+def _month_figures(db: Database, *, month: tuple[int, int], zone: tzinfo, basis: CostBasis) -> _MonthFigures:
+    """Cost and value per (task or None, model, project, source) for a month, on `basis`."""
     sync_attribution(db)
     year, month_number = month
     key = month_key(year, month_number)
@@ -312,6 +312,34 @@ def value_report(
                 item.value_units = Fraction(to_units(task.value)) * share
         figures[cell_key] = item
 
+    return _MonthFigures(key, figures, tasks, cells, plans, plan_of_source, covered)
+
+
+def value_cells(
+    db: Database, *, month: tuple[int, int], zone: tzinfo
+) -> tuple[dict[CellKey, ValueFigures], dict[int, Task]]:
+    """The month's API-cost and value per (task or None, model, project, source) cell, with the
+    tasks: the same figures `value_report` groups, for callers that group them otherwise."""
+    computed = _month_figures(db, month=month, zone=zone, basis="api")
+    return computed.figures, computed.tasks
+
+
+def value_report(
+    db: Database,
+    *,
+    month: tuple[int, int],
+    zone: tzinfo,
+    by: ValueGrouping = "task",
+    basis: CostBasis = "api",
+) -> ValueReport:
+    """Tokens, cost, value and TFP per group for one month (cut in `zone`); see the module doc."""
+    if by not in VALUE_GROUPINGS:
+        raise ValueError(f"cannot group the value report by {by!r}")
+    if basis not in COST_BASES:
+        raise ValueError(f"unknown cost basis {basis!r} (api or plan)")
+    computed = _month_figures(db, month=month, zone=zone, basis=basis)
+    key, figures, tasks, cells = computed.key, computed.figures, computed.tasks, computed.cells
+    plans, plan_of_source, covered = computed.plans, computed.plan_of_source, computed.covered
     rows = _group(figures, tasks, by, zone)
     attributed = ValueFigures()
     unattributed = ValueFigures()

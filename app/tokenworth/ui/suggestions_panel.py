@@ -40,6 +40,7 @@ from tokenworth.services.routing_text import (
     caching_text,
     evidence_text,
     experiment_text,
+    project_text,
     tfp_flag_text,
 )
 from tokenworth.ui.controller import AppController
@@ -199,10 +200,11 @@ class SuggestionsPanel(QWidget):
         experiments_box, self.experiments = _list_box("Experiments")
         tfp_box, self.tfp_flags = _list_box("TFP below 1 (the work was worth less than its tokens)")
         caching_box, self.caching = _list_box("Caching opportunities")
+        projects_box, self.projects = _list_box("Categories across projects (by project and model)")
         lists = QWidget()
         lists_layout = QHBoxLayout(lists)
         lists_layout.setContentsMargins(0, 0, 0, 0)
-        for box in (experiments_box, tfp_box, caching_box):
+        for box in (experiments_box, tfp_box, caching_box, projects_box):
             lists_layout.addWidget(box, 1)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -229,7 +231,7 @@ class SuggestionsPanel(QWidget):
         self._stale = True
         if not self.isVisible():
             return
-        wait_s = self._last_read + self.refresh_gap_s - time.monotonic()
+        wait_s = max(0.0, self._last_read + self.refresh_gap_s - time.monotonic())  # never read yet: -inf
         delay_ms = max(REFRESH_DELAY_MS, int(wait_s * 1000))
         if not self._timer.isActive() or self._timer.remainingTime() > delay_ms:
             self._timer.start(delay_ms)
@@ -298,6 +300,7 @@ class SuggestionsPanel(QWidget):
         )
         self._fill(self.tfp_flags, [tfp_flag_text(flag) for flag in report.tfp_flags])
         self._fill(self.caching, [caching_text(flag) for flag in report.caching])
+        self._fill(self.projects, [project_text(cell) for cell in report.projects])
         if self._load_failed:
             self._set_status("")
 
