@@ -157,7 +157,6 @@ def test_bad_input_exits_with_a_clear_message_and_changes_nothing(
 
 def test_routing_text_names_categories_that_span_projects(cli: CliRunner, home: Path) -> None:
     from routing_ledger import Request, at, set_prices, task
-
     from tokenworth.core.config import resolve_paths
     from tokenworth.core.db import open_database
 
