@@ -86,9 +86,7 @@ class PostgresServer:
         user: dict[str, Any] = {}
         if self.run_as is not None:
             user = {"user": self.run_as.pw_uid, "group": self.run_as.pw_gid, "extra_groups": []}
-        return subprocess.run(
-            argv, cwd=self.folder, capture_output=True, text=True, timeout=120, check=False, **user
-        )
+        return subprocess.run(argv, cwd=self.folder, capture_output=True, text=True, timeout=120, check=False, **user)
 
     def start(self) -> None:
         initdb = self._run(
@@ -118,7 +116,11 @@ class PostgresServer:
             "--options", options, "--wait", "start",
         )  # fmt: skip
         if started.returncode != 0:
-            log = (self.folder / "server.log").read_text(errors="replace") if (self.folder / "server.log").exists() else ""
+            log = (
+                (self.folder / "server.log").read_text(errors="replace")
+                if (self.folder / "server.log").exists()
+                else ""
+            )
             raise RuntimeError(f"pg_ctl start failed:\n{started.stdout}\n{started.stderr}\n{log}")
 
     def stop(self) -> None:

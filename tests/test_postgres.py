@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from datetime import UTC, date
+from decimal import Decimal
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -19,14 +21,17 @@ from alembic.migration import MigrationContext
 import routing_ledger
 from conftest import SAMPLES, CliRunner
 from export_ledger import build_export_ledger
-from pg_server import PASSWORD
 from provider_fakes import FAKE_KEY, NOW
+from task_ledger import at, event, write_events
 from tokenworth.core.config import sqlite_url
 from tokenworth.core.db import HEAD_REVISION, Database, current_revision, open_database
 from tokenworth.core.models import Base
+from tokenworth.core.periods import parse_period
 from tokenworth.core.secrets import SecretStore
 from tokenworth.services.accounts import store_key
+from tokenworth.services.overview import OverviewQuery, build_overview
 from tokenworth.services.polling import poll_accounts
+from tokenworth.services.tasks import Assignment, TaskDraft, log_task
 from tokenworth.sources.provider_http import RetryPolicy
 
 pytestmark = pytest.mark.system
@@ -44,18 +49,45 @@ def twins(tmp_path: Path, pg_url: str) -> Iterator[dict[str, Database]]:
         db.dispose()
 
 
+WALL_CLOCK = frozenset({"created_at", "updated_at", "accepted_at", "generated_at", "last_poll_at", "last_import_at"})
+"""Fields that say when something was done (the wall clock): left out of the comparisons."""
+
+
 def _json(cli: CliRunner, db: Database, *argv: str) -> Any:
     result = cli("--db", db.url, *argv)
     assert result.code == 0, f"{argv} on {db.dialect}: {result.err}"
     return json.loads(result.out)
 
 
+def _without_wall_clock(doc: Any) -> Any:
+    if isinstance(doc, dict):
+        return {key: _without_wall_clock(value) for key, value in doc.items() if key not in WALL_CLOCK}
+    if isinstance(doc, list):
+        return [_without_wall_clock(item) for item in doc]
+    return doc
+
+
 def assert_same(cli: CliRunner, twins: dict[str, Database], *argv: str) -> Any:
     """Run one command against both ledgers; the JSON answers must be equal. Returns it."""
-    on_sqlite = _json(cli, twins["sqlite"], *argv)
-    on_postgres = _json(cli, twins["postgresql"], *argv)
-    assert on_postgres == on_sqlite, f"`tokenworth {' '.join(argv)}` differs on PostgreSQL"
+    on_sqlite = _without_wall_clock(_json(cli, twins["sqlite"], *argv))
+    on_postgres = _without_wall_clock(_json(cli, twins["postgresql"], *argv))
+    where = _first_difference(on_sqlite, on_postgres)
+    assert where is None, f"`tokenworth {' '.join(argv)}` differs on PostgreSQL at {where}"
     return on_sqlite
+
+
+def _first_difference(expected: Any, actual: Any, path: str = "") -> str | None:
+    """Where two JSON documents first differ, with both values (None when equal)."""
+    if isinstance(expected, dict) and isinstance(actual, dict) and expected.keys() == actual.keys():
+        found = (_first_difference(expected[key], actual[key], f"{path}.{key}") for key in expected)
+        return next((item for item in found if item is not None), None)
+    if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
+        found = (
+            _first_difference(a, b, f"{path}[{index}]")
+            for index, (a, b) in enumerate(zip(expected, actual, strict=True))
+        )
+        return next((item for item in found if item is not None), None)
+    return None if expected == actual else f"{path or '(top)'}: SQLite {expected!r}, PostgreSQL {actual!r}"
 
 
 def _sample_logs(tmp_path: Path) -> None:
@@ -106,3 +138,166 @@ def test_import_and_every_usage_report_match_sqlite(
     )  # fmt: skip
     assert [row["date"] for row in filtered["rows"]] == ["2026-01-05"]
     assert_same(cli, twins, "report", "projects", "--json", "--no-import", "--project", "/home/dev/tokenworth")
+
+
+def _poll(db: Database, env: dict[str, str], http: httpx.Client) -> None:
+    secrets = SecretStore()
+    for provider in ("anthropic", "openai", "openrouter"):
+        store_key(db, secrets, provider, "default", FAKE_KEY, env=env, check=False)
+    summary = poll_accounts(
+        db, secrets, env=env, http=http, clock=lambda: NOW, retry=RetryPolicy(sleep=lambda _s: None, jitter=lambda: 0)
+    )
+    assert summary.ok, summary.as_json()
+
+
+def test_poll_and_reconcile_match_sqlite(
+    cli: CliRunner,
+    twins: dict[str, Database],
+    tmp_path: Path,
+    home: Path,
+    memory_keyring: Any,
+    fake_env: dict[str, str],
+    http: httpx.Client,
+) -> None:
+    _sample_logs(tmp_path)
+    for db in twins.values():
+        _json(cli, db, "import", "--json")
+        _poll(db, fake_env, http)
+        _poll(db, fake_env, http)  # a re-poll updates in place
+    reconcile = assert_same(cli, twins, "report", "reconcile", "--json", "--no-import")
+    assert any(row["billed_usd"] for row in reconcile["rows"])
+    assert_same(
+        cli, twins, "report", "reconcile", "--json", "--no-import", "--tz", "Asia/Kolkata", "--since", "2026-01-01"
+    )
+    for kind in ("daily", "models", "sessions"):
+        assert_same(cli, twins, "report", kind, "--json", "--no-import", "--tz", "America/St_Johns")
+    accounts = assert_same(cli, twins, "keys", "list", "--json")
+    assert len(accounts["accounts"]) == 3
+
+
+def test_tasks_value_plans_and_export_match_sqlite(
+    cli: CliRunner, twins: dict[str, Database], tmp_path: Path, home: Path
+) -> None:
+    ids = {name: build_export_ledger(db) for name, db in twins.items()}
+    assert ids["sqlite"] == ids["postgresql"]
+    for zone in ("UTC", "Asia/Kolkata"):
+        for by in ("task", "category", "model", "project"):
+            for basis in ("api", "plan"):
+                doc = assert_same(
+                    cli, twins, "report", "value", "--month", "2026-01", "--tz", zone, "--by", by, "--basis", basis,
+                    "--json", "--no-import",
+                )  # fmt: skip
+                assert doc["rows"]
+    listed = assert_same(cli, twins, "task", "--tz", "UTC", "list", "--json", "--no-import")
+    for task in listed["tasks"]:
+        assert_same(cli, twins, "task", "--tz", "UTC", "show", str(task["id"]), "--json")
+    assert_same(cli, twins, "task", "--tz", "UTC", "list", "--month", "2026-01", "--json", "--no-import")
+    assert_same(cli, twins, "task", "categories", "--json")
+    assert_same(cli, twins, "task", "--tz", "UTC", "proposals", "--month", "2026-01", "--json", "--no-import")
+    assert_same(cli, twins, "plan", "list", "--month", "2026-01", "--tz", "UTC", "--json")
+
+    exported = {}
+    for name, db in twins.items():
+        out = tmp_path / f"export-{name}.json"
+        result = cli(
+            "--db",
+            db.url,
+            "export",
+            "--format",
+            "json",
+            "--month",
+            "2026-01",
+            "--tz",
+            "UTC",
+            "--out",
+            str(out),
+            "--no-import",
+        )
+        assert result.code == 0, result.err
+        exported[name] = _without_wall_clock(json.loads(out.read_text()))
+    assert exported["postgresql"] == exported["sqlite"]
+
+
+def test_routing_and_experiments_match_sqlite(
+    cli: CliRunner, twins: dict[str, Database], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for db in twins.values():
+        monkeypatch.setattr(routing_ledger, "_serial", count(1))  # the same session names in both
+        routing_ledger.build_history(db)
+    routing = assert_same(
+        cli,
+        twins,
+        "report",
+        "routing",
+        "--month",
+        "2026-01",
+        "--tz",
+        "UTC",
+        "--candidates",
+        "tiny",
+        "--json",
+        "--no-import",
+    )
+    assert routing["suggestions"]
+    assert_same(cli, twins, "report", "value", "--month", "2026-01", "--tz", "UTC", "--json", "--no-import")
+    assert_same(cli, twins, "report", "sessions", "--tz", "UTC", "--json", "--no-import")
+
+
+NAMES = ("beta", "Alpha", "_under", "alpha", "Zulu")
+"""Names a server's collation may order otherwise than SQLite (ICU en-US: _under alpha Alpha beta Zulu)."""
+
+
+def test_names_are_ordered_by_code_point_whatever_the_servers_collation(
+    cli: CliRunner, twins: dict[str, Database], home: Path, memory_keyring: Any, fake_env: dict[str, str]
+) -> None:
+    for db in twins.values():
+        write_events(
+            db,
+            [
+                event(f"n-{name}", at(5, 9, index), model=name, session=name, project=f"/w/{name}", branch=name)
+                for index, name in enumerate(NAMES)
+            ],
+        )
+        for index, name in enumerate(NAMES):
+            price = ("prices", "set", f"{name}-model", "--provider", "openai", "--input", "1", "--output", "2")
+            assert cli("--db", db.url, *price).code == 0
+            month = f"2025-{index + 1:02d}"  # plans of one source may not overlap
+            plan = ("plan", "set", f"{name} plan", "--monthly-fee", "10", "--covers", "claude-code")
+            plan += ("--from", month, "--until", month)
+            assert cli("--db", db.url, *plan).code == 0
+            store_key(db, SecretStore(), "openai", name.strip("_"), FAKE_KEY, env=fake_env, check=False)
+            log_task(db, TaskDraft(f"Task {name}", Decimal(1), at(6, 9), at(6, 10), category=name))
+        log_task(
+            db,
+            TaskDraft(
+                "Holds them all",
+                Decimal(5),
+                category="writing",
+                assignments=tuple(Assignment(session_id=name) for name in NAMES)
+                + tuple(Assignment(project=f"/w/{name}", branch=name) for name in NAMES),
+            ),
+        )
+    overrides = assert_same(cli, twins, "prices", "list", "--json")
+    assert [row["model"] for row in overrides] == sorted(f"{name}-model" for name in NAMES)
+    plans = assert_same(cli, twins, "plan", "list", "--month", "2026-01", "--tz", "UTC", "--json")
+    assert [row["name"] for row in plans["plans"]] == sorted(f"{name} plan" for name in NAMES)
+    categories = assert_same(cli, twins, "task", "categories", "--json")
+    assert [row["category"] for row in categories[: len(NAMES)]] == sorted(NAMES)  # used at the same time
+    tasks = assert_same(cli, twins, "task", "--tz", "UTC", "list", "--json", "--no-import")
+    holder = next(task for task in tasks["tasks"] if task["title"] == "Holds them all")
+    shown = assert_same(cli, twins, "task", "--tz", "UTC", "show", str(holder["id"]), "--json")
+    assert shown["sessions"] == sorted(NAMES)
+    labels = {
+        name: [a["label"] for a in _json(cli, db, "keys", "list", "--json")["accounts"]] for name, db in twins.items()
+    }
+    assert labels["postgresql"] == labels["sqlite"] == sorted(name.strip("_") for name in NAMES)
+    for kind in ("models", "projects", "sessions"):
+        assert_same(cli, twins, "report", kind, "--tz", "UTC", "--json", "--no-import")
+    seen = {
+        name: build_overview(
+            db, OverviewQuery(parse_period("2026-01", date(2026, 1, 10))), zone=UTC, now=at(10, 12), budget=None
+        )
+        for name, db in twins.items()
+    }
+    assert seen["postgresql"].projects_seen == seen["sqlite"].projects_seen == sorted(f"/w/{name}" for name in NAMES)
+    assert seen["postgresql"].records_total == seen["sqlite"].records_total == len(NAMES)

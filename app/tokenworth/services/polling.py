@@ -423,10 +423,10 @@ def poll_accounts(
     if since is not None and since > now:
         raise ValueError("--since is in the future")
     with db.session() as session:
-        query = select(ProviderAccount).order_by(ProviderAccount.provider, ProviderAccount.label)
+        query = select(ProviderAccount)
         if wanted:
             query = query.where(ProviderAccount.provider.in_(wanted))
-        accounts = list(session.scalars(query))
+        accounts = sorted(session.scalars(query), key=lambda row: (row.provider, row.label))  # any collation
         prices = _BucketPrices(load_price_book(db))
     summary = PollSummary()
     client = http or new_http_client()
