@@ -321,8 +321,5 @@ def _local_iso(ms: int, zone: tzinfo) -> str:
 def unpriced_models(db: Database, *, since: datetime | None = None) -> list[tuple[str, str, int]]:
     """(provider, model, records) with no price: to be shown loudly wherever totals are."""
     where, params = record_filter(start=since)
-    sql = (
-        f"SELECT provider, model, COUNT(*) FROM usage_records WHERE cost IS NULL AND {where} "
-        "GROUP BY provider, model"
-    )
+    sql = f"SELECT provider, model, COUNT(*) FROM usage_records WHERE cost IS NULL AND {where} GROUP BY provider, model"
     return sorted((row[0], row[1], int(row[2])) for row in db.fetch(sql, params))  # by code point, any collation
