@@ -140,7 +140,8 @@ def postgres_server() -> Iterator[PostgresServer]:
             pytest.fail(message)
         pytest.skip(message)
     run_as = _server_user()
-    folder = Path(tempfile.mkdtemp(prefix="tokenworth-pg-"))
+    # under root the server's user must reach the folder: /tmp, not a private TMPDIR
+    folder = Path(tempfile.mkdtemp(prefix="tokenworth-pg-", dir="/tmp" if run_as is not None else None))
     (folder / "password").write_text(PASSWORD + "\n")
     if run_as is not None:
         for path in (folder, folder / "password"):

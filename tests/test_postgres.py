@@ -5,9 +5,10 @@ same answers as on the local SQLite file fed the same data."""
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import count
 from pathlib import Path
@@ -25,6 +26,7 @@ from provider_fakes import FAKE_KEY, NOW
 from task_ledger import at, event, write_events
 from tokenworth.core.config import sqlite_url
 from tokenworth.core.db import HEAD_REVISION, Database, current_revision, open_database
+from tokenworth.core.ledger import TOKEN_COLUMNS, drop_sidechain_replays, replayed_message_ids, upsert_rows
 from tokenworth.core.models import Base
 from tokenworth.core.periods import parse_period
 from tokenworth.core.secrets import SecretStore
@@ -117,6 +119,56 @@ def test_an_empty_database_is_migrated_to_head_and_matches_the_models(pg_url: st
     again = open_database(pg_url)  # at head: opening again changes nothing
     assert current_revision(again) == HEAD_REVISION
     again.dispose()
+
+
+def _random_row(rng: random.Random, key: str) -> dict[str, Any]:
+    """A ledger row in storage form; keys repeat across batches, so most writes are updates."""
+    unpriced = rng.random() < 0.2
+    return {
+        "dedupe_key": key,
+        "source": "claude-code",
+        "provider": "anthropic",
+        "account": None,
+        "model": rng.choice(["m-a", "m-b"]),
+        "ts": 1_767_225_600_000 + rng.randrange(0, 86_400_000),
+        "bucket_seconds": 0,
+        **{name: rng.randrange(0, 4) * 1000 for name in TOKEN_COLUMNS},  # equal totals happen: ties are broken
+        "reasoning_tokens": rng.randrange(0, 100),
+        "request_count": 1,
+        "cost": None if unpriced else rng.randrange(0, 10**12),
+        "cost_provenance": "unpriced" if unpriced else "computed",
+        "estimated_cost": None,
+        "price_version": None,
+        "speed": rng.choice([None, None, "fast"]),
+        "project": rng.choice([None, "/w/app"]),
+        "session_id": "s1",
+        "git_branch": None,
+        "message_id": f"msg-{rng.randrange(0, 150)}",  # some shared (replays), some not
+        "request_id": key,
+        "is_sidechain": rng.random() < 0.4,
+        "web_search_requests": 0,
+        "imported_at": 0,
+    }
+
+
+def test_upserts_and_sidechain_clean_up_keep_the_same_records(twins: dict[str, Database]) -> None:
+    columns = ", ".join(f'"{name}"' for name in ("dedupe_key", *TOKEN_COLUMNS, "cost", "speed", "is_sidechain"))
+    dropped: dict[str, int] = {}
+    for name, db in twins.items():
+        rng = random.Random(5)  # the same writes on both
+        dropped[name] = 0
+        for round_ in range(8):
+            rows = [_random_row(rng, f"k{rng.randrange(0, 120)}") for _ in range(80)]
+            with db.transaction() as tx:
+                upsert_rows(tx, rows, "fullest" if round_ % 2 else "latest")
+            with db.transaction() as tx:
+                ids = replayed_message_ids(tx, "claude-code")
+                dropped[name] += drop_sidechain_replays(tx, "claude-code", ids)
+        assert db.fetch("SELECT COUNT(*) FROM usage_records")[0][0] > 0, name
+    stored = {name: sorted(db.fetch(f"SELECT {columns} FROM usage_records")) for name, db in twins.items()}
+    assert stored["postgresql"] == stored["sqlite"]  # True == 1: a PostgreSQL boolean equals SQLite's integer
+    assert any(row[-1] for row in stored["sqlite"])  # sidechain rows that are no replay stay
+    assert dropped["postgresql"] == dropped["sqlite"] > 0
 
 
 def test_import_and_every_usage_report_match_sqlite(
@@ -218,27 +270,63 @@ def test_tasks_value_plans_and_export_match_sqlite(
     assert exported["postgresql"] == exported["sqlite"]
 
 
+def test_task_changes_repricing_and_plan_changes_match_sqlite(
+    cli: CliRunner, twins: dict[str, Database], home: Path
+) -> None:
+    ids = {name: build_export_ledger(db) for name, db in twins.items()}["sqlite"]
+    steps = [
+        ("task", "--tz", "UTC", "edit", str(ids["Feature A"]), "--start", "2026-01-05T10:30", "--value", "40"),
+        ("task", "--tz", "UTC", "edit", str(ids["Review"]), "--category", "Docs", "--title", "Review (docs)"),
+        ("task", "assign", str(ids["Spike"]), "--project", "/p/app", "--branch", "feat-b"),
+        ("task", "assign", str(ids["Review"]), "--session", "S3"),
+        ("task", "unassign", str(ids["Review"]), "--session", "S3"),
+        ("task", "delete", str(ids["Codex work"])),
+        ("task", "reattribute"),
+        ("prices", "set", "mystery", "--provider", "anthropic", "--input", "3", "--output", "15"),
+        ("plan", "set", "Codex Pro", "--monthly-fee", "20", "--covers", "codex", "--from", "2026-01"),
+        ("plan", "delete", "Claude Max"),
+    ]
+    for step in steps:
+        for db in twins.values():
+            result = cli("--db", db.url, *step)
+            assert result.code == 0, f"{step} on {db.dialect}: {result.err}"
+    repriced = assert_same(cli, twins, "reprice", "--since", "2026-01-01", "--tz", "UTC", "--json")
+    assert repriced["records"] > 0
+    tasks = assert_same(cli, twins, "task", "--tz", "UTC", "list", "--json", "--no-import")
+    assert "Codex work" not in {task["title"] for task in tasks["tasks"]}
+    for by in ("task", "category"):
+        for basis in ("api", "plan"):
+            assert_same(
+                cli, twins, "report", "value", "--month", "2026-01", "--tz", "UTC", "--by", by, "--basis", basis,
+                "--json", "--no-import",
+            )  # fmt: skip
+    daily = assert_same(cli, twins, "report", "daily", "--tz", "UTC", "--json", "--no-import")
+    assert "mystery" not in daily["totals"]["unpriced_models"], daily["totals"]  # it has a price now
+    assert_same(cli, twins, "task", "--tz", "UTC", "proposals", "--json", "--no-import")
+
+
 def test_routing_and_experiments_match_sqlite(
     cli: CliRunner, twins: dict[str, Database], home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for db in twins.values():
         monkeypatch.setattr(routing_ledger, "_serial", count(1))  # the same session names in both
         routing_ledger.build_history(db)
-    routing = assert_same(
-        cli,
-        twins,
-        "report",
-        "routing",
-        "--month",
-        "2026-01",
-        "--tz",
-        "UTC",
-        "--candidates",
-        "tiny",
-        "--json",
-        "--no-import",
-    )
+    routing_argv = ("report", "routing", "--month", "2026-01", "--tz", "UTC", "--candidates", "tiny", "--json")
+    routing = assert_same(cli, twins, *routing_argv, "--no-import")
     assert routing["suggestions"]
+    priced_only = next(s for s in routing["suggestions"] if s["evidence"] == "priced_only")
+    accept = ("experiment", "--tz", "UTC", "accept", priced_only["id"], "--month", "2026-01", "--candidates", "tiny")
+    assert_same(cli, twins, *accept, "--tasks", "2", "--json", "--no-import")
+    for db in twins.values():  # two tasks of that category on the suggested model finish the experiment
+        monkeypatch.setattr(routing_ledger, "_serial", count(100))
+        for days in (1, 2):  # after the experiment was accepted (now)
+            when = (datetime.now(UTC) + timedelta(days=days)).replace(hour=10, minute=0, second=0, microsecond=0)
+            request = routing_ledger.Request(priced_only["to_model"])
+            routing_ledger.task(db, priced_only["category"], when, "90", request)
+    listed = assert_same(cli, twins, "experiment", "--tz", "UTC", "list", "--json", "--no-import")
+    assert listed["experiments"][0]["status"] == "done"
+    assert_same(cli, twins, "experiment", "--tz", "UTC", "show", "1", "--json", "--no-import")
+    assert_same(cli, twins, *routing_argv, "--no-import")
     assert_same(cli, twins, "report", "value", "--month", "2026-01", "--tz", "UTC", "--json", "--no-import")
     assert_same(cli, twins, "report", "sessions", "--tz", "UTC", "--json", "--no-import")
 
@@ -301,3 +389,23 @@ def test_names_are_ordered_by_code_point_whatever_the_servers_collation(
     }
     assert seen["postgresql"].projects_seen == seen["sqlite"].projects_seen == sorted(f"/w/{name}" for name in NAMES)
     assert seen["postgresql"].records_total == seen["sqlite"].records_total == len(NAMES)
+
+
+def test_doctor_shows_the_revision_and_records_with_the_password_hidden(
+    cli: CliRunner, pg_url: str, tmp_path: Path, home: Path
+) -> None:
+    password = pg_url.split(":")[2].split("@")[0]
+    empty = json.loads(cli("--db", pg_url, "doctor", "--json", "--no-tray").out)["checks"]["database"]
+    assert (empty["status"], empty["facts"]["revision"]) == ("info", None)  # doctor creates nothing
+    _sample_logs(tmp_path)
+    assert cli("--db", pg_url, "import").code == 0
+
+    text = cli("--db", pg_url, "doctor", "--no-tray")
+    database = json.loads(cli("--db", pg_url, "doctor", "--json", "--no-tray").out)["checks"]["database"]
+    assert database["status"] == "ok"
+    assert database["facts"]["revision"] == HEAD_REVISION
+    assert database["facts"]["records"] == 7
+    assert set(database["facts"]["last_import"]) == {"claude-code", "codex", "gemini-cli"}
+    assert database["facts"]["url"] == pg_url.replace(f":{password}@", ":***@")
+    assert f"revision {HEAD_REVISION} (head), 7 records" in text.out
+    assert password not in text.out + text.err + json.dumps(database)
