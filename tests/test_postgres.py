@@ -223,6 +223,11 @@ def test_poll_and_reconcile_match_sqlite(
     )
     for kind in ("daily", "models", "sessions"):
         assert_same(cli, twins, "report", kind, "--json", "--no-import", "--tz", "America/St_Johns")
+    for db in twins.values():  # a task holding provider buckets (several requests each) and log records
+        log_task(db, TaskDraft("Whole week", Decimal(50), at(4, 0), at(11, 0), category="ops"))
+    routing = assert_same(cli, twins, "report", "routing", "--month", "2026-01", "--tz", "UTC", "--json", "--no-import")
+    assert routing["models"]
+    assert_same(cli, twins, "report", "value", "--month", "2026-01", "--by", "model", "--json", "--no-import")
     accounts = assert_same(cli, twins, "keys", "list", "--json")
     assert len(accounts["accounts"]) == 3
 
