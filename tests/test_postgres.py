@@ -33,6 +33,7 @@ from tokenworth.core.secrets import SecretStore
 from tokenworth.services.accounts import store_key
 from tokenworth.services.overview import OverviewQuery, build_overview
 from tokenworth.services.polling import poll_accounts
+from tokenworth.services.task_overview import value_overview
 from tokenworth.services.tasks import Assignment, TaskDraft, log_task
 from tokenworth.sources.provider_http import RetryPolicy
 
@@ -252,6 +253,24 @@ def test_tasks_value_plans_and_export_match_sqlite(
     assert_same(cli, twins, "task", "categories", "--json")
     assert_same(cli, twins, "task", "--tz", "UTC", "proposals", "--month", "2026-01", "--json", "--no-import")
     assert_same(cli, twins, "plan", "list", "--month", "2026-01", "--tz", "UTC", "--json")
+
+    preview = ("task", "--tz", "UTC", "log", "Preview", "--value", "10", "--start", "2026-01-05T10:00", "--end")
+    previews = [cli("--db", db.url, *preview, "2026-01-05T12:00", "--dry-run") for db in twins.values()]
+    assert previews[0].code == previews[1].code == 0, previews
+    assert previews[0].out == previews[1].out
+    dashboards = [
+        build_overview(
+            db,
+            OverviewQuery(parse_period("2026-01", date(2026, 1, 31))),
+            zone=UTC,
+            now=at(31, 12),
+            budget=Decimal(40),
+            value_source=value_overview,
+        )
+        for db in twins.values()
+    ]
+    assert dashboards[0] == dashboards[1]
+    assert dashboards[0].value.tasks
 
     exported = {}
     for name, db in twins.items():
