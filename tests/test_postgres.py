@@ -327,6 +327,14 @@ def test_task_changes_repricing_and_plan_changes_match_sqlite(
     daily = assert_same(cli, twins, "report", "daily", "--tz", "UTC", "--json", "--no-import")
     assert "mystery" not in daily["totals"]["unpriced_models"], daily["totals"]  # it has a price now
     assert_same(cli, twins, "task", "--tz", "UTC", "proposals", "--json", "--no-import")
+    for db in twins.values():  # the running task (a boolean column) starts and stops on the wall clock
+        for step in (("task", "start", "Live"), ("task", "stop", "--value", "7", "--no-import")):
+            result = cli("--db", db.url, *step)
+            assert result.code == 0, f"{step} on {db.dialect}: {result.err}"
+        live = [
+            task for task in _json(cli, db, "task", "list", "--json", "--no-import")["tasks"] if task["title"] == "Live"
+        ]
+        assert [(task["value_usd"], task["active"]) for task in live] == [("7", False)]
 
 
 def test_routing_and_experiments_match_sqlite(
