@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import glob
 import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -22,15 +21,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from conftest import IN_CI, require_tool
 
+if TYPE_CHECKING:
+    import pwd  # POSIX only: imported where a server is started
+
 USER = "tokenworth"
 PASSWORD = "pg-test-secret"  # a throwaway server on 127.0.0.1 for one test session
 _WHY = "a real PostgreSQL server for the shared-database tests"
+ICU_EN_US = ("--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en-US")
+"""Text collated as most servers do (not by code point, as SQLite does)."""
 
 
 def pg_tool(name: str) -> str:
@@ -38,8 +42,11 @@ def pg_tool(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(Path(p).parts[-3]))
-    return versions[-1] if versions else require_tool(name, _WHY)
+    found_in = glob.glob(f"/usr/lib/postgresql/*/bin/{name}")
+    newest = sorted(
+        found_in, key=lambda path: [int(part) for part in Path(path).parts[-3].split(".") if part.isdigit()]
+    )
+    return newest[-1] if newest else require_tool(name, _WHY)
 
 
 def _free_port() -> int:
@@ -50,8 +57,10 @@ def _free_port() -> int:
 
 def _server_user() -> pwd.struct_passwd | None:
     """Who runs the server: None (the current user) unless that is root, which PostgreSQL refuses."""
-    if os.geteuid() != 0:
+    if os.name != "posix" or os.geteuid() != 0:
         return None
+    import pwd
+
     try:
         return pwd.getpwnam("postgres")
     except KeyError:
@@ -89,22 +98,14 @@ class PostgresServer:
         return subprocess.run(argv, cwd=self.folder, capture_output=True, text=True, timeout=120, check=False, **user)
 
     def start(self) -> None:
-        initdb = self._run(
-            pg_tool("initdb"),
-            "--pgdata",
-            str(self.folder / "data"),
-            "--username",
-            USER,
-            "--pwfile",
-            str(self.folder / "password"),
-            "--auth-host=scram-sha-256",
-            "--auth-local=trust",
-            "--encoding=UTF8",
-            "--locale=C.UTF-8",
-            "--locale-provider=icu",
-            "--icu-locale=en-US",
-            "--no-sync",
-        )
+        data, log = self.folder / "data", self.folder / "server.log"
+        common = (
+            pg_tool("initdb"), "--pgdata", str(data), "--username", USER, "--pwfile", str(self.folder / "password"),
+            "--auth-host=scram-sha-256", "--auth-local=trust", "--encoding=UTF8", "--no-sync",
+        )  # fmt: skip
+        initdb = self._run(*common, *ICU_EN_US)
+        if initdb.returncode != 0:  # a server built without ICU (or older than 15): its own default
+            initdb = self._run(*common)
         if initdb.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{initdb.stdout}\n{initdb.stderr}")
         options = (
@@ -112,16 +113,11 @@ class PostgresServer:
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
         started = self._run(
-            pg_tool("pg_ctl"), "--pgdata", str(self.folder / "data"), "--log", str(self.folder / "server.log"),
-            "--options", options, "--wait", "start",
-        )  # fmt: skip
+            pg_tool("pg_ctl"), "--pgdata", str(data), "--log", str(log), "--options", options, "--wait", "start"
+        )
         if started.returncode != 0:
-            log = (
-                (self.folder / "server.log").read_text(errors="replace")
-                if (self.folder / "server.log").exists()
-                else ""
-            )
-            raise RuntimeError(f"pg_ctl start failed:\n{started.stdout}\n{started.stderr}\n{log}")
+            server_log = log.read_text(errors="replace") if log.exists() else ""
+            raise RuntimeError(f"pg_ctl start failed:\n{started.stdout}\n{started.stderr}\n{server_log}")
 
     def stop(self) -> None:
         self._run(pg_tool("pg_ctl"), "--pgdata", str(self.folder / "data"), "--mode", "immediate", "--wait", "stop")
