@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 
 import routing_ledger
@@ -25,7 +26,7 @@ from export_ledger import build_export_ledger
 from provider_fakes import FAKE_KEY, NOW
 from task_ledger import at, event, write_events
 from tokenworth.core.config import sqlite_url
-from tokenworth.core.db import HEAD_REVISION, Database, current_revision, open_database
+from tokenworth.core.db import HEAD_REVISION, MIGRATIONS_DIR, Database, current_revision, open_database, upgrade
 from tokenworth.core.ledger import TOKEN_COLUMNS, drop_sidechain_replays, replayed_message_ids, upsert_rows
 from tokenworth.core.models import Base
 from tokenworth.core.periods import parse_period
@@ -122,6 +123,33 @@ def test_an_empty_database_is_migrated_to_head_and_matches_the_models(pg_url: st
     again.dispose()
 
 
+def test_a_database_at_the_first_revision_is_upgraded_with_its_records_and_downgrades_cleanly(pg_url: str) -> None:
+    from alembic import command
+
+    old = Database(pg_url)
+    upgrade(old, "0001_ledger")
+    with old.transaction() as tx:
+        tx.execute(
+            "INSERT INTO usage_records (dedupe_key, source, provider, model, ts, cost, cost_provenance, imported_at)"
+            " VALUES ('k1', 'claude-code', 'anthropic', 'm', 1767607800000, 12345, 'computed', 0)"
+        )
+    old.dispose()
+    db = open_database(pg_url)
+    try:
+        assert current_revision(db) == HEAD_REVISION
+        assert db.fetch("SELECT COUNT(*), SUM(cost) FROM usage_records") == [(1, 12345)]
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with db.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "base")
+        assert current_revision(db) is None
+        upgrade(db)
+        assert current_revision(db) == HEAD_REVISION
+    finally:
+        db.dispose()
+
+
 def _random_row(rng: random.Random, key: str) -> dict[str, Any]:
     """A ledger row in storage form; keys repeat across batches, so most writes are updates."""
     unpriced = rng.random() < 0.2
@@ -177,6 +205,7 @@ def test_import_and_every_usage_report_match_sqlite(
 ) -> None:
     _sample_logs(tmp_path)
     for db in twins.values():
+        log_task(db, TaskDraft("Before the import", Decimal(20), at(5, 0), at(6, 0), category="coding"))
         summary = _json(cli, db, "import", "--json")
         assert summary["records_added"] > 0
         again = _json(cli, db, "import", "--json")  # incremental: nothing new, nothing counted twice
@@ -191,6 +220,9 @@ def test_import_and_every_usage_report_match_sqlite(
     )  # fmt: skip
     assert [row["date"] for row in filtered["rows"]] == ["2026-01-05"]
     assert_same(cli, twins, "report", "projects", "--json", "--no-import", "--project", "/home/dev/tokenworth")
+    tasks = assert_same(cli, twins, "task", "--tz", "UTC", "list", "--json", "--no-import")  # attributed on import
+    assert tasks["tasks"][0]["tokens"] > 0
+    assert_same(cli, twins, "report", "value", "--month", "2026-01", "--tz", "UTC", "--json", "--no-import")
 
 
 def _poll(db: Database, env: dict[str, str], http: httpx.Client) -> None:
