@@ -311,7 +311,7 @@ def usage_report(
 def group_order(values: Sequence[Any]) -> tuple[tuple[bool, Any], ...]:
     """A sort key for SQL group keys as SQLite orders them (NULL first, text by code point), so
     groups read in any order (PostgreSQL returns them unordered) are folded the same way."""
-    return tuple((value is not None, value) if value is not None else (False, 0) for value in values)
+    return tuple((False, 0) if value is None else (True, value) for value in values)
 
 
 def _local_iso(ms: int, zone: tzinfo) -> str:
