@@ -23,6 +23,7 @@ from alembic.migration import MigrationContext
 import routing_ledger
 from conftest import SAMPLES, CliRunner
 from export_ledger import build_export_ledger
+from pg_server import PASSWORD, PostgresServer
 from provider_fakes import FAKE_KEY, NOW
 from task_ledger import at, event, write_events
 from tokenworth.core.config import sqlite_url
@@ -456,20 +457,21 @@ def test_names_are_ordered_by_code_point_whatever_the_servers_collation(
 
 
 def test_doctor_shows_the_revision_and_records_with_the_password_hidden(
-    cli: CliRunner, pg_url: str, tmp_path: Path, home: Path
+    cli: CliRunner, postgres_server: PostgresServer, tmp_path: Path, home: Path
 ) -> None:
-    password = pg_url.split(":")[2].split("@")[0]
-    empty = json.loads(cli("--db", pg_url, "doctor", "--json", "--no-tray").out)["checks"]["database"]
+    url = postgres_server.url(postgres_server.create_database(), driver="postgresql")  # as a user types it
+    shown = url.replace(f":{PASSWORD}@", ":***@")
+    empty = json.loads(cli("--db", url, "doctor", "--json", "--no-tray").out)["checks"]["database"]
     assert (empty["status"], empty["facts"]["revision"]) == ("info", None)  # doctor creates nothing
     _sample_logs(tmp_path)
-    assert cli("--db", pg_url, "import").code == 0
+    assert cli("--db", url, "import").code == 0
 
-    text = cli("--db", pg_url, "doctor", "--no-tray")
-    database = json.loads(cli("--db", pg_url, "doctor", "--json", "--no-tray").out)["checks"]["database"]
+    text = cli("--db", url, "doctor", "--no-tray")
+    database = json.loads(cli("--db", url, "doctor", "--json", "--no-tray").out)["checks"]["database"]
     assert database["status"] == "ok"
     assert database["facts"]["revision"] == HEAD_REVISION
     assert database["facts"]["records"] == 7
     assert set(database["facts"]["last_import"]) == {"claude-code", "codex", "gemini-cli"}
-    assert database["facts"]["url"] == pg_url.replace(f":{password}@", ":***@")
-    assert f"revision {HEAD_REVISION} (head), 7 records" in text.out
-    assert password not in text.out + text.err + json.dumps(database)
+    assert database["facts"]["url"] == shown
+    assert f"{shown}: revision {HEAD_REVISION} (head), 7 records" in text.out
+    assert PASSWORD not in text.out + text.err + json.dumps(database)
