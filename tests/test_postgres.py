@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -21,7 +23,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 
 import routing_ledger
-from conftest import SAMPLES, CliRunner
+from conftest import SAMPLES, CliRunner, subprocess_env
 from export_ledger import build_export_ledger
 from pg_server import PASSWORD, PostgresServer
 from provider_fakes import FAKE_KEY, NOW
@@ -475,3 +477,20 @@ def test_doctor_shows_the_revision_and_records_with_the_password_hidden(
     assert database["facts"]["url"] == shown
     assert f"{shown}: revision {HEAD_REVISION} (head), 7 records" in text.out
     assert PASSWORD not in text.out + text.err + json.dumps(database)
+
+
+def test_teammates_starting_at_once_on_an_empty_database_all_get_a_ledger(pg_url: str) -> None:
+    """Every teammate's app migrates at start: several at once must not trip over each other."""
+    code = "import sys; from tokenworth.core.db import open_database; open_database(sys.argv[1]).dispose()"
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, pg_url], env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    for process in starts:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err.decode(errors="replace")
+    db = open_database(pg_url)
+    assert current_revision(db) == HEAD_REVISION
+    db.dispose()

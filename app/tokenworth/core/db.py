@@ -253,6 +253,11 @@ def current_revision(db: Database) -> str | None:
     return None if not rows else str(rows[0][0])
 
 
+MIGRATION_LOCK = 0x746F6B77  # "tokw"
+"""PostgreSQL advisory lock held while migrating: one teammate's app migrates a shared database,
+the others wait for it and then find the schema at head."""
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
     """Apply migrations up to `revision` (Alembic), inside one connection."""
     from alembic import command
@@ -261,6 +266,8 @@ def upgrade(db: Database, revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # released at commit; DDL is transactional there
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 
