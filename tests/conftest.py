@@ -16,7 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from tokenworth.core.config import sqlite_url
 from tokenworth.core.db import Database, open_database
 
-pytest_plugins = ("provider_fakes",)  # keyring and fake provider API fixtures
+pytest_plugins = ("provider_fakes", "pg_server")  # keyring and fake provider API fixtures; a PostgreSQL server
 
 SAMPLES = Path(__file__).parent / "fixtures" / "samples"
 APP_DIR = Path(__file__).resolve().parents[1] / "app"

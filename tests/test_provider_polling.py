@@ -514,3 +514,17 @@ def test_reconcile_sets_estimates_against_the_bill_without_double_counting(
     daily = usage_report(db, "daily", zone=UTC, since=date(2026, 1, 5), until=date(2026, 1, 5))
     api_and_logs = sum((r.usage_api.amount or Decimal(0)) + (r.logs.amount or Decimal(0)) for r in report.rows)
     assert daily.totals.cost == api_and_logs
+
+
+def test_a_daily_page_supersedes_only_its_own_accounts_hourly_rows(
+    db: Database, secrets: SecretStore, fake_env: dict[str, str], memory_keyring: Any, poll: Any
+) -> None:
+    """Labels differing only in case are two accounts (SQLite's LIKE would match both)."""
+    add_account(db, secrets, fake_env, "anthropic", label="Team")
+    add_account(db, secrets, fake_env, "anthropic", label="team")
+    assert poll().ok
+    memory_keyring.set_password("tokenworth", "anthropic:Team", "sk-ant-admin01-REVOKED0key0for0tests000000")
+    later = NOW + timedelta(days=2)
+    poll(clock=lambda: later)  # "Team" is refused; "team" turns 9-10 January into daily rows
+    hourly = {r["account"] for r in usage_rows(db) if r["bucket_seconds"] == 3600 and r["ts"] < NOW}
+    assert hourly == {"anthropic:Team"}  # still there: polled again once the key is fixed

@@ -58,12 +58,34 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+DRIVER_HINTS = {"postgresql": "pip install 'tokenworth[postgres]' (the psycopg driver)"}
+"""How to install the driver a database needs, by SQLAlchemy backend name."""
+
+
+class MissingDriverError(DatabaseError):
+    """The URL names a database whose Python driver is not installed; `hint` says how to fix it."""
+
+    def __init__(self, url: str, exc: ImportError) -> None:
+        from sqlalchemy.engine import make_url
+
+        backend = make_url(url).get_backend_name()
+        self.problem = f"its database driver is not installed ({exc})"
+        self.hint = DRIVER_HINTS.get(backend, f"install the Python driver that {backend} URLs name (with pip)")
+        super().__init__(f"cannot open the database at {safe_url(url)}: {self.problem}; to fix: {self.hint}")
+
+
 def create_db_engine(url: str) -> Engine:
-    """An engine for any SQLAlchemy URL; a SQLite file gets its folder created and WAL mode."""
+    """An engine for any SQLAlchemy URL; a SQLite file gets its folder created and WAL mode.
+
+    `postgresql://` without a driver name means psycopg (version 3: the `postgres` extra's driver),
+    whatever SQLAlchemy's own default is. A missing driver raises MissingDriverError (how to install it).
+    """
     from sqlalchemy import create_engine, event
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
@@ -71,7 +93,10 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except ImportError as exc:
+        raise MissingDriverError(url, exc) from exc
 
 
 class RawTransaction:
@@ -228,6 +253,11 @@ def current_revision(db: Database) -> str | None:
     return None if not rows else str(rows[0][0])
 
 
+MIGRATION_LOCK = 0x746F6B77  # "tokw"
+"""PostgreSQL advisory lock held while migrating: one teammate's app migrates a shared database,
+the others wait for it and then find the schema at head."""
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
     """Apply migrations up to `revision` (Alembic), inside one connection."""
     from alembic import command
@@ -236,6 +266,8 @@ def upgrade(db: Database, revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # released at commit; DDL is transactional there
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 

@@ -159,12 +159,13 @@ def _view(row: ProviderAccount) -> AccountView:
 
 def list_accounts(db: Database, provider: str | None = None, label: str | None = None) -> list[AccountView]:
     with db.session() as session:
-        query = select(ProviderAccount).order_by(ProviderAccount.provider, ProviderAccount.label)
+        query = select(ProviderAccount)
         if provider:
             query = query.where(ProviderAccount.provider == provider)
         if label:
             query = query.where(ProviderAccount.label == label)
-        return [_view(row) for row in session.scalars(query)]
+        rows = sorted(session.scalars(query), key=lambda row: (row.provider, row.label))  # by code point, any database
+        return [_view(row) for row in rows]
 
 
 @dataclass

@@ -165,7 +165,7 @@ def check_database(url: str) -> Check:
     """Revision against head and the number of records, without creating or upgrading anything."""
     from sqlalchemy.engine import make_url
 
-    from tokenworth.core.db import HEAD_REVISION, Database, current_revision, safe_url
+    from tokenworth.core.db import HEAD_REVISION, Database, MissingDriverError, current_revision, safe_url
     from tokenworth.services.importing import last_import_times
 
     shown = safe_url(url)
@@ -184,6 +184,8 @@ def check_database(url: str) -> Check:
         facts["price_overrides"] = _count(db, "price_overrides")
         if facts["records"] is not None:
             facts["last_import"] = last_import_times(db)
+    except MissingDriverError as exc:
+        return Check("error", f"{shown}: cannot read: {exc.problem}", hint=exc.hint, facts=facts)
     except Exception as exc:
         return Check("error", f"{shown}: cannot read: {_scrub(exc, url)}", facts=facts)
     finally:

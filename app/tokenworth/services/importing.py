@@ -235,7 +235,8 @@ _CURSOR_COLUMNS = (
 def _stored_cursors(db: Database, sources: Sequence[LocalLogSource]) -> dict[tuple[str, str], dict[str, Any]]:
     names = [source.name for source in sources]
     placeholders = ", ".join(f":s{index}" for index in range(len(names)))
-    sql = f"SELECT source, {', '.join(_CURSOR_COLUMNS)} FROM imported_files WHERE source IN ({placeholders})"
+    columns = ", ".join(f'"{name}"' for name in _CURSOR_COLUMNS)  # "offset" is a keyword on PostgreSQL
+    sql = f"SELECT source, {columns} FROM imported_files WHERE source IN ({placeholders})"
     rows = db.fetch(sql, {f"s{index}": name for index, name in enumerate(names)})
     return {(row[0], row[1]): dict(zip(_CURSOR_COLUMNS, row[1:], strict=True)) for row in rows}
 

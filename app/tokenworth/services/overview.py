@@ -217,9 +217,8 @@ def _seen(db: Database) -> tuple[list[str], list[str], int]:
     them took most of a dashboard refresh on a year of history.
     """
     table, records = ("usage_rollup", "SUM(records)") if db.dialect == "sqlite" else ("usage_records", "COUNT(*)")
-    sources = [row[0] for row in db.fetch(f"SELECT DISTINCT source FROM {table} ORDER BY source")]
-    projects = [
-        row[0] for row in db.fetch(f"SELECT DISTINCT project FROM {table} WHERE project <> '' ORDER BY project")
-    ]
+    # sorted here, not by ORDER BY: the same order (by code point) whatever a server's collation
+    sources = sorted(row[0] for row in db.fetch(f"SELECT DISTINCT source FROM {table}"))
+    projects = sorted(row[0] for row in db.fetch(f"SELECT DISTINCT project FROM {table} WHERE project <> ''"))
     total = int(db.fetch(f"SELECT {records} FROM {table}")[0][0] or 0)
     return sources, projects, total

@@ -158,7 +158,8 @@ def delete_plan(db: Database, name: str) -> PlanView:
 def list_plans(db: Database) -> list[PlanView]:
     """Every plan, by name."""
     with db.session() as session:
-        return [_view(plan) for plan in session.scalars(select(Plan).order_by(Plan.name))]
+        plans = sorted(session.scalars(select(Plan)), key=lambda plan: plan.name)  # by code point, any database
+        return [_view(plan) for plan in plans]
 
 
 def recorded_sources(db: Database) -> set[str]:

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from tokenworth.core.db import Database
 from tokenworth.core.ledger import upsert_rows
@@ -289,11 +289,11 @@ def _store_page(
         if page.bucket_starts and page.width_seconds > 3600 and not page.costs:  # usage pages
             c = UsageRecord.__table__.c
             first, last = min(page.bucket_starts), max(page.bucket_starts)
+            prefix = key_prefix(poller.provider, page.endpoint, poller.account)
             conn.execute(
                 delete(UsageRecord.__table__).where(
-                    c.dedupe_key.startswith(
-                        key_prefix(poller.provider, page.endpoint, poller.account), autoescape=True
-                    ),
+                    # not LIKE: SQLite's ignores case, and labels differing in case are two accounts
+                    func.substr(c.dedupe_key, 1, len(prefix)) == prefix,
                     c.bucket_seconds < page.width_seconds,
                     c.ts >= first,
                     c.ts < last + timedelta(seconds=page.width_seconds),
@@ -423,10 +423,10 @@ def poll_accounts(
     if since is not None and since > now:
         raise ValueError("--since is in the future")
     with db.session() as session:
-        query = select(ProviderAccount).order_by(ProviderAccount.provider, ProviderAccount.label)
+        query = select(ProviderAccount)
         if wanted:
             query = query.where(ProviderAccount.provider.in_(wanted))
-        accounts = list(session.scalars(query))
+        accounts = sorted(session.scalars(query), key=lambda row: (row.provider, row.label))  # any collation
         prices = _BucketPrices(load_price_book(db))
     summary = PollSummary()
     client = http or new_http_client()

@@ -119,7 +119,8 @@ def delete_override(db: Database, provider: str, model: str) -> bool:
 
 def list_overrides(db: Database) -> list[PriceOverride]:
     with db.session() as session:
-        return list(session.scalars(select(PriceOverride).order_by(PriceOverride.provider, PriceOverride.model)))
+        rows = session.scalars(select(PriceOverride))
+        return sorted(rows, key=lambda row: (row.provider, row.model))  # by code point, any collation
 
 
 @dataclass

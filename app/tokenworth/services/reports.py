@@ -246,7 +246,10 @@ def usage_report(
     rows: dict[str, ReportRow] = {}
     day_of_slot: dict[int, date] = {}
     activity_ms: dict[str, tuple[int, int]] = {}  # sessions: first and last activity, compared as instants
-    for record in db.fetch(sql, params):
+    records = db.fetch(sql, params)
+    if kind in ("models", "sessions"):  # a row's provider / source / project is its last group's: fix the order
+        records.sort(key=lambda record: group_order(record[:key_count]))
+    for record in records:
         group = record[:key_count]
         sums = record[key_count : key_count + _MEASURE_COUNT]
         model = group[-1] if kind != "models" else group[0]
@@ -305,6 +308,12 @@ def usage_report(
     )
 
 
+def group_order(values: Sequence[Any]) -> tuple[tuple[bool, Any], ...]:
+    """A sort key for SQL group keys as SQLite orders them (NULL first, text by code point), so
+    groups read in any order (PostgreSQL returns them unordered) are folded the same way."""
+    return tuple((False, 0) if value is None else (True, value) for value in values)
+
+
 def _local_iso(ms: int, zone: tzinfo) -> str:
     return from_epoch_ms(ms).astimezone(zone).isoformat(timespec="seconds")
 
@@ -312,8 +321,5 @@ def _local_iso(ms: int, zone: tzinfo) -> str:
 def unpriced_models(db: Database, *, since: datetime | None = None) -> list[tuple[str, str, int]]:
     """(provider, model, records) with no price: to be shown loudly wherever totals are."""
     where, params = record_filter(start=since)
-    sql = (
-        f"SELECT provider, model, COUNT(*) FROM usage_records WHERE cost IS NULL AND {where} "
-        "GROUP BY provider, model ORDER BY provider, model"
-    )
-    return [(row[0], row[1], int(row[2])) for row in db.fetch(sql, params)]
+    sql = f"SELECT provider, model, COUNT(*) FROM usage_records WHERE cost IS NULL AND {where} GROUP BY provider, model"
+    return sorted((row[0], row[1], int(row[2])) for row in db.fetch(sql, params))  # by code point, any collation

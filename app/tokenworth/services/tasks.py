@@ -249,16 +249,18 @@ def _assignments(
     branches: dict[int, list[tuple[str, str | None]]] = {}
     if not task_ids:
         return sessions, branches
-    for task_id, session_id in session.execute(
-        select(TaskSession.task_id, TaskSession.session_id)
-        .where(TaskSession.task_id.in_(task_ids))
-        .order_by(TaskSession.session_id)
+    # sorted here, not by ORDER BY: by code point whatever the database's collation
+    for task_id, session_id in sorted(
+        session.execute(select(TaskSession.task_id, TaskSession.session_id).where(TaskSession.task_id.in_(task_ids)))
     ):
         sessions.setdefault(task_id, []).append(session_id)
-    for task_id, project, branch in session.execute(
-        select(TaskBranch.task_id, TaskBranch.project, TaskBranch.git_branch)
-        .where(TaskBranch.task_id.in_(task_ids))
-        .order_by(TaskBranch.project, TaskBranch.git_branch)
+    for task_id, project, branch in sorted(
+        session.execute(
+            select(TaskBranch.task_id, TaskBranch.project, TaskBranch.git_branch).where(
+                TaskBranch.task_id.in_(task_ids)
+            )
+        ),
+        key=lambda row: (row[0], row[1], row[2] or ""),
     ):
         branches.setdefault(task_id, []).append((project, branch or None))
     return sessions, branches
@@ -797,12 +799,12 @@ class CategoryUse:
 def category_history(db: Database) -> list[CategoryUse]:
     """The user's categories, most recently used first, then the defaults not used yet."""
     with db.session() as session:
-        rows = session.execute(
+        found = session.execute(
             select(Task.category, func.count(), func.max(type_coerce(Task.started_at, BigInteger)))
             .where(Task.category.is_not(None))
             .group_by(Task.category)
-            .order_by(func.max(type_coerce(Task.started_at, BigInteger)).desc(), Task.category)
         ).all()
+    rows = sorted(found, key=lambda row: (-int(row[2]), str(row[0])))  # newest first, then by code point
     used = [CategoryUse(str(name), int(count), from_epoch_ms(int(last_ms))) for name, count, last_ms in rows]
     seen = {use.name.casefold() for use in used}
     return used + [CategoryUse(name, 0, None) for name in DEFAULT_CATEGORIES if name not in seen]

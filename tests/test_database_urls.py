@@ -1,0 +1,57 @@
+"""`--db URL` for a server database: which driver a plain `postgresql://` URL uses, and a clear
+way forward (never a traceback, never the password) when that driver is not installed."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from conftest import CliRunner
+from tokenworth.core.db import MissingDriverError, create_db_engine, open_database
+
+URL = "postgresql://me:hunter2secret@127.0.0.1:9/ledger"
+
+
+@pytest.fixture
+def no_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if no PostgreSQL driver were installed: importing one fails."""
+    for name in ("psycopg", "psycopg2"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+def test_a_plain_postgresql_url_uses_psycopg_3() -> None:
+    pytest.importorskip("psycopg")
+    engine = create_db_engine(URL)  # connects lazily: no server needed
+    try:
+        assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.usefixtures("no_driver")
+def test_a_missing_driver_says_what_to_install() -> None:
+    with pytest.raises(MissingDriverError) as raised:
+        open_database(URL)
+    message = str(raised.value)
+    assert "pip install 'tokenworth[postgres]'" in message
+    assert "psycopg" in message
+    assert "hunter2secret" not in message
+    assert "postgresql://me:***@127.0.0.1:9/ledger" in message
+
+
+@pytest.mark.usefixtures("no_driver")
+def test_commands_and_doctor_say_it_without_a_traceback(cli: CliRunner) -> None:
+    report = cli("--db", URL, "report", "daily", "--no-import")
+    assert report.code == 1
+    assert "Traceback" not in report.err
+    assert "pip install 'tokenworth[postgres]'" in report.err
+    assert "hunter2secret" not in report.out + report.err
+
+    doctor = cli("--db", URL, "doctor", "--json", "--no-tray")
+    database = json.loads(doctor.out)["checks"]["database"]
+    assert database["status"] == "error"
+    assert "driver is not installed" in database["summary"]
+    assert database["hint"] == "pip install 'tokenworth[postgres]' (the psycopg driver)"
+    assert "hunter2secret" not in doctor.out + doctor.err
