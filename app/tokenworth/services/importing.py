@@ -366,6 +366,7 @@ def _read_planned(
         progress(0, total_bytes)
     results: Iterable[tuple[_PlannedFile, Iterable[_Chunk]]]
     if workers > 1 and len(planned) > 1 and total_bytes >= PARALLEL_MIN_BYTES:
+        db.dispose()  # no pooled connection (PostgreSQL) may be inherited by the forked workers
         results = _parse_in_processes(planned, workers, while_waiting=lambda: _preload(book))
     else:
         results = (
