@@ -58,6 +58,9 @@ def twins(tmp_path: Path, pg_url: str) -> Iterator[dict[str, Database]]:
 
 WALL_CLOCK = frozenset({"created_at", "updated_at", "accepted_at", "generated_at", "last_poll_at", "last_import_at"})
 """Fields that say when something was done (the wall clock): left out of the comparisons."""
+WALL_CLOCK_IN = {"experiments": frozenset({"ended_at"})}
+"""...and those that are wall-clock only inside some lists (an experiment ends when it is finished
+or cancelled; a task's `ended_at` is data and is compared)."""
 
 
 def _json(cli: CliRunner, db: Database, *argv: str) -> Any:
@@ -66,11 +69,15 @@ def _json(cli: CliRunner, db: Database, *argv: str) -> Any:
     return json.loads(result.out)
 
 
-def _without_wall_clock(doc: Any) -> Any:
+def _without_wall_clock(doc: Any, also: frozenset[str] = frozenset()) -> Any:
     if isinstance(doc, dict):
-        return {key: _without_wall_clock(value) for key, value in doc.items() if key not in WALL_CLOCK}
+        return {
+            key: _without_wall_clock(value, WALL_CLOCK_IN.get(key, frozenset()))
+            for key, value in doc.items()
+            if key not in WALL_CLOCK and key not in also
+        }
     if isinstance(doc, list):
-        return [_without_wall_clock(item) for item in doc]
+        return [_without_wall_clock(item, also) for item in doc]
     return doc
 
 
