@@ -314,7 +314,7 @@ def check_log_folders(env: Mapping[str, str]) -> Check:
         files = source.find_default(env, None)
         total += len(files)
         for folder in source.default_dirs(env, None):
-            count = sum(1 for path in files if path.is_relative_to(folder))
+            count = sum(1 for item in files if item.is_under(folder))
             folders.append({"source": source.name, "dir": str(folder), "exists": folder.is_dir(), "files": count})
     found = [f for f in folders if f["exists"]]
     facts = {"folders": folders, "files": total}

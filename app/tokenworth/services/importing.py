@@ -242,14 +242,17 @@ def _stored_cursors(db: Database, sources: Sequence[LocalLogSource]) -> dict[tup
 
 
 def _plan_file(
-    source: LocalLogSource, path: Path, stat: os.stat_result, cursor: dict[str, Any] | None
+    source: LocalLogSource, name: str, stat: os.stat_result, cursor: dict[str, Any] | None
 ) -> _PlannedFile | None:
+    """What to read of one file: nothing (unchanged), all of it, or what was appended."""
+    if cursor is not None:
+        same_identity = cursor["device"] == stat.st_dev and cursor["inode"] == stat.st_ino
+        if same_identity and cursor["size"] == stat.st_size and cursor["mtime_ns"] == stat.st_mtime_ns:
+            return None  # the common case: no Path object, no read
+    path = Path(name)
     fresh = _PlannedFile(source, path, stat, 0, {})
     if cursor is None:
         return fresh
-    same_identity = cursor["device"] == stat.st_dev and cursor["inode"] == stat.st_ino
-    if same_identity and cursor["size"] == stat.st_size and cursor["mtime_ns"] == stat.st_mtime_ns:
-        return None
     if source.is_whole_file(path) or not same_identity or stat.st_size < cursor["offset"]:
         return fresh
     offset = int(cursor["offset"])
@@ -312,13 +315,13 @@ def import_local_logs(
     cursors = _stored_cursors(db, sources)
     planned: list[_PlannedFile] = []
     for source in sources:
-        for path in files.get(source.name, []):
+        for item in files.get(source.name, []):
             try:
-                stat = path.stat()
+                stat = item.stat or os.stat(item.path)
             except OSError:
                 continue
             summary.files_found += 1
-            plan = _plan_file(source, path, stat, cursors.get((source.name, str(path))))
+            plan = _plan_file(source, item.path, stat, cursors.get((source.name, item.path)))
             if plan is None:
                 summary.files_unchanged += 1
             else:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenworth.core.timeutil import parse_timestamp
-from tokenworth.sources.files import walk_files
+from tokenworth.sources.files import LogFile, walk_files
 from tokenworth.sources.lines import (
     TORN_LINE,
     as_int,
@@ -50,16 +50,17 @@ def projects_dir(folder: Path) -> Path:
     return folder
 
 
-def find_files(roots: Iterable[Path]) -> list[Path]:
+def find_files(roots: Iterable[Path]) -> list[LogFile]:
     """Every transcript under the roots, subagent files included, each real file once."""
     seen: set[tuple[int, int]] = set()
-    found: list[Path] = []
+    found: list[LogFile] = []
     for root in roots:
-        for path, stat in walk_files(root, (".jsonl",)):
-            identity = (stat.st_dev, stat.st_ino)
+        for item in walk_files(root, (".jsonl",)):
+            assert item.stat is not None
+            identity = (item.stat.st_dev, item.stat.st_ino)
             if identity not in seen:
                 seen.add(identity)
-                found.append(path)
+                found.append(item)
     return found
 
 

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 
-def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[tuple[Path, os.stat_result]]:
-    """(path, stat) of every regular file under `root` whose name ends with one of `suffixes`,
-    in a stable (sorted) order. A missing or unreadable folder yields nothing."""
+@dataclass(frozen=True, slots=True)
+class LogFile:
+    """A log file found on disk: its path, and its `stat` when the walk already made one (so a
+    run that finds nothing new stats each file once and builds no `Path` objects)."""
+
+    path: str
+    stat: os.stat_result | None = None
+
+    def is_under(self, folder: Path) -> bool:
+        return Path(self.path).is_relative_to(folder)
+
+
+def log_files(paths: Iterable[Path]) -> list[LogFile]:
+    """Files found some other way (no stat yet)."""
+    return [LogFile(str(path)) for path in paths]
+
+
+def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[LogFile]:
+    """Every regular file under `root` whose name ends with one of `suffixes`, with its stat, in
+    a stable (sorted) order. A missing or unreadable folder yields nothing."""
     stack = [str(root)]
     while stack:
         folder = stack.pop()
@@ -24,7 +42,7 @@ def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[tuple[Path, os
                 if entry.is_dir(follow_symlinks=False):
                     subfolders.append(entry.path)
                 elif entry.name.endswith(suffixes) and entry.is_file():
-                    yield Path(entry.path), entry.stat()
+                    yield LogFile(entry.path, entry.stat())
             except OSError:
                 continue
         stack.extend(reversed(subfolders))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from tokenworth.sources import claude_code, codex, gemini_cli
+from tokenworth.sources.files import LogFile, log_files
 from tokenworth.sources.records import ParseResult
 
 Parser = Callable[..., ParseResult]
@@ -21,8 +22,8 @@ class LocalLogSource:
     provider: str
     parse: Parser
     policy: Literal["fullest", "latest"]
-    find_default: Callable[[Mapping[str, str], Path | None], list[Path]]
-    find_in: Callable[[Path], list[Path]]
+    find_default: Callable[[Mapping[str, str], Path | None], list[LogFile]]
+    find_in: Callable[[Path], list[LogFile]]
     default_dirs: Callable[[Mapping[str, str], Path | None], list[Path]]
 
     def is_whole_file(self, path: Path) -> bool:
@@ -30,20 +31,20 @@ class LocalLogSource:
         return path.name.endswith(".zst") or path.suffix == ".json"
 
 
-def _claude_default(env: Mapping[str, str], home: Path | None) -> list[Path]:
+def _claude_default(env: Mapping[str, str], home: Path | None) -> list[LogFile]:
     return claude_code.find_files(claude_code.default_roots(env, home))
 
 
-def _claude_in(folder: Path) -> list[Path]:
+def _claude_in(folder: Path) -> list[LogFile]:
     return claude_code.find_files([claude_code.projects_dir(folder)])
 
 
-def _codex_in(folder: Path) -> list[Path]:
+def _codex_in(folder: Path) -> list[LogFile]:
     found = codex.find_files(folder)
     if not found and folder.is_dir():
         # A folder of rollouts itself rather than a CODEX_HOME.
         found = sorted(p for p in folder.rglob("*.jsonl*") if p.name.endswith((".jsonl", ".jsonl.zst")))
-    return found
+    return log_files(found)
 
 
 LOCAL_SOURCES: dict[str, LocalLogSource] = {
@@ -61,7 +62,7 @@ LOCAL_SOURCES: dict[str, LocalLogSource] = {
         provider=codex.PROVIDER,
         parse=codex.parse,
         policy="fullest",
-        find_default=lambda env, home: codex.find_files(codex.default_root(env, home)),
+        find_default=lambda env, home: log_files(codex.find_files(codex.default_root(env, home))),
         find_in=_codex_in,
         default_dirs=lambda env, home: [codex.default_root(env, home)],
     ),
@@ -70,8 +71,8 @@ LOCAL_SOURCES: dict[str, LocalLogSource] = {
         provider=gemini_cli.PROVIDER,
         parse=gemini_cli.parse,
         policy="latest",
-        find_default=lambda env, home: gemini_cli.find_files(gemini_cli.default_root(env, home)),
-        find_in=gemini_cli.find_files,
+        find_default=lambda env, home: log_files(gemini_cli.find_files(gemini_cli.default_root(env, home))),
+        find_in=lambda folder: log_files(gemini_cli.find_files(folder)),
         default_dirs=lambda env, home: [gemini_cli.default_root(env, home)],
     ),
 }
