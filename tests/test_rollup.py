@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tokenworth.core.db import Database
-from tokenworth.core.ledger import drop_sidechain_replays, upsert_rows
-from tokenworth.core.rollup import SLOT_MS
+from tokenworth.core.ledger import BULK_MIN_ROWS, drop_sidechain_replays, upsert_rows
+from tokenworth.core.rollup import INSERT_TRIGGER_NAME, SLOT_MS
 from tokenworth.services.reports import REPORT_KINDS, usage_report
 
 ROLLUP_SQL = (
@@ -76,6 +76,42 @@ def test_rollup_follows_inserts_updates_and_deletes(db: Database) -> None:
             tx.execute("DELETE FROM usage_records WHERE id % 29 = :r", {"r": round_})
         assert db.fetch(ROLLUP_SQL) == db.fetch(RECORDS_SQL)
     assert db.fetch("SELECT COUNT(*) FROM usage_rollup WHERE records = 0") == [(0,)]
+
+
+TRIGGER_SQL = "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"
+
+
+def test_large_batches_keep_the_rollup_exact_and_the_trigger_in_place(db: Database) -> None:
+    """A large import batch adds its rows to the rollup grouped, not per row; the result is the same."""
+    trigger_before = db.fetch(TRIGGER_SQL, {"name": INSERT_TRIGGER_NAME})
+    assert trigger_before
+    rng = random.Random(5)
+    for round_ in range(4):
+        # half of each batch's keys were written before: inserts and fuller updates in one batch
+        keys = [f"k{rng.randrange(0, 4 * BULK_MIN_ROWS)}" for _ in range(2 * BULK_MIN_ROWS)]
+        with db.transaction() as tx:
+            upsert_rows(tx, [_row(rng, key) for key in keys], "fullest" if round_ % 2 else "latest")
+        with db.transaction() as tx:  # small writes afterwards still go through the trigger
+            upsert_rows(tx, [_row(rng, f"small{round_}-{n}") for n in range(3)], "latest")
+            tx.execute("DELETE FROM usage_records WHERE id % 31 = :r", {"r": round_})
+        assert db.fetch(ROLLUP_SQL) == db.fetch(RECORDS_SQL)
+    assert db.fetch(TRIGGER_SQL, {"name": INSERT_TRIGGER_NAME}) == trigger_before
+
+
+def test_a_failed_large_batch_leaves_records_rollup_and_trigger_as_they_were(db: Database) -> None:
+    rng = random.Random(9)
+    with db.transaction() as tx:
+        upsert_rows(tx, [_row(rng, f"k{n}") for n in range(50)], "latest")
+    before = (db.fetch(ROLLUP_SQL), db.fetch("SELECT COUNT(*) FROM usage_records"))
+    rows = [_row(rng, f"new{n}") for n in range(BULK_MIN_ROWS + 10)]
+    rows[-1]["model"] = None  # NOT NULL: the batch fails after most rows were written
+    with pytest.raises(Exception, match="NOT NULL"), db.transaction() as tx:
+        upsert_rows(tx, rows, "latest")
+    assert (db.fetch(ROLLUP_SQL), db.fetch("SELECT COUNT(*) FROM usage_records")) == before
+    assert db.fetch(TRIGGER_SQL, {"name": INSERT_TRIGGER_NAME})
+    with db.transaction() as tx:  # and the trigger still works
+        upsert_rows(tx, [_row(rng, "after")], "latest")
+    assert db.fetch(ROLLUP_SQL) == db.fetch(RECORDS_SQL)
 
 
 class _RecordsOnly(Database):

@@ -15,8 +15,9 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, Literal
 
-from tokenworth.core.db import RawTransaction, SqlAlchemyTransaction, as_transaction
+from tokenworth.core.db import RawTransaction, SqlAlchemyTransaction, SqliteTransaction, as_transaction
 from tokenworth.core.money import to_units
+from tokenworth.core.rollup import ADD_RECORDS_AFTER, INSERT_TRIGGER_NAME
 from tokenworth.core.timeutil import to_epoch_ms
 
 ConflictPolicy = Literal["fullest", "latest"]
@@ -123,12 +124,67 @@ def upsert_rows(conn: RawTransaction | Any, rows: Sequence[dict[str, Any]], poli
         return
     tx = as_transaction(conn)
     rows = [raw_row(row) for row in collapse(rows, policy)]
-    if tx.dialect in ("sqlite", "postgresql"):
+    if isinstance(tx, SqliteTransaction) and len(rows) >= BULK_MIN_ROWS:
+        _upsert_sqlite_bulk(tx, rows, policy)
+    elif tx.dialect in ("sqlite", "postgresql"):
         tx.executemany(_upsert_sql(policy), rows)
     elif isinstance(tx, SqlAlchemyTransaction):
         _upsert_portable(tx, rows, policy)
     else:  # pragma: no cover - a RawTransaction is SQLite or SQLAlchemy
         raise TypeError(f"no upsert for {tx.dialect}")
+
+
+BULK_MIN_ROWS = 500
+"""From this many rows, a SQLite upsert adds new rows to the rollup in one statement, not per row."""
+
+
+def _upsert_sqlite_bulk(tx: SqliteTransaction, rows: Sequence[dict[str, Any]], policy: ConflictPolicy) -> None:
+    """The upsert of a large batch with the rollup's insert trigger paused, all in one transaction.
+
+    SQLite runs a trigger per row, which made it most of a cold import's write time. The trigger
+    is dropped, the rows written, the new ones (ids above the old maximum: ids only grow and an
+    update keeps its id) added to the rollup grouped, and the trigger created again with its
+    stored text. Only on our own `sqlite3` transaction (an explicit BEGIN IMMEDIATE), where the
+    DDL is part of the transaction. Rows are unique by dedupe key here (`collapse`), so no row
+    of this batch is both inserted and then updated. A failure rolls the whole transaction back,
+    trigger included.
+    """
+    trigger = tx.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name", {"name": INSERT_TRIGGER_NAME}
+    )
+    if not trigger:  # no rollup kept here (a database older than the rollup, mid-migration)
+        tx.executemany(_upsert_sql(policy), rows)
+        return
+    stored = _stored_keys(tx, [row["dedupe_key"] for row in rows])
+    ((last_id,),) = tx.execute("SELECT COALESCE(MAX(id), 0) FROM usage_records")
+    tx.execute(f"DROP TRIGGER {INSERT_TRIGGER_NAME}")
+    # New keys by a plain insert: an upsert clause costs SQLite twice the time even when it
+    # never fires. Known keys by the upsert (their update trigger keeps the rollup).
+    tx.executemany(_insert_new_sql(), [row for row in rows if row["dedupe_key"] not in stored])
+    tx.executemany(_upsert_sql(policy), [row for row in rows if row["dedupe_key"] in stored])
+    tx.execute(ADD_RECORDS_AFTER, {"after_id": last_id})
+    tx.execute(trigger[0][0])
+
+
+def _stored_keys(tx: RawTransaction, keys: Sequence[str]) -> set[str]:
+    """Which of `keys` the ledger already holds (an index lookup each)."""
+    stored: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        names = {f"k{index}": key for index, key in enumerate(chunk)}
+        placeholders = ", ".join(f":{name}" for name in names)
+        found = tx.execute(f"SELECT dedupe_key FROM usage_records WHERE dedupe_key IN ({placeholders})", names)
+        stored.update(key for (key,) in found)
+    return stored
+
+
+@cache
+def _insert_new_sql() -> str:
+    """INSERT of rows whose keys are not stored (DO NOTHING only guards against a mistake)."""
+    return (
+        f"INSERT INTO usage_records ({', '.join(_COLUMNS)}) VALUES ({', '.join(':' + n for n in _COLUMNS)})"
+        " ON CONFLICT (dedupe_key) DO NOTHING"
+    )
 
 
 def _upsert_portable(tx: SqlAlchemyTransaction, rows: Sequence[dict[str, Any]], policy: ConflictPolicy) -> None:

@@ -77,3 +77,26 @@ BACKFILL = (
     f" FROM usage_records GROUP BY ts - ts % {SLOT_MS}, source, provider, model, COALESCE(project, '')"
 )
 """Fills the rollup from the records already stored (once, when the table is created)."""
+
+INSERT_TRIGGER_NAME = "usage_rollup_insert"
+
+ADD_RECORDS_AFTER = (
+    f"INSERT INTO usage_rollup ({_KEY}, {', '.join(name for name, _e in _SUMS)}, records, cost, unpriced)"
+    f" SELECT ts - ts % {SLOT_MS}, source, provider, model, COALESCE(project, ''),"
+    " SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens),"
+    " SUM(cache_write_5m_tokens + cache_write_1h_tokens), SUM(reasoning_tokens), SUM(request_count),"
+    " COUNT(*), COALESCE(SUM(cost), 0), SUM(CASE WHEN cost IS NULL THEN 1 ELSE 0 END)"
+    " FROM usage_records WHERE id > :after_id"
+    f" GROUP BY ts - ts % {SLOT_MS}, source, provider, model, COALESCE(project, '')"
+    f" ON CONFLICT ({_KEY}) DO UPDATE SET "
+    + ", ".join(
+        f"{name} = {name} + excluded.{name}"
+        for name, _expr in (*_SUMS, ("records", ""), ("cost", ""), ("unpriced", ""))
+    )
+)
+"""Adds the records with an id above `:after_id` to the rollup, in one grouped statement.
+
+The bulk path of an import: the per-row insert trigger costs more than the insert itself, so a
+large batch is written with that trigger dropped (inside the same transaction) and its new rows
+are added here. Updated rows keep their id and still go through the update trigger.
+"""
