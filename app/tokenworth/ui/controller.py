@@ -18,6 +18,7 @@ from tokenworth.core.app_state import AppState, load_state, save_state, state_fi
 from tokenworth.core.budget import due_alerts
 from tokenworth.core.config import AppPaths
 from tokenworth.core.db import Database
+from tokenworth.core.memory import release_freed_memory
 from tokenworth.core.periods import this_month
 from tokenworth.core.settings import Settings, save_settings
 from tokenworth.core.timeutil import resolve_zone
@@ -28,6 +29,9 @@ from tokenworth.ui.hooks import ActiveTask, AppHooks, Notice
 from tokenworth.ui.scheduler import Scheduler
 from tokenworth.ui.theme import ColorAssigner
 from tokenworth.ui.workers import Lane
+
+RELEASE_AFTER_BYTES = 16 * 1024 * 1024
+"""After an import that read this much, freed memory is handed back to the system."""
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +148,10 @@ class AppController(QObject):
     @staticmethod
     def _import_job(db: Database, folders: tuple[str, ...], env: dict[str, str], progress: Any = None) -> ImportSummary:
         sink = None if progress is None else (lambda done, total: progress((done, total)))
-        return import_all(db, extra_folders=folders, env=env, progress=sink)
+        summary = import_all(db, extra_folders=folders, env=env, progress=sink)
+        if summary.bytes_read >= RELEASE_AFTER_BYTES:
+            release_freed_memory()  # a big first import would otherwise keep the app at its peak
+        return summary
 
     def _on_import_progress(self, value: Any) -> None:
         done, total = value
