@@ -32,3 +32,11 @@ def test_svg_icon_and_menu_entry_are_there() -> None:
 def test_unknown_icon_size_is_refused() -> None:
     with pytest.raises(ValueError, match="no 20px icon"):
         icon_png(20)
+
+
+def test_the_checkout_resources_folder_holds_the_same_icons_and_menu_entry() -> None:
+    """`resources/` at the top of the repository links to the packaged copies (one source)."""
+    top = RESOURCES_DIR.parents[2] / "resources"
+    assert (top / "tokenworth.desktop").resolve() == (RESOURCES_DIR / "tokenworth.desktop").resolve()
+    for size in ICON_SIZES:
+        assert (top / "icons" / f"tokenworth-{size}.png").read_bytes() == icon_png(size).read_bytes()
