@@ -30,16 +30,14 @@ def _values(row: str) -> str:
     )
 
 
+_COLUMNS = f"{_KEY}, {', '.join(name for name, _expr in _SUMS)}, records, cost, unpriced"
+_ACCUMULATE = f" ON CONFLICT ({_KEY}) DO UPDATE SET " + ", ".join(
+    f"{name} = {name} + excluded.{name}" for name in (*(name for name, _expr in _SUMS), "records", "cost", "unpriced")
+)
+
+
 def _add(row: str) -> str:
-    columns = ", ".join(name for name, _expr in _SUMS)
-    updates = ", ".join(
-        f"{name} = {name} + excluded.{name}"
-        for name, _expr in (*_SUMS, ("records", ""), ("cost", ""), ("unpriced", ""))
-    )
-    return (
-        f"INSERT INTO usage_rollup ({_KEY}, {columns}, records, cost, unpriced) VALUES ({_values(row)})"
-        f" ON CONFLICT ({_KEY}) DO UPDATE SET {updates};"
-    )
+    return f"INSERT INTO usage_rollup ({_COLUMNS}) VALUES ({_values(row)}){_ACCUMULATE};"
 
 
 def _remove(row: str) -> str:
@@ -68,32 +66,25 @@ SQLITE_TRIGGERS = (
 )
 """The triggers that keep `usage_rollup` equal to a GROUP BY over `usage_records` (SQLite)."""
 
-BACKFILL = (
-    f"INSERT INTO usage_rollup ({_KEY}, {', '.join(name for name, _e in _SUMS)}, records, cost, unpriced)"
-    f" SELECT ts - ts % {SLOT_MS}, source, provider, model, COALESCE(project, ''),"
-    " SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens),"
-    " SUM(cache_write_5m_tokens + cache_write_1h_tokens), SUM(reasoning_tokens), SUM(request_count),"
-    " COUNT(*), COALESCE(SUM(cost), 0), SUM(CASE WHEN cost IS NULL THEN 1 ELSE 0 END)"
-    f" FROM usage_records GROUP BY ts - ts % {SLOT_MS}, source, provider, model, COALESCE(project, '')"
-)
+
+def _grouped(where: str) -> str:
+    """INSERT of the records matching `where`, summed per rollup row."""
+    return (
+        f"INSERT INTO usage_rollup ({_COLUMNS})"
+        f" SELECT ts - ts % {SLOT_MS}, source, provider, model, COALESCE(project, ''),"
+        " SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens),"
+        " SUM(cache_write_5m_tokens + cache_write_1h_tokens), SUM(reasoning_tokens), SUM(request_count),"
+        " COUNT(*), COALESCE(SUM(cost), 0), SUM(CASE WHEN cost IS NULL THEN 1 ELSE 0 END)"
+        f" FROM usage_records {where}GROUP BY ts - ts % {SLOT_MS}, source, provider, model, COALESCE(project, '')"
+    )
+
+
+BACKFILL = _grouped("")
 """Fills the rollup from the records already stored (once, when the table is created)."""
 
 INSERT_TRIGGER_NAME = "usage_rollup_insert"
 
-ADD_RECORDS_AFTER = (
-    f"INSERT INTO usage_rollup ({_KEY}, {', '.join(name for name, _e in _SUMS)}, records, cost, unpriced)"
-    f" SELECT ts - ts % {SLOT_MS}, source, provider, model, COALESCE(project, ''),"
-    " SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens),"
-    " SUM(cache_write_5m_tokens + cache_write_1h_tokens), SUM(reasoning_tokens), SUM(request_count),"
-    " COUNT(*), COALESCE(SUM(cost), 0), SUM(CASE WHEN cost IS NULL THEN 1 ELSE 0 END)"
-    " FROM usage_records WHERE id > :after_id"
-    f" GROUP BY ts - ts % {SLOT_MS}, source, provider, model, COALESCE(project, '')"
-    f" ON CONFLICT ({_KEY}) DO UPDATE SET "
-    + ", ".join(
-        f"{name} = {name} + excluded.{name}"
-        for name, _expr in (*_SUMS, ("records", ""), ("cost", ""), ("unpriced", ""))
-    )
-)
+ADD_RECORDS_AFTER = _grouped("WHERE id > :after_id ") + _ACCUMULATE
 """Adds the records with an id above `:after_id` to the rollup, in one grouped statement.
 
 The bulk path of an import: the per-row insert trigger costs more than the insert itself, so a
