@@ -58,6 +58,42 @@ def log_moment(log: Path, text: str, timeout_s: float) -> float:
     raise TimeoutError(f"{text!r} not in {log} after {timeout_s} s")
 
 
+def wait_for_count(log: Path, text: str, count: int, timeout_s: float) -> None:
+    """Wait until `count` log lines contain `text`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if log.exists() and log.read_text(encoding="utf-8", errors="replace").count(text) >= count:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{text!r} not {count} times in {log} after {timeout_s} s")
+
+
+def write_new_session(claude_dir: Path, requests: int = 20) -> None:
+    """A Claude Code session written while the app runs: the live import prices it (which loads
+    the price database, as on any day the user works)."""
+    folder = claude_dir / "projects" / "-home-dev-work-app"
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    lines = []
+    for n in range(requests):
+        usage = {
+            "input_tokens": 12,
+            "output_tokens": 400,
+            "cache_read_input_tokens": 30_000,
+            "cache_creation_input_tokens": 2_000,
+        }
+        line = {
+            "type": "assistant",
+            "sessionId": "bench-live",
+            "cwd": "/home/dev/work/app",
+            "timestamp": now.isoformat().replace("+00:00", "Z"),
+            "requestId": f"req_{n}",
+            "message": {"id": f"msg_{n}", "model": "claude-sonnet-4-5-20250929", "usage": usage},
+        }
+        lines.append(json.dumps(line, separators=(",", ":")))
+    (folder / "bench-live.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def start_display() -> tuple[str, list[subprocess.Popen[bytes]]] | None:
     xvfb, trayer = shutil.which("Xvfb"), shutil.which("trayer")
     if not (xvfb and trayer):
@@ -121,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--open-dashboard", action="store_true", help="open the dashboard (a second launch) before idling"
     )
+    parser.add_argument(
+        "--new-usage", action="store_true", help="write a new agent session after start (a working day)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -156,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             CODEX_HOME=str(tmp_path / "codex"),
             GEMINI_DATA_DIR=str(tmp_path / "gemini"),
         )
+        (tmp_path / "claude" / "projects").mkdir(parents=True)  # a Claude Code user's empty folder
         display = None if args.offscreen else start_display()
         helpers: list[subprocess.Popen[bytes]] = []
         if display is not None:
@@ -181,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.open_dashboard:
                 subprocess.run([sys.executable, "-m", "tokenworth"], env=env, capture_output=True, timeout=60)
                 log_moment(log, "a second launch asked for the dashboard", 30)
+            if args.new_usage:
+                write_new_session(tmp_path / "claude")
+                wait_for_count(log, "import:", 2, 60)
             time.sleep(3.0)  # let the first refresh, watcher setup and any dashboard drawing settle
             cpu_before, wall_before = cpu_seconds(app.pid), time.monotonic()
             time.sleep(args.idle)
@@ -193,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
                 helper.terminate()
                 helper.wait(timeout=10)
     result = {
-        "mode": mode + (", dashboard open" if args.open_dashboard else ", in the tray"),
+        "mode": mode
+        + (", dashboard open" if args.open_dashboard else ", in the tray")
+        + (", after a live import of new usage" if args.new_usage else ""),
         "records": records,
         "days": args.days,
         "db_mb": round(db_mb, 1),
