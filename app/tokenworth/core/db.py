@@ -99,6 +99,12 @@ def create_db_engine(url: str) -> Engine:
         raise MissingDriverError(url, exc) from exc
 
 
+META_UPSERT_SQL = (
+    "INSERT INTO meta (key, value) VALUES (:key, :value) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
+"""Set one `meta` entry (small app-wide facts: last import times, kept price schedules)."""
+
+
 class RawTransaction:
     """Plain SQL inside one transaction: `:name` parameters, rows as tuples, raw values."""
 

@@ -7,8 +7,9 @@ The arithmetic is exact: rates in micro-dollars per million tokens times token c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
@@ -191,12 +192,36 @@ def price_database_version() -> str:
     return f"genai-prices {version('genai-prices')}"
 
 
-class PriceDatabase:
-    """Lookups in the genai-prices snapshot bundled with the package (no network, ever)."""
+_Schedule = tuple[tuple[int | None, "ModelRates | None"], ...]
+"""A model's prices over time: (first UTC day as an ordinal or None, rates), later entries win."""
 
-    def __init__(self) -> None:
+
+class PriceDatabase:
+    """Lookups in the genai-prices snapshot bundled with the package (no network, ever).
+
+    Loading the snapshot costs about 0.25 s and 25 MB, so each model's price schedule, once
+    looked up, can be kept (`known_schedules`) and handed to the next PriceDatabase: an import
+    of new lines from known models, the everyday case, then never loads the snapshot at all.
+    """
+
+    def __init__(self, known_schedules: Mapping[str, Any] | None = None) -> None:
         self._models: dict[tuple[str, str], Any] = {}
         self._version: str | None = None
+        self._schedules: dict[tuple[str, str], _Schedule | None] = {}
+        self.learned = False
+        """Whether a schedule was looked up in the snapshot since construction (worth keeping)."""
+        if known_schedules and known_schedules.get("version") == self.version:
+            for key, entries in (known_schedules.get("models") or {}).items():
+                provider, _tab, model = key.partition("\t")
+                self._schedules[(provider, model)] = _schedule_from_json(entries, self.version)
+
+    def known_schedules(self) -> dict[str, Any]:
+        """Every schedule looked up or handed in, as JSON-ready data for the next PriceDatabase."""
+        models = {
+            f"{provider}\t{model}": _schedule_to_json(schedule)
+            for (provider, model), schedule in sorted(self._schedules.items())
+        }
+        return {"version": self.version, "models": models}
 
     @property
     def version(self) -> str:
@@ -228,10 +253,15 @@ class PriceDatabase:
         return self._models[key]
 
     def rates(self, provider: str, model: str, at: datetime) -> ModelRates | None:
-        info = self._model_info(provider, model)
-        if info is None:
-            return None
-        return _rates_from_model_price(info.get_prices(at), self.version, info.context_window)
+        key = (provider, model)
+        if key not in self._schedules:
+            info = self._model_info(provider, model)
+            schedule = _schedule_of(info, self.version)
+            if schedule is _BY_TIME_OF_DAY:
+                return _rates_from_model_price(info.get_prices(at), self.version, info.context_window)
+            self._schedules[key] = schedule
+            self.learned = True
+        return _resolve(self._schedules[key], at)
 
     def model_id(self, provider: str, model: str) -> str | None:
         """The price database's id for `model` (e.g. 'gpt-5' for 'gpt-5-codex'), or None."""
@@ -302,6 +332,94 @@ def _rates_from_model_price(price: Any, version: str, context_window: int | None
         context_window=context_window,
         priced_output=output_rate is not None,
     )
+
+
+_BY_TIME_OF_DAY: Any = object()
+"""A model whose price depends on the hour (off-peak discounts): not kept as a schedule."""
+
+
+def _schedule_of(info: Any, version: str) -> Any:
+    """The price schedule of a snapshot model (None when the snapshot does not know it)."""
+    if info is None:
+        return None
+    from genai_prices.types import ModelPrice, StartDateConstraint
+
+    window = info.context_window
+    if isinstance(info.prices, ModelPrice):
+        return ((None, _rates_from_model_price(info.prices, version, window)),)
+    entries: list[tuple[int | None, ModelRates | None]] = []
+    for conditional in info.prices:
+        constraint = conditional.constraint
+        if constraint is not None and not isinstance(constraint, StartDateConstraint):
+            return _BY_TIME_OF_DAY
+        start = None if constraint is None else constraint.start_date.toordinal()
+        entries.append((start, _rates_from_model_price(conditional.prices, version, window)))
+    return tuple(entries) if entries else None
+
+
+def _resolve(schedule: _Schedule | None, at: datetime) -> ModelRates | None:
+    """The rates in force at `at`, as genai-prices chooses them (by UTC date, last match wins)."""
+    if not schedule:
+        return None
+    day = (at.astimezone(UTC) if at.tzinfo is not None else at).date().toordinal()
+    for start, rates in reversed(schedule):
+        if start is None or day >= start:
+            return rates
+    return schedule[0][1]
+
+
+def _rate_to_json(rate: Rate) -> list[Any]:
+    return [str(rate.base), [[start, str(price)] for start, price in rate.tiers]]
+
+
+def _rate_from_json(data: list[Any]) -> Rate:
+    return Rate(Decimal(data[0]), tuple((int(start), Decimal(price)) for start, price in data[1]))
+
+
+_RATE_FIELDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+
+
+def _schedule_to_json(schedule: _Schedule | None) -> list[Any] | None:
+    if schedule is None:
+        return None
+    return [
+        [
+            start,
+            None
+            if rates is None
+            else {
+                **{name: _rate_to_json(getattr(rates, name)) for name in _RATE_FIELDS},
+                "context_window": rates.context_window,
+                "priced_output": rates.priced_output,
+            },
+        ]
+        for start, rates in schedule
+    ]
+
+
+def _schedule_from_json(data: list[Any] | None, version: str) -> _Schedule | None:
+    if data is None:
+        return None
+    entries = []
+    for start, rates in data:
+        entries.append(
+            (
+                None if start is None else int(start),
+                None
+                if rates is None
+                else ModelRates(
+                    input=_rate_from_json(rates["input"]),
+                    output=_rate_from_json(rates["output"]),
+                    cache_read=_rate_from_json(rates["cache_read"]),
+                    cache_write_5m=_rate_from_json(rates["cache_write_5m"]),
+                    cache_write_1h=_rate_from_json(rates["cache_write_1h"]),
+                    version=version,
+                    context_window=rates["context_window"],
+                    priced_output=bool(rates["priced_output"]),
+                ),
+            )
+        )
+    return tuple(entries)
 
 
 class RatesLookup(Protocol):

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from tokenworth.core.db import Database, RawTransaction
+from tokenworth.core.db import META_UPSERT_SQL, Database, RawTransaction
 from tokenworth.core.ledger import ConflictPolicy, drop_sidechain_replays, replayed_message_ids, upsert_rows
 from tokenworth.core.pricing import PriceBook
 from tokenworth.core.timeutil import to_epoch_ms, utc_now
@@ -29,7 +29,6 @@ _CURSOR_SQL = (
     " head_hash = excluded.head_hash, parser_state = excluded.parser_state,"
     " broken_lines = excluded.broken_lines, records = excluded.records, last_read_at = excluded.last_read_at"
 )
-_META_SQL = "INSERT INTO meta (key, value) VALUES (:key, :value) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 
 
 def _fuller(old: UsageEvent, new: UsageEvent) -> bool:
@@ -109,7 +108,10 @@ class LedgerWriter:
                     _drop_replays(tx, source, ids)
             now = utc_now().isoformat()
             for source in self.policies:
-                tx.execute(_META_SQL, {"key": f"last_import:{source}", "value": now})
+                tx.execute(META_UPSERT_SQL, {"key": f"last_import:{source}", "value": now})
+            from tokenworth.services.prices import keep_learned_prices
+
+            keep_learned_prices(tx, self.book)
 
 
 def _drop_replays(tx: RawTransaction, source: str, touched: set[str]) -> None:

@@ -41,7 +41,7 @@ from tokenworth.core.secrets import SecretStore, account_name
 from tokenworth.core.timeutil import to_epoch_ms, utc_now
 from tokenworth.services.accounts import make_poller, new_http_client, provider_info
 from tokenworth.services.importing import event_row
-from tokenworth.services.prices import load_price_book
+from tokenworth.services.prices import keep_learned_prices, load_price_book
 from tokenworth.sources.provider_http import (
     BadResponse,
     KeyRejected,
@@ -427,7 +427,8 @@ def poll_accounts(
         if wanted:
             query = query.where(ProviderAccount.provider.in_(wanted))
         accounts = sorted(session.scalars(query), key=lambda row: (row.provider, row.label))  # any collation
-        prices = _BucketPrices(load_price_book(db))
+        book = load_price_book(db)
+        prices = _BucketPrices(book)
     summary = PollSummary()
     client = http or new_http_client()
     try:
@@ -452,5 +453,8 @@ def poll_accounts(
     finally:
         if http is None:
             client.close()
+    if book.database.learned:
+        with db.transaction() as tx:
+            keep_learned_prices(tx, book)
     summary.seconds = time.perf_counter() - started
     return summary

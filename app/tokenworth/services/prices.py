@@ -7,12 +7,13 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, overload
 
+import orjson
 from sqlalchemy import select, update
 
-from tokenworth.core.db import Database
+from tokenworth.core.db import META_UPSERT_SQL, Database, RawTransaction
 from tokenworth.core.models import CostProvenance, PriceOverride, UsageRecord
 from tokenworth.core.money import ZERO, from_units
-from tokenworth.core.pricing import ModelRates, PriceBook, cost_units, rates_from_override
+from tokenworth.core.pricing import ModelRates, PriceBook, PriceDatabase, cost_units, rates_from_override
 from tokenworth.core.timeutil import from_epoch_ms, utc_now
 
 
@@ -64,11 +65,32 @@ def _override_rates(row: dict[str, Any]) -> ModelRates:
     )
 
 
+PRICE_SCHEDULES_KEY = "price_schedules"
+"""The `meta` entry keeping the price schedules of the models seen so far (see PriceDatabase)."""
+
+
 def load_price_book(db: Database) -> PriceBook:
-    """A PriceBook with every stored override (read on the fast path, no ORM)."""
+    """A PriceBook with every stored override and the kept price schedules (plain SQL, no ORM)."""
     rows = db.fetch(f"SELECT {', '.join(_OVERRIDE_COLUMNS)} FROM price_overrides")
     overrides = [dict(zip(_OVERRIDE_COLUMNS, row, strict=True)) for row in rows]
-    return PriceBook({(row["provider"], row["model"]): _override_rates(row) for row in overrides})
+    kept = db.fetch("SELECT value FROM meta WHERE key = :key", {"key": PRICE_SCHEDULES_KEY})
+    schedules = None
+    if kept:
+        try:
+            schedules = orjson.loads(kept[0][0])
+        except orjson.JSONDecodeError:
+            schedules = None  # unreadable: looked up again and rewritten
+    database = PriceDatabase(schedules if isinstance(schedules, dict) else None)
+    return PriceBook({(row["provider"], row["model"]): _override_rates(row) for row in overrides}, database)
+
+
+def keep_learned_prices(tx: RawTransaction, book: PriceBook) -> None:
+    """Store the price schedules `book` looked up (if it looked any up) in `meta`, so the next
+    import or poll of the same models need not load the snapshot."""
+    if book.database.learned:
+        value = orjson.dumps(book.database.known_schedules()).decode()
+        tx.execute(META_UPSERT_SQL, {"key": PRICE_SCHEDULES_KEY, "value": value})
+        book.database.learned = False
 
 
 @dataclass(frozen=True)
