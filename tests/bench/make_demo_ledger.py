@@ -28,6 +28,7 @@ from tokenworth.core.pricing import PriceBook  # noqa: E402
 from tokenworth.core.settings import Settings, load_settings, save_settings  # noqa: E402
 from tokenworth.core.timeutil import to_epoch_ms  # noqa: E402
 from tokenworth.services.importing import event_row  # noqa: E402
+from tokenworth.services.prices import keep_learned_prices  # noqa: E402
 from tokenworth.sources.records import UsageEvent  # noqa: E402
 
 
@@ -110,6 +111,8 @@ def fill(db: Database, events: list[UsageEvent]) -> int:
     with db.engine.begin() as conn:
         for start in range(0, len(rows), 5000):
             upsert_rows(conn, rows[start : start + 5000], "latest")
+    with db.transaction() as tx:  # as an import leaves them: the models seen keep their prices
+        keep_learned_prices(tx, book)
     return len(rows)
 
 
