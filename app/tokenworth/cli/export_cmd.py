@@ -99,12 +99,11 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     _refuse_future(month, zone)
     as_file = args.out is not None and not args.out.endswith(("/", os.sep))
     if args.format is None:
-        args.format = format_for_suffix(Path(args.out).suffix) if as_file else None
-        args.format = args.format or ALL
+        args.format = (format_for_suffix(Path(args.out).suffix) if as_file else None) or ALL
     if as_file:
-        problem = target_mismatch(args.format, Path(args.out).expanduser())
-        if problem:
-            raise CommandError(problem, 2)
+        mismatch = target_mismatch(args.format, Path(args.out).expanduser())
+        if mismatch:
+            raise CommandError(mismatch, 2)
     budget = _budget(ctx, args.budget, inputs.budget)
     if not args.no_import:
         from tokenworth.cli.import_cmd import import_first

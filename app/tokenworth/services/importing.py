@@ -26,6 +26,7 @@ import orjson
 from tokenworth.core.db import Database
 from tokenworth.core.pricing import PriceBook, RatesLookup, cost_units
 from tokenworth.core.timeutil import to_epoch_ms
+from tokenworth.sources.files import LogFile
 from tokenworth.sources.local_logs import LocalLogSource, resolve_sources, sniff_source
 from tokenworth.sources.records import BrokenLine, UsageEvent
 
@@ -268,9 +269,9 @@ def discover_files(
     env: Mapping[str, str],
     home: Path | None,
     summary: ImportSummary,
-) -> dict[str, list[Path]]:
+) -> dict[str, list[LogFile]]:
     """The log files of each source: in the given folders, or in each agent's default places."""
-    found: dict[str, list[Path]] = {source.name: [] for source in sources}
+    found: dict[str, list[LogFile]] = {source.name: [] for source in sources}
     if paths:
         for folder in paths:
             if not folder.exists():
