@@ -62,3 +62,22 @@ def decimal_str(amount: Decimal | None) -> str | None:
     if amount is None:
         return None
     return format(amount.normalize(), "f")
+
+
+def money_label(value: float) -> str:
+    """Short dollar labels for chart axes: $0.05, $3, $120, $1.5k, $12k, $1.2M (the dashboard's
+    and the exported charts' ticks alike)."""
+    size = abs(value)
+    if size >= 1e6:
+        return f"${value / 1e6:.1f}M"
+    if size >= 1e4:
+        return f"${value / 1e3:.0f}k"
+    if size >= 1e3:
+        return f"${value / 1e3:.1f}k"
+    if size >= 10 or value == 0:
+        return f"${value:.0f}"
+    if size >= 1:
+        return f"${value:.1f}".replace(".0", "")
+    if size >= 0.01:
+        return f"${value:.2f}"
+    return f"${value:.3f}"

@@ -22,7 +22,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QFrame, QLabel, QStackedLayout, QVBoxLayout, QWidget
 
 from tokenworth.core.budget import Pace
-from tokenworth.core.money import format_usd
+from tokenworth.core.money import format_usd, money_label
 from tokenworth.services.overview import TaskPoint, WeeklyTfp
 from tokenworth.ui.theme import PACE_COLORS, ColorAssigner, chart_colors
 
@@ -56,24 +56,6 @@ class StackedDaily:
 
 
 # formatting and axes -----------------------------------------------------------------------------
-
-
-def money_label(value: float) -> str:
-    """Short dollar tick labels: $0.05, $3, $120, $1.5k, $12k, $1.2M."""
-    size = abs(value)
-    if size >= 1e6:
-        return f"${value / 1e6:.1f}M"
-    if size >= 1e4:
-        return f"${value / 1e3:.0f}k"
-    if size >= 1e3:
-        return f"${value / 1e3:.1f}k"
-    if size >= 10 or value == 0:
-        return f"${value:.0f}"
-    if size >= 1:
-        return f"${value:.1f}".replace(".0", "")
-    if size >= 0.01:
-        return f"${value:.2f}"
-    return f"${value:.3f}"
 
 
 def _floats(values: Sequence[Decimal]) -> np.ndarray:

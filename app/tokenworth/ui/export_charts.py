@@ -15,6 +15,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QImage, QPainter, QPen
 from PySide6.QtWidgets import QApplication
 
+from tokenworth.core.money import money_label
 from tokenworth.services.summary_charts import (
     OTHER,
     ChartSpec,
@@ -60,24 +61,6 @@ def ensure_gui() -> None:
     global _app
     if QGuiApplication.instance() is None:
         _app = QApplication(["tokenworth-export", "-platform", "offscreen"])
-
-
-def money_label(value: float) -> str:
-    """Short dollar tick labels: $0.05, $3, $120, $1.5k, $12k, $1.2M (as on the dashboard)."""
-    size = abs(value)
-    if size >= 1e6:
-        return f"${value / 1e6:.1f}M"
-    if size >= 1e4:
-        return f"${value / 1e3:.0f}k"
-    if size >= 1e3:
-        return f"${value / 1e3:.1f}k"
-    if size >= 10 or value == 0:
-        return f"${value:.0f}"
-    if size >= 1:
-        return f"${value:.1f}".replace(".0", "")
-    if size >= 0.01:
-        return f"${value:.2f}"
-    return f"${value:.3f}"
 
 
 def nice_step(maximum: float, ticks: int = 5) -> float:
