@@ -19,6 +19,7 @@ import pytest
 from conftest import IN_CI, SAMPLES, require_tool, subprocess_env
 from tokenworth import __version__
 from tokenworth.core.db import HEAD_REVISION
+from xdisplay import xvfb_with_tray
 
 pytestmark = pytest.mark.system
 
@@ -143,40 +144,8 @@ def x_display_with_tray() -> Iterator[str]:
     """A real X server (Xvfb) with a system tray (trayer) on it."""
     xvfb = require_tool("Xvfb", "a real X server for the bundle's tray check")
     trayer = require_tool("trayer", "a real system tray for the bundle's tray check")
-    read_end, write_end = os.pipe()
-    server = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_end), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        display = f":{pipe.readline().strip()}"
-    tray = subprocess.Popen(
-        [
-            trayer,
-            "--edge",
-            "top",
-            "--align",
-            "right",
-            "--widthtype",
-            "pixel",
-            "--width",
-            "120",
-            "--height",
-            "24",
-        ],
-        env={**os.environ, "DISPLAY": display},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    with xvfb_with_tray(xvfb, trayer, settle_s=0) as display:
         yield display
-    finally:
-        for process in (tray, server):
-            process.terminate()
-            process.wait(timeout=10)
 
 
 def test_doctor_sees_a_real_tray(bundle: Path, sandbox: dict[str, str], x_display_with_tray: str) -> None:

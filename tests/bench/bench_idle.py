@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "app"))
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/: the Xvfb + trayer helper
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -94,42 +96,6 @@ def write_new_session(claude_dir: Path, requests: int = 20) -> None:
     (folder / "bench-live.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def start_display() -> tuple[str, list[subprocess.Popen[bytes]]] | None:
-    xvfb, trayer = shutil.which("Xvfb"), shutil.which("trayer")
-    if not (xvfb and trayer):
-        return None
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        display = ":" + pipe.readline().strip()
-    tray = subprocess.Popen(
-        [
-            trayer,
-            "--edge",
-            "top",
-            "--align",
-            "right",
-            "--widthtype",
-            "pixel",
-            "--width",
-            "120",
-            "--height",
-            "24",
-        ],
-        env=dict(os.environ, DISPLAY=display),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(1.0)
-    return display, [tray, server]
-
-
 def machine() -> str:
     model = "unknown CPU"
     try:
@@ -169,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     from tokenworth.core.config import resolve_paths
     from tokenworth.core.db import open_database
     from tokenworth.core.settings import Settings, save_settings
+    from xdisplay import xvfb_with_tray
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -196,11 +163,11 @@ def main(argv: list[str] | None = None) -> int:
             GEMINI_DATA_DIR=str(tmp_path / "gemini"),
         )
         (tmp_path / "claude" / "projects").mkdir(parents=True)  # a Claude Code user's empty folder
-        display = None if args.offscreen else start_display()
-        helpers: list[subprocess.Popen[bytes]] = []
+        desktop = ExitStack()
+        xvfb, trayer = shutil.which("Xvfb"), shutil.which("trayer")
+        display = None if args.offscreen or not (xvfb and trayer) else xvfb_with_tray(xvfb, trayer, settle_s=1.0)
         if display is not None:
-            env.update(DISPLAY=display[0], QT_QPA_PLATFORM="xcb")
-            helpers = display[1]
+            env.update(DISPLAY=desktop.enter_context(display), QT_QPA_PLATFORM="xcb")
             mode = "Xvfb + trayer (real tray)"
         else:
             env["QT_QPA_PLATFORM"] = "offscreen"
@@ -232,9 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             app.terminate()
             app.wait(timeout=15)
-            for helper in helpers:
-                helper.terminate()
-                helper.wait(timeout=10)
+            desktop.close()
     result = {
         "mode": mode
         + (", dashboard open" if args.open_dashboard else ", in the tray")

@@ -5,15 +5,15 @@ popup, where a task typed at the keyboard is saved with Enter into the database.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from uihelpers import SAMPLES, app_env, require_tool
+
+from xdisplay import xvfb_with_tray
 
 pytestmark = pytest.mark.system
 
@@ -26,47 +26,8 @@ def display(tmp_path: Path) -> Iterator[str]:
     xvfb = require_tool("Xvfb", "a real X server for the end-to-end tray test")
     trayer = require_tool("trayer", "a real system tray on that X server")
     require_tool("xdotool", "clicks the tray icon like a user")
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()
-    assert number, "Xvfb did not report its display number"
-    name = f":{number}"
-    env = dict(os.environ, DISPLAY=name)
-    tray = subprocess.Popen(
-        [
-            trayer,
-            "--edge",
-            "top",
-            "--align",
-            "right",
-            "--widthtype",
-            "pixel",
-            "--width",
-            "120",
-            "--height",
-            "24",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.5)
-    try:
+    with xvfb_with_tray(xvfb, trayer) as name:
         yield name
-    finally:
-        for process in (tray, server):
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def test_real_tray_icon_menu_and_dashboard(display: str, tmp_path: Path) -> None:
