@@ -23,21 +23,8 @@ from tokenworth.services.summary_charts import (
     ModelCostChart,
     ValueCostChart,
 )
+from tokenworth.ui.theme import OTHER_COLOR, SERIES_COLORS  # the dashboard's colours, so an export reads like it
 
-SERIES_COLORS = (
-    "#4e79a7",
-    "#f28e2b",
-    "#59a14f",
-    "#e15759",
-    "#76b7b2",
-    "#edc948",
-    "#b07aa1",
-    "#ff9da7",
-    "#9c755f",
-    "#86bcb6",
-)
-"""The dashboard's series colours (Tableau 10), so an exported chart reads like the live one."""
-OTHER_COLOR = "#9a9a9a"
 TEXT_COLOR = "#1f2328"
 MUTED_COLOR = "#57606a"
 GRID_COLOR = "#e3e6ea"
