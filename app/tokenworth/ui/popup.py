@@ -97,6 +97,17 @@ def error_label() -> QLabel:
     return label
 
 
+def category_field(parent: QWidget) -> tuple[QLineEdit, QStringListModel]:
+    """A category input that completes from the user's past categories (set on the model)."""
+    edit = QLineEdit()
+    edit.setPlaceholderText("coding, docs, research…")
+    history = QStringListModel(parent)
+    completer = QCompleter(history, parent)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    edit.setCompleter(completer)
+    return edit, history
+
+
 class TaskValuePopup(QDialog):
     """Title, category, value, and the usage it covers; the cost and TFP it makes; Save."""
 
@@ -147,12 +158,7 @@ class TaskValuePopup(QDialog):
         self.title_edit.setCompleter(completer)
         self.title_error = error_label()
 
-        self.category_edit = QLineEdit()
-        self.category_edit.setPlaceholderText("coding, docs, research…")
-        self.category_model = QStringListModel(self)
-        category_completer = QCompleter(self.category_model, self)
-        category_completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.category_edit.setCompleter(category_completer)
+        self.category_edit, self.category_model = category_field(self)
         self.category_error = error_label()
 
         self.value_edit = QLineEdit()

@@ -7,9 +7,8 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from PySide6.QtCore import QObject, QStringListModel, Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (
-    QCompleter,
     QDialog,
     QFormLayout,
     QHBoxLayout,
@@ -24,7 +23,14 @@ from tokenworth.core.db import Database
 from tokenworth.services.tasks import TaskInputError, TaskView, running_task
 from tokenworth.ui.controller import AppController
 from tokenworth.ui.hooks import ActiveTask
-from tokenworth.ui.popup import INVALID_STYLE, TaskValuePopup, error_label, place_near_cursor, user_message
+from tokenworth.ui.popup import (
+    INVALID_STYLE,
+    TaskValuePopup,
+    category_field,
+    error_label,
+    place_near_cursor,
+    user_message,
+)
 from tokenworth.ui.task_entry import PopupData, check_category, check_title, load_popup_data, start_new_task
 from tokenworth.ui.workers import Lane
 
@@ -50,12 +56,7 @@ class StartTaskDialog(QDialog):
         self.title_edit = QLineEdit()
         self.title_edit.setPlaceholderText("What are you starting? e.g. Fix the login bug")
         self.title_error = error_label()
-        self.category_edit = QLineEdit()
-        self.category_edit.setPlaceholderText("coding, docs, research…")
-        self.categories = QStringListModel(self)
-        completer = QCompleter(self.categories, self)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.category_edit.setCompleter(completer)
+        self.category_edit, self.categories = category_field(self)
         self.form_error = error_label()
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
