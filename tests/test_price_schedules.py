@@ -61,6 +61,27 @@ def test_schedules_of_another_price_database_version_are_ignored() -> None:
     assert fresh.learned  # looked up again
 
 
+def test_damaged_kept_schedules_are_looked_up_again(db: Database, tmp_path: Path) -> None:
+    """A hand-edited or half-written entry never stops an import: it is rebuilt from the snapshot."""
+    version = PriceDatabase().version
+    damaged = {"version": version, "models": {"anthropic\tclaude-sonnet-4-5-20250929": [[None, {"input": "x"}]]}}
+    with db.transaction() as tx:
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (:key, :value)",
+            {"key": PRICE_SCHEDULES_KEY, "value": json.dumps(damaged)},
+        )
+    projects = tmp_path / "claude" / "projects" / "-w-app"
+    projects.mkdir(parents=True)
+    (projects / "s1.jsonl").write_text(_claude_lines(datetime(2026, 11, 2, 9, tzinfo=UTC), 2, "a"), encoding="utf-8")
+
+    summary = import_local_logs(db, source_names=["claude-code"], paths=[tmp_path / "claude"])
+
+    assert summary.records_added == 2
+    assert db.fetch("SELECT COUNT(*) FROM usage_records WHERE cost_provenance = 'computed'") == [(2,)]
+    kept = json.loads(db.fetch("SELECT value FROM meta WHERE key = :key", {"key": PRICE_SCHEDULES_KEY})[0][0])
+    assert PriceDatabase(kept).rates("anthropic", "claude-sonnet-4-5-20250929", datetime.now(UTC)) is not None
+
+
 def _claude_lines(start: datetime, count: int, prefix: str) -> str:
     lines = []
     for n in range(count):

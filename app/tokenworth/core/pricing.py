@@ -211,9 +211,12 @@ class PriceDatabase:
         self.learned = False
         """Whether a schedule was looked up in the snapshot since construction (worth keeping)."""
         if known_schedules and known_schedules.get("version") == self.version:
-            for key, entries in (known_schedules.get("models") or {}).items():
-                provider, _tab, model = key.partition("\t")
-                self._schedules[(provider, model)] = _schedule_from_json(entries, self.version)
+            try:
+                for key, entries in (known_schedules.get("models") or {}).items():
+                    provider, _tab, model = key.partition("\t")
+                    self._schedules[(provider, model)] = _schedule_from_json(entries, self.version)
+            except (ArithmeticError, AttributeError, KeyError, IndexError, TypeError, ValueError):
+                self._schedules.clear()  # damaged: every model is looked up again, and rewritten
 
     def known_schedules(self) -> dict[str, Any]:
         """Every schedule looked up or handed in, as JSON-ready data for the next PriceDatabase."""
