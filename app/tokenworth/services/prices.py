@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import orjson
-from sqlalchemy import select, update
 
 from tokenworth.core.db import META_UPSERT_SQL, Database, RawTransaction
-from tokenworth.core.models import CostProvenance, PriceOverride, UsageRecord
 from tokenworth.core.money import ZERO, from_units
 from tokenworth.core.pricing import ModelRates, PriceBook, PriceDatabase, cost_units, rates_from_override
 from tokenworth.core.timeutil import from_epoch_ms, utc_now
+
+if TYPE_CHECKING:
+    from tokenworth.core.models import PriceOverride
 
 
 @overload
@@ -107,6 +108,10 @@ class OverrideInput:
 def set_override(db: Database, price: OverrideInput) -> None:
     """Store (or replace) the price of one model at one provider. Existing records keep their
     frozen cost until `reprice` is asked for."""
+    from sqlalchemy import select
+
+    from tokenworth.core.models import PriceOverride
+
     if not price.model.strip():
         raise ValueError("model must not be empty")
 
@@ -129,6 +134,10 @@ def set_override(db: Database, price: OverrideInput) -> None:
 
 
 def delete_override(db: Database, provider: str, model: str) -> bool:
+    from sqlalchemy import select
+
+    from tokenworth.core.models import PriceOverride
+
     with db.session() as session:
         row = session.scalars(
             select(PriceOverride).where(PriceOverride.provider == provider, PriceOverride.model == model)
@@ -140,6 +149,10 @@ def delete_override(db: Database, provider: str, model: str) -> bool:
 
 
 def list_overrides(db: Database) -> list[PriceOverride]:
+    from sqlalchemy import select
+
+    from tokenworth.core.models import PriceOverride
+
     with db.session() as session:
         rows = session.scalars(select(PriceOverride))
         return sorted(rows, key=lambda row: (row.provider, row.model))  # by code point, any collation
@@ -161,6 +174,10 @@ def reprice(
 
     Reported costs (what a bill said) are never touched; their token estimate is refreshed.
     """
+    from sqlalchemy import select, update
+
+    from tokenworth.core.models import CostProvenance, UsageRecord
+
     summary = RepriceSummary()
     table = UsageRecord.__table__
     book = load_price_book(db)
