@@ -99,6 +99,16 @@ def cli(home: Path) -> CliRunner:
     return run
 
 
+def write_unknown_model_log(claude_dir: Path) -> None:
+    """One Claude Code request (1M input tokens on 2026-01-05) by a model no price database knows."""
+    folder = claude_dir / "projects" / "p"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "s.jsonl").write_text(
+        '{"cwd":"/w","sessionId":"s","requestId":"r1","type":"assistant","timestamp":"2026-01-05T10:00:00Z",'
+        '"message":{"id":"m1","model":"claude-imaginary-9","usage":{"input_tokens":1000000,"output_tokens":0}}}\n'
+    )
+
+
 @pytest.fixture
 def claude_dir(tmp_path: Path) -> Path:
     """The Claude Code config folder the `home` fixture points CLAUDE_CONFIG_DIR at."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES, CliRunner, subprocess_env
+from conftest import SAMPLES, CliRunner, subprocess_env, write_unknown_model_log
 
 
 def _claude_sample(claude_dir: Path) -> None:
@@ -72,12 +72,7 @@ def test_table_output_and_unpriced_warning(cli: CliRunner, claude_dir: Path) -> 
 
 
 def test_price_override_then_reprice(cli: CliRunner, claude_dir: Path) -> None:
-    folder = claude_dir / "projects" / "p"
-    folder.mkdir(parents=True)
-    (folder / "s.jsonl").write_text(
-        '{"cwd":"/w","sessionId":"s","requestId":"r1","type":"assistant","timestamp":"2026-01-05T10:00:00Z",'
-        '"message":{"id":"m1","model":"claude-imaginary-9","usage":{"input_tokens":1000000,"output_tokens":0}}}\n'
-    )
+    write_unknown_model_log(claude_dir)
     cli("import")
     assert cli("prices", "set", "claude-imaginary-9", "--input", "2", "--output", "8").code == 0
     listed = json.loads(cli("prices", "list", "--json").out)

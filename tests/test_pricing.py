@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from conftest import write_unknown_model_log
 from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
 from tokenworth.core.pricing import PriceBook, Rate, cost_usd, rates_from_override
@@ -61,19 +62,8 @@ def test_an_override_wins_exactly_for_its_provider_and_model() -> None:
     assert override.cache_read == Rate(Decimal("1"))  # missing cache prices fall back to input
 
 
-def _unknown_model_log(claude_dir: Path) -> None:
-    folder = claude_dir / "projects" / "p"
-    folder.mkdir(parents=True, exist_ok=True)
-    line = (
-        '{"cwd":"/w","sessionId":"s","requestId":"r1","type":"assistant","timestamp":"2026-01-05T10:00:00Z",'
-        '"message":{"id":"m1","model":"claude-imaginary-9","usage":{"input_tokens":1000000,"output_tokens":0,'
-        '"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}}\n'
-    )
-    (folder / "s.jsonl").write_text(line)
-
-
 def test_unpriced_usage_is_flagged_then_priced_on_request(db: Database, claude_dir: Path) -> None:
-    _unknown_model_log(claude_dir)
+    write_unknown_model_log(claude_dir)
     summary = import_local_logs(db, paths=[claude_dir])
     assert dict(summary.unpriced_models) == {"claude-imaginary-9": 1}
     with db.session() as session:
@@ -94,7 +84,7 @@ def test_unpriced_usage_is_flagged_then_priced_on_request(db: Database, claude_d
 
 
 def test_reprice_leaves_records_before_since_alone(db: Database, claude_dir: Path) -> None:
-    _unknown_model_log(claude_dir)
+    write_unknown_model_log(claude_dir)
     import_local_logs(db, paths=[claude_dir])
     set_override(db, OverrideInput("anthropic", "claude-imaginary-9", Decimal("2.5"), Decimal("10")))
     result = reprice(db, since=datetime(2026, 2, 1, tzinfo=UTC))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import CliRunner
+from conftest import CliRunner, write_unknown_model_log
 from tokenworth.core.timeutil import parse_until_day_or_time
 
 
@@ -29,12 +29,7 @@ def test_a_full_time_stays_an_instant() -> None:
 
 
 def test_reprice_until_a_day_includes_that_day(cli: CliRunner, claude_dir: Path) -> None:
-    folder = claude_dir / "projects" / "p"
-    folder.mkdir(parents=True)
-    (folder / "s.jsonl").write_text(
-        '{"cwd":"/w","sessionId":"s","requestId":"r1","type":"assistant","timestamp":"2026-01-05T10:00:00Z",'
-        '"message":{"id":"m1","model":"claude-imaginary-9","usage":{"input_tokens":1000000,"output_tokens":0}}}\n'
-    )
+    write_unknown_model_log(claude_dir)
     cli("import")
     assert cli("prices", "set", "claude-imaginary-9", "--input", "2", "--output", "8").code == 0
     args = ("reprice", "--since", "2026-01-01", "--model", "claude-imaginary-9", "--tz", "UTC", "--json")

@@ -11,17 +11,14 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -44,6 +41,7 @@ from tokenworth.services.accounts import (
 from tokenworth.sources.provider_http import KeyRejected, ProviderError
 from tokenworth.ui.controller import AppController
 from tokenworth.ui.popup import ERROR_COLOR, INVALID_STYLE, error_label
+from tokenworth.ui.tables import row_picker_table
 from tokenworth.ui.workers import Lane, if_alive
 
 log = logging.getLogger(__name__)
@@ -105,14 +103,7 @@ class KeysSection(QWidget):
         self.keyring_label.setWordWrap(True)
         layout.addWidget(self.keyring_label)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = row_picker_table(COLUMNS)
         layout.addWidget(self.table, 1)
         row = QHBoxLayout()
         self.test_button = QPushButton("Test keys")

@@ -11,16 +11,13 @@ from typing import Any
 
 from PySide6.QtCore import QStringListModel, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCompleter,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -42,6 +39,7 @@ from tokenworth.services.tasks import TaskInputError, parse_amount
 from tokenworth.services.value_report import PlanUse, value_report
 from tokenworth.ui.controller import AppController
 from tokenworth.ui.popup import ERROR_COLOR, INVALID_STYLE, error_label
+from tokenworth.ui.tables import row_picker_table
 from tokenworth.ui.workers import Lane, if_alive
 
 COLUMNS = ("Plan", "Monthly fee", "Covers", "From", "Until", "API-equivalent this month", "Leverage")
@@ -107,14 +105,7 @@ class PlansSection(QWidget):
         )
         note.setWordWrap(True)
         layout.addWidget(note)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = row_picker_table(COLUMNS)
         self.table.itemSelectionChanged.connect(self.on_table_selection_changed)
         layout.addWidget(self.table, 1)
 
