@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 from PySide6.QtWidgets import QApplication
-from uihelpers import Clock
+from uihelpers import Clock, shut_down
 
 from tokenworth.core.config import AppPaths
 from tokenworth.core.db import Database
@@ -51,10 +51,7 @@ def build_app(qtbot, paths: AppPaths, ledger: Database, clock: Clock):
 
     yield build
     for app in made:
-        app.shutdown()
-        if app.dashboard_built:
-            app.dashboard.close()
-            app.dashboard.deleteLater()
+        shut_down(app)
 
 
 def test_first_run_imports_agent_logs_in_the_background_and_shows_them(

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
-from uihelpers import Clock
+from uihelpers import Clock, shut_down
 
 from task_ledger import known_events, write_events
 from tokenworth.core.db import Database
@@ -224,10 +224,7 @@ def app_with_tray(qtbot, paths, known, clock: Clock):
 
     yield build
     for app in made:
-        app.shutdown()
-        if app.dashboard_built:
-            app.dashboard.close()
-            app.dashboard.deleteLater()
+        shut_down(app)
 
 
 def test_saving_a_task_updates_the_charts_tables_and_tray_tfp(qtbot, app_with_tray, known: Database) -> None:

@@ -13,6 +13,7 @@ import keyring
 import pytest
 from keyring.backends import fail
 from PySide6.QtWidgets import QLabel, QLineEdit
+from uihelpers import shut_down
 
 from provider_fakes import FAKE_KEY, FakeProviders, MemoryKeyring
 from task_ledger import known_events, write_events
@@ -259,9 +260,7 @@ def test_the_dashboard_has_the_price_panel(qtbot, paths, ledger) -> None:
         assert titles == ["Models", "Projects", "Tasks", "Suggestions", "Price a prompt"]
         assert isinstance(tabs.widget(4), PricePanel)
     finally:
-        app.shutdown()
-        app.dashboard.close()
-        app.dashboard.deleteLater()
+        shut_down(app)
 
 
 def test_an_unusable_keyring_is_announced_once(

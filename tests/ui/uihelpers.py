@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from tokenworth.core.db import Database
 from tokenworth.core.ledger import upsert_rows
@@ -52,6 +53,14 @@ def add_spend(
         rows.append(event_row(event, book, to_epoch_ms(when)))
     with db.engine.begin() as conn:
         upsert_rows(conn, rows, "latest")
+
+
+def shut_down(app: Any) -> None:
+    """Stop a test's TokenworthApp and close its dashboard window if one was built."""
+    app.shutdown()
+    if app.dashboard_built:
+        app.dashboard.close()
+        app.dashboard.deleteLater()
 
 
 def app_env(tmp_path: Path, **extra: str) -> dict[str, str]:
