@@ -193,18 +193,27 @@ def test_parallel_parse_gives_the_same_ledger_as_one_process(
         (folder / "s.jsonl").write_text("\n".join(lines) + "\n")
     shutil.copy(SAMPLES / "claude-code.jsonl", claude_dir / "projects" / "p0" / "sample.jsonl")
 
-    def ledger(workers: int) -> tuple[list[tuple[object, ...]], int]:
+    def ledger(workers: int) -> tuple[list[tuple[object, ...]], int, int, str]:
         db = open_database(sqlite_url(tmp_path / f"w{workers}.db"))
         summary = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"], workers=workers)
-        rows = db.fetch("SELECT dedupe_key, output_tokens, cost FROM usage_records ORDER BY dedupe_key")
+        rows = db.fetch(
+            "SELECT dedupe_key, output_tokens, cost, cost_provenance, price_version, is_sidechain"
+            " FROM usage_records ORDER BY dedupe_key"
+        )
+        # Workers price the rows; the writing process still keeps the price schedules for next time.
+        kept = db.fetch("SELECT value FROM meta WHERE key = 'price_schedules'")
         db.dispose()
-        return rows, summary.broken_lines
+        return rows, summary.broken_lines, summary.events_read, kept[0][0] if kept else ""
 
     monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
     parallel, single = ledger(2), ledger(1)
     assert parallel == single
-    assert len(single[0]) == 6 * 20 + 3
-    assert single[1] == 6
+    rows, broken, events_read, kept = single
+    assert len(rows) == 6 * 20 + 3
+    assert all(row[2] is not None and row[3] in ("computed", "reported") for row in rows)
+    assert broken == 6
+    assert events_read > len(rows)  # the sample streams responses over several lines
+    assert "claude-sonnet-4-5-20250929" in kept
 
 
 def test_report_totals_follow_a_streamed_response_finished_after_an_import(db: Database, claude_dir: Path) -> None:

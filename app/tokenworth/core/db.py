@@ -132,6 +132,10 @@ class SqliteTransaction(RawTransaction):
     def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
         self.conn.executemany(sql, rows)
 
+    def executemany_values(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """`executemany` with positional (`?`) parameters: binds faster than names."""
+        self.conn.executemany(sql, rows)
+
 
 class SqlAlchemyTransaction(RawTransaction):
     def __init__(self, conn: Any) -> None:
@@ -214,11 +218,14 @@ class Database:
             return [tuple(row) for row in result]
 
     @contextmanager
-    def transaction(self) -> Iterator[RawTransaction]:
+    def transaction(self, *, bulk: bool = False) -> Iterator[RawTransaction]:
         """One write transaction in plain SQL with `:name` parameters, committed on success.
 
         A SQLite file is written with `sqlite3` directly (no SQLAlchemy import: the import hot
-        path); any other database goes through the engine.
+        path); any other database goes through the engine. `bulk` (one of many large writes in a
+        row) leaves the WAL alone at commit: each checkpoint copies and syncs every page written
+        since the last one, which was a quarter of a cold import's time. The next transaction
+        that is not `bulk` checkpoints them all at once.
         """
         if self._file is None:
             with self.engine.begin() as engine_conn:
@@ -229,6 +236,9 @@ class Database:
             raw.execute("PRAGMA journal_mode=WAL")
             raw.execute("PRAGMA synchronous=NORMAL")
             raw.execute("PRAGMA foreign_keys=ON")
+            raw.execute("PRAGMA cache_size=-65536")
+            if bulk:
+                raw.execute("PRAGMA wal_autocheckpoint=0")
             raw.execute("BEGIN IMMEDIATE")
             try:
                 yield SqliteTransaction(raw)

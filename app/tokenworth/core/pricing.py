@@ -227,6 +227,11 @@ class PriceDatabase:
         return {"version": self.version, "models": models}
 
     @property
+    def knows_schedules(self) -> bool:
+        """Whether any schedule was handed in or looked up (else every lookup needs the snapshot)."""
+        return bool(self._schedules)
+
+    @property
     def version(self) -> str:
         if self._version is None:
             self._version = price_database_version()

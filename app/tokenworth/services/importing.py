@@ -24,11 +24,13 @@ from typing import Any
 import orjson
 
 from tokenworth.core.db import Database
+from tokenworth.core.dedupe import ConflictPolicy
+from tokenworth.core.ledger import COLUMNS
 from tokenworth.core.pricing import PriceBook, RatesLookup, cost_units
 from tokenworth.core.timeutil import to_epoch_ms
 from tokenworth.sources.files import LogFile
 from tokenworth.sources.local_logs import LocalLogSource, resolve_sources, sniff_source
-from tokenworth.sources.records import BrokenLine, UsageEvent
+from tokenworth.sources.records import BrokenLine, UsageEvent, collapse_events
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes done, bytes to read) as an import goes."""
@@ -111,6 +113,12 @@ def event_row(event: UsageEvent, book: RatesLookup, imported_at: int) -> dict[st
     for `core.ledger.upsert_rows`. A reported cost (what the source says was billed) wins; the
     token-based estimate is kept beside it.
     """
+    return dict(zip(COLUMNS, event_values(event, book, imported_at), strict=True))
+
+
+def event_values(event: UsageEvent, book: RatesLookup, imported_at: int) -> tuple[Any, ...]:
+    """`event_row` as a tuple in `core.ledger.COLUMNS` order, for `write_values`: an import
+    builds one per record."""
     rates = book.rates(event.provider, event.model, event.timestamp)
     if rates is not None and not rates.prices(event.output_tokens):
         rates = None
@@ -133,35 +141,35 @@ def event_row(event: UsageEvent, book: RatesLookup, imported_at: int) -> dict[st
         cost, provenance, estimated = estimate, _COMPUTED, None
     else:
         cost, provenance, estimated = None, _UNPRICED, None
-    return {
-        "dedupe_key": event.dedupe_key,
-        "source": event.source,
-        "provider": event.provider,
-        "account": event.account,
-        "model": event.model,
-        "ts": to_epoch_ms(event.timestamp),
-        "bucket_seconds": event.bucket_seconds,
-        "input_tokens": event.input_tokens,
-        "output_tokens": event.output_tokens,
-        "cache_read_tokens": event.cache_read_tokens,
-        "cache_write_5m_tokens": event.cache_write_5m_tokens,
-        "cache_write_1h_tokens": event.cache_write_1h_tokens,
-        "reasoning_tokens": event.reasoning_tokens,
-        "request_count": event.request_count,
-        "cost": cost,
-        "cost_provenance": provenance,
-        "estimated_cost": estimated,
-        "price_version": None if rates is None else rates.version,
-        "speed": event.speed,
-        "project": event.project,
-        "session_id": event.session_id,
-        "git_branch": event.git_branch,
-        "message_id": event.message_id,
-        "request_id": event.request_id,
-        "is_sidechain": event.is_sidechain,
-        "web_search_requests": event.web_search_requests,
-        "imported_at": imported_at,
-    }
+    return (
+        event.dedupe_key,
+        event.source,
+        event.provider,
+        event.account,
+        event.model,
+        to_epoch_ms(event.timestamp),
+        event.bucket_seconds,
+        event.input_tokens,
+        event.output_tokens,
+        event.cache_read_tokens,
+        event.cache_write_5m_tokens,
+        event.cache_write_1h_tokens,
+        event.reasoning_tokens,
+        event.request_count,
+        cost,
+        provenance,
+        estimated,
+        None if rates is None else rates.version,
+        event.speed,
+        event.project,
+        event.session_id,
+        event.git_branch,
+        event.message_id,
+        event.request_id,
+        event.is_sidechain,
+        event.web_search_requests,
+        imported_at,
+    )
 
 
 def head_hash(path: Path, length: int) -> str:
@@ -371,7 +379,11 @@ def _read_planned(
     results: Iterable[tuple[_PlannedFile, Iterable[_Chunk]]]
     if workers > 1 and len(planned) > 1 and total_bytes >= PARALLEL_MIN_BYTES:
         db.dispose()  # no pooled connection (PostgreSQL) may be inherited by the forked workers
-        results = _parse_in_processes(planned, workers, while_waiting=lambda: _preload(book))
+        if not book.database.knows_schedules:
+            book.database.preload()  # once here, shared by the workers, not once in each
+        results = _parse_in_processes(
+            planned, workers, _WorkerPricing(book, writer.imported_at), while_waiting=lambda: _preload(book)
+        )
     else:
         results = (
             (plan, _parse_chunks(plan.source, plan.path, plan.offset, plan.stat.st_size, plan.state))
@@ -385,11 +397,14 @@ def _read_planned(
                 summary.unreadable_files[str(plan.path)] = chunk.failure
                 continue
             summary.bytes_read += chunk.bytes_read
-            summary.events_read += len(chunk.events)
+            summary.events_read += chunk.events_read
             summary.note_broken(chunk.broken)
             plan.broken += len(chunk.broken)
-            plan.records += len(chunk.events)
-            writer.add(plan.source.name, plan.source.policy, chunk.events, track)
+            plan.records += chunk.events_read
+            if chunk.rows is None:
+                writer.add(plan.source.name, plan.source.policy, chunk.events, track)
+            else:
+                writer.add_values(plan.source.name, plan.source.policy, chunk.rows, track)
             writer.position(plan.cursor(chunk.position))
             if writer.pending_rows >= FLUSH_ROWS:
                 writer.flush()
@@ -415,11 +430,26 @@ class _Chunk:
     """File offset up to which every line is handled (a torn tail waits for the next read)."""
     bytes_read: int
     failure: str = ""
+    lines_read: int = -1
+    """Usage lines read, before streamed copies of one response were collapsed (-1: not collapsed,
+    one event per line)."""
+    rows: list[tuple[Any, ...]] | None = None
+    """The events priced into ledger rows (`event_values`), when a worker process did it."""
     """Why the file could not be read at all ('' when it was)."""
 
     @property
     def failed(self) -> bool:
         return bool(self.failure)
+
+    @property
+    def events_read(self) -> int:
+        return len(self.events) if self.lines_read < 0 else self.lines_read
+
+    def priced(self, policy: ConflictPolicy, book: RatesLookup, imported_at: int) -> _Chunk:
+        """The chunk with its events as priced rows, one per dedupe key: what a worker process
+        sends back, so the writing process only writes (and receives half as much)."""
+        rows = [event_values(event, book, imported_at) for event in collapse_events(self.events, policy)]
+        return _Chunk([], self.broken, self.position, self.bytes_read, self.failure, self.events_read, rows)
 
 
 def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, state: dict[str, Any]) -> Iterator[_Chunk]:
@@ -454,12 +484,35 @@ def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, sta
             yield _Chunk(result.events, result.broken, position, len(chunk))
 
 
+@dataclass
+class _WorkerPricing:
+    """What a worker process prices its rows with (handed over by fork, never pickled)."""
+
+    book: PriceBook
+    imported_at: int
+
+
+_worker_pricing: _WorkerPricing | None = None
+
+
+def _start_worker(pricing: _WorkerPricing) -> None:
+    global _worker_pricing
+    _worker_pricing = pricing
+
+
 def _parse_file_job(job: tuple[str, str, int, int, dict[str, Any]]) -> tuple[list[_Chunk], dict[str, Any]]:
-    """A worker process's unit: one whole file, parsed; the chunks and the parser state back."""
+    """A worker process's unit: one whole file, parsed and priced; the chunks and the parser
+    state back."""
     from tokenworth.sources.local_logs import LOCAL_SOURCES
 
+    assert _worker_pricing is not None, "a worker prices with what _start_worker was given"
     source_name, path, offset, end, state = job
-    chunks = list(_parse_chunks(LOCAL_SOURCES[source_name], Path(path), offset, end, state))
+    source = LOCAL_SOURCES[source_name]
+    book, imported_at = _worker_pricing.book, _worker_pricing.imported_at
+    chunks = [
+        chunk.priced(source.policy, book, imported_at)
+        for chunk in _parse_chunks(source, Path(path), offset, end, state)
+    ]
     return chunks, state
 
 
@@ -470,15 +523,17 @@ def _preload(book: PriceBook) -> None:
 
 
 def _parse_in_processes(
-    planned: list[_PlannedFile], workers: int, while_waiting: Callable[[], None]
+    planned: list[_PlannedFile], workers: int, pricing: _WorkerPricing, while_waiting: Callable[[], None]
 ) -> Iterator[tuple[_PlannedFile, list[_Chunk]]]:
-    """Parse files in forked worker processes, in the planned order; writing stays here."""
+    """Parse and price files in forked worker processes, in the planned order; writing stays here."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     jobs = [(plan.source.name, str(plan.path), plan.offset, plan.stat.st_size, plan.state) for plan in planned]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(pricing,)
+    ) as pool:
         results = pool.map(_parse_file_job, jobs, chunksize=4)  # every job is submitted now
         while_waiting()
         for plan, (chunks, state) in zip(planned, results, strict=True):

@@ -13,12 +13,17 @@ from typing import Any
 import orjson
 
 from tokenworth.core.db import META_UPSERT_SQL, Database, RawTransaction
-from tokenworth.core.ledger import ConflictPolicy, drop_sidechain_replays, replayed_message_ids, upsert_rows
+from tokenworth.core.dedupe import ConflictPolicy
+from tokenworth.core.ledger import COLUMNS, drop_sidechain_replays, keep_new_values, replayed_message_ids, write_values
 from tokenworth.core.pricing import PriceBook
-from tokenworth.core.timeutil import to_epoch_ms, utc_now
-from tokenworth.sources.records import UsageEvent
+from tokenworth.core.timeutil import from_epoch_ms, to_epoch_ms, utc_now
+from tokenworth.sources.records import UsageEvent, collapse_events
 
 UPSERT_BATCH = 5000
+COST_AT, MODEL_AT, PROVIDER_AT, TS_AT, MESSAGE_ID_AT = (
+    COLUMNS.index(name) for name in ("cost", "model", "provider", "ts", "message_id")
+)
+"""Where a row tuple (`core.ledger.COLUMNS` order) keeps what the writer looks at."""
 
 _CURSOR_SQL = (
     'INSERT INTO imported_files (source, path, device, inode, size, mtime_ns, "offset", head_hash,'
@@ -31,46 +36,53 @@ _CURSOR_SQL = (
 )
 
 
-def _fuller(old: UsageEvent, new: UsageEvent) -> bool:
-    """The `fullest` rule on events (see core.ledger.keep_new)."""
-    if old.is_sidechain and not new.is_sidechain:
-        return True
-    old_total, new_total = old.total_tokens, new.total_tokens
-    if new_total != old_total:
-        return new_total > old_total
-    return bool(new.speed) and not old.speed
-
-
 class LedgerWriter:
-    """Collects events and file positions; prices and writes them at each flush."""
+    """Collects priced rows and file positions; writes them at each flush."""
 
     def __init__(self, db: Database, book: PriceBook) -> None:
         self.db = db
         self.book = book
-        self.events: dict[str, dict[str, UsageEvent]] = {}
+        self.rows: dict[str, dict[str, tuple[Any, ...]]] = {}
         self.policies: dict[str, ConflictPolicy] = {}
         self.pending_rows = 0
         self.cursors: dict[tuple[str, str], dict[str, Any]] = {}
         self.message_ids: dict[str, set[str]] = {}
+        self.models: dict[tuple[str, str], int] = {}
+        """Every (provider, model) written, with a time it was used: `finish` makes sure the
+        book has learned their price schedules, though a worker process may have priced them."""
         self.unpriced: dict[str, int] = {}
         self.imported_at = to_epoch_ms(utc_now())
 
     def add(self, source: str, policy: ConflictPolicy, events: Iterable[UsageEvent], track_messages: bool) -> None:
-        """Queue events; within a flush, one per dedupe key survives by the source's policy."""
-        pending = self.events.setdefault(source, {})
+        """Price events (each dedupe key once) and queue them as rows."""
+        from tokenworth.services.importing import event_values
+
+        book, imported_at = self.book, self.imported_at
+        rows = [event_values(event, book, imported_at) for event in collapse_events(events, policy)]
+        self.add_values(source, policy, rows, track_messages)
+
+    def add_values(
+        self, source: str, policy: ConflictPolicy, rows: Iterable[tuple[Any, ...]], track_messages: bool
+    ) -> None:
+        """Queue rows priced already (`event_values` tuples, e.g. from a parsing worker); within
+        a flush, one per dedupe key survives by the source's policy."""
+        pending = self.rows.setdefault(source, {})
         self.policies[source] = policy
         ids = self.message_ids.setdefault(source, set()) if track_messages else None
-        fullest = policy == "fullest"
-        for event in events:
-            key = event.dedupe_key
+        models = self.models
+        for row in rows:
+            key = row[0]
             old = pending.get(key)
             if old is None:
-                pending[key] = event
+                pending[key] = row
                 self.pending_rows += 1
-            elif not fullest or _fuller(old, event):
-                pending[key] = event
-            if ids is not None and event.message_id:
-                ids.add(event.message_id)
+                model = (row[PROVIDER_AT], row[MODEL_AT])
+                if model not in models:
+                    models[model] = row[TS_AT]
+            elif keep_new_values(old, row, policy):
+                pending[key] = row
+            if ids is not None and row[MESSAGE_ID_AT]:
+                ids.add(row[MESSAGE_ID_AT])
 
     def position(self, cursor: dict[str, Any]) -> None:
         """Where a file has been read up to; written with the rows read from it."""
@@ -81,21 +93,17 @@ class LedgerWriter:
     def flush(self) -> None:
         if not self.pending_rows and not self.cursors:
             return
-        from tokenworth.services.importing import event_row
-
-        with self.db.transaction() as tx:
-            for source, pending in self.events.items():
-                rows = []
-                for event in pending.values():
-                    row = event_row(event, self.book, self.imported_at)
-                    if row["cost"] is None:
-                        self.unpriced[event.model] = self.unpriced.get(event.model, 0) + 1
-                    rows.append(row)
+        with self.db.transaction(bulk=True) as tx:
+            for source, pending in self.rows.items():
+                rows = list(pending.values())
+                for row in rows:
+                    if row[COST_AT] is None:
+                        self.unpriced[row[MODEL_AT]] = self.unpriced.get(row[MODEL_AT], 0) + 1
                 for start in range(0, len(rows), UPSERT_BATCH):
-                    upsert_rows(tx, rows[start : start + UPSERT_BATCH], self.policies[source])
+                    write_values(tx, rows[start : start + UPSERT_BATCH], self.policies[source])
             if self.cursors:
                 tx.executemany(_CURSOR_SQL, list(self.cursors.values()))
-        self.events = {}
+        self.rows = {}
         self.pending_rows = 0
         self.cursors = {}
 
@@ -111,6 +119,8 @@ class LedgerWriter:
                 tx.execute(META_UPSERT_SQL, {"key": f"last_import:{source}", "value": now})
             from tokenworth.services.prices import keep_learned_prices
 
+            for (provider, model), used_at in self.models.items():
+                self.book.rates(provider, model, from_epoch_ms(used_at))  # learned, if a worker priced it
             keep_learned_prices(tx, self.book)
 
 

@@ -12,20 +12,15 @@ import os
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenworth.core.timeutil import parse_timestamp
 from tokenworth.sources.files import LogFile, walk_files
-from tokenworth.sources.lines import (
-    TORN_LINE,
-    as_int,
-    consumed_bytes,
-    line_number,
-    lines_containing,
-    loads_object,
-    torn_lines,
-)
+from tokenworth.sources.lines import TORN_LINE, as_int, consumed_bytes, loads_object, scan_lines
 from tokenworth.sources.records import BrokenLine, ParseResult, UsageEvent
+
+if TYPE_CHECKING:
+    from tokenworth.sources.claude_code_lines import TranscriptLine
 
 SOURCE = "claude-code"
 PROVIDER = "anthropic"
@@ -80,25 +75,51 @@ def parse(data: bytes, *, path: str, state: dict[str, Any], final: bool) -> Pars
     first_line = int(state.get("line", 1))
     fallback_project = project_from_path(path)
     events, broken = result.events, result.broken
-    for offset, line in lines_containing(data, _USAGE_MARKER, limit):
-        obj = loads_object(line)
-        if obj is None:
-            broken.append(BrokenLine(path, line_number(data, offset, first_line), TORN_LINE))
-            continue
+    marked, torn, newlines = scan_lines(data, _USAGE_MARKER, limit)
+    from tokenworth.sources.claude_code_lines import UnreadableLine
+    from tokenworth.sources.claude_code_lines import decode_line as decode
+
+    for index, line in marked:
         try:
-            event = _event_from_line(obj, fallback_project)
+            try:
+                event = _event_from_struct(decode(line), fallback_project)
+            except UnreadableLine:
+                # Not the usual shape (or not JSON): the generic reading decides, line by line.
+                obj = loads_object(line)
+                if obj is None:
+                    broken.append(BrokenLine(path, first_line + index, TORN_LINE))
+                    continue
+                event = _event_from_line(obj, fallback_project)
         except _BrokenLineError as exc:
-            broken.append(BrokenLine(path, line_number(data, offset, first_line), str(exc)))
+            broken.append(BrokenLine(path, first_line + index, str(exc)))
             continue
         if event is not None:
             events.append(event)
-    newlines = data.count(b"\n", 0, limit)
-    for offset in torn_lines(data, limit, _USAGE_MARKER, newlines):
-        line_no = line_number(data, offset, first_line)
-        broken.append(BrokenLine(path, line_no, TORN_LINE))
+    broken.extend(BrokenLine(path, first_line + index, TORN_LINE) for index in torn)
     state["line"] = first_line + newlines
     result.consumed = limit
     return result
+
+
+def _event_from_struct(line: TranscriptLine, fallback_project: str | None) -> UsageEvent | None:
+    message = line.message
+    if message is None:
+        return None
+    return _event(
+        message.usage,
+        message.model,
+        message.id,
+        line.timestamp,
+        line.request_id,
+        line.session_id,
+        line.cwd,
+        line.git_branch,
+        line.is_sidechain,
+        line.is_api_error,
+        line.cost_usd,
+        line.uuid,
+        fallback_project,
+    )
 
 
 class _BrokenLineError(ValueError):
@@ -110,18 +131,50 @@ def _text(value: Any) -> str | None:
 
 
 def _event_from_line(obj: dict[str, Any], fallback_project: str | None) -> UsageEvent | None:
+    """The event of a line decoded generically (a line whose shape the fast reading refused)."""
     message = obj.get("message")
     if type(message) is not dict:
         return None
-    usage = message.get("usage")
+    get = obj.get
+    return _event(
+        message.get("usage"),
+        message.get("model"),
+        message.get("id"),
+        get("timestamp"),
+        get("requestId"),
+        get("sessionId"),
+        get("cwd"),
+        get("gitBranch"),
+        get("isSidechain"),
+        get("isApiErrorMessage"),
+        get("costUSD"),
+        get("uuid"),
+        fallback_project,
+    )
+
+
+def _event(
+    usage: Any,
+    model: Any,
+    message_id: Any,
+    stamp: Any,
+    request_id: Any,
+    session_id: Any,
+    cwd: Any,
+    git_branch: Any,
+    is_sidechain: Any,
+    is_api_error: Any,
+    cost_usd: Any,
+    line_uuid: Any,
+    fallback_project: str | None,
+) -> UsageEvent | None:
+    """One line's usage event from its raw JSON values; None when the line carries no spend."""
     if type(usage) is not dict:
         return None  # a tool result that happens to mention usage: no spend of ours
-    model = message.get("model")
-    if model == _SYNTHETIC_MODEL or obj.get("isApiErrorMessage") is True:
+    if model == _SYNTHETIC_MODEL or is_api_error is True:
         return None  # made locally, never billed
     if type(model) is not str or not model:
         raise _BrokenLineError("assistant line without a model")
-    stamp = obj.get("timestamp")
     if type(stamp) is not str:
         raise _BrokenLineError("line without a timestamp")
     try:
@@ -139,17 +192,16 @@ def _event_from_line(obj: dict[str, Any], fallback_project: str | None) -> Usage
         write_5m = as_int(usage.get("cache_creation_input_tokens"))
         write_1h = 0
 
-    message_id = _text(message.get("id"))
-    request_id = _text(obj.get("requestId"))
-    session_id = _text(obj.get("sessionId"))
+    message_id = _text(message_id)
+    request_id = _text(request_id)
+    session_id = _text(session_id)
     if message_id and request_id:
         key = f"cc:{message_id}:{request_id}"
     else:
-        line_id = obj.get("uuid") or f"{stamp}:{message_id}"
+        line_id = line_uuid or f"{stamp}:{message_id}"
         key = f"cc:line:{session_id}:{line_id}"
 
     reported = None
-    cost_usd = obj.get("costUSD")
     if cost_usd is not None and type(cost_usd) in (int, float):
         try:
             reported = Decimal(str(cost_usd))
@@ -174,11 +226,11 @@ def _event_from_line(obj: dict[str, Any], fallback_project: str | None) -> Usage
         reported,
         0,
         None,
-        _text(obj.get("cwd")) or fallback_project,
+        _text(cwd) or fallback_project,
         session_id,
-        _text(obj.get("gitBranch")),
+        _text(git_branch),
         message_id,
         request_id,
-        obj.get("isSidechain") is True,
+        is_sidechain is True,
         speed if type(speed) is str else None,
     )

@@ -62,6 +62,38 @@ def lines_containing(data: bytes, marker: bytes, limit: int) -> Iterator[tuple[i
         pos = find(marker, end, limit)
 
 
+_CLOSING_BRACE = ord("}")
+
+
+def scan_lines(data: bytes, marker: bytes, limit: int) -> tuple[list[tuple[int, bytes]], list[int], int]:
+    """One pass over the complete lines of `data[:limit]`.
+
+    Returns (line index, content) of every line holding `marker`, the indexes of the other
+    lines that are not JSON objects (torn or corrupt writes), and the number of newlines.
+    Lines are found with `bytes.find` (memchr speed) and a well-formed line is recognised by its
+    last byte, `}`, without copying it: the other lines are only ever sliced when suspect. This
+    runs over every byte of multi-gigabyte transcripts, where most lines are large tool results.
+    """
+    find = data.find
+    marked: list[tuple[int, bytes]] = []
+    torn: list[int] = []
+    start = index = 0
+    while start < limit:
+        end = find(b"\n", start, limit)
+        if end < 0:
+            end = limit
+        if find(marker, start, end) >= 0:
+            marked.append((index, data[start:end]))
+        elif end == start or data[end - 1] != _CLOSING_BRACE:
+            stripped = data[start:end].rstrip()
+            if stripped and not stripped.endswith(b"}") and loads_object(stripped) is None:
+                torn.append(index)
+        index += 1
+        start = end + 1
+    newlines = index if limit and data[limit - 1] == 10 else max(index - 1, 0)
+    return marked, torn, newlines
+
+
 def line_number(data: bytes, offset: int, first_line: int) -> int:
     """The 1-based line number of byte `offset`, for messages about broken lines."""
     return first_line + data.count(b"\n", 0, offset)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+from tokenworth.core.dedupe import ConflictPolicy
 from tokenworth.sources import claude_code, codex, gemini_cli
 from tokenworth.sources.files import LogFile, log_files
 from tokenworth.sources.records import ParseResult
@@ -21,7 +21,7 @@ class LocalLogSource:
     name: str
     provider: str
     parse: Parser
-    policy: Literal["fullest", "latest"]
+    policy: ConflictPolicy
     find_default: Callable[[Mapping[str, str], Path | None], list[LogFile]]
     find_in: Callable[[Path], list[LogFile]]
     default_dirs: Callable[[Mapping[str, str], Path | None], list[Path]]

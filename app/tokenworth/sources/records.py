@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+
+from tokenworth.core.dedupe import ConflictPolicy, fuller_copy
 
 
 @dataclass(slots=True)
@@ -50,6 +53,23 @@ class UsageEvent:
             + self.cache_write_5m_tokens
             + self.cache_write_1h_tokens
         )
+
+
+def fuller(old: UsageEvent, new: UsageEvent) -> bool:
+    """Whether `new` is the fuller of two events with one dedupe key (`core.ledger.fuller_copy`)."""
+    return fuller_copy(old.is_sidechain, old.total_tokens, old.speed, new.is_sidechain, new.total_tokens, new.speed)
+
+
+def collapse_events(events: Iterable[UsageEvent], policy: ConflictPolicy) -> list[UsageEvent]:
+    """One event per dedupe key, in first-seen order, kept by `policy` (`latest`: the last one)."""
+    kept: dict[str, UsageEvent] = {}
+    fullest = policy == "fullest"
+    for event in events:
+        key = event.dedupe_key
+        old = kept.get(key)
+        if old is None or not fullest or fuller(old, event):
+            kept[key] = event
+    return list(kept.values())
 
 
 @dataclass(slots=True)
