@@ -25,9 +25,9 @@ from tokenworth.core.ledger import upsert_rows  # noqa: E402
 from tokenworth.core.pricing import PriceBook  # noqa: E402
 from tokenworth.core.provider_models import ProviderAccount  # noqa: E402
 from tokenworth.core.timeutil import to_epoch_ms  # noqa: E402
-from tokenworth.services.importing import event_row  # noqa: E402
 from tokenworth.services.plans import set_plan  # noqa: E402
 from tokenworth.services.polling import upsert_billed  # noqa: E402
+from tokenworth.services.record_rows import event_row  # noqa: E402
 from tokenworth.services.tasks import TaskDraft, log_task  # noqa: E402
 from tokenworth.sources.records import UsageEvent  # noqa: E402
 

@@ -36,8 +36,8 @@ from tokenworth.core.config import sqlite_url
 from tokenworth.core.db import Database, open_database
 from tokenworth.core.ledger import upsert_rows
 from tokenworth.core.timeutil import to_epoch_ms
-from tokenworth.services.importing import event_row
 from tokenworth.services.prices import OverrideInput, load_price_book, set_override
+from tokenworth.services.record_rows import event_row
 from tokenworth.services.tasks import Assignment, TaskDraft, TaskView, log_task
 from tokenworth.sources.records import UsageEvent
 

@@ -13,9 +13,9 @@ from tokenworth.core.ledger import upsert_rows
 from tokenworth.core.periods import custom_period, month_period, this_month
 from tokenworth.core.pricing import PriceBook
 from tokenworth.core.timeutil import to_epoch_ms
-from tokenworth.services.importing import event_row
 from tokenworth.services.local_sync import import_all, log_roots, watch_plan
 from tokenworth.services.overview import OverviewQuery, ValueOverview, build_overview
+from tokenworth.services.record_rows import event_row
 from tokenworth.sources.records import UsageEvent
 
 SAMPLES = Path(__file__).parent / "fixtures" / "samples"

@@ -103,7 +103,7 @@ def test_embeddings_are_priced_by_input_alone() -> None:
 
 def test_polled_embedding_usage_is_priced(db: Database) -> None:
     from tokenworth.core.ledger import upsert_rows
-    from tokenworth.services.importing import event_row
+    from tokenworth.services.record_rows import event_row
     from tokenworth.sources.records import UsageEvent
 
     embedding = UsageEvent(

@@ -11,7 +11,7 @@ import pytest
 from tokenworth.core.db import Database
 from tokenworth.core.ledger import upsert_rows
 from tokenworth.core.pricing import PriceBook
-from tokenworth.services.importing import event_row
+from tokenworth.services.record_rows import event_row
 from tokenworth.services.reports import usage_report
 from tokenworth.sources.records import UsageEvent
 
@@ -63,6 +63,20 @@ def test_half_hour_zones_cut_at_their_own_midnight(db: Database) -> None:
     )
     rows = usage_report(db, "daily", zone=KOLKATA).rows  # midnight in Kolkata is 18:30 UTC
     assert [r.key for r in rows] == ["2026-01-05", "2026-01-06"]
+
+
+def test_days_are_cut_at_local_midnight_on_both_sides_of_a_clock_change(db: Database) -> None:
+    _add(
+        db,
+        _event("winter", datetime(2026, 3, 28, 23, 30, tzinfo=UTC)),  # 00:30 CET on the 29th
+        _event("summer", datetime(2026, 3, 29, 22, 30, tzinfo=UTC)),  # 00:30 CEST on the 30th
+        _event("summer-eve", datetime(2026, 3, 29, 21, 30, tzinfo=UTC)),  # 23:30 CEST on the 29th
+    )
+    rows = usage_report(db, "daily", zone=BERLIN).rows
+    assert [(r.key, r.totals.records) for r in rows] == [("2026-03-29", 2), ("2026-03-30", 1)]
+    # Within summer time alone the offset never changes (days are cut in SQL): the same days.
+    summer = usage_report(db, "daily", zone=BERLIN, since=date(2026, 3, 30), until=date(2026, 3, 30)).rows
+    assert [(r.key, r.totals.records) for r in summer] == [("2026-03-30", 1)]
 
 
 def test_daily_rows_break_down_by_model_with_exact_costs(db: Database) -> None:

@@ -15,7 +15,7 @@ from tokenworth.core.db import Database
 from tokenworth.core.ledger import upsert_rows
 from tokenworth.core.pricing import ModelRates, PriceBook, Rate
 from tokenworth.core.routing import ModelKey, suggestion_id
-from tokenworth.services.importing import event_row
+from tokenworth.services.record_rows import event_row
 from tokenworth.services.routing import (
     ExperimentConflictError,
     ExperimentNotFoundError,

@@ -28,7 +28,7 @@ from tokenworth.core.pricing import PriceBook
 from tokenworth.core.task_models import Task, TaskSession
 from tokenworth.core.timeutil import to_epoch_ms
 from tokenworth.services.attribution import rebuild_attribution
-from tokenworth.services.importing import event_row
+from tokenworth.services.record_rows import event_row
 from tokenworth.services.routing import routing_report
 from tokenworth.sources.records import UsageEvent
 

@@ -27,8 +27,8 @@ from tokenworth.core.ledger import upsert_rows  # noqa: E402
 from tokenworth.core.pricing import PriceBook  # noqa: E402
 from tokenworth.core.settings import Settings, load_settings, save_settings  # noqa: E402
 from tokenworth.core.timeutil import to_epoch_ms  # noqa: E402
-from tokenworth.services.importing import event_row  # noqa: E402
 from tokenworth.services.prices import keep_learned_prices  # noqa: E402
+from tokenworth.services.record_rows import event_row  # noqa: E402
 from tokenworth.sources.records import UsageEvent  # noqa: E402
 
 

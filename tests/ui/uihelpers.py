@@ -11,7 +11,7 @@ from tokenworth.core.db import Database
 from tokenworth.core.ledger import upsert_rows
 from tokenworth.core.pricing import PriceBook
 from tokenworth.core.timeutil import to_epoch_ms
-from tokenworth.services.importing import event_row
+from tokenworth.services.record_rows import event_row
 from tokenworth.sources.records import UsageEvent
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"

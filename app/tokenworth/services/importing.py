@@ -11,7 +11,6 @@ loaded (in `ledger_writer`) only when there is something to write.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import time
@@ -19,18 +18,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from tokenworth.core.db import Database
 from tokenworth.core.dedupe import ConflictPolicy
-from tokenworth.core.ledger import COLUMNS
-from tokenworth.core.pricing import PriceBook, RatesLookup, cost_units
-from tokenworth.core.timeutil import to_epoch_ms
 from tokenworth.sources.files import LogFile
 from tokenworth.sources.local_logs import LocalLogSource, resolve_sources, sniff_source
 from tokenworth.sources.records import BrokenLine, UsageEvent, collapse_events
+
+if TYPE_CHECKING:
+    from tokenworth.core.pricing import PriceBook, RatesLookup
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes done, bytes to read) as an import goes."""
@@ -39,8 +38,6 @@ READ_CHUNK_BYTES = 32 * 1024 * 1024
 FLUSH_ROWS = 20_000
 HEAD_BYTES = 1024
 MAX_BROKEN_EXAMPLES = 20
-
-_COMPUTED, _REPORTED, _UNPRICED = "computed", "reported", "unpriced"
 
 
 @dataclass
@@ -106,74 +103,10 @@ class ImportSummary:
         }
 
 
-def event_row(event: UsageEvent, book: RatesLookup, imported_at: int) -> dict[str, Any]:
-    """A ledger row for one event, priced now: the cost is frozen into the record.
-
-    Values are in storage form (money in integer units of 1e-10 USD, times in epoch ms), ready
-    for `core.ledger.upsert_rows`. A reported cost (what the source says was billed) wins; the
-    token-based estimate is kept beside it.
-    """
-    return dict(zip(COLUMNS, event_values(event, book, imported_at), strict=True))
-
-
-def event_values(event: UsageEvent, book: RatesLookup, imported_at: int) -> tuple[Any, ...]:
-    """`event_row` as a tuple in `core.ledger.COLUMNS` order, for `write_values`: an import
-    builds one per record."""
-    rates = book.rates(event.provider, event.model, event.timestamp)
-    if rates is not None and not rates.prices(event.output_tokens):
-        rates = None
-    estimate = None
-    if rates is not None:
-        estimate = cost_units(
-            rates,
-            event.input_tokens,
-            event.output_tokens,
-            event.cache_read_tokens,
-            event.cache_write_5m_tokens,
-            event.cache_write_1h_tokens,
-        )
-    if event.reported_cost is not None:
-        from tokenworth.core.money import to_units
-
-        cost: int | None = to_units(event.reported_cost)
-        provenance, estimated = _REPORTED, estimate
-    elif estimate is not None:
-        cost, provenance, estimated = estimate, _COMPUTED, None
-    else:
-        cost, provenance, estimated = None, _UNPRICED, None
-    return (
-        event.dedupe_key,
-        event.source,
-        event.provider,
-        event.account,
-        event.model,
-        to_epoch_ms(event.timestamp),
-        event.bucket_seconds,
-        event.input_tokens,
-        event.output_tokens,
-        event.cache_read_tokens,
-        event.cache_write_5m_tokens,
-        event.cache_write_1h_tokens,
-        event.reasoning_tokens,
-        event.request_count,
-        cost,
-        provenance,
-        estimated,
-        None if rates is None else rates.version,
-        event.speed,
-        event.project,
-        event.session_id,
-        event.git_branch,
-        event.message_id,
-        event.request_id,
-        event.is_sidechain,
-        event.web_search_requests,
-        imported_at,
-    )
-
-
 def head_hash(path: Path, length: int) -> str:
     """A fingerprint of a file's first bytes: tells an appended file from a rewritten one."""
+    import hashlib  # only when a file changed: not on the path that finds nothing new
+
     with path.open("rb") as handle:
         return hashlib.sha1(handle.read(length)).hexdigest()
 
@@ -448,6 +381,8 @@ class _Chunk:
     def priced(self, policy: ConflictPolicy, book: RatesLookup, imported_at: int) -> _Chunk:
         """The chunk with its events as priced rows, one per dedupe key: what a worker process
         sends back, so the writing process only writes (and receives half as much)."""
+        from tokenworth.services.record_rows import event_values
+
         rows = [event_values(event, book, imported_at) for event in collapse_events(self.events, policy)]
         return _Chunk([], self.broken, self.position, self.bytes_read, self.failure, self.events_read, rows)
 

@@ -55,7 +55,7 @@ class LedgerWriter:
 
     def add(self, source: str, policy: ConflictPolicy, events: Iterable[UsageEvent], track_messages: bool) -> None:
         """Price events (each dedupe key once) and queue them as rows."""
-        from tokenworth.services.importing import event_values
+        from tokenworth.services.record_rows import event_values
 
         book, imported_at = self.book, self.imported_at
         rows = [event_values(event, book, imported_at) for event in collapse_events(events, policy)]

@@ -40,8 +40,8 @@ from tokenworth.core.provider_models import BilledCost, PollProgress, ProviderAc
 from tokenworth.core.secrets import SecretStore, account_name
 from tokenworth.core.timeutil import to_epoch_ms, utc_now
 from tokenworth.services.accounts import make_poller, new_http_client, provider_info
-from tokenworth.services.importing import event_row
 from tokenworth.services.prices import keep_learned_prices, load_price_book
+from tokenworth.services.record_rows import event_row
 from tokenworth.sources.provider_http import (
     BadResponse,
     KeyRejected,

@@ -142,6 +142,36 @@ def _slot_ms(zone: tzinfo, since: datetime | None, until: datetime | None) -> in
     return 3_600_000
 
 
+_DAY_MS = 86_400_000
+_OFFSET_PROBE = timedelta(days=7)
+
+
+def _fixed_offset_ms(
+    db: Database, table: str, time_column: str, zone: tzinfo, start: datetime | None, end: datetime | None
+) -> int | None:
+    """The zone's UTC offset (ms) when it is the same all through the range that holds data,
+    so that local days can be cut in SQL; None when it changes (daylight saving time).
+
+    The offset is probed every week of the range and at both ends: no offset lasts less.
+    """
+    if start is None or end is None:
+        ((low, high),) = db.fetch(f"SELECT MIN({time_column}), MAX({time_column}) FROM {table}")
+        if low is None:
+            return None
+        start = start or from_epoch_ms(int(low))
+        end = end or from_epoch_ms(int(high))
+    offsets = set()
+    moment = start
+    while moment < end:
+        offsets.add(moment.astimezone(zone).utcoffset())
+        moment += _OFFSET_PROBE
+    offsets.add(end.astimezone(zone).utcoffset())
+    if len(offsets) != 1:
+        return None
+    (offset,) = offsets
+    return int((offset or timedelta(0)).total_seconds() * 1000)
+
+
 def _period_key(kind: ReportKind, day: date) -> str:
     if kind == "daily":
         return day.isoformat()
@@ -231,8 +261,12 @@ def usage_report(
     where, params = record_filter(start=start, end=end, sources=sources, projects=projects, time_column=time_column)
     extra_measures = ""
     if kind in _TIME_KINDS:
-        slot_ms = _slot_ms(zone, start, end)  # an integer we chose: safe to inline
-        keys = f"{time_column} - {time_column} % {slot_ms}, model"
+        offset_ms = _fixed_offset_ms(db, table, time_column, zone, start, end)
+        if offset_ms is not None:  # days cut in SQL: one row per day and model, not per hour
+            keys = f"{time_column} - ({time_column} + {offset_ms}) % {_DAY_MS}, model"
+        else:
+            slot_ms = _slot_ms(zone, start, end)  # integers we chose: safe to inline
+            keys = f"{time_column} - {time_column} % {slot_ms}, model"
     elif kind == "models":
         keys = "model, provider"
     elif kind == "projects":
