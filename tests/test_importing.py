@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -214,6 +215,42 @@ def test_parallel_parse_gives_the_same_ledger_as_one_process(
     assert broken == 6
     assert events_read > len(rows)  # the sample streams responses over several lines
     assert "claude-sonnet-4-5-20250929" in kept
+
+
+def test_a_first_import_written_in_many_flushes_keeps_the_fullest_copy_across_them(
+    tmp_path: Path, claude_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first import knows which keys it has written (no lookups): a copy in a later flush
+    must still update the row an earlier flush wrote, by the `fullest` rule."""
+    from tokenworth.core import ledger
+    from tokenworth.core.config import sqlite_url
+    from tokenworth.core.db import open_database
+    from tokenworth.services import importing
+    from tokenworth.services.reports import usage_report
+
+    folder = claude_dir / "projects" / "app"
+    folder.mkdir(parents=True)
+    stamp = "2026-01-05T10:00:00.000Z"
+    (folder / "a.jsonl").write_text("".join(_line(f"m{n}", 1, stamp) + "\n" for n in range(40)))
+    (folder / "b.jsonl").write_text("".join(_line(f"m{n}", 100 + n, stamp) + "\n" for n in range(0, 40, 2)))
+    (folder / "c.jsonl").write_text("".join(_line(f"m{n}", 1, stamp) + "\n" for n in range(0, 40, 2)))
+
+    def ledger_of(name: str) -> tuple[list[tuple[object, ...]], int]:
+        db = open_database(sqlite_url(tmp_path / name))
+        import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+        rows = db.fetch("SELECT dedupe_key, output_tokens, cost FROM usage_records ORDER BY dedupe_key")
+        output = usage_report(db, "daily", zone=UTC).totals.output_tokens
+        db.dispose()
+        return rows, output
+
+    one_flush = ledger_of("one.db")
+    monkeypatch.setattr(importing, "FLUSH_ROWS", 1)  # a flush after every file
+    monkeypatch.setattr(ledger, "BULK_MIN_ROWS", 1)  # every batch by the bulk path
+    many_flushes = ledger_of("many.db")
+    assert many_flushes == one_flush
+    rows, output = many_flushes
+    assert len(rows) == 40
+    assert output == sum(100 + n for n in range(0, 40, 2)) + 20  # the rollup agrees with the rows
 
 
 def test_report_totals_follow_a_streamed_response_finished_after_an_import(db: Database, claude_dir: Path) -> None:

@@ -159,11 +159,14 @@ def write_rows(tx: RawTransaction, rows: Sequence[dict[str, Any]], policy: Confl
         raise TypeError(f"no upsert for {tx.dialect}")
 
 
-def write_values(tx: RawTransaction, values: Sequence[tuple[Any, ...]], policy: ConflictPolicy) -> None:
+def write_values(
+    tx: RawTransaction, values: Sequence[tuple[Any, ...]], policy: ConflictPolicy, stored: set[str] | None = None
+) -> None:
     """`write_rows` for rows given as tuples in `COLUMNS` order: a large SQLite batch is written
-    as it is, with no dict built per row (the cold import's hot path)."""
+    as it is, with no dict built per row (the cold import's hot path). `stored`, when the caller
+    knows it, is which of the rows' keys the ledger holds already (else they are looked up)."""
     if isinstance(tx, SqliteTransaction) and len(values) >= BULK_MIN_ROWS:
-        _upsert_sqlite_bulk(tx, values, policy)
+        _upsert_sqlite_bulk(tx, values, policy, stored)
     else:
         write_rows(tx, [dict(zip(COLUMNS, row, strict=True)) for row in values], policy)
 
@@ -172,7 +175,9 @@ BULK_MIN_ROWS = 500
 """From this many rows, a SQLite upsert adds new rows to the rollup in one statement, not per row."""
 
 
-def _upsert_sqlite_bulk(tx: SqliteTransaction, rows: Sequence[tuple[Any, ...]], policy: ConflictPolicy) -> None:
+def _upsert_sqlite_bulk(
+    tx: SqliteTransaction, rows: Sequence[tuple[Any, ...]], policy: ConflictPolicy, stored: set[str] | None = None
+) -> None:
     """The upsert of a large batch with the rollup's insert trigger paused, all in one transaction.
 
     SQLite runs a trigger per row, which made it most of a cold import's write time. The trigger
@@ -189,7 +194,8 @@ def _upsert_sqlite_bulk(tx: SqliteTransaction, rows: Sequence[tuple[Any, ...]], 
     if not trigger:  # no rollup kept here (a database older than the rollup, mid-migration)
         tx.executemany_values(_upsert_sql(policy, positional=True), rows)
         return
-    stored = _stored_keys(tx, [row[0] for row in rows])
+    if stored is None:
+        stored = _stored_keys(tx, [row[0] for row in rows])
     ((last_id,),) = tx.execute("SELECT COALESCE(MAX(id), 0) FROM usage_records")
     tx.execute(f"DROP TRIGGER {INSERT_TRIGGER_NAME}")
     # New keys by a plain insert: an upsert clause costs SQLite twice the time even when it

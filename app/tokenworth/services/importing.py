@@ -304,7 +304,7 @@ def _read_planned(
     from tokenworth.services.prices import load_price_book
 
     book = load_price_book(db)
-    writer = LedgerWriter(db, book)
+    writer = LedgerWriter(db, book, ledger_empty=summary.records_before == 0)
     total_bytes = sum(max(plan.stat.st_size - plan.offset, 0) for plan in planned)
     done_bytes = 0
     if progress:

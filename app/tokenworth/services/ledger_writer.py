@@ -39,9 +39,12 @@ _CURSOR_SQL = (
 class LedgerWriter:
     """Collects priced rows and file positions; writes them at each flush."""
 
-    def __init__(self, db: Database, book: PriceBook) -> None:
+    def __init__(self, db: Database, book: PriceBook, *, ledger_empty: bool = False) -> None:
         self.db = db
         self.book = book
+        self.written: set[str] | None = set() if ledger_empty else None
+        """With a ledger that was empty at the start: every key written since. Then which keys
+        are stored is known without asking the database (a first import's 90k lookups)."""
         self.rows: dict[str, dict[str, tuple[Any, ...]]] = {}
         self.policies: dict[str, ConflictPolicy] = {}
         self.pending_rows = 0
@@ -99,8 +102,13 @@ class LedgerWriter:
                 for row in rows:
                     if row[COST_AT] is None:
                         self.unpriced[row[MODEL_AT]] = self.unpriced.get(row[MODEL_AT], 0) + 1
+                written = self.written
                 for start in range(0, len(rows), UPSERT_BATCH):
-                    write_values(tx, rows[start : start + UPSERT_BATCH], self.policies[source])
+                    batch = rows[start : start + UPSERT_BATCH]
+                    stored = None if written is None else {row[0] for row in batch if row[0] in written}
+                    write_values(tx, batch, self.policies[source], stored)
+                if written is not None:
+                    written.update(pending)
             if self.cursors:
                 tx.executemany(_CURSOR_SQL, list(self.cursors.values()))
         self.rows = {}
