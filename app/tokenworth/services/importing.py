@@ -314,9 +314,8 @@ def _read_planned(
         db.dispose()  # no pooled connection (PostgreSQL) may be inherited by the forked workers
         if not book.database.knows_schedules:
             book.database.preload()  # once here, shared by the workers, not once in each
-        results = _parse_in_processes(
-            planned, workers, _WorkerPricing(book, writer.imported_at), while_waiting=lambda: _preload(book)
-        )
+        pricing = _WorkerPricing(book, writer.imported_at)
+        results = _parse_in_processes(planned, workers, pricing, while_waiting=_preload if _has_tasks(db) else None)
     else:
         results = (
             (plan, _parse_chunks(plan.source, plan.path, plan.offset, plan.stat.st_size, plan.state))
@@ -348,9 +347,16 @@ def _read_planned(
             progress(min(done_bytes, total_bytes), total_bytes)
     writer.finish()
     summary.unpriced_models.update(writer.unpriced)
-    from tokenworth.services.attribution import sync_attribution
+    if _has_tasks(db):  # asked after the last write: a task made meanwhile attributed what was there
+        from tokenworth.services.attribution import sync_attribution
 
-    sync_attribution(db, imported_since=writer.imported_at)
+        sync_attribution(db, imported_since=writer.imported_at)
+
+
+def _has_tasks(db: Database) -> bool:
+    """Whether any task exists: attribution rules all come from tasks, so with none there is
+    nothing to attribute, and SQLAlchemy (a third of a second) need not be loaded."""
+    return bool(db.fetch("SELECT 1 FROM tasks LIMIT 1"))
 
 
 @dataclass
@@ -451,14 +457,14 @@ def _parse_file_job(job: tuple[str, str, int, int, dict[str, Any]]) -> tuple[lis
     return chunks, state
 
 
-def _preload(book: PriceBook) -> None:
-    """What the writing side needs, loaded while the workers parse."""
-    book.database.preload()
+def _preload() -> None:
+    """What the writing side will need for a ledger with tasks, loaded while the workers parse
+    (they price the rows: the writing side needs no prices)."""
     import tokenworth.services.attribution  # noqa: F401  (SQLAlchemy and the task models)
 
 
 def _parse_in_processes(
-    planned: list[_PlannedFile], workers: int, pricing: _WorkerPricing, while_waiting: Callable[[], None]
+    planned: list[_PlannedFile], workers: int, pricing: _WorkerPricing, while_waiting: Callable[[], None] | None
 ) -> Iterator[tuple[_PlannedFile, list[_Chunk]]]:
     """Parse and price files in forked worker processes, in the planned order; writing stays here."""
     import multiprocessing
@@ -470,7 +476,8 @@ def _parse_in_processes(
         max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(pricing,)
     ) as pool:
         results = pool.map(_parse_file_job, jobs, chunksize=4)  # every job is submitted now
-        while_waiting()
+        if while_waiting is not None:
+            while_waiting()
         for plan, (chunks, state) in zip(planned, results, strict=True):
             plan.state.clear()
             plan.state.update(state)
