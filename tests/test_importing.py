@@ -16,6 +16,7 @@ from conftest import SAMPLES
 from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
 from tokenworth.services.importing import import_local_logs
+from tokenworth.sources.records import UsageEvent
 
 
 def _line(message_id: str, output: int, stamp: str = "2026-01-05T10:00:00.000Z") -> str:
@@ -251,6 +252,32 @@ def test_a_first_import_written_in_many_flushes_keeps_the_fullest_copy_across_th
     rows, output = many_flushes
     assert len(rows) == 40
     assert output == sum(100 + n for n in range(0, 40, 2)) + 20  # the rollup agrees with the rows
+
+
+def test_a_first_import_notices_another_process_writing_meanwhile(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer of a first import stops trusting its own list of written keys once records
+    appear that it did not write: a fuller copy still replaces the other process's row."""
+    from tokenworth.core import ledger
+    from tokenworth.core.pricing import PriceBook
+    from tokenworth.services.ledger_writer import LedgerWriter
+    from tokenworth.services.record_rows import event_row
+    from tokenworth.sources.claude_code import parse
+
+    monkeypatch.setattr(ledger, "BULK_MIN_ROWS", 1)  # the bulk path, where the list is used
+
+    def events(output: int) -> list[UsageEvent]:
+        data = (_line("m1", output) + "\n").encode()
+        return parse(data, path="/x/projects/app/s.jsonl", state={}, final=True).events
+
+    writer = LedgerWriter(db, PriceBook(), ledger_empty=True)
+    with db.transaction() as tx:  # another import, between our count and our first write
+        ledger.upsert_rows(tx, [event_row(event, PriceBook(), 1) for event in events(3)], "fullest")
+    writer.add("claude-code", "fullest", events(300), track_messages=True)
+    writer.finish()
+    assert db.fetch("SELECT COUNT(*), SUM(output_tokens) FROM usage_records") == [(1, 300)]
+    assert db.fetch("SELECT SUM(output_tokens), SUM(records) FROM usage_rollup") == [(300, 1)]
 
 
 def test_report_totals_follow_a_streamed_response_finished_after_an_import(db: Database, claude_dir: Path) -> None:

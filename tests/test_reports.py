@@ -77,6 +77,12 @@ def test_days_are_cut_at_local_midnight_on_both_sides_of_a_clock_change(db: Data
     # Within summer time alone the offset never changes (days are cut in SQL): the same days.
     summer = usage_report(db, "daily", zone=BERLIN, since=date(2026, 3, 30), until=date(2026, 3, 30)).rows
     assert [(r.key, r.totals.records) for r in summer] == [("2026-03-30", 1)]
+    # A range of a few days across the change, or open at one end, is cut at local midnight too.
+    short = usage_report(db, "daily", zone=BERLIN, since=date(2026, 3, 28), until=date(2026, 3, 30)).rows
+    since_only = usage_report(db, "daily", zone=BERLIN, since=date(2026, 3, 29)).rows
+    until_only = usage_report(db, "daily", zone=BERLIN, until=date(2026, 3, 30)).rows
+    for rows in (short, since_only, until_only):
+        assert [(r.key, r.totals.records) for r in rows] == [("2026-03-29", 2), ("2026-03-30", 1)]
 
 
 def test_daily_rows_break_down_by_model_with_exact_costs(db: Database) -> None:

@@ -147,3 +147,57 @@ def test_default_roots_read_both_config_dirs_or_the_env_list(tmp_path: Path) -> 
     (tmp_path / "a" / "projects").mkdir(parents=True)
     roots = claude_code.default_roots({"CLAUDE_CONFIG_DIR": f"{tmp_path / 'a'}, {tmp_path / 'b' / 'projects'}"})
     assert roots == [tmp_path / "a" / "projects", tmp_path / "b" / "projects"]
+
+
+def _sample_line(**changes: object) -> dict[str, object]:
+    obj: dict[str, object] = json.loads((SAMPLES / "claude-code.jsonl").read_text().splitlines()[5])
+    obj.update(changes)
+    return obj
+
+
+def _compact(obj: object) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def test_odd_lines_are_judged_as_before_the_fast_reading() -> None:
+    """Lines the fast (msgspec) reading refuses go to the generic one: the same verdicts."""
+    good = _sample_line()
+    message = dict(good["message"])  # type: ignore[call-overload]
+    not_utf8_in_content = _compact(dict(good, message=dict(message, content=[{"type": "text", "text": "@@"}])))
+    not_utf8_in_content = not_utf8_in_content.replace(b"@@", b"\xed\xb2\xb2")  # bytes no UTF-8 decoder takes
+    not_utf8_in_cwd = _compact(dict(good, cwd="/w@@", message=dict(message, id="msg_cwd"))).replace(b"@@", b"\xff")
+    lines = [
+        not_utf8_in_content,  # 1: spend intact, in a field never read: counted (as ccusage does)
+        not_utf8_in_cwd,  # 2: in a field we keep: broken
+        _compact(dict(good, message='text mentioning "usage":{')),  # 3: JSON, but no usage of ours
+        _compact([good]),  # 4: JSON, not an object: broken
+        b'{"message":{"usage":{"input_tokens":1}',  # 5: torn
+    ]
+    result = claude_code.parse(b"\n".join(lines) + b"\n", path="/x/projects/p/s.jsonl", state={}, final=True)
+    assert [event.dedupe_key.split(":")[1] for event in result.events] == [message["id"]]
+    assert [(item.line, item.reason) for item in result.broken] == [
+        (2, claude_code.TORN_LINE),
+        (4, claude_code.TORN_LINE),
+        (5, claude_code.TORN_LINE),
+    ]
+
+
+def test_broken_lines_keep_their_numbers_across_appends_and_line_endings() -> None:
+    good = _compact(_sample_line())
+    state: dict[str, object] = {}
+    first = b"\r\n".join([b"{}", b"", good, b"not json"]) + b"\r\n"
+    result = claude_code.parse(first, path="/x/projects/p/s.jsonl", state=state, final=False)
+    assert result.consumed == len(first)
+    assert [(item.line, item.reason) for item in result.broken] == [(4, claude_code.TORN_LINE)]
+    # The next read starts at line 5; a last line without a newline is read only once whole.
+    second = b"torn {\n" + good + b"\n" + good[:40]
+    result = claude_code.parse(second, path="/x/projects/p/s.jsonl", state=state, final=False)
+    assert [item.line for item in result.broken] == [5]
+    assert result.consumed == len(second) - 40
+    assert len(result.events) == 1
+    rest = good
+    result = claude_code.parse(rest, path="/x/projects/p/s.jsonl", state=state, final=True)
+    assert result.consumed == len(rest)
+    assert len(result.events) == 1
+    assert result.broken == []
+    assert state["line"] == 7  # six newlines read, the seventh line ended the file

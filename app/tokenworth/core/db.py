@@ -218,14 +218,12 @@ class Database:
             return [tuple(row) for row in result]
 
     @contextmanager
-    def transaction(self, *, bulk: bool = False) -> Iterator[RawTransaction]:
+    def transaction(self) -> Iterator[RawTransaction]:
         """One write transaction in plain SQL with `:name` parameters, committed on success.
 
         A SQLite file is written with `sqlite3` directly (no SQLAlchemy import: the import hot
-        path); any other database goes through the engine. `bulk` (one of many large writes in a
-        row) leaves the WAL alone at commit: each checkpoint copies and syncs every page written
-        since the last one, which was a quarter of a cold import's time. The next transaction
-        that is not `bulk` checkpoints them all at once.
+        path); any other database goes through the engine. Its page cache may grow to 64 MB: a
+        large import's index pages then stay in memory for the whole transaction.
         """
         if self._file is None:
             with self.engine.begin() as engine_conn:
@@ -237,8 +235,6 @@ class Database:
             raw.execute("PRAGMA synchronous=NORMAL")
             raw.execute("PRAGMA foreign_keys=ON")
             raw.execute("PRAGMA cache_size=-65536")
-            if bulk:
-                raw.execute("PRAGMA wal_autocheckpoint=0")
             raw.execute("BEGIN IMMEDIATE")
             try:
                 yield SqliteTransaction(raw)

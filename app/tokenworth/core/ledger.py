@@ -200,7 +200,7 @@ def _upsert_sqlite_bulk(
     tx.execute(f"DROP TRIGGER {INSERT_TRIGGER_NAME}")
     # New keys by a plain insert: an upsert clause costs SQLite twice the time even when it
     # never fires. Known keys by the upsert (their update trigger keeps the rollup). Values go
-    # as tuples: sqlite3 binds a dict's 28 names one lookup at a time, a third of the write.
+    # as tuples: sqlite3 binds a dict's 27 names one lookup at a time, a third of the write.
     tx.executemany_values(_insert_new_sql(), [row for row in rows if row[0] not in stored])
     tx.executemany_values(_upsert_sql(policy, positional=True), [row for row in rows if row[0] in stored])
     tx.execute(ADD_RECORDS_AFTER, {"after_id": last_id})

@@ -369,12 +369,12 @@ class _Chunk:
     """File offset up to which every line is handled (a torn tail waits for the next read)."""
     bytes_read: int
     failure: str = ""
-    lines_read: int = -1
-    """Usage lines read, before streamed copies of one response were collapsed (-1: not collapsed,
-    one event per line)."""
+    """Why the file could not be read at all ('' when it was)."""
+    events_before_collapse: int = -1
+    """Events the parser gave, before streamed copies of one response were collapsed (-1: not
+    collapsed, `events` are all of them)."""
     rows: list[tuple[Any, ...]] | None = None
     """The events priced into ledger rows (`event_values`), when a worker process did it."""
-    """Why the file could not be read at all ('' when it was)."""
 
     @property
     def failed(self) -> bool:
@@ -382,7 +382,7 @@ class _Chunk:
 
     @property
     def events_read(self) -> int:
-        return len(self.events) if self.lines_read < 0 else self.lines_read
+        return len(self.events) if self.events_before_collapse < 0 else self.events_before_collapse
 
     def priced(self, policy: ConflictPolicy, book: RatesLookup, imported_at: int) -> _Chunk:
         """The chunk with its events as priced rows, one per dedupe key: what a worker process

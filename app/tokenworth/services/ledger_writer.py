@@ -20,6 +20,9 @@ from tokenworth.core.timeutil import from_epoch_ms, to_epoch_ms, utc_now
 from tokenworth.sources.records import UsageEvent, collapse_events
 
 UPSERT_BATCH = 5000
+WRITTEN_KEYS_MAX = 500_000
+"""Past this many keys (about 55 MB of them, from some 5 GB of Claude Code logs) the writer
+stops remembering them and asks the database instead: memory stays bounded on any import."""
 COST_AT, MODEL_AT, PROVIDER_AT, TS_AT, MESSAGE_ID_AT = (
     COLUMNS.index(name) for name in ("cost", "model", "provider", "ts", "message_id")
 )
@@ -44,7 +47,10 @@ class LedgerWriter:
         self.book = book
         self.written: set[str] | None = set() if ledger_empty else None
         """With a ledger that was empty at the start: every key written since. Then which keys
-        are stored is known without asking the database (a first import's 90k lookups)."""
+        are stored is known without asking the database (a first import's 90k lookups), as long
+        as no other process writes records meanwhile (`_still_alone`)."""
+        self._last_id = 0
+        """The highest record id after this writer's last flush (0: the empty ledger)."""
         self.rows: dict[str, dict[str, tuple[Any, ...]]] = {}
         self.policies: dict[str, ConflictPolicy] = {}
         self.pending_rows = 0
@@ -96,7 +102,9 @@ class LedgerWriter:
     def flush(self) -> None:
         if not self.pending_rows and not self.cursors:
             return
-        with self.db.transaction(bulk=True) as tx:
+        with self.db.transaction() as tx:
+            if self.written is not None and not self._still_alone(tx):
+                self.written = None  # another process wrote records: ask the database from now on
             for source, pending in self.rows.items():
                 rows = list(pending.values())
                 for row in rows:
@@ -111,9 +119,18 @@ class LedgerWriter:
                     written.update(pending)
             if self.cursors:
                 tx.executemany(_CURSOR_SQL, list(self.cursors.values()))
+            if self.written is not None:
+                self._last_id = _highest_id(tx)
+                if len(self.written) > WRITTEN_KEYS_MAX:
+                    self.written = None
         self.rows = {}
         self.pending_rows = 0
         self.cursors = {}
+
+    def _still_alone(self, tx: RawTransaction) -> bool:
+        """Whether the records are still exactly what this writer left (read inside the write
+        lock: nobody can write between this and the commit)."""
+        return _highest_id(tx) == self._last_id
 
     def finish(self) -> None:
         """Flush, drop sidechain replays of responses counted elsewhere, note the import time."""
@@ -130,6 +147,11 @@ class LedgerWriter:
             for (provider, model), used_at in self.models.items():
                 self.book.rates(provider, model, from_epoch_ms(used_at))  # learned, if a worker priced it
             keep_learned_prices(tx, self.book)
+
+
+def _highest_id(tx: RawTransaction) -> int:
+    ((top,),) = tx.execute("SELECT COALESCE(MAX(id), 0) FROM usage_records")
+    return int(top)
 
 
 def _drop_replays(tx: RawTransaction, source: str, touched: set[str]) -> None:

@@ -143,7 +143,7 @@ def _slot_ms(zone: tzinfo, since: datetime | None, until: datetime | None) -> in
 
 
 _DAY_MS = 86_400_000
-_OFFSET_PROBE = timedelta(days=7)
+_OFFSET_PROBE = timedelta(days=1)
 
 
 def _fixed_offset_ms(
@@ -152,7 +152,8 @@ def _fixed_offset_ms(
     """The zone's UTC offset (ms) when it is the same all through the range that holds data,
     so that local days can be cut in SQL; None when it changes (daylight saving time).
 
-    The offset is probed every week of the range and at both ends: no offset lasts less.
+    The offset is probed every day of the range and at both ends (a few hundred lookups for a
+    year): a change that comes and goes within one day is the only one missed.
     """
     if start is None or end is None:
         ((low, high),) = db.fetch(f"SELECT MIN({time_column}), MAX({time_column}) FROM {table}")

@@ -106,19 +106,19 @@ def _event_from_struct(line: TranscriptLine, fallback_project: str | None) -> Us
     if message is None:
         return None
     return _event(
-        message.usage,
-        message.model,
-        message.id,
-        line.timestamp,
-        line.request_id,
-        line.session_id,
-        line.cwd,
-        line.git_branch,
-        line.is_sidechain,
-        line.is_api_error,
-        line.cost_usd,
-        line.uuid,
-        fallback_project,
+        usage=message.usage,
+        model=message.model,
+        message_id=message.id,
+        stamp=line.timestamp,
+        request_id=line.request_id,
+        session_id=line.session_id,
+        cwd=line.cwd,
+        git_branch=line.git_branch,
+        is_sidechain=line.is_sidechain,
+        is_api_error=line.is_api_error,
+        cost_usd=line.cost_usd,
+        line_uuid=line.uuid,
+        fallback_project=fallback_project,
     )
 
 
@@ -137,23 +137,24 @@ def _event_from_line(obj: dict[str, Any], fallback_project: str | None) -> Usage
         return None
     get = obj.get
     return _event(
-        message.get("usage"),
-        message.get("model"),
-        message.get("id"),
-        get("timestamp"),
-        get("requestId"),
-        get("sessionId"),
-        get("cwd"),
-        get("gitBranch"),
-        get("isSidechain"),
-        get("isApiErrorMessage"),
-        get("costUSD"),
-        get("uuid"),
-        fallback_project,
+        usage=message.get("usage"),
+        model=message.get("model"),
+        message_id=message.get("id"),
+        stamp=get("timestamp"),
+        request_id=get("requestId"),
+        session_id=get("sessionId"),
+        cwd=get("cwd"),
+        git_branch=get("gitBranch"),
+        is_sidechain=get("isSidechain"),
+        is_api_error=get("isApiErrorMessage"),
+        cost_usd=get("costUSD"),
+        line_uuid=get("uuid"),
+        fallback_project=fallback_project,
     )
 
 
 def _event(
+    *,
     usage: Any,
     model: Any,
     message_id: Any,

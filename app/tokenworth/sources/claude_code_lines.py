@@ -48,7 +48,8 @@ class TranscriptLine(
     uuid: Any = None
 
 
-UnreadableLine = (msgspec.ValidationError, msgspec.DecodeError)
-"""Raised for a line that is not JSON, or not shaped like a transcript line."""
+UnreadableLine = (msgspec.DecodeError, ValueError)
+"""Raised for a line that is not JSON, not shaped like a transcript line (ValidationError is a
+DecodeError), or with bytes that are not UTF-8 in a field read here (UnicodeDecodeError)."""
 
 decode_line = msgspec.json.Decoder(TranscriptLine).decode

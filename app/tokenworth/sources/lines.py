@@ -44,24 +44,6 @@ def iter_lines(data: bytes, limit: int) -> Iterator[tuple[int, bytes]]:
         start = end + 1
 
 
-def lines_containing(data: bytes, marker: bytes, limit: int) -> Iterator[tuple[int, bytes]]:
-    """(byte offset, content) of the lines in `data[:limit]` that contain `marker`.
-
-    Uses `bytes.find` (memchr speed) so lines without the marker are never copied or parsed:
-    the fast path for multi-gigabyte transcripts where few lines carry usage.
-    """
-    find = data.find
-    rfind = data.rfind
-    pos = find(marker, 0, limit)
-    while pos >= 0:
-        start = rfind(b"\n", 0, pos) + 1
-        end = find(b"\n", pos, limit)
-        if end < 0:
-            end = limit
-        yield start, data[start:end]
-        pos = find(marker, end, limit)
-
-
 _CLOSING_BRACE = ord("}")
 
 
@@ -150,25 +132,3 @@ def as_int(value: Any) -> int:
     if isinstance(value, float) and value.is_integer() and value > 0:
         return int(value)
     return 0
-
-
-def torn_lines(data: bytes, limit: int, skip_marker: bytes, newlines: int) -> list[int]:
-    """Offsets of lines in `data[:limit]` that are not JSON objects (torn or corrupt writes),
-    leaving out lines with `skip_marker` (the caller parses those anyway). `newlines` is the
-    count of newlines in `data[:limit]`, which the caller has already made.
-
-    Every well-formed line ends with `}`, so one C-speed count settles the common case of a
-    clean file; only a file with a suspect line is walked line by line.
-    """
-    closed = data.count(b"}\n", 0, limit)
-    tail = data[data.rfind(b"\n", 0, limit) + 1 : limit]
-    if newlines == closed and (not tail.strip() or tail.rstrip().endswith(b"}")):
-        return []
-    offsets = []
-    for offset, line in iter_lines(data, limit):
-        stripped = line.rstrip()
-        if not stripped or stripped.endswith(b"}") or skip_marker in line:
-            continue
-        if loads_object(line) is None:
-            offsets.append(offset)
-    return offsets

@@ -61,7 +61,12 @@ def fuller(old: UsageEvent, new: UsageEvent) -> bool:
 
 
 def collapse_events(events: Iterable[UsageEvent], policy: ConflictPolicy) -> list[UsageEvent]:
-    """One event per dedupe key, in first-seen order, kept by `policy` (`latest`: the last one)."""
+    """One event per dedupe key, in first-seen order, kept by `policy` (`latest`: the last one).
+
+    Collapsing a file's events chunk by chunk, then across chunks (and the database across
+    flushes), keeps the same copy as one pass would: copies of one response in one file share
+    their sidechain flag, and with it `fuller` simply compares token totals, then speed.
+    """
     kept: dict[str, UsageEvent] = {}
     fullest = policy == "fullest"
     for event in events:
