@@ -81,10 +81,13 @@ def parse(data: bytes, *, path: str, state: dict[str, Any], final: bool) -> Pars
 
     for index, line in marked:
         try:
-            try:
-                event = _event_from_struct(decode(line), fallback_project)
-            except UnreadableLine:
-                # Not the usual shape (or not JSON): the generic reading decides, line by line.
+            decoded: TranscriptLine | None = decode(line)
+        except UnreadableLine:
+            decoded = None  # not the usual shape (or not JSON): the generic reading decides
+        try:
+            if decoded is not None:
+                event = _event_from_struct(decoded, fallback_project)
+            else:
                 obj = loads_object(line)
                 if obj is None:
                     broken.append(BrokenLine(path, first_line + index, TORN_LINE))
