@@ -74,17 +74,18 @@ def test_rerun_on_unchanged_logs_reads_nothing(db: Database, claude_dir: Path) -
     )
 
 
-def test_appended_lines_are_read_alone(db: Database, claude_dir: Path) -> None:
+@pytest.mark.parametrize("first_lines", [1, 10])  # a head shorter than the 1 kB fingerprint, and a longer one
+def test_appended_lines_are_read_alone(db: Database, claude_dir: Path, first_lines: int) -> None:
     path = _session_file(claude_dir)
-    path.write_text(_line("m1", 5) + "\n")
+    path.write_text("".join(_line(f"m{n}", 5) + "\n" for n in range(first_lines)))
     import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
-    appended = _line("m2", 7) + "\n"
+    appended = _line("new", 7) + "\n"
     with path.open("a") as handle:
         handle.write(appended)
     summary = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
-    assert summary.bytes_read == len(appended.encode())
+    assert summary.bytes_read == len(appended.encode())  # the head's fingerprint matched: not re-read
     assert summary.records_added == 1
-    assert _output_total(db) == 12
+    assert _output_total(db) == 5 * first_lines + 7
 
 
 def test_a_torn_last_line_waits_for_the_rest(db: Database, claude_dir: Path) -> None:

@@ -16,7 +16,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,10 +105,14 @@ class ImportSummary:
 
 def head_hash(path: Path, length: int) -> str:
     """A fingerprint of a file's first bytes: tells an appended file from a rewritten one."""
+    with path.open("rb") as handle:
+        return _fingerprint(handle.read(length))
+
+
+def _fingerprint(head: bytes) -> str:
     import hashlib  # only when a file changed: not on the path that finds nothing new
 
-    with path.open("rb") as handle:
-        return hashlib.sha1(handle.read(length)).hexdigest()
+    return hashlib.sha1(head).hexdigest()
 
 
 def _decompressed(path: Path) -> bytes:
@@ -143,8 +147,9 @@ class _PlannedFile:
     broken: int = 0
     records: int = 0
 
-    def cursor(self, offset: int) -> dict[str, Any]:
-        """The file's position row as it stands after reading up to `offset`."""
+    def cursor(self, offset: int, known_head_hash: str | None = None) -> dict[str, Any]:
+        """The file's position row as it stands after reading up to `offset` (`known_head_hash`:
+        its head's hash, when the reader already had those bytes in hand)."""
         return {
             "source": self.source.name,
             "path": str(self.path),
@@ -153,7 +158,7 @@ class _PlannedFile:
             "size": self.stat.st_size,
             "mtime_ns": self.stat.st_mtime_ns,
             "offset": offset,
-            "head_hash": head_hash(self.path, min(HEAD_BYTES, offset)) if offset else None,
+            "head_hash": known_head_hash or (head_hash(self.path, min(HEAD_BYTES, offset)) if offset else None),
             "parser_state": dict(self.state),
             "broken_lines": self.broken,
             "records": self.records,
@@ -337,7 +342,7 @@ def _read_planned(
                 writer.add(plan.source.name, plan.source.policy, chunk.events, track)
             else:
                 writer.add_values(plan.source.name, plan.source.policy, chunk.rows, track)
-            writer.position(plan.cursor(chunk.position))
+            writer.position(plan.cursor(chunk.position, chunk.head_hash))
             if writer.pending_rows >= FLUSH_ROWS:
                 writer.flush()
         done_bytes += max(plan.stat.st_size - plan.offset, 0)
@@ -375,6 +380,9 @@ class _Chunk:
     collapsed, `events` are all of them)."""
     rows: list[tuple[Any, ...]] | None = None
     """The events priced into ledger rows (`event_values`), when a worker process did it."""
+    head_hash: str | None = None
+    """The file's head fingerprint at `position`, when this read began at the start of the file
+    (so the writing process need not open the file again to take it)."""
 
     @property
     def failed(self) -> bool:
@@ -390,7 +398,7 @@ class _Chunk:
         from tokenworth.services.record_rows import event_values
 
         rows = [event_values(event, book, imported_at) for event in collapse_events(self.events, policy)]
-        return _Chunk([], self.broken, self.position, self.bytes_read, self.failure, self.events_read, rows)
+        return replace(self, events=[], events_before_collapse=self.events_read, rows=rows)
 
 
 def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, state: dict[str, Any]) -> Iterator[_Chunk]:
@@ -413,16 +421,20 @@ def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, sta
         handle.seek(offset)
         carry = b""
         position = offset  # file offset of carry[0]
+        head = None  # the file's first bytes, when this read starts there
         while position + len(carry) < end:
             chunk = handle.read(min(READ_CHUNK_BYTES, end - position - len(carry)))
             if not chunk:
                 break
+            if head is None and offset == 0:
+                head = chunk[:HEAD_BYTES]
             data = carry + chunk if carry else chunk
             at_end = position + len(data) >= end
             result = source.parse(data, path=str(path), state=state, final=at_end)
             position += result.consumed
             carry = data[result.consumed :]
-            yield _Chunk(result.events, result.broken, position, len(chunk))
+            fingerprint = _fingerprint(head[: min(HEAD_BYTES, position)]) if head is not None and position else None
+            yield _Chunk(result.events, result.broken, position, len(chunk), head_hash=fingerprint)
 
 
 @dataclass
