@@ -7,9 +7,11 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from conftest import SAMPLES
+from tokenworth.core import ledger
 from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
 from tokenworth.services.importing import import_local_logs
@@ -71,7 +73,12 @@ def test_import_of_sample_matches_the_reference_result(db: Database, claude_dir:
     assert legacy.estimated_cost is not None
 
 
-def test_sidechain_replay_in_a_later_file_is_not_counted_twice(db: Database, claude_dir: Path) -> None:
+@pytest.mark.parametrize("lookup", ["by id", "one pass"])
+def test_sidechain_replay_in_a_later_file_is_not_counted_twice(
+    db: Database, claude_dir: Path, monkeypatch: pytest.MonkeyPatch, lookup: str
+) -> None:
+    if lookup == "one pass":  # as for an import with more message ids than are looked up one by one
+        monkeypatch.setattr(ledger, "REPLAY_LOOKUP_MAX", 0)
     lines = (SAMPLES / "claude-code.jsonl").read_text().splitlines()
     project = claude_dir / "projects" / "p"
     (project / "sess" / "subagents").mkdir(parents=True)
@@ -85,7 +92,12 @@ def test_sidechain_replay_in_a_later_file_is_not_counted_twice(db: Database, cla
     assert rows[0].is_sidechain is False
 
 
-def test_parent_arriving_after_its_sidechain_copy_replaces_it(db: Database, claude_dir: Path) -> None:
+@pytest.mark.parametrize("lookup", ["by id", "one pass"])
+def test_parent_arriving_after_its_sidechain_copy_replaces_it(
+    db: Database, claude_dir: Path, monkeypatch: pytest.MonkeyPatch, lookup: str
+) -> None:
+    if lookup == "one pass":
+        monkeypatch.setattr(ledger, "REPLAY_LOOKUP_MAX", 0)
     lines = (SAMPLES / "claude-code.jsonl").read_text().splitlines()
     project = claude_dir / "projects" / "p"
     (project / "sess" / "subagents").mkdir(parents=True)

@@ -155,6 +155,6 @@ def _highest_id(tx: RawTransaction) -> int:
 
 
 def _drop_replays(tx: RawTransaction, source: str, touched: set[str]) -> None:
-    candidates = replayed_message_ids(tx, source) & touched
+    candidates = replayed_message_ids(tx, source, among=touched)
     if candidates:
         drop_sidechain_replays(tx, source, candidates)
