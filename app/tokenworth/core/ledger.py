@@ -9,7 +9,7 @@ written with the driver's executemany: this is the hot path of an import.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -207,14 +207,19 @@ def _upsert_sqlite_bulk(
     tx.execute(trigger[0][0])
 
 
+def _in_chunks(values: Sequence[str]) -> Iterator[tuple[str, dict[str, str]]]:
+    """`(placeholders, params)` for `IN (...)` over `values`, 500 at a time (SQLite's and the
+    drivers' parameter limits)."""
+    for start in range(0, len(values), 500):
+        params = {f"v{index}": value for index, value in enumerate(values[start : start + 500])}
+        yield ", ".join(":" + name for name in params), params
+
+
 def _stored_keys(tx: RawTransaction, keys: Sequence[str]) -> set[str]:
     """Which of `keys` the ledger already holds (an index lookup each)."""
     stored: set[str] = set()
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        names = {f"k{index}": key for index, key in enumerate(chunk)}
-        placeholders = ", ".join(f":{name}" for name in names)
-        found = tx.execute(f"SELECT dedupe_key FROM usage_records WHERE dedupe_key IN ({placeholders})", names)
+    for placeholders, params in _in_chunks(keys):
+        found = tx.execute(f"SELECT dedupe_key FROM usage_records WHERE dedupe_key IN ({placeholders})", params)
         stored.update(key for (key,) in found)
     return stored
 
@@ -236,13 +241,9 @@ _column_values = itemgetter(*COLUMNS)
 def _upsert_portable(tx: SqlAlchemyTransaction, rows: Sequence[dict[str, Any]], policy: ConflictPolicy) -> None:
     """Select-then-write for databases without ON CONFLICT (slower, same result)."""
     stored: dict[str, dict[str, Any]] = {}
-    keys = [row["dedupe_key"] for row in rows]
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        names = {f"k{index}": key for index, key in enumerate(chunk)}
-        placeholders = ", ".join(":" + name for name in names)
+    for placeholders, params in _in_chunks([row["dedupe_key"] for row in rows]):
         found = tx.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM usage_records WHERE dedupe_key IN ({placeholders})", names
+            f"SELECT {', '.join(COLUMNS)} FROM usage_records WHERE dedupe_key IN ({placeholders})", params
         )
         for values in found:
             record = dict(zip(COLUMNS, values, strict=True))
@@ -271,9 +272,7 @@ def drop_sidechain_replays(conn: RawTransaction | Any, source: str, message_ids:
     source_test = _source_test(tx)
     other_total = " + ".join(f"other.{name}" for name in TOKEN_COLUMNS)
     mine_total = " + ".join(f"usage_records.{name}" for name in TOKEN_COLUMNS)
-    for start in range(0, len(ids), 500):
-        chunk = {f"m{index}": mid for index, mid in enumerate(ids[start : start + 500])}
-        placeholders = ", ".join(":" + name for name in chunk)
+    for placeholders, params in _in_chunks(ids):
         tx.execute(
             f"DELETE FROM usage_records WHERE {source_test} AND is_sidechain"
             f" AND message_id IN ({placeholders}) AND EXISTS (SELECT 1 FROM usage_records AS other"
@@ -281,7 +280,7 @@ def drop_sidechain_replays(conn: RawTransaction | Any, source: str, message_ids:
             " AND other.id <> usage_records.id AND (NOT other.is_sidechain"
             f" OR ({other_total}) > ({mine_total})"
             f" OR (({other_total}) = ({mine_total}) AND other.id < usage_records.id)))",
-            {"source": source, **chunk},
+            {"source": source, **params},
         )
         deleted += max(getattr(tx, "rowcount", 0) or 0, 0)
     return deleted
@@ -307,12 +306,10 @@ def replayed_message_ids(conn: RawTransaction | Any, source: str, among: Iterabl
         return found if ids is None else found & set(ids)
     source_test = _source_test(tx)
     found = set()
-    for start in range(0, len(ids), 500):
-        chunk = {f"m{index}": mid for index, mid in enumerate(ids[start : start + 500])}
-        placeholders = ", ".join(":" + name for name in chunk)
+    for placeholders, params in _in_chunks(ids):
         rows = tx.execute(
             f"SELECT message_id FROM usage_records WHERE {source_test} AND message_id IN ({placeholders}) {having}",
-            {"source": source, **chunk},
+            {"source": source, **params},
         )
         found.update(row[0] for row in rows)
     return found

@@ -26,7 +26,7 @@ from tokenworth.core.db import Database
 from tokenworth.core.dedupe import ConflictPolicy
 from tokenworth.sources.files import LogFile
 from tokenworth.sources.local_logs import LocalLogSource, resolve_sources, sniff_source
-from tokenworth.sources.records import BrokenLine, UsageEvent, collapse_events
+from tokenworth.sources.records import BrokenLine, UsageEvent
 
 if TYPE_CHECKING:
     from tokenworth.core.pricing import PriceBook, RatesLookup
@@ -395,9 +395,9 @@ class _Chunk:
     def priced(self, policy: ConflictPolicy, book: RatesLookup, imported_at: int) -> _Chunk:
         """The chunk with its events as priced rows, one per dedupe key: what a worker process
         sends back, so the writing process only writes (and receives half as much)."""
-        from tokenworth.services.record_rows import event_values
+        from tokenworth.services.record_rows import priced_rows
 
-        rows = [event_values(event, book, imported_at) for event in collapse_events(self.events, policy)]
+        rows = priced_rows(self.events, policy, book, imported_at)
         return replace(self, events=[], events_before_collapse=self.events_read, rows=rows)
 
 

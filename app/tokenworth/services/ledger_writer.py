@@ -17,9 +17,8 @@ from tokenworth.core.dedupe import ConflictPolicy
 from tokenworth.core.ledger import COLUMNS, drop_sidechain_replays, keep_new_values, replayed_message_ids, write_values
 from tokenworth.core.pricing import PriceBook
 from tokenworth.core.timeutil import from_epoch_ms, to_epoch_ms, utc_now
-from tokenworth.sources.records import UsageEvent, collapse_events
+from tokenworth.sources.records import UsageEvent
 
-UPSERT_BATCH = 5000
 WRITTEN_KEYS_MAX = 500_000
 """Past this many keys (about 55 MB of them, from some 5 GB of Claude Code logs) the writer
 stops remembering them and asks the database instead: memory stays bounded on any import."""
@@ -64,11 +63,9 @@ class LedgerWriter:
 
     def add(self, source: str, policy: ConflictPolicy, events: Iterable[UsageEvent], track_messages: bool) -> None:
         """Price events (each dedupe key once) and queue them as rows."""
-        from tokenworth.services.record_rows import event_values
+        from tokenworth.services.record_rows import priced_rows
 
-        book, imported_at = self.book, self.imported_at
-        rows = [event_values(event, book, imported_at) for event in collapse_events(events, policy)]
-        self.add_values(source, policy, rows, track_messages)
+        self.add_values(source, policy, priced_rows(events, policy, self.book, self.imported_at), track_messages)
 
     def add_values(
         self, source: str, policy: ConflictPolicy, rows: Iterable[tuple[Any, ...]], track_messages: bool
@@ -111,10 +108,8 @@ class LedgerWriter:
                     if row[COST_AT] is None:
                         self.unpriced[row[MODEL_AT]] = self.unpriced.get(row[MODEL_AT], 0) + 1
                 written = self.written
-                for start in range(0, len(rows), UPSERT_BATCH):
-                    batch = rows[start : start + UPSERT_BATCH]
-                    stored = None if written is None else {row[0] for row in batch if row[0] in written}
-                    write_values(tx, batch, self.policies[source], stored)
+                stored = None if written is None else {key for key in pending if key in written}
+                write_values(tx, rows, self.policies[source], stored)
                 if written is not None:
                     written.update(pending)
             if self.cursors:

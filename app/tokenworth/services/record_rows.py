@@ -6,12 +6,14 @@ from `importing` so that finding nothing new to import never loads the pricing c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from tokenworth.core.dedupe import ConflictPolicy
 from tokenworth.core.ledger import COLUMNS
 from tokenworth.core.pricing import RatesLookup, cost_units
 from tokenworth.core.timeutil import to_epoch_ms
-from tokenworth.sources.records import UsageEvent
+from tokenworth.sources.records import UsageEvent, collapse_events
 
 _COMPUTED, _REPORTED, _UNPRICED = "computed", "reported", "unpriced"
 
@@ -80,3 +82,11 @@ def event_values(event: UsageEvent, book: RatesLookup, imported_at: int) -> tupl
         event.web_search_requests,
         imported_at,
     )
+
+
+def priced_rows(
+    events: Iterable[UsageEvent], policy: ConflictPolicy, book: RatesLookup, imported_at: int
+) -> list[tuple[Any, ...]]:
+    """`event_values` of each dedupe key's surviving event: streamed copies are collapsed first,
+    so each record is priced once."""
+    return [event_values(event, book, imported_at) for event in collapse_events(events, policy)]
