@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import SAMPLES, subprocess_env
 
-HEAVY = ("sqlalchemy", "alembic", "PySide6", "pyqtgraph", "httpx", "keyring", "genai_prices", "tiktoken")
+HEAVY = ("sqlalchemy", "alembic", "PySide6", "pyqtgraph", "httpx", "httpx2", "keyring", "genai_prices", "tiktoken")
 
 PROBE = f"""
 import io, sys
@@ -42,7 +42,23 @@ def test_report_with_nothing_new_loads_no_heavy_library(tmp_path: Path) -> None:
     assert code == 0
     assert "genai_prices" in heavy  # it really did the work the next run can skip
     assert "alembic" not in heavy  # a new ledger is made from the packaged schema script
+    assert "httpx2" not in heavy  # pricing offline never loads genai-prices' update client
 
     code, heavy = _run(["report", "daily", "--json"], env)
     assert code == 0
     assert heavy == []
+
+
+def test_price_data_loaded_alone_leaves_the_whole_package_importable() -> None:
+    """The price data is loaded without genai-prices' top level (its HTTP update client); a
+    later ordinary import of the package still gets all of it, over the same data."""
+    probe = """
+import sys
+from tokenworth.core.pricing import price_snapshot
+snapshot = price_snapshot()
+alone = 'httpx2' not in sys.modules and 'genai_prices.update_prices' not in sys.modules
+import genai_prices
+print(alone, callable(genai_prices.calc_price), genai_prices.data_snapshot.get_snapshot() is snapshot)
+"""
+    result = subprocess.run([sys.executable, "-c", probe], env=subprocess_env(), capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["True", "True", "True"]

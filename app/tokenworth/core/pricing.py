@@ -192,6 +192,52 @@ def price_database_version() -> str:
     return f"genai-prices {version('genai-prices')}"
 
 
+def price_snapshot() -> Any:
+    """genai-prices' bundled price data (a `DataSnapshot`), loaded without its online half.
+
+    The package's top level also imports its price-update client (httpx2, asyncio: about a
+    tenth of a second, a tenth of a small first import) which Tokenworth never uses, as prices
+    work offline. So when nothing has imported the package yet, its data modules are loaded
+    under a bare package object that is then taken away again: a later `import genai_prices`
+    runs the real top level and finds these modules already loaded. Should that ever fail (a
+    release that needs its top level), the package is imported the ordinary way.
+    """
+    import sys
+
+    loaded = sys.modules.get("genai_prices.data_snapshot")
+    if loaded is None and "genai_prices" not in sys.modules:
+        loaded = _snapshot_module_alone()
+    if loaded is None:
+        from genai_prices import data_snapshot as loaded
+    return loaded.get_snapshot()
+
+
+def _snapshot_module_alone() -> Any:
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    spec = importlib.util.find_spec("genai_prices")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    bare = types.ModuleType("genai_prices")
+    bare.__path__ = list(spec.submodule_search_locations)
+    bare.__spec__ = spec
+    sys.modules["genai_prices"] = bare
+    try:
+        module = importlib.import_module("genai_prices.data_snapshot")
+        module.get_snapshot()
+    except Exception:  # noqa: BLE001 - fall back to the ordinary import below
+        for name in [name for name in sys.modules if name.startswith("genai_prices.")]:
+            del sys.modules[name]
+        module = None
+    finally:
+        if sys.modules.get("genai_prices") is bare:
+            del sys.modules["genai_prices"]
+    return module
+
+
 _Schedule = tuple[tuple[int | None, "ModelRates | None"], ...]
 """A model's prices over time: (first UTC day as an ordinal or None, rates), later entries win."""
 
@@ -239,16 +285,12 @@ class PriceDatabase:
 
     def preload(self) -> None:
         """Load the price data now (about half a second), e.g. while workers parse logs."""
-        from genai_prices.data_snapshot import get_snapshot
-
-        get_snapshot()
+        price_snapshot()
 
     def _model_info(self, provider: str, model: str) -> Any:
         key = (provider, model)
         if key not in self._models:
-            from genai_prices.data_snapshot import get_snapshot
-
-            snapshot = get_snapshot()
+            snapshot = price_snapshot()
             found: Any = None
             for provider_id in _provider_candidates(provider):
                 try:
@@ -278,16 +320,12 @@ class PriceDatabase:
 
     def provider_ids(self) -> frozenset[str]:
         """Every provider id the database knows ('openai', 'google', 'openrouter', ...)."""
-        from genai_prices.data_snapshot import get_snapshot
-
-        return frozenset(str(provider.id) for provider in get_snapshot().providers)
+        return frozenset(str(provider.id) for provider in price_snapshot().providers)
 
     def find_provider(self, model: str) -> str | None:
         """The provider the database prices `model` under when none is given (e.g. 'google' for
         'gemini-2.5-pro'), or None. The database's own guess first, then the main providers."""
-        from genai_prices.data_snapshot import get_snapshot
-
-        snapshot = get_snapshot()
+        snapshot = price_snapshot()
         for provider_id in (None, *_MAIN_PROVIDERS):
             try:
                 provider, _info = snapshot.find_provider_model(model, None, provider_id, None)

@@ -334,12 +334,10 @@ def check_log_folders(env: Mapping[str, str]) -> Check:
 
 def check_price_data() -> Check:
     """The bundled genai-prices snapshot: its version, size and newest dated price change."""
-    from genai_prices.data_snapshot import get_snapshot
-
-    from tokenworth.core.pricing import price_database_version
+    from tokenworth.core.pricing import price_database_version, price_snapshot
 
     version = price_database_version()
-    providers = get_snapshot().providers
+    providers = price_snapshot().providers
     today = date.today()
     dates: list[date] = []
     models = 0
