@@ -60,5 +60,6 @@ alone = 'httpx2' not in sys.modules and 'genai_prices.update_prices' not in sys.
 import genai_prices
 print(alone, callable(genai_prices.calc_price), genai_prices.data_snapshot.get_snapshot() is snapshot)
 """
-    result = subprocess.run([sys.executable, "-c", probe], env=subprocess_env(), capture_output=True, text=True, check=True)
+    env = subprocess_env()
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["True", "True", "True"]

@@ -228,7 +228,7 @@ def _snapshot_module_alone() -> Any:
     try:
         module = importlib.import_module("genai_prices.data_snapshot")
         module.get_snapshot()
-    except Exception:  # noqa: BLE001 - fall back to the ordinary import below
+    except Exception:  # fall back to the ordinary import below
         for name in [name for name in sys.modules if name.startswith("genai_prices.")]:
             del sys.modules[name]
         module = None
