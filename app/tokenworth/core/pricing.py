@@ -199,9 +199,9 @@ def price_snapshot() -> Any:
     of every import that prices new models) which Tokenworth never uses, as prices work
     offline. Nothing in Tokenworth imports the package's top level itself. So when nothing has
     imported the package yet, its data modules are loaded under a bare package object that is
-    then taken away again: a later `import genai_prices`
-    runs the real top level and finds these modules already loaded. Should that ever fail (a
-    release that needs its top level), the package is imported the ordinary way.
+    then taken away again: a later `import genai_prices` runs the real top level and finds these
+    modules already loaded. Should that ever fail (a release that needs its top level), the
+    package is imported the ordinary way.
     """
     import sys
 
