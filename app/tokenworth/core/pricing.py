@@ -205,11 +205,13 @@ def price_snapshot() -> Any:
     """
     import sys
 
-    loaded = sys.modules.get("genai_prices.data_snapshot")
+    loaded: Any = sys.modules.get("genai_prices.data_snapshot")
     if loaded is None and "genai_prices" not in sys.modules:
         loaded = _snapshot_module_alone()
     if loaded is None:
-        from genai_prices import data_snapshot as loaded
+        from genai_prices import data_snapshot
+
+        loaded = data_snapshot
     return loaded.get_snapshot()
 
 
