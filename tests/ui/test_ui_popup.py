@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 from uihelpers import Clock, shut_down
@@ -34,17 +35,24 @@ def known(ledger: Database) -> Database:
 
 @pytest.fixture
 def open_popup(qtbot, make_controller, known):
+    """The popup as the tray opens it. It deletes itself when closed (WA_DeleteOnClose), so it is
+    closed here only while it still exists: qtbot's own clean-up would touch a deleted widget."""
+    opened: list[TaskValuePopup] = []
+
     def build(runner=None) -> TaskValuePopup:
         controller = make_controller(Settings(), hooks=default_hooks(), runner=runner)
         controller.hooks.log_task_value(controller)
         popup = task_actions(controller).popup
         assert popup is not None
-        qtbot.addWidget(popup)
+        opened.append(popup)
         if runner is not None:
             qtbot.waitUntil(lambda: popup.loaded, timeout=10_000)
         return popup
 
-    return build
+    yield build
+    for popup in opened:
+        if shiboken6.isValid(popup):
+            popup.close()
 
 
 def type_into(qtbot, edit: QLineEdit, text: str) -> None:
