@@ -7,6 +7,10 @@ The arithmetic is exact: rates in micro-dollars per million tokens times token c
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -203,24 +207,20 @@ def price_snapshot() -> Any:
     modules already loaded. Should that ever fail (a release that needs its top level), the
     package is imported the ordinary way.
     """
-    import sys
+    loaded = sys.modules.get("genai_prices.data_snapshot")
+    if loaded is not None:
+        return loaded.get_snapshot()
+    if "genai_prices" not in sys.modules:
+        snapshot = _snapshot_without_package_top()
+        if snapshot is not None:
+            return snapshot
+    from genai_prices.data_snapshot import get_snapshot
 
-    loaded: Any = sys.modules.get("genai_prices.data_snapshot")
-    if loaded is None and "genai_prices" not in sys.modules:
-        loaded = _snapshot_module_alone()
-    if loaded is None:
-        from genai_prices import data_snapshot
-
-        loaded = data_snapshot
-    return loaded.get_snapshot()
+    return get_snapshot()
 
 
-def _snapshot_module_alone() -> Any:
-    import importlib
-    import importlib.util
-    import sys
-    import types
-
+def _snapshot_without_package_top() -> Any:
+    """The snapshot loaded under a bare `genai_prices` package object, or None if that fails."""
     spec = importlib.util.find_spec("genai_prices")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -229,16 +229,14 @@ def _snapshot_module_alone() -> Any:
     bare.__spec__ = spec
     sys.modules["genai_prices"] = bare
     try:
-        module = importlib.import_module("genai_prices.data_snapshot")
-        module.get_snapshot()
-    except Exception:  # fall back to the ordinary import below
+        return importlib.import_module("genai_prices.data_snapshot").get_snapshot()
+    except Exception:  # the caller imports the package the ordinary way
         for name in [name for name in sys.modules if name.startswith("genai_prices.")]:
             del sys.modules[name]
-        module = None
+        return None
     finally:
         if sys.modules.get("genai_prices") is bare:
             del sys.modules["genai_prices"]
-    return module
 
 
 _Schedule = tuple[tuple[int | None, "ModelRates | None"], ...]
@@ -287,7 +285,7 @@ class PriceDatabase:
         return self._version
 
     def preload(self) -> None:
-        """Load the price data now (about half a second), e.g. while workers parse logs."""
+        """Load the price data now (about a fifth of a second), e.g. before workers fork."""
         price_snapshot()
 
     def _model_info(self, provider: str, model: str) -> Any:
