@@ -126,8 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--new-usage", action="store_true", help="write a new agent session after start (a working day)"
     )
+    parser.add_argument(
+        "--claude-logs",
+        type=Path,
+        metavar="DIR",
+        help="a Claude Code log tree (e.g. from generate_logs.py) for the app to import, instead of none",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.claude_logs and args.new_usage:
+        parser.error("--new-usage writes into an empty log folder of its own; leave out --claude-logs")
 
     from make_demo_ledger import demo_events, fill
 
@@ -158,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             # HOME stays the user's: a fresh HOME has no fontconfig cache, and building one adds
             # seconds to the first start that a real user never sees twice. Agent logs are still
             # pointed at empty folders, so nothing real is read.
-            CLAUDE_CONFIG_DIR=str(tmp_path / "claude"),
+            CLAUDE_CONFIG_DIR=str(args.claude_logs or tmp_path / "claude"),
             CODEX_HOME=str(tmp_path / "codex"),
             GEMINI_DATA_DIR=str(tmp_path / "gemini"),
         )

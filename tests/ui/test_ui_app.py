@@ -36,7 +36,14 @@ class RecordingApp(TokenworthApp):
 def build_app(qtbot, paths: AppPaths, ledger: Database, clock: Clock):
     made: list[TokenworthApp] = []
 
-    def build(*, tray: bool, settings: Settings | None = None, runner=None, hooks: AppHooks | None = None):
+    def build(
+        *,
+        tray: bool,
+        settings: Settings | None = None,
+        runner=None,
+        hooks: AppHooks | None = None,
+        first_import_in_child: bool = False,
+    ):
         app = RecordingApp(
             paths=paths,
             db=ledger,
@@ -45,6 +52,7 @@ def build_app(qtbot, paths: AppPaths, ledger: Database, clock: Clock):
             runner=runner or TaskRunner(),
             scheduler=Scheduler(clock=clock),
             tray_available=tray,
+            first_import_in_child=first_import_in_child,
         )
         made.append(app)
         return app
@@ -54,10 +62,11 @@ def build_app(qtbot, paths: AppPaths, ledger: Database, clock: Clock):
         shut_down(app)
 
 
+@pytest.mark.parametrize("in_child", [False, True], ids=["in-process", "in-a-child-process"])
 def test_first_run_imports_agent_logs_in_the_background_and_shows_them(
-    qtbot, build_app, sample_logs, paths: AppPaths
+    qtbot, build_app, sample_logs, paths: AppPaths, in_child: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = build_app(tray=True)
+    app = build_app(tray=True, first_import_in_child=in_child)
     statuses: list[str] = []
     app.controller.status_changed.connect(statuses.append)
     shown: list[str] = []
@@ -74,6 +83,8 @@ def test_first_run_imports_agent_logs_in_the_background_and_shows_them(
     assert app.tray.icon.toolTip().startswith("Tokenworth · January 2026")
     # the next start is not a first run
     assert orjson.loads((paths.home / "state.json").read_bytes())["first_import_done"] is True
+    assert any(s.startswith("Importing your agent logs… 100%") for s in statuses)  # progress, from either
+    assert "importing in this process instead" not in caplog.text  # the child did it when asked
 
 
 def test_without_a_system_tray_the_dashboard_is_the_app(qtbot, build_app, sample_logs) -> None:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tokenworth.cli.base import CliContext, Command, CommandError
 from tokenworth.cli.output import ProgressBar, price_steps, write_json
 from tokenworth.services.importing import ImportSummary, default_workers, import_local_logs
 from tokenworth.sources.local_logs import LOCAL_SOURCES
+
+if TYPE_CHECKING:
+    from tokenworth.services.import_child import ProgressLines
 
 
 def plural(count: int, noun: str) -> str:
@@ -32,11 +36,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "config folder holding projects/ or projects/ itself",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--progress-lines", action="store_true", help=argparse.SUPPRESS)  # services.import_child
 
 
 def run_import(ctx: CliContext, args: argparse.Namespace, *, quiet: bool = False) -> ImportSummary:
     """The import step, shared by `import` and by `report` (which imports first)."""
-    progress = ProgressBar(ctx.stderr, "importing", enabled=ctx.stderr_is_tty and not args.json and not quiet)
+    progress: ProgressBar | ProgressLines
+    if getattr(args, "progress_lines", False):
+        from tokenworth.services.import_child import ProgressLines
+
+        progress = ProgressLines(ctx.stderr)
+    else:
+        progress = ProgressBar(ctx.stderr, "importing", enabled=ctx.stderr_is_tty and not args.json and not quiet)
     try:
         summary = import_local_logs(
             ctx.db(),

@@ -102,6 +102,29 @@ class ImportSummary:
             "seconds": round(self.seconds, 3),
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ImportSummary:
+        """The summary `as_json` wrote (another process's import, e.g. `tokenworth import --json`)."""
+        return cls(
+            sources=list(data["sources"]),
+            files_found=int(data["files_found"]),
+            files_read=int(data["files_read"]),
+            files_unchanged=int(data["files_unchanged"]),
+            bytes_read=int(data["bytes_read"]),
+            events_read=int(data["events_read"]),
+            records_before=int(data["records_total"]) - int(data["records_added"]),
+            records_after=int(data["records_total"]),
+            broken_by_file={str(path): int(count) for path, count in data["broken_by_file"].items()},
+            broken_examples=[
+                BrokenLine(item["path"], int(item["line"]), item["reason"]) for item in data["broken_examples"]
+            ],
+            unpriced_models=Counter({str(model): int(count) for model, count in data["unpriced_models"].items()}),
+            missing_dirs=list(data["missing_dirs"]),
+            unreadable_files=dict(data["unreadable_files"]),
+            searched_dirs=[(item["source"] or "", item["path"]) for item in data["searched_dirs"]],
+            seconds=float(data["seconds"]),
+        )
+
 
 def head_hash(path: Path, length: int) -> str:
     """A fingerprint of a file's first bytes: tells an appended file from a rewritten one."""

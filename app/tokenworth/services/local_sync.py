@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,6 +11,8 @@ from pathlib import Path
 from tokenworth.core.db import Database
 from tokenworth.services.importing import ImportSummary, ProgressCallback, import_local_logs
 from tokenworth.sources.local_logs import LOCAL_SOURCES
+
+log = logging.getLogger(__name__)
 
 MAX_WATCHED_DIRS = 2000
 MAX_WATCHED_FILES = 400
@@ -69,9 +72,14 @@ def import_all(
     extra_folders: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     progress: ProgressCallback | None = None,
+    in_child: bool = False,
 ) -> ImportSummary:
-    """One incremental import of every agent's default places, then the user's extra folders."""
-    summary = import_local_logs(db, env=env, progress=progress)
+    """One incremental import of every agent's default places, then the user's extra folders.
+
+    `in_child` imports the default places in a child process (`services.import_child`: for a
+    long-running app's first import); if that fails, this process imports them itself.
+    """
+    summary = _import_default_places(db, env, progress, in_child)
     folders = [Path(folder).expanduser() for folder in extra_folders if folder.strip()]
     if folders:
         more = import_local_logs(db, paths=folders, env=env)
@@ -89,3 +97,16 @@ def import_all(
         summary.searched_dirs.extend(more.searched_dirs)
         summary.seconds += more.seconds
     return summary
+
+
+def _import_default_places(
+    db: Database, env: Mapping[str, str] | None, progress: ProgressCallback | None, in_child: bool
+) -> ImportSummary:
+    if in_child:
+        from tokenworth.services.import_child import ChildImportError, import_in_child
+
+        try:
+            return import_in_child(db.url, env=env, progress=progress)
+        except ChildImportError as exc:
+            log.warning("importing in this process instead: %s", exc)
+    return import_local_logs(db, env=env, progress=progress)

@@ -69,9 +69,13 @@ class AppController(QObject):
         scheduler: Scheduler,
         hooks: AppHooks | None = None,
         env: Mapping[str, str] | None = None,
+        first_import_in_child: bool = False,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.first_import_in_child = first_import_in_child
+        """Run the first import (the whole log history) in a child `tokenworth import` process:
+        parse workers there, and its peak memory leaves with it (`services.import_child`)."""
         self.paths = paths
         self.db = db
         self.settings = settings
@@ -137,7 +141,8 @@ class AppController(QObject):
             return
         self._importing = True
         first = not self.state.first_import_done
-        job = partial(self._import_job, self.db, tuple(self.settings.log_folders), self.env)
+        in_child = first and self.first_import_in_child
+        job = partial(self._import_job, self.db, tuple(self.settings.log_folders), self.env, in_child=in_child)
         self.runner.submit(
             job,
             partial(self._on_import_done, first),
@@ -146,9 +151,11 @@ class AppController(QObject):
         )
 
     @staticmethod
-    def _import_job(db: Database, folders: tuple[str, ...], env: dict[str, str], progress: Any = None) -> ImportSummary:
+    def _import_job(
+        db: Database, folders: tuple[str, ...], env: dict[str, str], progress: Any = None, *, in_child: bool = False
+    ) -> ImportSummary:
         sink = None if progress is None else (lambda done, total: progress((done, total)))
-        summary = import_all(db, extra_folders=folders, env=env, progress=sink)
+        summary = import_all(db, extra_folders=folders, env=env, progress=sink, in_child=in_child)
         if summary.bytes_read >= RELEASE_AFTER_BYTES:
             release_freed_memory()  # a big first import would otherwise keep the app at its peak
         return summary

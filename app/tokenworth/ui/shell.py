@@ -47,6 +47,7 @@ class TokenworthApp:
         tray_available: bool | None = None,
         tray_icon: QSystemTrayIcon | None = None,
         env: Mapping[str, str] | None = None,
+        first_import_in_child: bool = False,
     ) -> None:
         self.started_at = time.perf_counter()
         self.paths = paths
@@ -61,6 +62,7 @@ class TokenworthApp:
             scheduler=self.scheduler,
             hooks=hooks,
             env=env,
+            first_import_in_child=first_import_in_child,
         )
         apply_theme(settings.theme)
         self.settings_dialog: SettingsDialog | None = None

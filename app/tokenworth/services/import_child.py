@@ -1,0 +1,105 @@
+"""A large import in a child `tokenworth import` process, with its progress read back.
+
+The tray app's first import reads the user's whole log history. Run inside the app it is single
+process (the app has threads, so it cannot fork parse workers) and its peak memory stays with
+the app all day; in a child it parses in worker processes and its memory goes when it exits.
+The child writes the same database (its URL is passed in the environment, never in argv) and
+prints progress lines on stderr and the summary as JSON on stdout.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TextIO
+
+import orjson
+
+from tokenworth.core.config import DB_URL_ENV
+from tokenworth.core.redact import redact_secrets
+from tokenworth.services.importing import ImportSummary, ProgressCallback
+
+PROGRESS_LINE_PREFIX = "progress "
+PROGRESS_FLAG = "--progress-lines"
+"""`tokenworth import`'s (undocumented) flag for progress as lines a parent process reads."""
+
+
+class ChildImportError(RuntimeError):
+    """The child import could not start, failed, or gave no summary (the caller imports itself)."""
+
+
+class ProgressLines:
+    """Progress as `progress DONE TOTAL` lines (bytes), at most one per percent: the child's side."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = min(100, done * 100 // total) if total > 0 else 100
+        if percent == self._last:
+            return
+        self._last = percent
+        self.stream.write(f"{PROGRESS_LINE_PREFIX}{done} {total}\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Nothing to finish: every line is complete when written."""
+
+
+def import_in_child(
+    db_url: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportSummary:
+    """Import every agent's default log places in a child process; its summary.
+
+    Raises `ChildImportError` when the child cannot run or fails; whatever it committed before
+    stays (imports are incremental), so importing in this process afterwards finishes the job.
+    """
+    import subprocess
+    import threading
+
+    from tokenworth.core.selfexec import child_command
+
+    argv, child_env = child_command(os.environ if env is None else env)
+    child_env[DB_URL_ENV] = db_url
+    child_env["PYTHONIOENCODING"] = "utf-8"
+    try:
+        child = subprocess.Popen(
+            [*argv, "import", "--json", PROGRESS_FLAG],
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            encoding="utf-8",
+            errors="replace",
+        )
+    except OSError as exc:
+        raise ChildImportError(f"cannot start the import process: {exc}") from exc
+    with child:  # closes both pipes, whatever happens
+        summary_stream, message_stream = child.stdout, child.stderr
+        assert summary_stream is not None
+        assert message_stream is not None
+        stdout: list[str] = []
+        reader = threading.Thread(target=lambda: stdout.append(summary_stream.read()), daemon=True)
+        reader.start()  # stdout is read meanwhile, so a large summary never blocks the child
+        other_lines: list[str] = []
+        for line in message_stream:
+            if line.startswith(PROGRESS_LINE_PREFIX):
+                if progress is not None:
+                    done, total = line[len(PROGRESS_LINE_PREFIX) :].split()
+                    progress(int(done), int(total))
+            elif line.strip():
+                other_lines.append(line.rstrip())
+        code = child.wait()
+        reader.join()
+    output = "".join(stdout)
+    if code != 0:
+        last = redact_secrets(other_lines[-1]) if other_lines else "no message"
+        raise ChildImportError(f"the import process failed (exit {code}): {last}")
+    try:
+        return ImportSummary.from_json(orjson.loads(output))
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ChildImportError(f"the import process gave no summary: {exc}") from exc

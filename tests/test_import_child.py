@@ -1,0 +1,166 @@
+"""The first import in a child `tokenworth import` process (the tray app's first run): the same
+records and summary as importing in this process, progress read back as it goes, and a child
+that cannot run leaves the import to this process."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLES
+from tokenworth.core.config import sqlite_url
+from tokenworth.core.db import Database, open_database
+from tokenworth.services.import_child import ChildImportError, import_in_child
+from tokenworth.services.importing import ImportSummary, import_local_logs
+from tokenworth.services.local_sync import import_all
+
+
+def _assistant_line(number: int, model: str) -> str:
+    return json.dumps(
+        {
+            "cwd": "/work/app",
+            "sessionId": f"s{number}",
+            "requestId": f"req_{number}",
+            "type": "assistant",
+            "timestamp": "2026-01-05T10:00:00.000Z",
+            "message": {
+                "id": f"msg_{number}",
+                "model": model,
+                "usage": {"input_tokens": 10, "output_tokens": 100 + number, "cache_read_input_tokens": 1000},
+            },
+        },
+        separators=(",", ":"),
+    )
+
+
+RECORDS_IN_TREE = 3 * 3 + 2
+"""What `_log_tree` holds: three responses in each sample session, two in odd.jsonl."""
+
+
+def _log_tree(root: Path) -> dict[str, str]:
+    """Claude Code logs in `root` (sample sessions, a torn line, an unknown model); the agent
+    variables that point the import at them and nowhere else."""
+    projects = root / "claude" / "projects"
+    for number in range(3):
+        folder = projects / f"-home-dev-app{number}"
+        folder.mkdir(parents=True)
+        text = (SAMPLES / "claude-code.jsonl").read_text()
+        text = text.replace('"msg_', f'"msg_{number}').replace('"req_', f'"req_{number}')  # other responses
+        (folder / f"session-{number}.jsonl").write_text(text)
+    odd = projects / "-home-dev-odd" / "odd.jsonl"
+    odd.parent.mkdir(parents=True)
+    odd.write_text(
+        _assistant_line(1, "claude-sonnet-4-5-20250929")
+        + "\n"
+        + '{"type":"assistant","message":{"id":"msg_torn"\n'
+        + _assistant_line(2, "house-model-x")
+        + "\n"
+    )
+    return {
+        "CLAUDE_CONFIG_DIR": str(root / "claude"),
+        "CODEX_HOME": str(root / "codex"),
+        "GEMINI_DATA_DIR": str(root / "gemini"),
+        "HOME": str(root / "user"),
+        "TZ": "UTC",
+    }
+
+
+def _records(db: Database) -> list[tuple[object, ...]]:
+    return db.fetch(
+        "SELECT dedupe_key, model, ts, input_tokens, output_tokens, cache_read_tokens, cost, cost_provenance"
+        " FROM usage_records ORDER BY dedupe_key"
+    )
+
+
+def _without_timing(summary: ImportSummary) -> dict[str, object]:
+    data = summary.as_json()
+    del data["seconds"]
+    return data
+
+
+@pytest.fixture
+def child_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = _log_tree(tmp_path / "logs")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TOKENWORTH_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("TOKENWORTH_DB_URL", raising=False)
+    return dict(os.environ)
+
+
+def test_a_child_import_stores_and_reports_what_an_import_here_does(tmp_path: Path, child_env) -> None:
+    here = open_database(sqlite_url(tmp_path / "here.db"))
+    there = open_database(sqlite_url(tmp_path / "there.db"))
+    expected = import_local_logs(here, env=child_env)
+    steps: list[tuple[int, int]] = []
+
+    summary = import_in_child(there.url, env=child_env, progress=lambda done, total: steps.append((done, total)))
+
+    assert _without_timing(summary) == _without_timing(expected)
+    assert summary.records_added == RECORDS_IN_TREE
+    assert summary.broken_lines == 1
+    assert summary.unpriced_models == {"house-model-x": 1}
+    assert _records(there) == _records(here)
+    # progress came back as the child read: from nothing to every byte, never backwards
+    total = steps[-1][1]
+    assert total == summary.bytes_read
+    assert steps[0] == (0, total)
+    assert steps[-1] == (total, total)
+    assert [done for done, _ in steps] == sorted(done for done, _ in steps)
+    # the child's database was the one given (by URL), not the one its environment points at
+    assert not (tmp_path / "home" / "tokenworth.db").exists()
+    here.dispose()
+    there.dispose()
+
+
+def test_a_second_child_import_finds_nothing_new(tmp_path: Path, child_env) -> None:
+    db = open_database(sqlite_url(tmp_path / "ledger.db"))
+    import_in_child(db.url, env=child_env)
+    again = import_in_child(db.url, env=child_env)
+    assert again.records_added == 0
+    assert again.files_unchanged == again.files_found == 4
+    db.dispose()
+
+
+def test_a_failing_child_says_why(tmp_path: Path, child_env) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the database folder should be")
+    with pytest.raises(ChildImportError, match=r"failed \(exit 1\)"):
+        import_in_child(sqlite_url(blocker / "ledger.db"), env=child_env)
+
+
+def test_when_no_child_can_start_this_process_imports(
+    tmp_path: Path, child_env, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = open_database(sqlite_url(tmp_path / "ledger.db"))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python-removed-by-an-upgrade"))
+    with pytest.raises(ChildImportError, match="cannot start"):
+        import_in_child(db.url, env=child_env)
+
+    summary = import_all(db, env=child_env, in_child=True)
+
+    assert summary.records_added == RECORDS_IN_TREE
+    assert "importing in this process instead" in caplog.text
+    db.dispose()
+
+
+def test_a_summary_survives_its_json_form(tmp_path: Path, child_env) -> None:
+    db = open_database(sqlite_url(tmp_path / "ledger.db"))
+    summary = import_local_logs(db, env=child_env)
+    assert summary.broken_examples  # so that the round trip below covers them
+    assert summary.searched_dirs
+    again = ImportSummary.from_json(json.loads(json.dumps(summary.as_json())))
+    assert again.as_json() == summary.as_json()
+    assert again.records_added == summary.records_added
+    db.dispose()
+
+
+def test_the_progress_flag_stays_out_of_the_help(cli) -> None:
+    result = cli("import", "--help")
+    assert result.code == 0
+    assert "--json" in result.out
+    assert "--progress-lines" not in result.out
