@@ -85,20 +85,20 @@ def import_in_child(
         stdout: list[str] = []
         reader = threading.Thread(target=lambda: stdout.append(summary_stream.read()), daemon=True)
         reader.start()  # stdout is read meanwhile, so a large summary never blocks the child
-        other_lines: list[str] = []
+        last_message = ""  # the child's last other line on stderr: why it failed, if it did
         for line in message_stream:
             if line.startswith(PROGRESS_LINE_PREFIX):
                 if progress is not None:
                     done, total = line[len(PROGRESS_LINE_PREFIX) :].split()
                     progress(int(done), int(total))
             elif line.strip():
-                other_lines.append(line.rstrip())
+                last_message = line.strip()
         code = child.wait()
         reader.join()
     output = "".join(stdout)
     if code != 0:
-        last = redact_secrets(other_lines[-1]) if other_lines else "no message"
-        raise ChildImportError(f"the import process failed (exit {code}): {last}")
+        why = redact_secrets(last_message) or "no message"
+        raise ChildImportError(f"the import process failed (exit {code}): {why}")
     try:
         return ImportSummary.from_json(orjson.loads(output))
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
