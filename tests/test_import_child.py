@@ -4,17 +4,21 @@ that cannot run leaves the import to this process."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from conftest import SAMPLES
+from tokenworth.cli.import_cmd import STOPPED_EXIT
 from tokenworth.core.config import sqlite_url
 from tokenworth.core.db import Database, open_database
-from tokenworth.services.import_child import ChildImportError, import_in_child
+from tokenworth.services.import_child import PROGRESS_FLAG, PROGRESS_LINE_PREFIX, ChildImportError, import_in_child
 from tokenworth.services.importing import ImportSummary, import_local_logs
 from tokenworth.services.local_sync import import_all
 
@@ -164,3 +168,68 @@ def test_the_progress_flag_stays_out_of_the_help(cli) -> None:
     assert result.code == 0
     assert "--json" in result.out
     assert "--progress-lines" not in result.out
+
+
+class _SigtermAfterTheFirstFile(io.StringIO):
+    """The child's stderr, seen from inside: SIGTERM arrives (as when the app quits) right after
+    the first file's progress line."""
+
+    sent = False
+
+    def write(self, text: str) -> int:
+        if text.startswith(PROGRESS_LINE_PREFIX) and not text.startswith(f"{PROGRESS_LINE_PREFIX}0 ") and not self.sent:
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGTERM)
+        return super().write(text)
+
+
+def test_sigterm_stops_an_import_after_the_file_under_way_and_the_next_one_reads_the_rest(child_env) -> None:
+    from tokenworth.cli import main
+
+    reached_the_test: list[int] = []
+
+    def handler_of_the_test(signum: int, _frame: object) -> None:
+        reached_the_test.append(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler_of_the_test)
+    try:
+        out, err = io.StringIO(), _SigtermAfterTheFirstFile()
+        code = main(["import", "--json", PROGRESS_FLAG], stdout=out, stderr=err)
+        # the import's own handler took the signal, and the test's is back afterwards
+        assert err.sent
+        assert reached_the_test == []
+        assert signal.getsignal(signal.SIGTERM) is handler_of_the_test
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    stopped = ImportSummary.from_json(json.loads(out.getvalue()))
+    assert code == STOPPED_EXIT
+    assert stopped.stopped
+    assert (stopped.files_found, stopped.files_read) == (4, 1)
+    assert 0 < stopped.records_after < RECORDS_IN_TREE
+
+    out = io.StringIO()
+    assert main(["import", "--json"], stdout=out, stderr=io.StringIO()) == 0
+    rest = ImportSummary.from_json(json.loads(out.getvalue()))
+    assert not rest.stopped
+    assert (rest.files_unchanged, rest.files_read) == (1, 3)
+    assert rest.records_after == RECORDS_IN_TREE
+
+
+def test_a_stopped_child_import_is_not_redone_in_this_process(
+    tmp_path: Path, child_env, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Quitting the app while its first import runs in a child: the child is stopped, and this
+    process does not start the import again on its way out; the next start imports it all."""
+    db = open_database(sqlite_url(tmp_path / "ledger.db"))
+    stop = threading.Event()
+    stop.set()
+
+    summary = import_all(db, env=child_env, in_child=True, stop=stop)
+
+    assert summary.stopped
+    assert _records(db) == []
+    assert "importing in this process instead" not in caplog.text
+    again = import_all(db, env=child_env, in_child=True)
+    assert not again.stopped
+    assert again.records_after == RECORDS_IN_TREE
+    db.dispose()

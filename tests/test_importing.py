@@ -302,3 +302,44 @@ def test_report_totals_follow_a_streamed_response_finished_after_an_import(db: D
     import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
     totals = usage_report(db, "daily", zone=UTC).totals
     assert (totals.cache_write_tokens, totals.output_tokens) == (2000, 305)
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "worker-processes"])
+def test_an_import_asked_to_stop_keeps_what_it_read_and_the_next_one_reads_the_rest(
+    tmp_path: Path, claude_dir: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """The app quitting mid-import: the file under way is committed with its position, no
+    further file is started, and the next import reads exactly the rest."""
+    import threading
+
+    from tokenworth.core.config import sqlite_url
+    from tokenworth.core.db import open_database
+    from tokenworth.services import importing
+
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
+    for index in range(6):
+        folder = claude_dir / "projects" / f"p{index}"
+        folder.mkdir(parents=True)
+        lines = [_line(f"m{index}-{n}", n + 1) for n in range(20)]
+        (folder / "s.jsonl").write_text("\n".join(lines) + "\n")
+    stop = threading.Event()
+
+    def stop_after_the_first_file(done: int, total: int) -> None:
+        if done > 0:
+            stop.set()
+
+    db = open_database(sqlite_url(tmp_path / "stopped.db"))
+    stopped = import_local_logs(db, paths=[claude_dir], workers=workers, progress=stop_after_the_first_file, stop=stop)
+    assert stopped.stopped
+    assert (stopped.files_found, stopped.files_read, stopped.records_added) == (6, 1, 20)
+    assert stopped.as_json()["stopped"] is True
+
+    rest = import_local_logs(db, paths=[claude_dir], workers=workers)
+    assert not rest.stopped
+    assert (rest.files_unchanged, rest.files_read, rest.records_added, rest.records_after) == (1, 5, 100, 120)
+    clean = open_database(sqlite_url(tmp_path / "clean.db"))
+    import_local_logs(clean, paths=[claude_dir], workers=workers)
+    query = "SELECT dedupe_key, output_tokens, cost FROM usage_records ORDER BY dedupe_key"
+    assert db.fetch(query) == clean.fetch(query)
+    db.dispose()
+    clean.dispose()

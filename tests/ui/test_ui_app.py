@@ -11,16 +11,17 @@ import pytest
 from PySide6.QtWidgets import QApplication
 from uihelpers import Clock, shut_down
 
-from tokenworth.core.config import AppPaths
-from tokenworth.core.db import Database
+from tokenworth.core.config import AppPaths, sqlite_url
+from tokenworth.core.db import Database, open_database
 from tokenworth.core.settings import Settings, load_settings
 from tokenworth.services import prices
+from tokenworth.services.importing import import_local_logs
 from tokenworth.ui.hooks import AppHooks
 from tokenworth.ui.scheduler import Scheduler
 from tokenworth.ui.settings_dialog import SettingsDialog
 from tokenworth.ui.shell import TokenworthApp
 from tokenworth.ui.single_instance import SingleInstance, server_name
-from tokenworth.ui.workers import InlineRunner, TaskRunner
+from tokenworth.ui.workers import InlineRunner, Lane, TaskRunner
 
 
 class RecordingApp(TokenworthApp):
@@ -85,6 +86,32 @@ def test_first_run_imports_agent_logs_in_the_background_and_shows_them(
     assert orjson.loads((paths.home / "state.json").read_bytes())["first_import_done"] is True
     assert any(s.startswith("Importing your agent logs… 100%") for s in statuses)  # progress, from either
     assert "importing in this process instead" not in caplog.text  # the child did it when asked
+
+
+@pytest.mark.parametrize("in_child", [False, True], ids=["in-process", "in-a-child-process"])
+def test_quitting_during_the_first_import_stops_it_and_the_next_start_finishes_it(
+    qtbot, build_app, sample_logs, ledger: Database, tmp_path: Path, in_child: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = build_app(tray=True, first_import_in_child=in_child)
+    # A long job ahead of the import in the database lane that ends only when the app quits: the
+    # user quits while the first import is under way (waiting for its turn, here).
+    first.controller.runner.submit(lambda: first.controller.stopping.wait(30), lane=Lane.DB)
+    first.start()
+    first.shutdown()
+    qtbot.waitUntil(lambda: first.controller.runner.pending == 0, timeout=5_000)  # late results delivered
+
+    assert ledger.fetch("SELECT COUNT(*) FROM usage_records") == [(0,)]
+    assert not first.controller.state.first_import_done  # so the next start is still a first run
+    assert "importing in this process instead" not in caplog.text  # no import started on the way out
+
+    second = build_app(tray=True, first_import_in_child=in_child)
+    second.start()
+    qtbot.waitUntil(lambda: second.controller.state.first_import_done, timeout=10_000)
+    clean = open_database(sqlite_url(tmp_path / "clean.db"))
+    expected = import_local_logs(clean).records_after
+    clean.dispose()
+    assert expected > 0
+    assert ledger.fetch("SELECT COUNT(*) FROM usage_records") == [(expected,)]
 
 
 def test_without_a_system_tray_the_dashboard_is_the_app(qtbot, build_app, sample_logs) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +14,8 @@ from tokenworth.services.importing import ImportSummary, default_workers, import
 from tokenworth.sources.local_logs import LOCAL_SOURCES
 
 if TYPE_CHECKING:
+    import threading
+
     from tokenworth.services.import_child import ProgressLines
 
 
@@ -39,7 +43,32 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress-lines", action="store_true", help=argparse.SUPPRESS)  # services.import_child
 
 
-def run_import(ctx: CliContext, args: argparse.Namespace, *, quiet: bool = False) -> ImportSummary:
+STOPPED_EXIT = 143  # 128 + SIGTERM
+"""`tokenworth import`'s exit status when SIGTERM stopped it early (what it read is kept)."""
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[threading.Event | None]:
+    """An event SIGTERM sets while the block runs, so an import stops after the file it is on
+    and commits (the tray app stops its child import this way when the user quits). None, and
+    SIGTERM's usual effect, off the main thread, where no signal handler can be set."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield None
+        return
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_import(
+    ctx: CliContext, args: argparse.Namespace, *, quiet: bool = False, stop: threading.Event | None = None
+) -> ImportSummary:
     """The import step, shared by `import` and by `report` (which imports first)."""
     progress: ProgressBar | ProgressLines
     if getattr(args, "progress_lines", False):
@@ -56,6 +85,7 @@ def run_import(ctx: CliContext, args: argparse.Namespace, *, quiet: bool = False
             env=ctx.env,
             progress=progress,
             workers=default_workers(),
+            stop=stop,
         )
     except ValueError as exc:
         raise CommandError(str(exc), 2) from exc
@@ -76,6 +106,8 @@ def print_summary(ctx: CliContext, summary: ImportSummary) -> None:
         f"{summary.files_unchanged:,} unchanged) in {summary.seconds:.2f} s; "
         f"{summary.records_after:,} records in the ledger."
     )
+    if summary.stopped:
+        ctx.err("warning: stopped before every file was read; the next import reads the rest")
     for folder in summary.missing_dirs:
         ctx.err(f"warning: {folder} does not exist (skipped)")
     if summary.unreadable_files:
@@ -107,14 +139,15 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     if args.path and not any(folder.exists() for folder in args.path):
         missing = ", ".join(str(folder) for folder in args.path)
         raise CommandError(f"--path: no such folder: {missing}", 2)
-    summary = run_import(ctx, args)
+    with stop_on_sigterm() as stop:
+        summary = run_import(ctx, args, stop=stop)
     if args.json:
         write_json(ctx.stdout, summary.as_json())
     else:
         if summary.files_found == 0:
             ctx.out(nothing_found(summary, given_paths=bool(args.path)))
         print_summary(ctx, summary)
-    return 0
+    return STOPPED_EXIT if summary.stopped else 0
 
 
 def nothing_found(summary: ImportSummary, *, given_paths: bool) -> str:

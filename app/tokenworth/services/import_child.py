@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import orjson
 
@@ -19,9 +19,17 @@ from tokenworth.core.config import DB_URL_ENV
 from tokenworth.core.redact import redact_secrets
 from tokenworth.services.importing import ImportSummary, ProgressCallback
 
+if TYPE_CHECKING:
+    import subprocess
+    import threading
+
 PROGRESS_LINE_PREFIX = "progress "
 PROGRESS_FLAG = "--progress-lines"
 """`tokenworth import`'s (undocumented) flag for progress as lines a parent process reads."""
+STOPPED_EXIT = 143
+"""The child's exit status when SIGTERM stopped it early (`cli.import_cmd.STOPPED_EXIT`)."""
+STOP_GRACE_S = 10.0
+"""How long a child asked to stop may take to commit what it read before it is killed."""
 
 
 class ChildImportError(RuntimeError):
@@ -52,11 +60,14 @@ def import_in_child(
     *,
     env: Mapping[str, str] | None = None,
     progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
 ) -> ImportSummary:
     """Import every agent's default log places in a child process; its summary.
 
-    Raises `ChildImportError` when the child cannot run or fails; whatever it committed before
-    stays (imports are incremental), so importing in this process afterwards finishes the job.
+    Setting `stop` (the app quitting) asks the child to stop after its current file; the summary
+    then says `stopped`. Raises `ChildImportError` when the child cannot run or fails; whatever
+    it committed before stays (imports are incremental), so importing in this process
+    afterwards finishes the job.
     """
     import subprocess
     import threading
@@ -85,6 +96,8 @@ def import_in_child(
         stdout: list[str] = []
         reader = threading.Thread(target=lambda: stdout.append(summary_stream.read()), daemon=True)
         reader.start()  # stdout is read meanwhile, so a large summary never blocks the child
+        if stop is not None:
+            threading.Thread(target=_stop_when_asked, args=(child, stop), daemon=True).start()
         last_message = ""  # the child's last other line on stderr: why it failed, if it did
         for line in message_stream:
             if line.startswith(PROGRESS_LINE_PREFIX):
@@ -96,10 +109,27 @@ def import_in_child(
         code = child.wait()
         reader.join()
     output = "".join(stdout)
-    if code != 0:
+    if code not in (0, STOPPED_EXIT):
         why = redact_secrets(last_message) or "no message"
         raise ChildImportError(f"the import process failed (exit {code}): {why}")
     try:
         return ImportSummary.from_json(orjson.loads(output))
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ChildImportError(f"the import process gave no summary: {exc}") from exc
+
+
+def _stop_when_asked(child: subprocess.Popen[str], stop: threading.Event) -> None:
+    """Until the child exits: once `stop` is set, SIGTERM it (it commits and exits), and kill it
+    if it has not within `STOP_GRACE_S` (its last transaction is rolled back, nothing is lost)."""
+    import subprocess
+
+    while not stop.wait(0.1):
+        if child.poll() is not None:
+            return
+    if child.poll() is not None:
+        return
+    child.terminate()
+    try:
+        child.wait(STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        child.kill()

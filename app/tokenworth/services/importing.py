@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,9 @@ class ImportSummary:
     searched_dirs: list[tuple[str, str]] = field(default_factory=list)
     """(source name, or '' when no agent's logs were recognised there; folder) for every folder looked in."""
     seconds: float = 0.0
+    stopped: bool = False
+    """Asked to stop (the app quitting, SIGTERM) before every file was read: what was read is
+    kept, and the next import reads the rest."""
 
     @property
     def records_added(self) -> int:
@@ -100,6 +104,7 @@ class ImportSummary:
             "missing_dirs": self.missing_dirs,
             "searched_dirs": [{"source": source or None, "path": path} for source, path in self.searched_dirs],
             "seconds": round(self.seconds, 3),
+            "stopped": self.stopped,
         }
 
     @classmethod
@@ -123,6 +128,7 @@ class ImportSummary:
             unreadable_files=dict(data["unreadable_files"]),
             searched_dirs=[(item["source"] or "", item["path"]) for item in data["searched_dirs"]],
             seconds=float(data["seconds"]),
+            stopped=bool(data.get("stopped", False)),
         )
 
 
@@ -272,10 +278,12 @@ def import_local_logs(
     home: Path | None = None,
     progress: ProgressCallback | None = None,
     workers: int = 1,
+    stop: threading.Event | None = None,
 ) -> ImportSummary:
     """Bring the ledger up to date with the local agent logs; returns what changed.
 
-    `workers` > 1 parses large imports in that many processes (see `default_workers`).
+    `workers` > 1 parses large imports in that many processes (see `default_workers`). Once
+    `stop` is set, no further file is started: what was read is committed (`summary.stopped`).
     """
     started = time.perf_counter()
     sources = resolve_sources(source_names)
@@ -298,7 +306,7 @@ def import_local_logs(
                 planned.append(plan)
     summary.records_before = _count_records(db)
     if planned:
-        _read_planned(db, planned, summary, progress, workers)
+        _read_planned(db, planned, summary, progress, workers, stop)
         summary.records_after = _count_records(db)
     else:
         summary.records_after = summary.records_before
@@ -327,6 +335,7 @@ def _read_planned(
     summary: ImportSummary,
     progress: ProgressCallback | None,
     workers: int,
+    stop: threading.Event | None = None,
 ) -> None:
     from tokenworth.services.ledger_writer import LedgerWriter
     from tokenworth.services.prices import load_price_book
@@ -337,7 +346,7 @@ def _read_planned(
     done_bytes = 0
     if progress:
         progress(0, total_bytes)
-    results: Iterable[tuple[_PlannedFile, Iterable[_Chunk]]]
+    results: Generator[tuple[_PlannedFile, Iterable[_Chunk]], None, None]
     if workers > 1 and len(planned) > 1 and total_bytes >= PARALLEL_MIN_BYTES:
         db.dispose()  # no pooled connection (PostgreSQL) may be inherited by the forked workers
         if not book.database.knows_schedules:
@@ -350,6 +359,9 @@ def _read_planned(
             for plan in planned
         )
     for plan, chunks in results:
+        if stop is not None and stop.is_set():
+            summary.stopped = True  # this file and the rest wait for the next import
+            break
         track = plan.source.name == "claude-code"
         for chunk in chunks:
             if chunk.failed:
@@ -373,6 +385,7 @@ def _read_planned(
             summary.files_read += 1
         if progress:
             progress(min(done_bytes, total_bytes), total_bytes)
+    results.close()  # when stopped early: worker processes drop the files not started yet
     writer.finish()
     summary.unpriced_models.update(writer.unpriced)
     if _has_tasks(db):  # asked after the last write: a task made meanwhile attributed what was there
@@ -472,8 +485,16 @@ _worker_pricing: _WorkerPricing | None = None
 
 
 def _start_worker(pricing: _WorkerPricing) -> None:
+    import signal
+
     global _worker_pricing
     _worker_pricing = pricing
+    # A forked worker inherits the importing process's handlers, e.g. `tokenworth import`'s SIGTERM
+    # one (which only asks the import to stop): the pool must still be able to terminate it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Ctrl-C reaches the whole process group: the importing process stops the pool, so a worker
+    # ignores it instead of printing a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _parse_file_job(job: tuple[str, str, int, int, dict[str, Any]]) -> tuple[list[_Chunk], dict[str, Any]]:
@@ -500,7 +521,7 @@ def _preload() -> None:
 
 def _parse_in_processes(
     planned: list[_PlannedFile], workers: int, pricing: _WorkerPricing, while_waiting: Callable[[], None] | None
-) -> Iterator[tuple[_PlannedFile, list[_Chunk]]]:
+) -> Generator[tuple[_PlannedFile, list[_Chunk]], None, None]:
     """Parse and price files in forked worker processes, in the planned order; writing stays here."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -513,10 +534,13 @@ def _parse_in_processes(
         results = pool.map(_parse_file_job, jobs, chunksize=4)  # every job is submitted now
         if while_waiting is not None:
             while_waiting()
-        for plan, (chunks, state) in zip(planned, results, strict=True):
-            plan.state.clear()
-            plan.state.update(state)
-            yield plan, chunks
+        try:
+            for plan, (chunks, state) in zip(planned, results, strict=True):
+                plan.state.clear()
+                plan.state.update(state)
+                yield plan, chunks
+        finally:  # closed before the end (asked to stop): cancel what no worker has started
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def last_import_times(db: Database) -> dict[str, str]:

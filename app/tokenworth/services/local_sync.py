@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,16 +74,18 @@ def import_all(
     env: Mapping[str, str] | None = None,
     progress: ProgressCallback | None = None,
     in_child: bool = False,
+    stop: threading.Event | None = None,
 ) -> ImportSummary:
     """One incremental import of every agent's default places, then the user's extra folders.
 
     `in_child` imports the default places in a child process (`services.import_child`: for a
-    long-running app's first import); if that fails, this process imports them itself.
+    long-running app's first import); if that fails, this process imports them itself. Once
+    `stop` is set (the app quitting), no further file is started and the summary says `stopped`.
     """
-    summary = _import_default_places(db, env, progress, in_child)
+    summary = _import_default_places(db, env, progress, in_child, stop)
     folders = [Path(folder).expanduser() for folder in extra_folders if folder.strip()]
-    if folders:
-        more = import_local_logs(db, paths=folders, env=env)
+    if folders and not summary.stopped:
+        more = import_local_logs(db, paths=folders, env=env, stop=stop)
         summary.files_found += more.files_found
         summary.files_read += more.files_read
         summary.files_unchanged += more.files_unchanged
@@ -96,17 +99,25 @@ def import_all(
         summary.missing_dirs.extend(more.missing_dirs)
         summary.searched_dirs.extend(more.searched_dirs)
         summary.seconds += more.seconds
+        summary.stopped = more.stopped
     return summary
 
 
 def _import_default_places(
-    db: Database, env: Mapping[str, str] | None, progress: ProgressCallback | None, in_child: bool
+    db: Database,
+    env: Mapping[str, str] | None,
+    progress: ProgressCallback | None,
+    in_child: bool,
+    stop: threading.Event | None,
 ) -> ImportSummary:
     if in_child:
         from tokenworth.services.import_child import ChildImportError, import_in_child
 
         try:
-            return import_in_child(db.url, env=env, progress=progress)
+            return import_in_child(db.url, env=env, progress=progress, stop=stop)
         except ChildImportError as exc:
+            if stop is not None and stop.is_set():  # killed on the way out: nothing more to do now
+                log.info("import stopped: %s", exc)
+                return ImportSummary(sources=[], stopped=True)
             log.warning("importing in this process instead: %s", exc)
-    return import_local_logs(db, env=env, progress=progress)
+    return import_local_logs(db, env=env, progress=progress, stop=stop)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime, tzinfo
@@ -99,6 +100,8 @@ class AppController(QObject):
         self._refresh_again = False
         self._polling = False
         self._stopped = False
+        self.stopping = threading.Event()
+        """Set when the app shuts down: a long job in a worker (an import) ends early on it."""
         scheduler.files_changed.connect(self.on_scheduler_files_changed)
         scheduler.poll_due.connect(self.on_scheduler_poll_due)
         scheduler.day_changed.connect(self.on_scheduler_day_changed)
@@ -116,6 +119,7 @@ class AppController(QObject):
 
     def shutdown(self) -> None:
         self._stopped = True
+        self.stopping.set()  # an import under way commits the file it is on and ends
         self.scheduler.stop()
         self.runner.wait()
 
@@ -142,7 +146,14 @@ class AppController(QObject):
         self._importing = True
         first = not self.state.first_import_done
         in_child = first and self.first_import_in_child
-        job = partial(self._import_job, self.db, tuple(self.settings.log_folders), self.env, in_child=in_child)
+        job = partial(
+            self._import_job,
+            self.db,
+            tuple(self.settings.log_folders),
+            self.env,
+            in_child=in_child,
+            stop=self.stopping,
+        )
         self.runner.submit(
             job,
             partial(self._on_import_done, first),
@@ -152,10 +163,16 @@ class AppController(QObject):
 
     @staticmethod
     def _import_job(
-        db: Database, folders: tuple[str, ...], env: dict[str, str], progress: Any = None, *, in_child: bool = False
+        db: Database,
+        folders: tuple[str, ...],
+        env: dict[str, str],
+        progress: Any = None,
+        *,
+        in_child: bool = False,
+        stop: threading.Event | None = None,
     ) -> ImportSummary:
         sink = None if progress is None else (lambda done, total: progress((done, total)))
-        summary = import_all(db, extra_folders=folders, env=env, progress=sink, in_child=in_child)
+        summary = import_all(db, extra_folders=folders, env=env, progress=sink, in_child=in_child, stop=stop)
         if summary.bytes_read >= RELEASE_AFTER_BYTES:
             release_freed_memory()  # a big first import would otherwise keep the app at its peak
         return summary
@@ -199,6 +216,8 @@ class AppController(QObject):
                 )
             )
             self._save_state(self.state.with_unpriced(new_unpriced))
+        if first and summary.stopped:
+            return  # quitting mid-way: the next start carries on with the first import
         if first:
             self._save_state(replace(self.state, first_import_done=True))
             if summary.records_after:
