@@ -110,6 +110,42 @@ def test_parent_arriving_after_its_sidechain_copy_replaces_it(
     assert [(r.is_sidechain, r.request_id) for r in rows] == [(False, "req_01EXAMPLEAAAAAAAAAAAAAAAA")]
 
 
+@pytest.mark.parametrize("next_import", ["nothing new", "new lines too"])
+def test_a_kill_between_committing_records_and_their_replay_clean_up_is_made_good_next_time(
+    db: Database, claude_dir: Path, monkeypatch: pytest.MonkeyPatch, next_import: str
+) -> None:
+    """Records and file positions are committed before the replay clean-up: an import killed in
+    between must not leave a replay counted for good (the files are not read again)."""
+    from tokenworth.services.ledger_writer import LedgerWriter
+
+    lines = (SAMPLES / "claude-code.jsonl").read_text().splitlines()
+    project = claude_dir / "projects" / "p"
+    (project / "sess" / "subagents").mkdir(parents=True)
+    (project / "sess.jsonl").write_text(lines[3] + "\n")
+    (project / "sess" / "subagents" / "agent-1.jsonl").write_text(lines[4] + "\n")  # replays lines[3]
+
+    def killed_after_the_last_commit(writer: LedgerWriter) -> None:
+        writer.flush()
+        raise KeyboardInterrupt  # as Ctrl-C (or a kill) between the two transactions
+
+    real_finish = LedgerWriter.finish
+    monkeypatch.setattr(LedgerWriter, "finish", killed_after_the_last_commit)
+    with pytest.raises(KeyboardInterrupt):
+        import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+    assert db.fetch("SELECT COUNT(*) FROM usage_records") == [(2,)]  # the replay is in, for now
+
+    monkeypatch.setattr(LedgerWriter, "finish", real_finish)
+    if next_import == "new lines too":
+        (project / "other.jsonl").write_text(lines[5] + "\n")
+    summary = import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+
+    assert summary.files_read == (0 if next_import == "nothing new" else 1)
+    rows = db.fetch("SELECT message_id, is_sidechain FROM usage_records ORDER BY id")
+    assert sum(1 for _mid, sidechain in rows if sidechain) == 0
+    assert len(rows) == (1 if next_import == "nothing new" else 2)
+    assert db.fetch("SELECT key FROM meta WHERE key LIKE 'replay%'") == []
+
+
 def test_broken_lines_are_counted_and_skipped(db: Database, claude_dir: Path) -> None:
     good = (SAMPLES / "claude-code.jsonl").read_text().splitlines()[5]
     obj = json.loads(good)

@@ -138,7 +138,7 @@ def main(
         print(f"tokenworth: {exc}", file=stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("tokenworth: interrupted; everything imported so far is kept", file=stderr)
+        print(f"tokenworth: interrupted{_INTERRUPTED_IMPORT if _imports_logs(args) else ''}", file=stderr)
         return 130
     except BrokenPipeError:  # `tokenworth report daily | head`: the reader left; no traceback
         if stdout is sys.stdout:
@@ -147,6 +147,15 @@ def main(
         return 1
     finally:
         ctx.close()
+
+
+_INTERRUPTED_IMPORT = "; nothing is half-written, and the next import carries on from its last commit"
+
+
+def _imports_logs(args: argparse.Namespace) -> bool:
+    """Whether the interrupted command was (or may have been) importing logs."""
+    command: Command | None = getattr(args, "_command", None)
+    return command is not None and (command.name == "import" or not getattr(args, "no_import", True))
 
 
 def _start_app(ctx: CliContext) -> int:

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes done, bytes to read) as an import goes."""
 
+CLEANUP_PENDING_PREFIX = "replay_cleanup_pending:"
+"""`meta` key (+ source) committed with an import's first Claude Code records and removed with
+its replay clean-up (`ledger_writer`): still there, it says an import stopped in between (a
+crash, a kill), so the next one finishes that clean-up over the whole source."""
 READ_CHUNK_BYTES = 32 * 1024 * 1024
 FLUSH_ROWS = 20_000
 HEAD_BYTES = 1024
@@ -269,6 +273,12 @@ def _count_records(db: Database) -> int:
     return int(db.fetch("SELECT COUNT(*) FROM usage_records")[0][0])
 
 
+def _unfinished_cleanups(db: Database) -> set[str]:
+    """Sources whose last import stopped between committing records and their replay clean-up."""
+    rows = db.fetch("SELECT key FROM meta WHERE key LIKE :prefix", {"prefix": CLEANUP_PENDING_PREFIX + "%"})
+    return {key[len(CLEANUP_PENDING_PREFIX) :] for (key,) in rows if key.startswith(CLEANUP_PENDING_PREFIX)}
+
+
 def import_local_logs(
     db: Database,
     *,
@@ -304,9 +314,16 @@ def import_local_logs(
                 summary.files_unchanged += 1
             else:
                 planned.append(plan)
+    unfinished = _unfinished_cleanups(db)
     summary.records_before = _count_records(db)
     if planned:
-        _read_planned(db, planned, summary, progress, workers, stop)
+        _read_planned(db, planned, summary, progress, workers, stop, unfinished)
+        summary.records_after = _count_records(db)
+    elif unfinished:
+        from tokenworth.services.ledger_writer import finish_cleanups
+
+        with db.transaction() as tx:
+            finish_cleanups(tx, unfinished)
         summary.records_after = _count_records(db)
     else:
         summary.records_after = summary.records_before
@@ -336,12 +353,15 @@ def _read_planned(
     progress: ProgressCallback | None,
     workers: int,
     stop: threading.Event | None = None,
+    unfinished_cleanups: set[str] | None = None,
 ) -> None:
     from tokenworth.services.ledger_writer import LedgerWriter
     from tokenworth.services.prices import load_price_book
 
     book = load_price_book(db)
-    writer = LedgerWriter(db, book, ledger_empty=summary.records_before == 0)
+    writer = LedgerWriter(
+        db, book, ledger_empty=summary.records_before == 0, unfinished_cleanups=unfinished_cleanups or ()
+    )
     total_bytes = sum(max(plan.stat.st_size - plan.offset, 0) for plan in planned)
     done_bytes = 0
     if progress:

@@ -17,6 +17,7 @@ from tokenworth.core.dedupe import ConflictPolicy
 from tokenworth.core.ledger import COLUMNS, drop_sidechain_replays, keep_new_values, replayed_message_ids, write_values
 from tokenworth.core.pricing import PriceBook
 from tokenworth.core.timeutil import from_epoch_ms, to_epoch_ms, utc_now
+from tokenworth.services.importing import CLEANUP_PENDING_PREFIX
 from tokenworth.sources.records import UsageEvent
 
 WRITTEN_KEYS_MAX = 500_000
@@ -41,9 +42,14 @@ _CURSOR_SQL = (
 class LedgerWriter:
     """Collects priced rows and file positions; writes them at each flush."""
 
-    def __init__(self, db: Database, book: PriceBook, *, ledger_empty: bool = False) -> None:
+    def __init__(
+        self, db: Database, book: PriceBook, *, ledger_empty: bool = False, unfinished_cleanups: Iterable[str] = ()
+    ) -> None:
         self.db = db
         self.book = book
+        self.unfinished_cleanups = set(unfinished_cleanups)
+        """Sources whose replay clean-up an earlier import did not get to (`CLEANUP_PENDING_PREFIX`)."""
+        self._cleanup_noted: set[str] = set()
         self.written: set[str] | None = set() if ledger_empty else None
         """With a ledger that was empty at the start: every key written since. Then which keys
         are stored is known without asking the database (a first import's 90k lookups), as long
@@ -112,6 +118,10 @@ class LedgerWriter:
                 write_values(tx, rows, self.policies[source], stored)
                 if written is not None:
                     written.update(pending)
+            for source, ids in self.message_ids.items():
+                if ids and source not in self._cleanup_noted:  # committed with the first such records
+                    tx.execute(META_UPSERT_SQL, {"key": CLEANUP_PENDING_PREFIX + source, "value": "1"})
+                    self._cleanup_noted.add(source)
             if self.cursors:
                 tx.executemany(_CURSOR_SQL, list(self.cursors.values()))
             if self.written is not None:
@@ -132,8 +142,9 @@ class LedgerWriter:
         self.flush()
         with self.db.transaction() as tx:
             for source, ids in self.message_ids.items():
-                if ids:
+                if ids and source not in self.unfinished_cleanups:
                     _drop_replays(tx, source, ids)
+            finish_cleanups(tx, self.unfinished_cleanups, self._cleanup_noted)
             now = utc_now().isoformat()
             for source in self.policies:
                 tx.execute(META_UPSERT_SQL, {"key": f"last_import:{source}", "value": now})
@@ -149,7 +160,16 @@ def _highest_id(tx: RawTransaction) -> int:
     return int(top)
 
 
-def _drop_replays(tx: RawTransaction, source: str, touched: set[str]) -> None:
+def _drop_replays(tx: RawTransaction, source: str, touched: set[str] | None) -> None:
     candidates = replayed_message_ids(tx, source, among=touched)
     if candidates:
         drop_sidechain_replays(tx, source, candidates)
+
+
+def finish_cleanups(tx: RawTransaction, unfinished: Iterable[str], noted: Iterable[str] = ()) -> None:
+    """Clean up replays over every record of each `unfinished` source (which records an
+    interrupted import wrote is not known), then clear the markers of those and of `noted`."""
+    for source in sorted(set(unfinished)):
+        _drop_replays(tx, source, None)
+    for source in sorted(set(unfinished) | set(noted)):
+        tx.execute("DELETE FROM meta WHERE key = :key", {"key": CLEANUP_PENDING_PREFIX + source})
