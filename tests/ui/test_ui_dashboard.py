@@ -129,13 +129,26 @@ def test_period_picker_and_filters_ask_for_new_numbers(dashboard, ledger, clock:
     assert controller.query.period.end == date(2026, 1, 31)
 
     window.period.setCurrentIndex(0)
+    assert window.statusBar().currentMessage() == ""  # "Loading January 2026…" went with the numbers
+    assert window.card_spent.caption.text() == "Spent this month"
     window.source.setCurrentIndex(window.source.findData("codex"))
     assert controller.query.sources == ("codex",)
     assert window.card_period.value.text() == "$2.00"
+    # what the filter does not cut says so: the month (its budget is for all spend) and task value
+    assert window.card_period.caption.text() == "Spent in the period"
+    assert window.card_spent.value.text() == "$5.00"
+    assert window.card_spent.caption.text() == "Spent this month (all sources)"
+    assert window.card_tfp.caption.text() == "TFP this period (all sources)"
+    assert window.tfp_chart.title.text().endswith("· all sources")
+    assert window.scatter_chart.title.text().endswith("· all sources")
     window.source.setCurrentIndex(0)
     window.project.setCurrentIndex(window.project.findData("/p/webshop"))
     assert controller.query.projects == ("/p/webshop",)
     assert [c[0] for c in table_cells(window.projects_model)] == ["/p/webshop", "Total"]
+    assert window.card_forecast.caption.text() == "Forecast for month end (all projects)"
+    window.project.setCurrentIndex(0)
+    assert window.card_spent.caption.text() == "Spent this month"
+    assert not window.scatter_chart.title.text().endswith("all projects")
 
 
 def test_a_new_point_updates_the_plot_items_in_place(dashboard, ledger) -> None:

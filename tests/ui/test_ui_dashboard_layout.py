@@ -81,3 +81,24 @@ def test_narrow_windows_reflow_instead_of_cutting_off_the_right(
     visible = window.scroll.viewport().width()
     for widget in (*window.cards, *window.charts, window.tables):
         assert widget.geometry().right() < visible, f"{type(widget).__name__} is cut off at {width} px"
+
+
+def test_a_custom_range_and_its_long_tfp_note_do_not_widen_the_page(
+    qtbot, make_controller, ledger, tmp_path: Path
+) -> None:
+    """At the default width, choosing a custom range (two date fields; a TFP card explaining
+    which whole months it divides) must not push the page past the window."""
+    add_spend(ledger, *((datetime(2026, 1, 10, 9, tzinfo=UTC), name, cost) for name, cost in MODELS))
+    controller = make_controller(Settings(monthly_budget=Decimal(380)))
+    window = DashboardWindow(today=controller.today(), colors=controller.model_colors)
+    qtbot.addWidget(window)
+    controller.overview_changed.connect(window.show_overview)
+    window.query_changed.connect(controller.set_query)
+    controller.refresh()
+    window.period.setCurrentIndex(window.period.findData("custom"))
+    window.card_tfp.set("73.85×", "whole months 2025-12 to 2026-01: ÷ all spend; $1,234.56 not in a task (incomplete)")
+    window.resize(1280, 900)
+    window.show()
+    qtbot.wait(20)
+    assert window.content.minimumSizeHint().width() <= window.scroll.viewport().width()
+    assert not window.scroll.horizontalScrollBar().isVisible()

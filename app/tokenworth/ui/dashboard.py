@@ -211,7 +211,9 @@ class SummaryCard(QFrame):
     def __init__(self, caption: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.base_caption = caption
         self.caption = QLabel(caption)
+        self.caption.setWordWrap(True)
         self.value = QLabel("—")
         self.value.setObjectName("summaryValue")
         font = self.value.font()
@@ -219,6 +221,7 @@ class SummaryCard(QFrame):
         font.setBold(True)
         self.value.setFont(font)
         self.detail = QLabel("")
+        self.detail.setWordWrap(True)  # a long detail (a custom range's TFP basis) wraps, never widens the page
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(0)
@@ -226,10 +229,21 @@ class SummaryCard(QFrame):
         layout.addWidget(self.value)
         layout.addWidget(self.detail)
 
+    def set_scope(self, note: str) -> None:
+        """Say, after the caption, what the figure covers when that is not what the filters say."""
+        self.caption.setText(f"{self.base_caption} ({note})" if note else self.base_caption)
+
     def set(self, value: str, detail: str = "", color: str | None = None) -> None:
         self.value.setText(value)
         self.value.setStyleSheet(f"color: {color};" if color else "")
         self.detail.setText(detail)
+        self.detail.setToolTip(detail)
+
+
+def unfiltered_note(query: OverviewQuery) -> str:
+    """'all sources', 'all projects' or 'all sources and projects' while a filter is on, else ''."""
+    cut = [name for name, chosen in (("sources", query.sources), ("projects", query.projects)) if chosen]
+    return f"all {' and '.join(cut)}" if cut else ""
 
 
 def _table(model: QAbstractTableModel) -> QTableView:
@@ -288,7 +302,8 @@ class DashboardWindow(QMainWindow):
         self._building_filters = False
         self._build_toolbar(actions)
         self._build_body()
-        self.statusBar().showMessage("Loading…")
+        self._loading_message = ""
+        self._loading("Loading…")
 
     # layout -------------------------------------------------------------------------------------
 
@@ -391,6 +406,9 @@ class DashboardWindow(QMainWindow):
             self.tfp_chart,
             self.scatter_chart,
         )
+        self.unfiltered_titles = {chart: chart.title.text() for chart in (self.tfp_chart, self.scatter_chart)}
+        """Panels that show task value, which the source and project filters do not cut (a task's
+        spend can span sources and projects): their titles say so while a filter is on."""
         self.arrangement = ""
         self.arrange("wide")
         outer.addLayout(self.grid, 1)
@@ -468,7 +486,7 @@ class DashboardWindow(QMainWindow):
         self.until.setStyleSheet(style)
         self.until.setToolTip("The range ends before it starts." if invalid else "")
         if query is not None:
-            self.statusBar().showMessage(f"Loading {query.period.label}…")
+            self._loading(f"Loading {query.period.label}…")
             self.query_changed.emit(query)
 
     def on_period_changed(self, _index: int) -> None:
@@ -500,8 +518,15 @@ class DashboardWindow(QMainWindow):
 
     # showing numbers ----------------------------------------------------------------------------
 
+    def _loading(self, text: str) -> None:
+        self._loading_message = text
+        self.statusBar().showMessage(text)
+
     def show_overview(self, overview: SpendOverview) -> None:
         """Update every chart, card and table from one overview (in place, no rebuild)."""
+        if self._loading_message and self.statusBar().currentMessage() == self._loading_message:
+            self.statusBar().clearMessage()  # loaded (a message shown meanwhile, e.g. an import's, stays)
+        self._loading_message = ""
         self.overview = overview
         self.today = overview.today
         self._refill_filters(overview)
@@ -514,6 +539,7 @@ class DashboardWindow(QMainWindow):
         self.projects_model.set_report(overview.projects)
         self.tasks_model.set_tasks(overview.value.tasks)
         self._fill_cards(overview)
+        self._mark_unfiltered(unfiltered_note(overview.query))
         self.cumulative_chart.title.setText(cumulative_title(overview))
         unpriced = overview.unpriced_models
         if unpriced:
@@ -546,6 +572,14 @@ class DashboardWindow(QMainWindow):
             "—" if tfp is None else f"{tfp:.2f}×",
             overview.value.tfp_detail or ("value ÷ token cost" if tfp is not None else "no valued tasks"),
         )
+
+    def _mark_unfiltered(self, note: str) -> None:
+        """The month's cards (the budget is for all spend) and the task value panels are not cut
+        by the source and project filters: with a filter on, their titles say so."""
+        for card in (self.card_spent, self.card_budget, self.card_forecast, self.card_pace, self.card_tfp):
+            card.set_scope(note)
+        for chart, title in self.unfiltered_titles.items():
+            chart.title.setText(f"{title} · {note}" if note else title)
 
     def _refill_filters(self, overview: SpendOverview) -> None:
         self._building_filters = True
