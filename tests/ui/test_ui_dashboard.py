@@ -296,3 +296,20 @@ def test_screenshot_command_rejects_bad_input(cli, args: list[str], message: str
     result = cli("dashboard", "--screenshot", "x.png", *args) if "--screenshot" not in args else cli("dashboard", *args)
     assert result.code == 2
     assert message in result.err
+
+
+def test_tasks_table_flags_a_task_that_cost_more_than_it_was_worth(qtbot) -> None:
+    from tokenworth.services.overview import TaskPoint
+    from tokenworth.ui.dashboard import TasksTableModel
+
+    model = TasksTableModel()
+    model.set_tasks(
+        [
+            TaskPoint("fix login", "coding", Decimal("2.25"), Decimal("1")),
+            TaskPoint("write docs", "docs", Decimal("4"), Decimal("30")),
+        ]
+    )
+    assert model.data(model.index(0, 4)) == "0.44×  COST > VALUE"
+    assert model.data(model.index(1, 4)) == "7.50×"
+    assert model.data(model.index(0, 4), Qt.ItemDataRole.ForegroundRole) is not None
+    assert model.data(model.index(1, 4), Qt.ItemDataRole.ForegroundRole) is None

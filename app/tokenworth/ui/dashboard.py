@@ -187,17 +187,26 @@ class TasksTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.headers)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
+        if not index.isValid():
             return None
         task = self.tasks[index.row()]
         tfp = task.tfp
-        return (
-            task.title,
-            task.category,
-            format_usd(task.cost),
-            format_usd(task.value),
-            "—" if tfp is None else f"{tfp:.2f}×",
-        )[index.column()]
+        flagged = tfp is not None and tfp < 1  # as `tokenworth task list` and `report value` flag it
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (
+                task.title,
+                task.category,
+                format_usd(task.cost),
+                format_usd(task.value),
+                "—" if tfp is None else f"{tfp:.2f}×" + ("  COST > VALUE" if flagged else ""),
+            )[index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() >= 2:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and flagged and index.column() == 4:
+            from PySide6.QtGui import QBrush, QColor
+
+            return QBrush(QColor(PACE_COLORS[Pace.OVER]))
+        return None
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
