@@ -68,14 +68,19 @@ class StartTaskDialog(QDialog):
         form.addRow("&Task", self.title_edit)
         form.addRow("", self.title_error)
         form.addRow("&Category", self.category_edit)
+        note = QLabel(
+            "Usage from now on is the task's until you stop it, except sessions and branches "
+            "already given to another task (those stay with it)."
+        )
+        note.setWordWrap(True)
         buttons = QHBoxLayout()
-        buttons.addWidget(QLabel("Its usage from now on is the task's, until you stop it."))
         buttons.addStretch(1)
         buttons.addWidget(cancel)
         buttons.addWidget(self.start_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.form_error)
+        layout.addWidget(note)
         layout.addLayout(buttons)
         self.title_edit.textEdited.connect(self.on_title_edited)
         self.busy = False
