@@ -7,7 +7,7 @@ from datetime import UTC
 
 from tokenworth.cli.base import CliContext, Command, CommandError, zone_argument
 from tokenworth.cli.output import render_table, write_json
-from tokenworth.core.money import decimal_str, format_usd
+from tokenworth.core.money import decimal_str, format_cost
 from tokenworth.core.timeutil import parse_day_or_time, parse_until_day_or_time
 from tokenworth.services.prices import (
     OverrideInput,
@@ -203,16 +203,22 @@ def run_reprice(ctx: CliContext, args: argparse.Namespace) -> int:
                 "records": summary.records,
                 "changed": summary.changed,
                 "now_unpriced": summary.now_unpriced,
+                "was_unpriced": summary.was_unpriced,
                 "cost_before_usd": decimal_str(summary.cost_before),
+                "cost_before_complete": summary.before_complete,
                 "cost_after_usd": decimal_str(summary.cost_after),
+                "cost_after_complete": summary.after_complete,
             },
         )
     else:
+        before = format_cost(summary.cost_before, summary.before_complete, 4)
+        after = format_cost(summary.cost_after, summary.after_complete, 4)
         ctx.out(
             f"Re-priced {summary.records:,} records since {since.astimezone(UTC):%Y-%m-%d %H:%M} UTC: "
-            f"{summary.changed:,} changed, computed cost {format_usd(summary.cost_before, 4)} -> "
-            f"{format_usd(summary.cost_after, 4)}."
+            f"{summary.changed:,} changed, computed cost {before} -> {after}."
         )
+        if summary.was_unpriced and summary.cost_before is not None:
+            ctx.out(f"The cost marked + before leaves out {summary.was_unpriced:,} records that had no price.")
         if summary.now_unpriced:
             ctx.err(f"warning: {summary.now_unpriced:,} records have no price.")
     return 0
