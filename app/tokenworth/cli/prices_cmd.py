@@ -22,8 +22,8 @@ PROVIDERS = ("anthropic", "openai", "google", "openrouter", "deepseek", "mistral
 
 
 def configure_prices(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    show = sub.add_parser("list", help="the overrides in force")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    show = sub.add_parser("list", help="the overrides in force (what `tokenworth prices` alone shows)")
     show.add_argument("--json", action="store_true")
     setp = sub.add_parser("set", help="set a model's price (USD per million tokens); wins over the database")
     setp.add_argument("model", help="the model name exactly as the logs write it")
@@ -62,9 +62,9 @@ def guess_provider(model: str) -> str:
 
 def run_prices(ctx: CliContext, args: argparse.Namespace) -> int:
     db = ctx.db()
-    if args.action == "list":
+    if args.action in (None, "list"):  # `tokenworth prices` alone shows the list
         rows = list_overrides(db)
-        if args.json:
+        if getattr(args, "json", False):
             write_json(
                 ctx.stdout,
                 [
@@ -173,6 +173,8 @@ PRICES = Command(
     help="show or override model prices (USD per million tokens)",
     configure=configure_prices,
     run=run_prices,
+    description="Show or override model prices (USD per million tokens). Without an ACTION, lists the "
+    "overrides in force, as `prices list` does.",
 )
 
 
