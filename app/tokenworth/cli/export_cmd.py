@@ -95,7 +95,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     inputs = settings_inputs(ctx.paths.settings_file)
     for problem in inputs.problems:
         ctx.err(f"warning: settings: {problem}")
-    zone = zone_argument(args.tz or inputs.time_zone)
+    zone = zone_argument(ctx, inputs.time_zone if args.tz is None else args.tz)
     month = month_argument(args.month, zone)
     _refuse_future(month, zone)
     as_file = args.out is not None and not args.out.endswith(("/", os.sep))

@@ -191,7 +191,7 @@ def configure_reprice(parser: argparse.ArgumentParser) -> None:
 
 
 def run_reprice(ctx: CliContext, args: argparse.Namespace) -> int:
-    zone = zone_argument(args.tz)
+    zone = zone_argument(ctx, args.tz)
     try:
         since = parse_day_or_time(args.since, zone)
         until = parse_until_day_or_time(args.until, zone) if args.until else None

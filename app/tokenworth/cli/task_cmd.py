@@ -260,7 +260,7 @@ def _print_preview(ctx: CliContext, draft: TaskDraft) -> None:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    zone = zone_argument(args.tz)
+    zone = zone_argument(ctx, args.tz)
     handler = _HANDLERS[args.action]
     with user_errors(not_found=(TaskNotFoundError,), bad_input=(TaskInputError,)):
         return handler(ctx, args, zone)
