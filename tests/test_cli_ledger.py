@@ -86,6 +86,18 @@ def test_price_override_then_reprice(cli: CliRunner, claude_dir: Path) -> None:
     assert after["rows"][0]["cost_usd"] == "2"
 
 
+def test_prices_without_an_action_shows_the_list(cli: CliRunner) -> None:
+    empty = cli("prices")
+    assert (empty.code, empty.err) == (0, "")
+    assert empty.out == cli("prices", "list").out
+    assert "No price overrides" in empty.out
+    assert cli("prices", "set", "claude-imaginary-9", "--input", "2", "--output", "8").code == 0
+    listed = cli("prices")
+    assert listed.code == 0, listed.err
+    assert "claude-imaginary-9" in listed.out
+    assert listed.out == cli("prices", "list").out
+
+
 def test_bad_input_gives_a_clear_message_and_exit_2(cli: CliRunner) -> None:
     bad_zone = cli("report", "daily", "--tz", "Mars/Olympus", "--no-import")
     assert bad_zone.code == 2

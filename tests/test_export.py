@@ -284,11 +284,17 @@ def test_default_names_in_the_current_folder(cli: CliRunner, home: Path, monkeyp
     ("argv", "message"),
     [
         (("--month", "2026-13"), "month must look like 2026-01"),
-        (("--month", "2026-01", "--budget", "lots"), "--budget must be a number of dollars"),
+        (("--month", "2026-01", "--budget", "lots"), "--budget must be an amount in dollars"),
+        (("--month", "2026-01", "--budget", "0"), "--budget must be more than $0"),
+        (("--month", "2026-01", "--budget", "-5"), "--budget must be more than $0"),
+        (("--month", "2026-01", "--budget", "1.234"), "--budget has more than two decimal places"),
         (("--month", "2026-01", "--tz", "Mars/Olympus"), "unknown time zone"),
     ],
 )
-def test_bad_input_exits_2_with_a_message(cli: CliRunner, argv: tuple[str, ...], message: str) -> None:
+def test_bad_input_exits_2_with_a_message(
+    cli: CliRunner, argv: tuple[str, ...], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # were the input accepted, the export lands here, not in the checkout
     result = cli("export", *argv, "--format", "json", "--no-import")
     assert result.code == 2
     assert message in result.err

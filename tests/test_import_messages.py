@@ -18,6 +18,36 @@ def test_import_from_only_missing_folders_is_a_usage_error(cli: CliRunner, tmp_p
     assert "Traceback" not in result.err
 
 
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty: str
+) -> None:
+    _unpriced_log(tmp_path / "cwd", "claude-imaginary-9")  # logs under the current folder
+    monkeypatch.chdir(tmp_path / "cwd")
+    result = cli("import", "--path", empty, "--json")
+    assert result.code == 2
+    assert "argument --path: an empty path" in result.err
+    assert result.out == ""
+    listed = json.loads(cli("report", "models", "--json", "--no-import").out)
+    assert listed["rows"] == []  # nothing was imported
+
+
+def test_a_folder_of_another_agents_logs_is_named_when_source_is_given(cli: CliRunner, tmp_path: Path) -> None:
+    tree = tmp_path / "claude-tree"
+    _unpriced_log(tree, "claude-imaginary-9")
+    wrong = cli("import", "--source", "codex", "--path", str(tree))
+    assert wrong.code == 0, wrong.err
+    assert f"warning: {tree} holds claude-code logs, not codex: read with `--source claude-code`" in wrong.err
+    as_json = cli("import", "--source", "codex", "--path", str(tree), "--json")
+    assert json.loads(as_json.out)["mismatched_dirs"] == [
+        {"path": str(tree), "source": "codex", "looks_like": "claude-code"}
+    ]
+    assert "holds claude-code logs" in as_json.err
+    right = cli("import", "--source", "claude-code", "--path", str(tree), "--json")
+    assert json.loads(right.out)["records_added"] == 1
+    assert "holds" not in right.err
+
+
 def test_import_names_the_missing_folder_and_the_folders_it_searched(cli: CliRunner, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()

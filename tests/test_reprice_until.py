@@ -36,3 +36,22 @@ def test_reprice_until_a_day_includes_that_day(cli: CliRunner, claude_dir: Path)
     assert json.loads(cli(*args, "--until", "2026-01-05T09:00").out)["records"] == 0  # an instant
     assert json.loads(cli(*args, "--until", "2026-01-05").out)["changed"] == 1
     assert "includ" in cli("reprice", "--help").out
+
+
+def test_reprice_shows_a_formerly_unpriced_cost_as_unpriced_not_zero(cli: CliRunner, claude_dir: Path) -> None:
+    write_unknown_model_log(claude_dir)
+    cli("import")
+    assert cli("prices", "set", "claude-imaginary-9", "--input", "2", "--output", "8").code == 0
+    args = ("reprice", "--since", "2026-01-01", "--model", "claude-imaginary-9", "--tz", "UTC")
+    payload = json.loads(cli(*args, "--json").out)
+    assert payload["cost_before_usd"] is None  # it had no price: unknown, not $0
+    assert payload["cost_before_complete"] is False
+    assert payload["was_unpriced"] == 1
+    assert payload["cost_after_usd"] == "2"
+    assert payload["cost_after_complete"] is True
+    text = cli(*args).out  # a second run: now priced on both sides
+    assert "computed cost $2.0000 -> $2.0000" in text
+    assert cli("prices", "delete", "claude-imaginary-9").code == 0
+    unpriced_again = cli(*args)
+    assert "computed cost $2.0000 -> unpriced" in unpriced_again.out
+    assert "$0.0000" not in unpriced_again.out

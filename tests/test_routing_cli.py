@@ -171,3 +171,22 @@ def test_routing_text_names_categories_that_span_projects(cli: CliRunner, home: 
     assert result.code == 0, result.err
     assert "Categories whose work spans projects" in result.out
     assert "docs · /p/site · big: 1 task, $2.00 ($2.00/task), worth $20.00 ($20.00/task), TFP 10.00x" in result.out
+
+
+def test_an_unknown_candidate_is_named_on_stderr_and_json_stays_valid(cli: CliRunner, ledger: Path) -> None:
+    argv = ("report", "routing", "--month", "2026-01", "--tz", "UTC", "--candidates", "tiny,nosuchmodel", "--no-import")
+    result = cli(*argv, "--json")
+    assert result.code == 0, result.err
+    payload = json.loads(result.out)  # the warning goes to stderr only
+    assert [c["model"] for c in payload["candidates"]].count("tiny") == 1
+    assert [s["model"] for s in payload["skipped_candidates"]] == ["nosuchmodel"]
+    assert "warning: --candidates nosuchmodel left out" in result.err
+    assert "tiny" not in result.err.splitlines()[0]
+    assert "claude-haiku-4-5" in result.err  # what a known name looks like
+    assert "`tokenworth prices list`" in result.err
+    text = cli(*argv)
+    assert text.code == 0
+    assert "nosuchmodel" in text.err
+    assert "nosuchmodel" not in text.out
+    quiet = cli(*ROUTING)
+    assert quiet.err == ""

@@ -238,3 +238,38 @@ def test_existing_report_kinds_still_work(cli: CliRunner) -> None:
     assert misuse.code == 2
     assert "report value" in misuse.err
     assert cli("report", "value", "--since", "2026-01-01", "--no-import").code == 2
+
+
+def test_categories_text_marks_the_suggestions_and_counts_tasks_properly(cli: CliRunner) -> None:
+    fresh = cli("task", "categories")
+    assert fresh.code == 0, fresh.err
+    assert fresh.out.splitlines()[0] == "coding  (suggested, not used yet)"
+    assert all(line.endswith("(suggested, not used yet)") for line in fresh.out.splitlines())
+    assert "suggested" in cli("task", "categories", "--help").out
+    logged = cli(
+        "task", *UTC, "log", "A", "--value", "1", "--start", "2026-01-05T10:00", "--end", "2026-01-05T11:00",
+        "--category", "legal",
+    )  # fmt: skip
+    assert logged.code == 0, logged.err
+    lines = cli("task", "categories").out.splitlines()
+    assert lines[0] == "legal  (1 task)"
+    assert "coding  (suggested, not used yet)" in lines
+    assert not any(line.startswith("legal") for line in lines[1:])
+
+
+def test_routing_flags_a_one_task_category_in_the_singular(cli: CliRunner, claude_dir: Path) -> None:
+    folder = claude_dir / "projects" / "p"
+    folder.mkdir(parents=True)
+    (folder / "s.jsonl").write_text(
+        '{"cwd":"/w","sessionId":"s","requestId":"r1","type":"assistant","timestamp":"2026-01-05T10:00:00Z",'
+        '"message":{"id":"m1","model":"claude-sonnet-4-5","usage":{"input_tokens":1000000,"output_tokens":5}}}\n'
+    )
+    assert cli("import").code == 0
+    logged = cli(
+        "task", *UTC, "log", "A", "--value", "1", "--start", "2026-01-05T09:00", "--end", "2026-01-05T11:00",
+        "--category", "coding",
+    )  # fmt: skip
+    assert logged.code == 0, logged.err
+    text = cli("report", "routing", "--month", "2026-01", "--tz", "UTC", "--no-import").out
+    assert "category coding (1 task): cost $6.00" in text
+    assert "(1 tasks)" not in text

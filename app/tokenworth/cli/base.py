@@ -74,12 +74,13 @@ class Command:
     description: str | None = None
 
 
-def zone_argument(name: str | None) -> tzinfo:
-    """The zone a `--tz` flag names (None: the local zone); an unknown name is a usage error."""
+def zone_argument(ctx: CliContext, name: str | None) -> tzinfo:
+    """The zone a `--tz` flag names (None: `TZ`, else the local zone); an empty or unknown name
+    is a usage error, an unusable `TZ` a warning (UTC is used)."""
     from tokenworth.core.timeutil import resolve_zone  # zoneinfo loads only for commands that cut days
 
     try:
-        return resolve_zone(name)
+        return resolve_zone(name, env=ctx.env, warn=lambda message: ctx.err(f"warning: {message}"))
     except ValueError as exc:
         raise CommandError(str(exc), 2) from exc
 

@@ -36,10 +36,14 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     settings, problems = load_settings(ctx.paths.settings_file)
     for problem in problems:
         ctx.err(f"warning: settings: {problem}")
+
+    def warn(message: str) -> None:
+        ctx.err(f"warning: {message}")
+
     try:
-        zone = resolve_zone(settings.time_zone)
+        zone = resolve_zone(settings.time_zone, env=ctx.env, warn=warn)
     except ValueError:
-        zone = resolve_zone(None)
+        zone = resolve_zone(None, env=ctx.env, warn=warn)
     now = utc_now()
     try:
         period = parse_period(args.period, now.astimezone(zone).date())

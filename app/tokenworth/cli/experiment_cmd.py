@@ -75,7 +75,7 @@ def _import_first(ctx: CliContext, args: argparse.Namespace) -> None:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    zone = zone_argument(args.tz)
+    zone = zone_argument(ctx, args.tz)
     not_found = (ExperimentNotFoundError, SuggestionNotFoundError)
     with user_errors(not_found=not_found, bad_input=(ExperimentInputError,)):
         if args.action == "accept":

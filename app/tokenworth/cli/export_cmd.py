@@ -36,7 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--budget",
         metavar="USD",
-        help="monthly budget to report against (default: the budget in the app's settings, if any)",
+        help="monthly budget to report against, in whole cents (default: the budget in the app's settings, "
+        "if any; an empty value: no budget)",
     )
     parser.add_argument(
         "--page-size", choices=("a4", "letter"), help="PDF paper (default: Letter in US/CA/MX/PH... locales, else A4)"
@@ -47,11 +48,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _budget(ctx: CliContext, text: str | None, from_settings: Decimal | None) -> Decimal | None:
     if text is None:
         return from_settings
-    from tokenworth.services.tasks import TaskInputError, parse_amount
+    from tokenworth.core.settings import SettingsError, parse_budget  # the Settings dialog's own check
 
     try:
-        return parse_amount(text, "--budget")
-    except TaskInputError as exc:
+        return parse_budget(text, "--budget")
+    except SettingsError as exc:
         raise CommandError(str(exc), 2) from None
 
 
@@ -94,7 +95,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     inputs = settings_inputs(ctx.paths.settings_file)
     for problem in inputs.problems:
         ctx.err(f"warning: settings: {problem}")
-    zone = zone_argument(args.tz or inputs.time_zone)
+    zone = zone_argument(ctx, inputs.time_zone if args.tz is None else args.tz)
     month = month_argument(args.month, zone)
     _refuse_future(month, zone)
     as_file = args.out is not None and not args.out.endswith(("/", os.sep))

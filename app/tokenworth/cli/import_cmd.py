@@ -24,6 +24,13 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
+def folder_argument(text: str) -> Path:
+    """A `--path` folder; an empty value is refused (Path('') would quietly mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; name a folder (`.` for the current one)")
+    return Path(text)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
@@ -34,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--path",
         action="append",
-        type=Path,
+        type=folder_argument,
         metavar="DIR",
         help="read this folder instead of the default places (repeatable); for Claude Code a "
         "config folder holding projects/ or projects/ itself",
@@ -143,6 +150,11 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         raise CommandError(f"--path: no such folder: {missing}", 2)
     with stop_on_sigterm() as stop:
         summary = run_import(ctx, args, stop=stop)
+    for folder, source, other in summary.mismatched_dirs:
+        ctx.err(
+            f"warning: {folder} holds {other} logs, not {source}: read with `--source {other}`, "
+            "or leave --source out to tell by the files"
+        )
     if args.json:
         write_json(ctx.stdout, summary.as_json())
     else:

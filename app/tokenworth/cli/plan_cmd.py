@@ -67,7 +67,7 @@ def _set(ctx: CliContext, args: argparse.Namespace) -> int:
 
 
 def _list(ctx: CliContext, args: argparse.Namespace) -> int:
-    zone = zone_argument(args.tz)
+    zone = zone_argument(ctx, args.tz)
     year, month = month_argument(args.month, zone)
     report = value_report(ctx.db(), month=(year, month), zone=zone, by="task", basis="plan")
     from tokenworth.services.plans import list_plans

@@ -7,7 +7,7 @@ from datetime import UTC
 
 from tokenworth.cli.base import CliContext, Command, CommandError, zone_argument
 from tokenworth.cli.output import render_table, write_json
-from tokenworth.core.money import decimal_str, format_usd
+from tokenworth.core.money import decimal_str, format_cost
 from tokenworth.core.timeutil import parse_day_or_time, parse_until_day_or_time
 from tokenworth.services.prices import (
     OverrideInput,
@@ -22,8 +22,8 @@ PROVIDERS = ("anthropic", "openai", "google", "openrouter", "deepseek", "mistral
 
 
 def configure_prices(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    show = sub.add_parser("list", help="the overrides in force")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    show = sub.add_parser("list", help="the overrides in force (what `tokenworth prices` alone shows)")
     show.add_argument("--json", action="store_true")
     setp = sub.add_parser("set", help="set a model's price (USD per million tokens); wins over the database")
     setp.add_argument("model", help="the model name exactly as the logs write it")
@@ -62,9 +62,9 @@ def guess_provider(model: str) -> str:
 
 def run_prices(ctx: CliContext, args: argparse.Namespace) -> int:
     db = ctx.db()
-    if args.action == "list":
+    if args.action in (None, "list"):  # `tokenworth prices` alone shows the list
         rows = list_overrides(db)
-        if args.json:
+        if getattr(args, "json", False):
             write_json(
                 ctx.stdout,
                 [
@@ -173,6 +173,8 @@ PRICES = Command(
     help="show or override model prices (USD per million tokens)",
     configure=configure_prices,
     run=run_prices,
+    description="Show or override model prices (USD per million tokens). Without an ACTION, lists the "
+    "overrides in force, as `prices list` does.",
 )
 
 
@@ -189,7 +191,7 @@ def configure_reprice(parser: argparse.ArgumentParser) -> None:
 
 
 def run_reprice(ctx: CliContext, args: argparse.Namespace) -> int:
-    zone = zone_argument(args.tz)
+    zone = zone_argument(ctx, args.tz)
     try:
         since = parse_day_or_time(args.since, zone)
         until = parse_until_day_or_time(args.until, zone) if args.until else None
@@ -203,16 +205,22 @@ def run_reprice(ctx: CliContext, args: argparse.Namespace) -> int:
                 "records": summary.records,
                 "changed": summary.changed,
                 "now_unpriced": summary.now_unpriced,
+                "was_unpriced": summary.was_unpriced,
                 "cost_before_usd": decimal_str(summary.cost_before),
+                "cost_before_complete": summary.before_complete,
                 "cost_after_usd": decimal_str(summary.cost_after),
+                "cost_after_complete": summary.after_complete,
             },
         )
     else:
+        before = format_cost(summary.cost_before, summary.before_complete, 4)
+        after = format_cost(summary.cost_after, summary.after_complete, 4)
         ctx.out(
             f"Re-priced {summary.records:,} records since {since.astimezone(UTC):%Y-%m-%d %H:%M} UTC: "
-            f"{summary.changed:,} changed, computed cost {format_usd(summary.cost_before, 4)} -> "
-            f"{format_usd(summary.cost_after, 4)}."
+            f"{summary.changed:,} changed, computed cost {before} -> {after}."
         )
+        if summary.was_unpriced and summary.cost_before is not None:
+            ctx.out(f"The cost marked + before leaves out {summary.was_unpriced:,} records that had no price.")
         if summary.now_unpriced:
             ctx.err(f"warning: {summary.now_unpriced:,} records have no price.")
     return 0

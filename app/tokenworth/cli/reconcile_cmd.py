@@ -14,7 +14,7 @@ def run_reconcile(ctx: CliContext, args: argparse.Namespace) -> int:
     """Called by `report` for the kind `reconcile`; days are UTC unless --tz says otherwise."""
     if getattr(args, "project", None):
         raise CommandError("--project does not apply to `report reconcile` (bills have no projects)", 2)
-    zone = zone_argument(args.tz or "UTC")
+    zone = zone_argument(ctx, "UTC" if args.tz is None else args.tz)
     sources = [s.strip() for s in args.source.split(",") if s.strip()] if args.source else None
     report = reconcile_report(ctx.db(), zone=zone, since=args.since, until=args.until, sources=sources)
     if args.json:

@@ -47,7 +47,7 @@ def add_range_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    zone = zone_argument(args.tz)
+    zone = zone_argument(ctx, args.tz)
     if args.since and args.until and args.until < args.since:
         raise CommandError("--until is before --since", 2)
     if args.kind not in ("value", "routing") and args.month:

@@ -53,6 +53,21 @@ def candidate_names(values: list[str] | None) -> list[str] | None:
     return list(dict.fromkeys(names))
 
 
+def warn_skipped_candidates(ctx: CliContext, skipped: list[tuple[str, str]]) -> None:
+    """Name each `--candidates` model that was left out, and where the usable names come from."""
+    if not skipped:
+        return
+    for name, why in skipped:
+        ctx.err(f"warning: --candidates {name} left out: {why}")
+    from tokenworth.core.routing import CANDIDATE_MODELS
+
+    ctx.err(
+        "note: candidates are model names as the price database writes them ('provider/model' picks a provider), "
+        f"e.g. the default ones: {', '.join(CANDIDATE_MODELS)}; `tokenworth price` prices them, "
+        "`tokenworth prices list` shows your overrides."
+    )
+
+
 def run_routing_report(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
     """`report routing` after the report command's own import step."""
     if args.since or args.until or args.source or args.project:
@@ -62,6 +77,7 @@ def run_routing_report(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) 
     from tokenworth.services.routing import routing_report
 
     report = routing_report(ctx.db(), month=month, zone=zone, curated=curated)
+    warn_skipped_candidates(ctx, report.skipped_candidates)
     if args.json:
         write_json(ctx.stdout, report.as_json(zone))
     else:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 
 from tokenworth.cli.base import CliContext, Command, CommandError, id_argument, user_errors, zone_argument
-from tokenworth.cli.import_cmd import import_first
+from tokenworth.cli.import_cmd import import_first, plural
 from tokenworth.cli.output import render_table, tokens, write_json
 from tokenworth.cli.value_cmd import month_argument
 from tokenworth.core.analytics import format_tfp, units_to_money
@@ -136,7 +136,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     unassign_p.add_argument("id", type=_task_id)
     _add_assignment(unassign_p, required=True)
 
-    categories = sub.add_parser("categories", help="categories used so far, most recent first")
+    about = "categories used so far, most recent first, then suggested ones not used yet"
+    categories = sub.add_parser("categories", help=about, description=about[0].upper() + about[1:] + ".")
     categories.add_argument("--json", action="store_true")
 
     proposals = sub.add_parser("proposals", help="spend with no task yet, offered to be valued")
@@ -260,7 +261,7 @@ def _print_preview(ctx: CliContext, draft: TaskDraft) -> None:
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    zone = zone_argument(args.tz)
+    zone = zone_argument(ctx, args.tz)
     handler = _HANDLERS[args.action]
     with user_errors(not_found=(TaskNotFoundError,), bad_input=(TaskInputError,)):
         return handler(ctx, args, zone)
@@ -418,7 +419,9 @@ def _categories(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
         )
     else:
         for use in uses:
-            ctx.out(use.name if use.tasks == 0 else f"{use.name}  ({use.tasks} tasks)")
+            ctx.out(
+                f"{use.name}  ({plural(use.tasks, 'task')})" if use.tasks else f"{use.name}  (suggested, not used yet)"
+            )
     return 0
 
 

@@ -45,9 +45,9 @@ def format_usd(amount: Decimal | None, places: int = 2) -> str:
     return f"{sign}${abs(shown):,}"
 
 
-def format_cost(amount: Decimal | None, complete: bool = True) -> str:
+def format_cost(amount: Decimal | None, complete: bool = True, places: int = 2) -> str:
     """`$1.23`; `$1.23+` when some of the usage is unpriced (the figure is a lower bound); `unpriced`."""
-    return format_usd(amount) + ("" if complete or amount is None else "+")
+    return format_usd(amount, places) + ("" if complete or amount is None else "+")
 
 
 def format_signed_usd(amount: Decimal | None) -> str:

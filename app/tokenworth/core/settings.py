@@ -90,23 +90,26 @@ class Settings:
         return replace(self, **changes)
 
 
-def parse_budget(text: str) -> Decimal | None:
-    """A monthly budget in dollars ('250', '$1,200.50'); empty means no budget."""
+def parse_budget(text: str, what: str = "budget") -> Decimal | None:
+    """A monthly budget in dollars ('250', '$1,200.50'); empty means no budget.
+
+    The one check for a budget, wherever it is typed (`what` names the field or flag in messages).
+    """
     cleaned = text.strip().replace(",", "").replace("_", "").removeprefix("$").strip()
     if not cleaned:
         return None
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise SettingsError(f"budget must be an amount in dollars like 200 or 1,250.50, not {text!r}") from None
+        raise SettingsError(f"{what} must be an amount in dollars like 200 or 1,250.50, not {text!r}") from None
     if not value.is_finite():
-        raise SettingsError("budget must be a finite amount")
+        raise SettingsError(f"{what} must be a finite amount")
     if value <= 0:
-        raise SettingsError("budget must be more than $0 (leave it empty for no budget)")
+        raise SettingsError(f"{what} must be more than $0 (leave it empty for no budget)")
     if value > MAX_BUDGET:
-        raise SettingsError("budget is implausibly large (over $10,000,000 a month)")
+        raise SettingsError(f"{what} is implausibly large (over $10,000,000 a month)")
     if value != value.quantize(CENT):
-        raise SettingsError("budget has more than two decimal places")
+        raise SettingsError(f"{what} has more than two decimal places")
     return value.quantize(CENT)
 
 

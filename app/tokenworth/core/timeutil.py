@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,21 +37,65 @@ def parse_timestamp(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def resolve_zone(name: str | None = None) -> tzinfo:
-    """The zone named (IANA), else `TZ`, else the system's local zone."""
-    if name:
+def resolve_zone(
+    name: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> tzinfo:
+    """The zone named (IANA), else `TZ`, else the system's local zone.
+
+    A name that is given must be a zone: an empty or unknown one raises ValueError. A `TZ` the
+    system cannot use (say `Nonsense/X`, which the C library would quietly read as UTC under the
+    name 'Nonsense') never raises: UTC is used and `warn` (else the log) gets one line naming it.
+    """
+    if name is not None:
+        if not name.strip():
+            raise ValueError("empty time zone name (use an IANA name like Europe/Berlin)")
         if name.upper() == "UTC":
             return UTC
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)") from exc
-    env = os.environ.get("TZ")
-    if env:
-        try:
-            return ZoneInfo(env.lstrip(":"))
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
+    value = (os.environ if env is None else env).get("TZ")
+    if value:
+        zone = _env_zone(value)
+        if zone is not None:
+            return zone
+        message = f"TZ={value!r} is not a time zone this system knows; using UTC (set TZ to a name like Europe/Berlin)"
+        if warn is not None:
+            warn(message)
+        else:
+            from tokenworth.core.logsetup import logger
+
+            logger(__name__).warning(message)
+        return UTC
+    return _system_zone()
+
+
+_POSIX_NAME = r"(?:[A-Za-z]{3,}|<[A-Za-z0-9+-]{3,}>)"
+_POSIX_TZ = re.compile(rf"{_POSIX_NAME}[+-]?\d{{1,2}}(?::\d{{1,2}}){{0,2}}(?:{_POSIX_NAME}.*)?")
+"""A POSIX TZ rule such as `EST5EDT,M3.2.0,M11.1.0` or `<+0330>-3:30`: no IANA name, but the C
+library's local time follows it."""
+
+
+def _env_zone(value: str) -> tzinfo | None:
+    """The zone a `TZ` value means, or None when it means none: an IANA name (`:` allowed), a
+    zone file's path, or a POSIX rule (these two as the C library reads them)."""
+    key = value.removeprefix(":")
+    if key.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    if (os.path.isabs(key) and os.path.isfile(key)) or _POSIX_TZ.fullmatch(value):
+        return _system_zone()
+    return None
+
+
+def _system_zone() -> tzinfo:
     local = datetime.now().astimezone().tzinfo
     return local if local is not None else UTC
 

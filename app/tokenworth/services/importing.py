@@ -65,6 +65,9 @@ class ImportSummary:
     """Files that could not be read at all (path -> why); not marked read, so tried again next time."""
     searched_dirs: list[tuple[str, str]] = field(default_factory=list)
     """(source name, or '' when no agent's logs were recognised there; folder) for every folder looked in."""
+    mismatched_dirs: list[tuple[str, str, str]] = field(default_factory=list)
+    """(folder, the source asked for, the agent whose logs it holds) for each given folder whose
+    logs look like another agent's: read as the wrong format, they yield nothing."""
     seconds: float = 0.0
     stopped: bool = False
     """Asked to stop (the app quitting, SIGTERM) before every file was read: what was read is
@@ -107,6 +110,9 @@ class ImportSummary:
             "unreadable_files": self.unreadable_files,
             "missing_dirs": self.missing_dirs,
             "searched_dirs": [{"source": source or None, "path": path} for source, path in self.searched_dirs],
+            "mismatched_dirs": [
+                {"path": path, "source": source, "looks_like": other} for path, source, other in self.mismatched_dirs
+            ],
             "seconds": round(self.seconds, 3),
             "stopped": self.stopped,
         }
@@ -131,6 +137,9 @@ class ImportSummary:
             missing_dirs=list(data["missing_dirs"]),
             unreadable_files=dict(data["unreadable_files"]),
             searched_dirs=[(item["source"] or "", item["path"]) for item in data["searched_dirs"]],
+            mismatched_dirs=[
+                (item["path"], item["source"], item["looks_like"]) for item in data.get("mismatched_dirs", [])
+            ],
             seconds=float(data["seconds"]),
             stopped=bool(data.get("stopped", False)),
         )
@@ -256,7 +265,13 @@ def discover_files(
             if not folder.exists():
                 summary.missing_dirs.append(str(folder))
                 continue
-            targets = sources if len(sources) == 1 else [s for s in sources if s.name == sniff_source(folder)]
+            if len(sources) == 1:  # the source was named: read the folder as its logs, but say if they look otherwise
+                targets = list(sources)
+                recognised = sniff_source(folder)
+                if recognised is not None and recognised != sources[0].name:
+                    summary.mismatched_dirs.append((str(folder), sources[0].name, recognised))
+            else:
+                targets = [s for s in sources if s.name == sniff_source(folder)]
             summary.searched_dirs.extend((source.name, str(folder)) for source in targets or [])
             if not targets:
                 summary.searched_dirs.append(("", str(folder)))

@@ -160,11 +160,32 @@ def list_overrides(db: Database) -> list[PriceOverride]:
 
 @dataclass
 class RepriceSummary:
+    """What a re-price did. Costs cover computed (not provider-reported) records only; a side
+    where every such record had no price is None, never $0, like a report's `cost_usd`."""
+
     records: int = 0
     changed: int = 0
     now_unpriced: int = 0
-    cost_before: Decimal = Decimal(0)
-    cost_after: Decimal = Decimal(0)
+    was_unpriced: int = 0
+    computed: int = 0
+    priced_before: Decimal = Decimal(0)
+    priced_after: Decimal = Decimal(0)
+
+    @property
+    def cost_before(self) -> Decimal | None:
+        return None if self.computed and self.was_unpriced == self.computed else self.priced_before
+
+    @property
+    def cost_after(self) -> Decimal | None:
+        return None if self.computed and self.now_unpriced == self.computed else self.priced_after
+
+    @property
+    def before_complete(self) -> bool:
+        return self.was_unpriced == 0
+
+    @property
+    def after_complete(self) -> bool:
+        return self.now_unpriced == 0
 
 
 def reprice(
@@ -214,10 +235,13 @@ def reprice(
                 version = None if rates is None else rates.version
                 provenance = CostProvenance.UNPRICED if rates is None else CostProvenance.COMPUTED
                 values = {"cost": amount, "cost_provenance": provenance, "price_version": version}
+                summary.computed += 1
                 if rates is None:
                     summary.now_unpriced += 1
-                summary.cost_before += row["cost"] or ZERO
-                summary.cost_after += amount or ZERO
+                if row["cost"] is None:
+                    summary.was_unpriced += 1
+                summary.priced_before += row["cost"] or ZERO
+                summary.priced_after += amount or ZERO
                 if amount != row["cost"] or version != row["price_version"]:
                     summary.changed += 1
             conn.execute(update(table).where(table.c.id == row["id"]).values(values))

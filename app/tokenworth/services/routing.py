@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from fractions import Fraction
@@ -79,6 +79,7 @@ from tokenworth.services.routing_stats import (
     evidence_samples,
     load_tasks,
     price_moment,
+    skipped_candidates,
     spend_cells,
     used_models,
 )
@@ -275,6 +276,8 @@ class RoutingReport:
     task_cost: Decimal | None
     unattributed_cost: Decimal | None
     plans: list[str]
+    skipped_candidates: list[tuple[str, str]] = field(default_factory=list)
+    """(name, why) for each `--candidates` name left out (unknown, not chat, unpriced)."""
 
     def experiment_for(self, item: Suggestion) -> ExperimentView | None:
         """The newest running or done experiment trying this suggestion's switch."""
@@ -314,6 +317,7 @@ class RoutingReport:
             "models": [cell.as_json() for cell in self.cells],
             "projects": [cell.as_json() for cell in self.projects],
             "candidates": [{"provider": key.provider, "model": key.model} for key in self.candidates],
+            "skipped_candidates": [{"model": name, "reason": why} for name, why in self.skipped_candidates],
             "totals": {
                 "task_cost_usd": decimal_str(self.task_cost),
                 "unattributed_cost_usd": decimal_str(self.unattributed_cost),
@@ -330,6 +334,7 @@ class _MonthInputs:
     samples: dict[tuple[str | None, ModelKey], Sample]
     candidates: list[Candidate]
     rates: dict[ModelKey, ModelRates | None]
+    skipped: list[tuple[str, str]]
 
 
 def _month_inputs(
@@ -351,6 +356,7 @@ def _month_inputs(
         tasks = load_tasks(conn)
         used = used_models(conn, until_ms=end_ms)
         pool = candidate_pool(book, used, CANDIDATE_MODELS if curated is None else curated, at=moment)
+        skipped = [] if curated is None else skipped_candidates(book, curated, at=moment)
         boundaries = tier_starts(candidate.rates for candidate in pool)
         cells = spend_cells(conn, tasks, start_ms=start_ms, end_ms=end_ms, boundaries=boundaries)
         samples = evidence_samples(conn, tasks, until_ms=end_ms)
@@ -358,7 +364,7 @@ def _month_inputs(
     for cell in cells:
         if cell.model not in rates:
             rates[cell.model] = book.rates(cell.model.provider, cell.model.model, moment)
-    return _MonthInputs(month_key(*month), cells, samples, pool, rates)
+    return _MonthInputs(month_key(*month), cells, samples, pool, rates, skipped)
 
 
 def tfp_flags(task_rows: Sequence[ValueRow]) -> list[TfpFlag]:
@@ -425,6 +431,7 @@ def routing_report(
         task_cost=by_task.attributed.cost,
         unattributed_cost=by_task.unattributed.cost,
         plans=[use.plan.name for use in by_task.plans],
+        skipped_candidates=inputs.skipped,
     )
 
 

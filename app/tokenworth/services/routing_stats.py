@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, Connection, case, func, literal, select, type_coerce
 
 from tokenworth.core.models import UsageRecord
-from tokenworth.core.pricing import PriceBook, PriceDatabase
+from tokenworth.core.pricing import ModelRates, PriceBook, PriceDatabase
 from tokenworth.core.routing import (
     Candidate,
     MixBand,
@@ -268,8 +268,9 @@ def candidate_pool(
     book: PriceBook, used: Sequence[ModelKey], curated: Sequence[str], *, at: datetime
 ) -> list[Candidate]:
     """The user's own chat models plus the curated ones, each priced at `at`; unpriced ones are
-    left out. A curated model the user already uses under another name (same provider and price
-    database id) is left out too: the user's own name keeps the evidence."""
+    left out (`skipped_candidates` says which curated names and why). A curated model the user
+    already uses under another name (same provider and price database id) is left out too: the
+    user's own name keeps the evidence."""
     pool: list[Candidate] = []
     seen: set[tuple[str, str]] = set()
     for key in used:
@@ -280,19 +281,41 @@ def candidate_pool(
         if rates is not None:
             pool.append(Candidate(key, rates, used=True))
     for name in curated:
-        found = book.find(name)
-        if found is None or not is_chat_model(found[1]):
+        found = _curated_candidate(book, name, at)
+        if isinstance(found, str):
             continue
-        key = ModelKey(*found)
+        key, rates = found
         identity = model_identity(book.database, key)
         if identity in seen:
-            continue
-        rates = book.rates(key.provider, key.model, at)
-        if rates is None:
             continue
         seen.add(identity)
         pool.append(Candidate(key, rates, used=False))
     return pool
+
+
+def skipped_candidates(book: PriceBook, curated: Sequence[str], *, at: datetime) -> list[tuple[str, str]]:
+    """(name, why) for each curated name that cannot take part: unknown, not a chat model, or
+    without a price at `at`. (A model already used under another name takes part; not listed.)"""
+    skipped: list[tuple[str, str]] = []
+    for name in curated:
+        found = _curated_candidate(book, name, at)
+        if isinstance(found, str):
+            skipped.append((name, found))
+    return skipped
+
+
+def _curated_candidate(book: PriceBook, name: str, at: datetime) -> tuple[ModelKey, ModelRates] | str:
+    """A curated name's key and price at `at`, or why it cannot be a candidate."""
+    found = book.find(name)
+    if found is None:
+        return "neither the price database nor your price overrides know it"
+    if not is_chat_model(found[1]):
+        return "not a chat model"
+    key = ModelKey(*found)
+    rates = book.rates(key.provider, key.model, at)
+    if rates is None:
+        return f"no price for {key.provider} on {at:%Y-%m-%d}"
+    return key, rates
 
 
 def price_moment(end: datetime, now: datetime) -> datetime:

@@ -55,7 +55,8 @@ def tfp_flag_text(flag: TfpFlag) -> str:
     if flag.kind == "task":
         category = f" [{flag.category}]" if flag.category else ""
         return f"task #{flag.task_id} {flag.title}{category}: {figures}"
-    return f"category {flag.category or '(uncategorized)'} ({flag.tasks} tasks): {figures}"
+    tasks = f"{flag.tasks} task{'' if flag.tasks == 1 else 's'}"
+    return f"category {flag.category or '(uncategorized)'} ({tasks}): {figures}"
 
 
 def caching_text(flag: CachingFlag) -> str:

@@ -1,0 +1,60 @@
+"""Which zone days are cut in: `--tz` must name a zone; a `TZ` the system cannot use is said, not hidden."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from conftest import CliRunner, write_unknown_model_log
+from tokenworth.core.timeutil import resolve_zone, zone_name
+
+
+def _never(message: str) -> None:
+    raise AssertionError(f"unexpected warning: {message}")
+
+
+@pytest.mark.parametrize("empty", ["", " "])
+def test_an_empty_tz_flag_is_a_usage_error_like_an_unknown_zone(cli: CliRunner, empty: str) -> None:
+    for argv in (("report", "daily"), ("export", "--month", "2026-01", "--format", "json"), ("report", "reconcile")):
+        result = cli(*argv, "--tz", empty, "--no-import")
+        assert result.code == 2, argv
+        assert "empty time zone name" in result.err
+    with pytest.raises(ValueError, match="empty time zone"):
+        resolve_zone(empty)
+
+
+def test_a_bad_tz_variable_falls_back_to_utc_with_a_warning(
+    cli: CliRunner, claude_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_unknown_model_log(claude_dir)
+    assert cli("import").code == 0
+    monkeypatch.setenv("TZ", "Nonsense/X")
+    result = cli("report", "daily", "--no-import")
+    assert result.code == 0, result.err
+    assert "(days in UTC)" in result.out
+    assert "Nonsense" not in result.out
+    [line] = result.err.splitlines()
+    assert line.startswith("warning: TZ='Nonsense/X' is not a time zone this system knows; using UTC")
+    as_json = cli("report", "daily", "--no-import", "--json")
+    assert json.loads(as_json.out)["time_zone"] == "UTC"  # the warning stays on stderr
+    given = cli("report", "daily", "--no-import", "--tz", "Europe/Berlin")
+    assert (given.code, given.err) == (0, "")  # --tz wins; TZ is not consulted
+
+
+def test_usable_tz_values_are_taken_without_a_word(tmp_path: Path) -> None:
+    assert resolve_zone(None, env={"TZ": "Europe/Berlin"}, warn=_never) == ZoneInfo("Europe/Berlin")
+    assert resolve_zone(None, env={"TZ": ":Asia/Tokyo"}, warn=_never) == ZoneInfo("Asia/Tokyo")
+    assert resolve_zone(None, env={"TZ": "UTC"}, warn=_never) is UTC
+    zone_file = tmp_path / "localtime"
+    zone_file.write_bytes(b"TZif")
+    for posix in ("CET-1CEST,M3.5.0,M10.5.0/3", "EST5EDT,M3.2.0,M11.1.0", "<+0330>-3:30", f":{zone_file}"):
+        resolve_zone(None, env={"TZ": posix}, warn=_never)  # the C library's local zone follows these
+
+
+def test_without_a_warning_callback_a_bad_tz_is_logged_never_raised() -> None:
+    """The tray app resolves its zone this way: it must keep running, in UTC."""
+    assert zone_name(resolve_zone(None, env={"TZ": "Nonsense/X"})) == "UTC"
