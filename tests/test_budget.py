@@ -112,6 +112,33 @@ def test_only_the_highest_threshold_crossed_is_announced() -> None:
     assert "$120.00" in alerts[0].message
 
 
+def test_a_forecast_alert_says_the_forecast_share_not_the_threshold() -> None:
+    alerts = due_alerts(status_for("10", "61.07", budget="40"), (80, 100), set())
+    assert [(a.measure, a.threshold_pct) for a in alerts] == [("forecast", 100)]
+    assert alerts[0].keys == ("2026-01:forecast:80", "2026-01:forecast:100")
+    assert alerts[0].title == "Forecast at 153% of your monthly budget"
+    assert alerts[0].message == (
+        "At this pace the month ends at $61.07, against a budget of $40.00 (alert set at 100%)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("forecast", "title"),
+    [
+        ("80", "Forecast at 80% of your monthly budget"),  # exactly at the threshold
+        ("84.49", "Forecast at 84% of your monthly budget"),
+        ("84.5", "Forecast at 85% of your monthly budget"),
+        ("99.6", "Forecast at 99% of your monthly budget"),  # under budget never reads as 100%
+        ("100", "Forecast at 100% of your monthly budget"),
+        ("100.4", "Forecast at 100% of your monthly budget"),
+        ("250", "Forecast at 250% of your monthly budget"),
+    ],
+)
+def test_forecast_share_in_words(forecast: str, title: str) -> None:
+    (alert,) = due_alerts(status_for("1", forecast), (80, 100), set())
+    assert alert.title == title
+
+
 def test_no_budget_no_alerts() -> None:
     status = budget_status({date(2026, 1, 1): D("1000")}, date(2026, 1, 1), None)
     assert due_alerts(status, (80, 100), set()) == []

@@ -13,7 +13,7 @@ from tokenworth.core.ledger import upsert_rows
 from tokenworth.core.periods import custom_period, month_period, this_month
 from tokenworth.core.pricing import PriceBook
 from tokenworth.core.timeutil import to_epoch_ms
-from tokenworth.services.local_sync import import_all, log_roots, watch_plan
+from tokenworth.services.local_sync import import_all, log_roots, waiting_folder, watch_plan
 from tokenworth.services.overview import OverviewQuery, ValueOverview, build_overview
 from tokenworth.services.record_rows import event_row
 from tokenworth.sources.records import UsageEvent
@@ -114,6 +114,22 @@ def test_watch_plan_and_import_with_an_extra_folder(db: Database, tmp_path: Path
     assert extra in plan.dirs
     assert extra / "s.jsonl" in plan.files
     assert tmp_path / "none" / "projects" in plan.missing_roots or tmp_path / "none" in plan.missing_roots
+    assert plan.waiting == {tmp_path: plan.missing_roots}
     summary = import_all(db, extra_folders=[str(tmp_path / "elsewhere")], env=env)
     assert summary.records_added > 0
     assert summary.files_read == 1
+
+
+def test_a_missing_log_folder_is_waited_for_in_its_nearest_existing_folder_within_bounds(tmp_path: Path) -> None:
+    home = tmp_path / "user"
+    root = home / ".claude" / "projects"
+    assert waiting_folder(root, home) is None  # never above the home folder, even a missing one
+    home.mkdir()
+    assert waiting_folder(root, home) == home
+    (home / ".claude").mkdir()
+    assert waiting_folder(root, home) == home / ".claude"
+    assert waiting_folder(tmp_path / "a" / "b", home) == tmp_path  # outside home: up to what exists
+    assert waiting_folder(Path("/no-such-folder-here/projects"), home) is None  # never "/"
+    plan = watch_plan([root, tmp_path / "elsewhere"], home=home)
+    assert plan.missing_roots == [root, tmp_path / "elsewhere"]
+    assert plan.waiting == {home / ".claude": [root], tmp_path: [tmp_path / "elsewhere"]}

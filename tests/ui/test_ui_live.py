@@ -12,7 +12,9 @@ from uihelpers import Clock
 
 from tokenworth.core.settings import Settings
 from tokenworth.services import local_sync
+from tokenworth.services.local_sync import watch_plan
 from tokenworth.ui.dashboard import DashboardWindow
+from tokenworth.ui.scheduler import Scheduler
 from tokenworth.ui.workers import TaskRunner
 
 LIVE_DEADLINE_MS = 2000
@@ -119,3 +121,110 @@ def test_a_burst_of_writes_becomes_few_imports(qtbot, make_controller, sample_lo
             handle.flush()
     qtbot.waitUntil(lambda: controller.overview.records_total == records + 20, timeout=LIVE_DEADLINE_MS)
     assert 1 <= len(imports) <= 3
+
+
+def test_logs_whose_folder_appears_after_start_are_imported_live(
+    qtbot, make_controller, tmp_path: Path, monkeypatch
+) -> None:
+    """The app started before the agent ever ran (no log folder at all): creating the folder and
+    a session file imports it without "Refresh now", and so do lines appended afterwards and a
+    second session in the same folder."""
+    manual: list[int] = []
+    monkeypatch.setattr("tokenworth.ui.controller.AppController.refresh_now", lambda self: manual.append(1))
+    runner = TaskRunner()
+    controller = make_controller(Settings(), runner=runner)
+    controller.start()
+    qtbot.waitUntil(lambda: controller.state.first_import_done and controller.overview is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
+    assert not (tmp_path / "claude").exists()
+    assert controller.overview.records_total == 0
+
+    session = tmp_path / "claude" / "projects" / "-home-dev-x" / "s.jsonl"
+    session.parent.mkdir(parents=True)
+    session.write_text(assistant_line(1))
+    qtbot.waitUntil(lambda: controller.overview.records_total == 1, timeout=LIVE_DEADLINE_MS)
+    qtbot.waitUntil(lambda: str(session) in controller.scheduler.watched()[1], timeout=LIVE_DEADLINE_MS)
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
+
+    with session.open("a", encoding="utf-8") as handle:
+        handle.write(assistant_line(2))
+    qtbot.waitUntil(lambda: controller.overview.records_total == 2, timeout=LIVE_DEADLINE_MS)
+
+    second = session.with_name("t.jsonl")
+    second.write_text(assistant_line(3))
+    qtbot.waitUntil(lambda: controller.overview.records_total == 3, timeout=LIVE_DEADLINE_MS)
+    qtbot.waitUntil(lambda: str(second) in controller.scheduler.watched()[1], timeout=LIVE_DEADLINE_MS)
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
+    with second.open("a", encoding="utf-8") as handle:
+        handle.write(assistant_line(4))
+    qtbot.waitUntil(lambda: controller.overview.records_total == 4, timeout=LIVE_DEADLINE_MS)
+    assert not manual
+
+
+def test_after_an_import_new_log_files_are_watched(qtbot, make_controller, tmp_path: Path, monkeypatch) -> None:
+    """With nothing to watch for the log folder (it is under a home folder that does not exist,
+    and nothing above a home folder is watched), "Refresh now" imports it; lines appended after
+    that arrive live, because every import plans the watches again."""
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR")  # the default place: ~/.claude/projects
+    home = tmp_path / "user"
+    assert not home.exists()
+    runner = TaskRunner()
+    controller = make_controller(Settings(), runner=runner)
+    controller.start()
+    qtbot.waitUntil(lambda: controller.state.first_import_done and controller.overview is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
+    assert not any(path.startswith(str(home)) for path in controller.scheduler.watched()[0])
+
+    session = home / ".claude" / "projects" / "-home-dev-x" / "s.jsonl"
+    session.parent.mkdir(parents=True)
+    session.write_text(assistant_line(1))
+    controller.refresh_now()
+    qtbot.waitUntil(lambda: controller.overview.records_total == 1, timeout=LIVE_DEADLINE_MS)
+    qtbot.waitUntil(lambda: str(session) in controller.scheduler.watched()[1], timeout=LIVE_DEADLINE_MS)
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
+
+    with session.open("a", encoding="utf-8") as handle:
+        handle.write(assistant_line(2))
+    qtbot.waitUntil(lambda: controller.overview.records_total == 2, timeout=LIVE_DEADLINE_MS)
+
+
+def test_a_folder_watched_for_a_missing_log_folder_only_asks_for_a_new_plan(qtbot, tmp_path: Path) -> None:
+    """A home folder changes all day: there, only a step towards the missing log folder counts.
+    Nothing else in it is watched or imported; once the log folder exists, the stand-in goes."""
+    home = tmp_path / "user"
+    home.mkdir()
+    root = home / ".claude" / "projects"
+    scheduler = Scheduler()
+    imports: list[int] = []
+    replans: list[int] = []
+    scheduler.files_changed.connect(lambda: imports.append(1))
+    scheduler.roots_appeared.connect(lambda: replans.append(1))
+    plan = watch_plan([root], home=home)
+    assert plan.waiting == {home: [root]}
+    assert scheduler.apply_watch_plan(plan) == 0
+    assert scheduler.watched() == ([str(home)], [])
+
+    (home / ".cache" / "thing").mkdir(parents=True)
+    (home / "notes.jsonl").write_text("{}\n")
+    (home / ".claude").write_text("")  # a file in the way is no step towards the folder
+    qtbot.wait(600)
+    assert not imports
+    assert not replans
+    assert scheduler.watched() == ([str(home)], [])
+
+    (home / ".claude").unlink()
+    (home / ".claude").mkdir()
+    qtbot.waitUntil(lambda: len(replans) == 1, timeout=2000)
+    plan = watch_plan([root], home=home)
+    assert plan.waiting == {home / ".claude": [root]}
+    scheduler.apply_watch_plan(plan)
+    assert scheduler.watched() == ([str(home / ".claude")], [])
+
+    session = root / "p" / "s.jsonl"
+    session.parent.mkdir(parents=True)
+    session.write_text("{}\n")
+    qtbot.waitUntil(lambda: len(replans) == 2, timeout=2000)
+    assert scheduler.apply_watch_plan(watch_plan([root], home=home)) == 3  # two folders and the file
+    assert sorted(scheduler.watched()[0]) == [str(root), str(root / "p")]
+    assert scheduler.watched()[1] == [str(session)]
+    scheduler.stop()

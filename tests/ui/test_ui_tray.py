@@ -143,11 +143,12 @@ def test_budget_thresholds_notify_once_per_month(qtbot, make_controller, ledger,
     controller.refresh()  # $50 by the 20th: forecast $77.50, below 80%
     assert shown == []
     add_spend(ledger, (datetime(2026, 1, 18, 9, tzinfo=UTC), "m", "32"))
-    controller.refresh()  # $82 spent
+    controller.refresh()  # $82 spent: forecast $129.69, past the 100% alert
     assert [title for title, _ in shown] == [
         "80% of your monthly budget spent",
-        "Forecast at 100% of your monthly budget",
+        "Forecast at 130% of your monthly budget",
     ]
+    assert "$129.69, against a budget of $100.00 (alert set at 100%)" in shown[1][1]
     controller.refresh()
     controller.refresh()
     assert len(shown) == 2

@@ -18,7 +18,7 @@ import calendar
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Literal
 
@@ -143,7 +143,10 @@ Measure = Literal["spend", "forecast"]
 
 @dataclass(frozen=True)
 class BudgetAlert:
-    """A threshold crossed this month; `keys` are remembered so it is said once per month."""
+    """A threshold crossed this month; `keys` are remembered so it is said once per month.
+
+    `threshold_pct` is what triggered it; the forecast's words give the forecast's own share of
+    the budget (a forecast at 153% is not "at 100%")."""
 
     measure: Measure
     threshold_pct: int
@@ -155,15 +158,23 @@ class BudgetAlert:
     def title(self) -> str:
         if self.measure == "spend":
             return f"{self.threshold_pct}% of your monthly budget spent"
-        return f"Forecast at {self.threshold_pct}% of your monthly budget"
+        return f"Forecast at {self.share_pct}% of your monthly budget"
 
     @property
     def message(self) -> str:
         if self.measure == "spend":
             return f"You have spent {format_usd(self.amount)} of your {format_usd(self.budget)} budget."
         return (
-            f"At this pace the month ends at {format_usd(self.amount)}, against a budget of {format_usd(self.budget)}."
+            f"At this pace the month ends at {format_usd(self.amount)}, against a budget of "
+            f"{format_usd(self.budget)} (alert set at {self.threshold_pct}%)."
         )
+
+    @property
+    def share_pct(self) -> int:
+        """`amount` as a whole percentage of the budget, rounded half up, but never 100% or more
+        for an amount still under the budget."""
+        share = int((self.amount * _HUNDRED / self.budget).to_integral_value(rounding=ROUND_HALF_UP))
+        return min(share, 99) if self.amount < self.budget else share
 
 
 def alert_key(month_key: str, measure: Measure, threshold_pct: int) -> str:

@@ -36,10 +36,14 @@ class WatchPlan:
     dirs: list[Path] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     missing_roots: list[Path] = field(default_factory=list)
+    waiting: dict[Path, list[Path]] = field(default_factory=dict)
+    """Existing folders to watch for missing roots to appear: nearest existing ancestor -> the
+    missing roots below it. A change there means "plan again", not "import"."""
 
 
-def watch_plan(roots: Sequence[Path], *, recent_files: int = MAX_WATCHED_FILES) -> WatchPlan:
-    """Every folder under the roots (capped) and the most recently written log files.
+def watch_plan(roots: Sequence[Path], *, recent_files: int = MAX_WATCHED_FILES, home: Path | None = None) -> WatchPlan:
+    """Every folder under the roots (capped) and the most recently written log files; for a
+    root that does not exist yet, its nearest existing ancestor (see `waiting_folder`).
 
     A folder watch sees new files and subfolders; a file watch sees appended lines. Older
     files that come back to life are picked up by the periodic import.
@@ -49,6 +53,9 @@ def watch_plan(roots: Sequence[Path], *, recent_files: int = MAX_WATCHED_FILES) 
     for root in roots:
         if not root.is_dir():
             plan.missing_roots.append(root)
+            anchor = waiting_folder(root, home)
+            if anchor is not None:
+                plan.waiting.setdefault(anchor, []).append(Path(os.path.abspath(root)))
             continue
         for folder, subdirs, names in os.walk(root):
             subdirs[:] = [d for d in subdirs if not d.startswith(".")]
@@ -65,6 +72,26 @@ def watch_plan(roots: Sequence[Path], *, recent_files: int = MAX_WATCHED_FILES) 
     candidates.sort(reverse=True)
     plan.files = [path for _mtime, path in candidates[:recent_files]]
     return plan
+
+
+def waiting_folder(root: Path, home: Path | None = None) -> Path | None:
+    """The nearest existing folder above a missing log root, where its creation shows up.
+
+    Bounded: a root inside `home` is never waited for above `home` (and not at all if `home`
+    is missing), and the filesystem root (`/`) is never watched.
+    """
+    root = Path(os.path.abspath(root))
+    limit = Path(os.path.abspath(home)) if home is not None else None
+    if limit is not None and limit not in root.parents:
+        limit = None
+    for parent in root.parents:
+        if parent == Path(parent.anchor):
+            return None
+        if parent.is_dir():
+            return parent
+        if parent == limit:
+            return None
+    return None
 
 
 def import_all(

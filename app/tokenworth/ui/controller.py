@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -99,10 +100,13 @@ class AppController(QObject):
         self._refreshing = False
         self._refresh_again = False
         self._polling = False
+        self._planning = False
+        self._plan_again = False
         self._stopped = False
         self.stopping = threading.Event()
         """Set when the app shuts down: a long job in a worker (an import) ends early on it."""
         scheduler.files_changed.connect(self.on_scheduler_files_changed)
+        scheduler.roots_appeared.connect(self.on_scheduler_roots_appeared)
         scheduler.poll_due.connect(self.on_scheduler_poll_due)
         scheduler.day_changed.connect(self.on_scheduler_day_changed)
 
@@ -196,6 +200,9 @@ class AppController(QObject):
         if self._import_again and not self._stopped:
             self._import_again = False
             self.import_logs()
+        # Agents add session files and folders (and a first run creates the log folder itself):
+        # what to watch is planned again after every import, not only at start.
+        self.update_watches()
 
     def _after_import(self, first: bool, summary: ImportSummary) -> None:
         log.info(
@@ -334,23 +341,43 @@ class AppController(QObject):
         self.refresh()
 
     def update_watches(self) -> None:
-        """(Re)compute which folders to watch, off the main thread (walking trees takes time)."""
+        """(Re)compute which folders to watch, off the main thread (walking trees takes time);
+        a request while one is computed runs once after it (plans apply in order)."""
+        if self._stopped:
+            return
+        if self._planning:
+            self._plan_again = True
+            return
+        self._planning = True
         roots = log_roots(self.env, self.settings.log_folders)
-        self.runner.submit(partial(watch_plan, roots), self._on_watch_plan, lane=Lane.NET)
+        home = Path(self.env.get("HOME") or Path.home())
+        self.runner.submit(partial(watch_plan, roots, home=home), self._on_watch_plan, lane=Lane.NET)
 
     def _on_watch_plan(self, plan: WatchPlan | None, error: BaseException | None) -> None:
-        if plan is not None and not self._stopped:
-            self.scheduler.apply_watch_plan(plan)
+        self._planning = False
+        if error is not None:
+            log.warning("cannot plan which log folders to watch: %s", error)
+        elif plan is not None and not self._stopped and self.scheduler.apply_watch_plan(plan):
+            # Newly watched folders and files: lines written there before the watch began
+            # raised no event, so import once (coalesced with an import under way).
+            self.import_logs()
+        if self._plan_again and not self._stopped:
+            self._plan_again = False
+            self.update_watches()
 
     @Slot()
     def on_scheduler_files_changed(self) -> None:
         self.import_logs()
 
     @Slot()
-    def on_scheduler_poll_due(self) -> None:
-        self.import_logs()
-        self.poll_providers()
+    def on_scheduler_roots_appeared(self) -> None:
+        """A log folder missing at the last plan (or a folder on its way) appeared."""
         self.update_watches()
+
+    @Slot()
+    def on_scheduler_poll_due(self) -> None:
+        self.import_logs()  # and the import plans the watches again when it is done
+        self.poll_providers()
 
     @Slot()
     def on_scheduler_day_changed(self) -> None:

@@ -32,6 +32,8 @@ class Scheduler(QObject):
 
     files_changed = Signal()
     """Log files changed (debounced): import what is new."""
+    roots_appeared = Signal()
+    """A missing log folder (or a folder on its way) appeared (debounced): plan the watches again."""
     poll_due = Signal()
     """The poll interval elapsed: import (backstop) and poll providers."""
     day_changed = Signal()
@@ -48,6 +50,14 @@ class Scheduler(QObject):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(FILE_DEBOUNCE_MS)
         self._debounce.timeout.connect(self.files_changed)
+        self._replan = QTimer(self)
+        self._replan.setSingleShot(True)
+        self._replan.setInterval(FILE_DEBOUNCE_MS)
+        self._replan.timeout.connect(self.roots_appeared)
+        self._waiting: dict[str, list[Path]] = {}
+        """Folders watched for missing log roots to appear (the plan's `waiting`)."""
+        self._waiting_only: set[str] = set()
+        """Those of them watched only for that: their changes never import or widen the watch."""
         self._poll = QTimer(self)
         self._poll.setTimerType(Qt.TimerType.VeryCoarseTimer)
         self._poll.timeout.connect(self.poll_due)
@@ -65,11 +75,13 @@ class Scheduler(QObject):
         self._arm_midnight()
 
     def stop(self) -> None:
-        for timer in (self._poll, self._debounce, self._midnight):
+        for timer in (self._poll, self._debounce, self._replan, self._midnight):
             timer.stop()
         watched = self._watcher.files() + self._watcher.directories()
         if watched:
             self._watcher.removePaths(watched)
+        self._waiting = {}
+        self._waiting_only = set()
 
     def set_poll_interval(self, seconds: int) -> None:
         self._poll.setInterval(max(1, seconds) * 1000)
@@ -97,33 +109,59 @@ class Scheduler(QObject):
 
     # the watcher --------------------------------------------------------------------------------
 
-    def apply_watch_plan(self, plan: WatchPlan) -> None:
-        """Watch the plan's folders and files (computed in a worker: walking trees takes time)."""
-        self._add(plan.dirs, plan.files)
+    def apply_watch_plan(self, plan: WatchPlan) -> int:
+        """Watch the plan's folders and files (computed in a worker: walking trees takes time),
+        and the folders where its missing roots will appear. Returns how many folders and files
+        were not watched before (what was written there meanwhile is not imported yet)."""
+        plan_dirs = {str(d) for d in plan.dirs}
+        waiting = {str(folder): roots for folder, roots in plan.waiting.items()}
+        stale = [d for d in self._waiting_only if d not in waiting and d not in plan_dirs]
+        if stale:
+            self._watcher.removePaths(stale)
+            self._waiting_only.difference_update(stale)
+        added = self._add(plan.dirs, plan.files)
+        have_dirs = set(self._watcher.directories())
+        new_waiting = [folder for folder in waiting if folder not in have_dirs]
+        if new_waiting:
+            failed = set(self._watcher.addPaths(new_waiting))
+            self._waiting_only.update(folder for folder in new_waiting if folder not in failed)
+        self._waiting = waiting
+        for folder in waiting:  # the way may have grown while the plan was on its way here
+            self._check_waiting(folder)
         log.info(
-            "watching %d folders and %d log files for new usage",
-            len(self._watcher.directories()),
+            "watching %d folders and %d log files for new usage%s",
+            len(self._watcher.directories()) - len(self._waiting_only),
             len(self._watcher.files()),
+            f", and {len(self._waiting_only)} more where missing log folders will appear" if self._waiting_only else "",
         )
+        return added
 
     def watched(self) -> tuple[list[str], list[str]]:
         return self._watcher.directories(), self._watcher.files()
 
-    def _add(self, dirs: Iterable[Path], files: Iterable[Path]) -> None:
-        have_dirs = set(self._watcher.directories())
+    def _add(self, dirs: Iterable[Path], files: Iterable[Path]) -> int:
+        have_dirs = set(self._watcher.directories()) - self._waiting_only
         have_files = set(self._watcher.files())
         new_dirs = [str(d) for d in dirs if str(d) not in have_dirs][: max(0, MAX_WATCHED_DIRS - len(have_dirs))]
         new_files = [str(f) for f in files if str(f) not in have_files][
             : max(0, MAX_WATCHED_FILES * 2 - len(have_files))
         ]
-        if new_dirs:
-            self._watcher.addPaths(new_dirs)
-        if new_files:
-            self._watcher.addPaths(new_files)
+        # A folder watched only for a missing root to appear is in the watcher already; as a log
+        # folder now, it counts as added (what was written in it has not been imported live).
+        promoted = self._waiting_only.intersection(new_dirs)
+        self._waiting_only -= promoted
+        to_watch = [path for path in new_dirs + new_files if path not in promoted]
+        failed = self._watcher.addPaths(to_watch) if to_watch else []
+        return len(new_dirs) + len(new_files) - len(failed)
 
     @Slot(str)
     def on_watcher_directory_changed(self, path: str) -> None:
-        """A folder gained or lost entries: watch its new subfolders and log files, then import."""
+        """A folder gained or lost entries: watch its new subfolders and log files, then import.
+        A folder watched for a missing root asks for a new plan once the way to it grows."""
+        if path in self._waiting:
+            self._check_waiting(path)
+            if path in self._waiting_only:
+                return
         folder = Path(path)
         new_dirs: list[Path] = []
         new_files: list[Path] = []
@@ -144,12 +182,28 @@ class Scheduler(QObject):
         self._add(new_dirs, new_files)
         self._debounce.start()
 
+    def _check_waiting(self, path: str) -> None:
+        """A few stats: has a folder on the way to a missing root appeared (or the watched
+        folder gone, so one further up must stand in for it)? Then ask for a new plan."""
+        folder = Path(path)
+        # is_dir, as the plan decides: a file where a folder should be must not ask for plan after plan
+        if not folder.is_dir() or any(_next_step(folder, root).is_dir() for root in self._waiting[path]):
+            self._replan.start()
+
     @Slot(str)
     def on_watcher_file_changed(self, path: str) -> None:
         # A file replaced by rename drops out of the watch: take it back when it exists again.
         if path not in self._watcher.files() and os.path.exists(path):
             self._watcher.addPath(path)
         self._debounce.start()
+
+
+def _next_step(folder: Path, root: Path) -> Path:
+    """The entry of `folder` on the way down to `root` (`folder` is one of its ancestors)."""
+    try:
+        return folder / root.relative_to(folder).parts[0]
+    except (ValueError, IndexError):
+        return root
 
 
 def _subdirs(folder: Path) -> list[Path]:
