@@ -102,6 +102,8 @@ class AppController(QObject):
         self._polling = False
         self._planning = False
         self._plan_again = False
+        self._roots_missing = False
+        """Whether the last watch plan had log folders that did not exist (yet)."""
         self._stopped = False
         self.stopping = threading.Event()
         """Set when the app shuts down: a long job in a worker (an import) ends early on it."""
@@ -200,9 +202,11 @@ class AppController(QObject):
         if self._import_again and not self._stopped:
             self._import_again = False
             self.import_logs()
-        # Agents add session files and folders (and a first run creates the log folder itself):
-        # what to watch is planned again after every import, not only at start.
-        self.update_watches()
+        # A log folder missing at the last plan may exist now (an agent's first run creates it;
+        # "Refresh now" imported it): plan again. Folders and files appearing under a watched
+        # folder are added by the scheduler as they come, so no walk is needed after other imports.
+        if self._roots_missing:
+            self.update_watches()
 
     def _after_import(self, first: bool, summary: ImportSummary) -> None:
         log.info(
@@ -357,13 +361,17 @@ class AppController(QObject):
         self._planning = False
         if error is not None:
             log.warning("cannot plan which log folders to watch: %s", error)
-        elif plan is not None and not self._stopped and self.scheduler.apply_watch_plan(plan):
+        elif plan is not None and not self._stopped and self._apply_plan(plan):
             # Newly watched folders and files: lines written there before the watch began
             # raised no event, so import once (coalesced with an import under way).
             self.import_logs()
         if self._plan_again and not self._stopped:
             self._plan_again = False
             self.update_watches()
+
+    def _apply_plan(self, plan: WatchPlan) -> int:
+        self._roots_missing = bool(plan.missing_roots)
+        return self.scheduler.apply_watch_plan(plan)
 
     @Slot()
     def on_scheduler_files_changed(self) -> None:
@@ -376,8 +384,9 @@ class AppController(QObject):
 
     @Slot()
     def on_scheduler_poll_due(self) -> None:
-        self.import_logs()  # and the import plans the watches again when it is done
+        self.import_logs()
         self.poll_providers()
+        self.update_watches()  # a backstop: whatever the watcher missed (a full watch list, say)
 
     @Slot()
     def on_scheduler_day_changed(self) -> None:
