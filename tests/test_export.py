@@ -119,6 +119,22 @@ def test_json_totals_equal_the_cli_reports_to_the_cent(exported: Exported) -> No
     assert data["budget"]["status"] == "under"
 
 
+def test_json_to_standard_output_is_the_file_export(
+    exported: Exported, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = exported.run("export", *BASE, "--out", "-", "--budget", "40")
+    assert code == 0, err
+    written, printed = json.loads(exported.path("tokenworth-2026-01.json").read_text(encoding="utf-8")), json.loads(out)
+    assert printed.pop("generated_at") >= written.pop("generated_at")
+    assert printed == written
+    assert list(tmp_path.iterdir()) == []  # no file named "-"
+    code, out, err = exported.run("export", *BASE, "--format", "pdf", "--out", "-")
+    assert code == 2
+    assert "--format json" in err
+    assert out == ""
+
+
 def test_json_money_is_decimal_strings(exported: Exported) -> None:
     data = json.loads(exported.path("tokenworth-2026-01.json").read_text(encoding="utf-8"))
 

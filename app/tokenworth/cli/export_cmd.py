@@ -29,7 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         metavar="PATH",
-        help="file to write, or a folder (existing, or ending in /) to write the default name into "
+        help="file to write, - for standard output (JSON only), or a folder (existing, or ending in /) to "
+        "write the default name into "
         "(default: tokenworth-YYYY-MM.<ext> in the current folder)",
     )
     parser.add_argument("--tz", metavar="ZONE", help="cut days and the month in this IANA zone (default: local)")
@@ -98,7 +99,12 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     zone = zone_argument(ctx, inputs.time_zone if args.tz is None else args.tz)
     month = month_argument(args.month, zone)
     _refuse_future(month, zone)
-    as_file = args.out is not None and not args.out.endswith(("/", os.sep))
+    to_stdout = args.out == "-"
+    if to_stdout and args.format not in (None, "json"):
+        raise CommandError("--out - (standard output) takes only --format json", 2)
+    if to_stdout:
+        args.format = "json"
+    as_file = args.out is not None and not args.out.endswith(("/", os.sep)) and not to_stdout
     if args.format is None:
         args.format = (format_for_suffix(Path(args.out).suffix) if as_file else None) or ALL
     if as_file:
@@ -122,6 +128,11 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         else:
             hooks = qt_export_hooks()
     summary = build_monthly_summary(ctx.db(), month=month, zone=zone, budget=budget)
+    if to_stdout:
+        from tokenworth.services.export import summary_json
+
+        ctx.stdout.write(summary_json(summary))
+        return 0
     out = _out_path(args.out, args.format, summary.month_key)
     try:
         results = export_month(

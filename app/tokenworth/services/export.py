@@ -158,9 +158,13 @@ def prepare(summary: MonthlySummary, hooks: ExportHooks, formats: Sequence[Expor
     return PreparedExport(summary, charts, build_document(summary, charts))
 
 
+def summary_json(summary: MonthlySummary) -> str:
+    """The JSON export's text (a file, or standard output with `--out -`)."""
+    return json.dumps(summary.as_json(), indent=2, ensure_ascii=False) + "\n"
+
+
 def _write_json(prepared: PreparedExport, target: Path) -> list[Path]:
-    text = json.dumps(prepared.summary.as_json(), indent=2, ensure_ascii=False) + "\n"
-    return [write_text(target, text)]
+    return [write_text(target, summary_json(prepared.summary))]
 
 
 def _write_markdown(prepared: PreparedExport, target: Path) -> list[Path]:
