@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -233,3 +234,66 @@ def test_a_stopped_child_import_is_not_redone_in_this_process(
     assert not again.stopped
     assert again.records_after == RECORDS_IN_TREE
     db.dispose()
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Live processes whose environment holds `marker` (this user's, from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parse workers are forked on Linux only")
+def test_a_child_killed_after_its_grace_takes_its_parse_workers_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child that does not stop in time is killed with its forked parse workers: none is left
+    holding the pipes, so the app's quit never hangs on them."""
+    import subprocess
+
+    from tokenworth.services import import_child
+
+    logs = tmp_path / "claude"
+    generator = Path(__file__).parent / "bench" / "generate_logs.py"
+    subprocess.run(
+        [sys.executable, str(generator), "--size", "70MB", "--out", str(logs), "--seed", "5"],
+        check=True,
+        capture_output=True,
+    )  # above PARALLEL_MIN_BYTES: the child parses in worker processes
+    env = dict(
+        os.environ,
+        CLAUDE_CONFIG_DIR=str(logs),
+        CODEX_HOME=str(tmp_path / "none"),
+        GEMINI_DATA_DIR=str(tmp_path / "none"),
+        HOME=str(tmp_path / "user"),
+    )
+    db_url = sqlite_url(tmp_path / "ledger.db")
+    monkeypatch.setattr(import_child, "STOP_GRACE_S", 0.0)  # no time to stop: killed at once
+    stop = threading.Event()
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(
+                import_in_child(db_url, env=env, progress=lambda done, _total: done and stop.set(), stop=stop)
+            )
+        except ChildImportError as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=run, daemon=True)
+    reader.start()
+    reader.join(60)
+    assert not reader.is_alive(), "the child's pipes were never closed"
+    [killed] = outcome
+    assert isinstance(killed, ChildImportError)
+    assert "exit -9" in str(killed)
+    deadline = time.monotonic() + 10
+    while _processes_with(f"TOKENWORTH_DB_URL={db_url}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(f"TOKENWORTH_DB_URL={db_url}") == []

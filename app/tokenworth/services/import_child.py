@@ -86,6 +86,9 @@ def import_in_child(
             stderr=subprocess.PIPE,
             encoding="utf-8",
             errors="replace",
+            # Its own process group: a kill after `STOP_GRACE_S` takes the child's parse workers
+            # too, which would otherwise live on holding its pipes (and this reader) open.
+            start_new_session=True,
         )
     except OSError as exc:
         raise ChildImportError(f"cannot start the import process: {exc}") from exc
@@ -128,8 +131,23 @@ def _stop_when_asked(child: subprocess.Popen[str], stop: threading.Event) -> Non
             return
     if child.poll() is not None:
         return
-    child.terminate()
+    child.terminate()  # the child alone: it stops its workers itself, after committing
     try:
         child.wait(STOP_GRACE_S)
     except subprocess.TimeoutExpired:
+        kill_group(child)
+
+
+def kill_group(child: subprocess.Popen[str]) -> None:
+    """Kill a child started in its own session, with every process it forked (POSIX; elsewhere
+    the child alone)."""
+    import signal
+
+    killpg = getattr(os, "killpg", None)
+    if killpg is None:
+        child.kill()
+        return
+    try:
+        killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
         child.kill()

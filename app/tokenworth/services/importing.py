@@ -530,6 +530,20 @@ def _start_worker(pricing: _WorkerPricing) -> None:
     # Ctrl-C reaches the whole process group: the importing process stops the pool, so a worker
     # ignores it instead of printing a traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker gets SIGKILL when the importing process dies (killed, say), instead of
+    waiting for ever on the pool's queues with that process's pipes held open."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, 9, 0, 0, 0)  # 9: SIGKILL
+    except (OSError, AttributeError):
+        pass
 
 
 def _parse_file_job(job: tuple[str, str, int, int, dict[str, Any]]) -> tuple[list[_Chunk], dict[str, Any]]:
