@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -110,40 +112,82 @@ def test_parent_arriving_after_its_sidechain_copy_replaces_it(
     assert [(r.is_sidechain, r.request_id) for r in rows] == [(False, "req_01EXAMPLEAAAAAAAAAAAAAAAA")]
 
 
-@pytest.mark.parametrize("next_import", ["nothing new", "new lines too"])
-def test_a_kill_between_committing_records_and_their_replay_clean_up_is_made_good_next_time(
-    db: Database, claude_dir: Path, monkeypatch: pytest.MonkeyPatch, next_import: str
-) -> None:
-    """Records and file positions are committed before the replay clean-up: an import killed in
-    between must not leave a replay counted for good (the files are not read again)."""
+def _killed_after_committing(url: str, claude_dir: Path) -> None:
+    """An import in a forked process, killed between its last commit and its replay clean-up."""
+    from tokenworth.core.db import open_database
     from tokenworth.services.ledger_writer import LedgerWriter
 
+    def killed(writer: LedgerWriter) -> None:
+        writer.flush()
+        os._exit(9)
+
+    LedgerWriter.finish = killed  # type: ignore[method-assign]  (this process dies right here)
+    import_local_logs(open_database(url), source_names=["claude-code"], paths=[claude_dir])
+
+
+def _sample_with_a_replay(claude_dir: Path) -> tuple[Path, list[str]]:
     lines = (SAMPLES / "claude-code.jsonl").read_text().splitlines()
     project = claude_dir / "projects" / "p"
     (project / "sess" / "subagents").mkdir(parents=True)
     (project / "sess.jsonl").write_text(lines[3] + "\n")
     (project / "sess" / "subagents" / "agent-1.jsonl").write_text(lines[4] + "\n")  # replays lines[3]
+    return project, lines
 
-    def killed_after_the_last_commit(writer: LedgerWriter) -> None:
-        writer.flush()
-        raise KeyboardInterrupt  # as Ctrl-C (or a kill) between the two transactions
 
-    real_finish = LedgerWriter.finish
-    monkeypatch.setattr(LedgerWriter, "finish", killed_after_the_last_commit)
-    with pytest.raises(KeyboardInterrupt):
-        import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+@pytest.mark.skipif(sys.platform == "win32", reason="forks the import that is killed")
+@pytest.mark.parametrize("next_import", ["nothing new", "new lines too"])
+def test_a_kill_between_committing_records_and_their_replay_clean_up_is_made_good_next_time(
+    db: Database, claude_dir: Path, next_import: str
+) -> None:
+    """Records and file positions are committed before the replay clean-up: an import killed in
+    between must not leave a replay counted for good (the files are not read again)."""
+    import multiprocessing
+
+    project, lines = _sample_with_a_replay(claude_dir)
+    db.dispose()
+    killed = multiprocessing.get_context("fork").Process(target=_killed_after_committing, args=(db.url, claude_dir))
+    killed.start()
+    killed.join(60)
+    assert killed.exitcode == 9
     assert db.fetch("SELECT COUNT(*) FROM usage_records") == [(2,)]  # the replay is in, for now
 
-    monkeypatch.setattr(LedgerWriter, "finish", real_finish)
     if next_import == "new lines too":
         (project / "other.jsonl").write_text(lines[5] + "\n")
     summary = import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
 
     assert summary.files_read == (0 if next_import == "nothing new" else 1)
+    assert summary.replays_removed == 1
+    assert summary.records_added == (0 if next_import == "nothing new" else 1)
     rows = db.fetch("SELECT message_id, is_sidechain FROM usage_records ORDER BY id")
     assert sum(1 for _mid, sidechain in rows if sidechain) == 0
     assert len(rows) == (1 if next_import == "nothing new" else 2)
     assert db.fetch("SELECT key FROM meta WHERE key LIKE 'replay%'") == []
+
+
+def test_an_import_under_way_elsewhere_keeps_its_clean_up_marker(db: Database, claude_dir: Path) -> None:
+    """Imports run side by side (a report while the app imports; a team's shared database): one
+    never takes another's clean-up, unless that one stopped committing long ago."""
+    from tokenworth.core.db import META_UPSERT_SQL
+    from tokenworth.core.timeutil import to_epoch_ms, utc_now
+    from tokenworth.services.importing import CLEANUP_LEASE_MS, CLEANUP_PENDING_PREFIX, cleanup_owner
+
+    _sample_with_a_replay(claude_dir)
+    import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+    now = to_epoch_ms(utc_now())
+    markers = {
+        f"{CLEANUP_PENDING_PREFIX}claude-code:alive": cleanup_owner(now),  # this process: under way
+        f"{CLEANUP_PENDING_PREFIX}claude-code:far": f"other-host|1|{now - 60_000}",  # elsewhere, recent
+        f"{CLEANUP_PENDING_PREFIX}claude-code:lapsed": f"other-host|1|{now - CLEANUP_LEASE_MS - 1}",
+    }
+    with db.transaction() as tx:
+        for key, value in markers.items():
+            tx.execute(META_UPSERT_SQL, {"key": key, "value": value})
+
+    summary = import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+
+    assert summary.files_read == 0
+    kept = {key for (key,) in db.fetch("SELECT key FROM meta WHERE key LIKE 'replay%'")}
+    assert kept == {f"{CLEANUP_PENDING_PREFIX}claude-code:alive", f"{CLEANUP_PENDING_PREFIX}claude-code:far"}
 
 
 def test_broken_lines_are_counted_and_skipped(db: Database, claude_dir: Path) -> None:

@@ -107,10 +107,10 @@ def import_first(ctx: CliContext) -> ImportSummary:
 
 
 def print_summary(ctx: CliContext, summary: ImportSummary) -> None:
-    if summary.records_added < 0:  # only the clean-up an interrupted import did not get to
-        ctx.out(f"Removed {-summary.records_added:,} replayed sidechain records an interrupted import left.")
+    if summary.replays_removed:  # the clean-up an interrupted import did not get to
+        ctx.out(f"Removed {summary.replays_removed:,} replayed sidechain records an interrupted import left.")
     ctx.out(
-        f"Imported {max(summary.records_added, 0):,} new records from {summary.files_read:,} of "
+        f"Imported {summary.records_added:,} new records from {summary.files_read:,} of "
         f"{summary.files_found:,} files ({summary.bytes_read / 1e6:,.1f} MB read, "
         f"{summary.files_unchanged:,} unchanged) in {summary.seconds:.2f} s; "
         f"{summary.records_after:,} records in the ledger."

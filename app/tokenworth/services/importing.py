@@ -36,9 +36,12 @@ ProgressCallback = Callable[[int, int], None]
 """Called with (bytes done, bytes to read) as an import goes."""
 
 CLEANUP_PENDING_PREFIX = "replay_cleanup_pending:"
-"""`meta` key (+ source) committed with an import's first Claude Code records and removed with
-its replay clean-up (`ledger_writer`): still there, it says an import stopped in between (a
-crash, a kill), so the next one finishes that clean-up over the whole source."""
+"""`meta` key (+ `source:run`) committed with an import's first Claude Code records, refreshed at
+each of its commits and removed with its replay clean-up (`ledger_writer`). Left behind by an
+import that is gone (a crash, a kill), it tells a later import to finish that clean-up over the
+whole source. Each import has its own, so imports running side by side never take another's."""
+CLEANUP_LEASE_MS = 60 * 60 * 1000
+"""A marker not refreshed for this long is abandoned, wherever its import ran."""
 READ_CHUNK_BYTES = 32 * 1024 * 1024
 FLUSH_ROWS = 20_000
 HEAD_BYTES = 1024
@@ -69,13 +72,15 @@ class ImportSummary:
     """(folder, the source asked for, the agent whose logs it holds) for each given folder whose
     logs look like another agent's: read as the wrong format, they yield nothing."""
     seconds: float = 0.0
+    replays_removed: int = 0
+    """Sidechain replays an earlier, interrupted import left and this one removed."""
     stopped: bool = False
     """Asked to stop (the app quitting, SIGTERM) before every file was read: what was read is
     kept, and the next import reads the rest."""
 
     @property
     def records_added(self) -> int:
-        return self.records_after - self.records_before
+        return self.records_after - self.records_before + self.replays_removed
 
     @property
     def broken_lines(self) -> int:
@@ -114,6 +119,7 @@ class ImportSummary:
                 {"path": path, "source": source, "looks_like": other} for path, source, other in self.mismatched_dirs
             ],
             "seconds": round(self.seconds, 3),
+            "replays_removed": self.replays_removed,
             "stopped": self.stopped,
         }
 
@@ -127,7 +133,9 @@ class ImportSummary:
             files_unchanged=int(data["files_unchanged"]),
             bytes_read=int(data["bytes_read"]),
             events_read=int(data["events_read"]),
-            records_before=int(data["records_total"]) - int(data["records_added"]),
+            records_before=int(data["records_total"])
+            - int(data["records_added"])
+            + int(data.get("replays_removed", 0)),
             records_after=int(data["records_total"]),
             broken_by_file={str(path): int(count) for path, count in data["broken_by_file"].items()},
             broken_examples=[
@@ -141,6 +149,7 @@ class ImportSummary:
                 (item["path"], item["source"], item["looks_like"]) for item in data.get("mismatched_dirs", [])
             ],
             seconds=float(data["seconds"]),
+            replays_removed=int(data.get("replays_removed", 0)),
             stopped=bool(data.get("stopped", False)),
         )
 
@@ -288,10 +297,41 @@ def _count_records(db: Database) -> int:
     return int(db.fetch("SELECT COUNT(*) FROM usage_records")[0][0])
 
 
-def _unfinished_cleanups(db: Database) -> set[str]:
-    """Sources whose last import stopped between committing records and their replay clean-up."""
-    rows = db.fetch("SELECT key FROM meta WHERE key LIKE :prefix", {"prefix": CLEANUP_PENDING_PREFIX + "%"})
-    return {key[len(CLEANUP_PENDING_PREFIX) :] for (key,) in rows if key.startswith(CLEANUP_PENDING_PREFIX)}
+def cleanup_owner(now_ms: int) -> str:
+    """A clean-up marker's value: where and when its import last committed."""
+    return f"{os.uname().nodename if hasattr(os, 'uname') else ''}|{os.getpid()}|{now_ms}"
+
+
+def _abandoned(owner: str, now_ms: int) -> bool:
+    """Whether the import that wrote `owner` (`cleanup_owner`) is gone: its process ended on this
+    machine, or it has not committed for `CLEANUP_LEASE_MS`."""
+    host, _, rest = owner.partition("|")
+    pid_text, _, at_text = rest.partition("|")
+    if not (pid_text.isdigit() and at_text.isdigit()):
+        return True
+    if now_ms - int(at_text) > CLEANUP_LEASE_MS:
+        return True
+    here = os.uname().nodename if hasattr(os, "uname") else ""
+    if os.name == "posix" and host == here:  # (os.kill would terminate the process on Windows)
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            return False
+    return False
+
+
+def _abandoned_cleanups(db: Database) -> dict[str, str]:
+    """Markers (key -> source) of imports that stopped between committing records and their
+    replay clean-up and are gone."""
+    rows = db.fetch("SELECT key, value FROM meta WHERE key LIKE :prefix", {"prefix": CLEANUP_PENDING_PREFIX + "%"})
+    now_ms = int(time.time() * 1000)
+    found = {}
+    for key, owner in rows:
+        if key.startswith(CLEANUP_PENDING_PREFIX) and _abandoned(owner or "", now_ms):
+            found[key] = key[len(CLEANUP_PENDING_PREFIX) :].split(":", 1)[0]
+    return found
 
 
 def import_local_logs(
@@ -329,16 +369,16 @@ def import_local_logs(
                 summary.files_unchanged += 1
             else:
                 planned.append(plan)
-    unfinished = _unfinished_cleanups(db)
+    abandoned = _abandoned_cleanups(db)
     summary.records_before = _count_records(db)
     if planned:
-        _read_planned(db, planned, summary, progress, workers, stop, unfinished)
+        _read_planned(db, planned, summary, progress, workers, stop, abandoned)
         summary.records_after = _count_records(db)
-    elif unfinished:
+    elif abandoned:
         from tokenworth.services.ledger_writer import finish_cleanups
 
         with db.transaction() as tx:
-            finish_cleanups(tx, unfinished)
+            summary.replays_removed = finish_cleanups(tx, abandoned)
         summary.records_after = _count_records(db)
     else:
         summary.records_after = summary.records_before
@@ -368,14 +408,14 @@ def _read_planned(
     progress: ProgressCallback | None,
     workers: int,
     stop: threading.Event | None = None,
-    unfinished_cleanups: set[str] | None = None,
+    abandoned_cleanups: Mapping[str, str] | None = None,
 ) -> None:
     from tokenworth.services.ledger_writer import LedgerWriter
     from tokenworth.services.prices import load_price_book
 
     book = load_price_book(db)
     writer = LedgerWriter(
-        db, book, ledger_empty=summary.records_before == 0, unfinished_cleanups=unfinished_cleanups or ()
+        db, book, ledger_empty=summary.records_before == 0, abandoned_cleanups=abandoned_cleanups or {}
     )
     total_bytes = sum(max(plan.stat.st_size - plan.offset, 0) for plan in planned)
     done_bytes = 0
@@ -422,6 +462,7 @@ def _read_planned(
             progress(min(done_bytes, total_bytes), total_bytes)
     results.close()  # when stopped early: worker processes drop the files not started yet
     writer.finish()
+    summary.replays_removed = writer.replays_removed
     summary.unpriced_models.update(writer.unpriced)
     if _has_tasks(db):  # asked after the last write: a task made meanwhile attributed what was there
         from tokenworth.services.attribution import sync_attribution

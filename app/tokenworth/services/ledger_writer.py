@@ -7,7 +7,8 @@ collapsed before pricing, so each surviving record is priced once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ from tokenworth.core.dedupe import ConflictPolicy
 from tokenworth.core.ledger import COLUMNS, drop_sidechain_replays, keep_new_values, replayed_message_ids, write_values
 from tokenworth.core.pricing import PriceBook
 from tokenworth.core.timeutil import from_epoch_ms, to_epoch_ms, utc_now
-from tokenworth.services.importing import CLEANUP_PENDING_PREFIX
+from tokenworth.services.importing import CLEANUP_PENDING_PREFIX, cleanup_owner
 from tokenworth.sources.records import UsageEvent
 
 WRITTEN_KEYS_MAX = 500_000
@@ -43,13 +44,21 @@ class LedgerWriter:
     """Collects priced rows and file positions; writes them at each flush."""
 
     def __init__(
-        self, db: Database, book: PriceBook, *, ledger_empty: bool = False, unfinished_cleanups: Iterable[str] = ()
+        self,
+        db: Database,
+        book: PriceBook,
+        *,
+        ledger_empty: bool = False,
+        abandoned_cleanups: Mapping[str, str] | None = None,
     ) -> None:
         self.db = db
         self.book = book
-        self.unfinished_cleanups = set(unfinished_cleanups)
-        """Sources whose replay clean-up an earlier import did not get to (`CLEANUP_PENDING_PREFIX`)."""
-        self._cleanup_noted: set[str] = set()
+        self.abandoned_cleanups = dict(abandoned_cleanups or {})
+        """Markers (key -> source) of gone imports whose replay clean-up this one finishes."""
+        self.run_id = secrets.token_hex(6)
+        self._cleanup_keys: set[str] = set()
+        """This import's own markers (`CLEANUP_PENDING_PREFIX`), one per source it tracks."""
+        self.replays_removed = 0
         self.written: set[str] | None = set() if ledger_empty else None
         """With a ledger that was empty at the start: every key written since. Then which keys
         are stored is known without asking the database (a first import's 90k lookups), as long
@@ -118,10 +127,12 @@ class LedgerWriter:
                 write_values(tx, rows, self.policies[source], stored)
                 if written is not None:
                     written.update(pending)
+            owner = cleanup_owner(to_epoch_ms(utc_now()))
             for source, ids in self.message_ids.items():
-                if ids and source not in self._cleanup_noted:  # committed with the first such records
-                    tx.execute(META_UPSERT_SQL, {"key": CLEANUP_PENDING_PREFIX + source, "value": "1"})
-                    self._cleanup_noted.add(source)
+                if ids:  # committed with the records it covers, refreshed at every commit after
+                    key = f"{CLEANUP_PENDING_PREFIX}{source}:{self.run_id}"
+                    tx.execute(META_UPSERT_SQL, {"key": key, "value": owner})
+                    self._cleanup_keys.add(key)
             if self.cursors:
                 tx.executemany(_CURSOR_SQL, list(self.cursors.values()))
             if self.written is not None:
@@ -141,10 +152,11 @@ class LedgerWriter:
         """Flush, drop sidechain replays of responses counted elsewhere, note the import time."""
         self.flush()
         with self.db.transaction() as tx:
+            whole = set(self.abandoned_cleanups.values())
             for source, ids in self.message_ids.items():
-                if ids and source not in self.unfinished_cleanups:
+                if ids and source not in whole:
                     _drop_replays(tx, source, ids)
-            finish_cleanups(tx, self.unfinished_cleanups, self._cleanup_noted)
+            self.replays_removed = finish_cleanups(tx, self.abandoned_cleanups, self._cleanup_keys)
             now = utc_now().isoformat()
             for source in self.policies:
                 tx.execute(META_UPSERT_SQL, {"key": f"last_import:{source}", "value": now})
@@ -160,16 +172,16 @@ def _highest_id(tx: RawTransaction) -> int:
     return int(top)
 
 
-def _drop_replays(tx: RawTransaction, source: str, touched: set[str] | None) -> None:
+def _drop_replays(tx: RawTransaction, source: str, touched: set[str] | None) -> int:
     candidates = replayed_message_ids(tx, source, among=touched)
-    if candidates:
-        drop_sidechain_replays(tx, source, candidates)
+    return drop_sidechain_replays(tx, source, candidates) if candidates else 0
 
 
-def finish_cleanups(tx: RawTransaction, unfinished: Iterable[str], noted: Iterable[str] = ()) -> None:
-    """Clean up replays over every record of each `unfinished` source (which records an
-    interrupted import wrote is not known), then clear the markers of those and of `noted`."""
-    for source in sorted(set(unfinished)):
-        _drop_replays(tx, source, None)
-    for source in sorted(set(unfinished) | set(noted)):
-        tx.execute("DELETE FROM meta WHERE key = :key", {"key": CLEANUP_PENDING_PREFIX + source})
+def finish_cleanups(tx: RawTransaction, abandoned: Mapping[str, str], own: Iterable[str] = ()) -> int:
+    """Clean up replays over every record of each source an `abandoned` marker (key -> source)
+    names (which records its import wrote is not known), then delete those markers and this
+    import's `own`; how many records went."""
+    removed = sum(_drop_replays(tx, source, None) for source in sorted(set(abandoned.values())))
+    for key in sorted(set(abandoned) | set(own)):
+        tx.execute("DELETE FROM meta WHERE key = :key", {"key": key})
+    return removed
