@@ -102,8 +102,8 @@ class AppController(QObject):
         self._polling = False
         self._planning = False
         self._plan_again = False
-        self._roots_missing = False
-        """Whether the last watch plan had log folders that did not exist (yet)."""
+        self._roots_missing: list[Path] = []
+        """The log folders that did not exist (yet) at the last watch plan."""
         self._stopped = False
         self.stopping = threading.Event()
         """Set when the app shuts down: a long job in a worker (an import) ends early on it."""
@@ -205,7 +205,7 @@ class AppController(QObject):
         # A log folder missing at the last plan may exist now (an agent's first run creates it;
         # "Refresh now" imported it): plan again. Folders and files appearing under a watched
         # folder are added by the scheduler as they come, so no walk is needed after other imports.
-        if self._roots_missing:
+        if any(root.is_dir() for root in self._roots_missing):  # a few stats, not a walk
             self.update_watches()
 
     def _after_import(self, first: bool, summary: ImportSummary) -> None:
@@ -370,7 +370,7 @@ class AppController(QObject):
             self.update_watches()
 
     def _apply_plan(self, plan: WatchPlan) -> int:
-        self._roots_missing = bool(plan.missing_roots)
+        self._roots_missing = list(plan.missing_roots)
         return self.scheduler.apply_watch_plan(plan)
 
     @Slot()
