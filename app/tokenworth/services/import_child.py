@@ -64,10 +64,10 @@ def import_in_child(
 ) -> ImportSummary:
     """Import every agent's default log places in a child process; its summary.
 
-    Setting `stop` (the app quitting) asks the child to stop after its current file; the summary
-    then says `stopped`. Raises `ChildImportError` when the child cannot run or fails; whatever
-    it committed before stays (imports are incremental), so importing in this process
-    afterwards finishes the job.
+    Setting `stop` (the app quitting) asks the child (by SIGTERM: POSIX; the app uses a child on
+    Linux only) to stop after its current file; the summary then says `stopped`. Raises
+    `ChildImportError` when the child cannot run or fails; whatever it committed before stays
+    (imports are incremental), so importing in this process afterwards finishes the job.
     """
     import subprocess
     import threading
