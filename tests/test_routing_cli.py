@@ -71,7 +71,10 @@ def test_report_routing_text_says_the_evidence_plainly(cli: CliRunner, ledger: P
     text = result.out
     assert "Routing for 2026-01 (months in UTC): task spend $28.03; $2.00 in no task" in text
     assert "measured on 6 of your docs tasks (value/task $95.00 vs $100.00 on big)" in text
-    assert "thin: only 2 of your coding tasks so far (value/task $80.00 vs $100.00 on big); 5 make it measured" in text
+    assert (
+        "thin: only 2 of your coding tasks so far (value/task $80.00 vs $100.00 on big: worth less so far, "
+        "an experiment would tell); 5 make it measured" in text
+    )
     assert "priced only: try nano for the next 5 docs tasks" in text
     assert "task #25 Deep dive [research]: cost $3.00, value $2.00, TFP 0.67x" in text
     assert "category research (2 tasks): cost $6.00, value $3.00, TFP 0.50x" in text

@@ -67,7 +67,8 @@ def test_the_panel_shows_the_routing_reports_suggestions_and_savings(panel: Sugg
     assert rows[0][7] == "measured on 6 of your docs tasks (value/task $95.00 vs $100.00 on big)"
     assert (
         rows[1][7]
-        == "thin: only 2 of your coding tasks so far (value/task $80.00 vs $100.00 on big); 5 make it measured"
+        == "thin: only 2 of your coding tasks so far (value/task $80.00 vs $100.00 on big: worth less so far, "
+        "an experiment would tell); 5 make it measured"
     )
     assert rows[2][7] == "priced only: try nano for the next 5 docs tasks"
     assert [s["evidence"] for s in expected["suggestions"]] == [

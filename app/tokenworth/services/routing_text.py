@@ -42,8 +42,11 @@ def evidence_text(item: Suggestion) -> str:
                 f"thin: {sample.tasks} of your {_tasks_of(item.category)} on it, none valued on "
                 f"{item.from_model.model} to compare"
             )
+        theirs, ours = sample.value_per_task, item.from_sample.value_per_task
+        lower = theirs is not None and ours is not None and theirs < ours
         return (
-            f"thin: only {sample.tasks} of your {_tasks_of(item.category)} so far ({compare}); "
+            f"thin: only {sample.tasks} of your {_tasks_of(item.category)} so far ({compare}"
+            f"{': worth less so far, an experiment would tell' if lower else ''}); "
             f"{item.min_tasks} make it measured"
         )
     return f"priced only: try {item.to_model.model} for the next {item.experiment_tasks} {_tasks_of(item.category)}"
