@@ -16,10 +16,15 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLES
-from tokenworth.cli.import_cmd import STOPPED_EXIT
 from tokenworth.core.config import sqlite_url
 from tokenworth.core.db import Database, open_database
-from tokenworth.services.import_child import PROGRESS_FLAG, PROGRESS_LINE_PREFIX, ChildImportError, import_in_child
+from tokenworth.services.import_child import (
+    PROGRESS_FLAG,
+    PROGRESS_LINE_PREFIX,
+    STOPPED_EXIT,
+    ChildImportError,
+    import_in_child,
+)
 from tokenworth.services.importing import ImportSummary, import_local_logs
 from tokenworth.services.local_sync import import_all
 

@@ -37,8 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--budget",
         metavar="USD",
-        help="monthly budget to report against, in whole cents (default: the budget in the app's settings, "
-        "if any; an empty value: no budget)",
+        help="monthly budget to report against, in dollars with at most two decimals (default: the budget "
+        "in the app's settings, if any; an empty value: no budget)",
     )
     parser.add_argument(
         "--page-size", choices=("a4", "letter"), help="PDF paper (default: Letter in US/CA/MX/PH... locales, else A4)"

@@ -50,10 +50,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress-lines", action="store_true", help=argparse.SUPPRESS)  # services.import_child
 
 
-STOPPED_EXIT = 143  # 128 + SIGTERM
-"""`tokenworth import`'s exit status when SIGTERM stopped it early (what it read is kept)."""
-
-
 @contextmanager
 def stop_on_sigterm() -> Iterator[threading.Event | None]:
     """An event SIGTERM sets while the block runs, so an import stops after the file it is on
@@ -161,7 +157,11 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         if summary.files_found == 0:
             ctx.out(nothing_found(summary, given_paths=bool(args.path)))
         print_summary(ctx, summary)
-    return STOPPED_EXIT if summary.stopped else 0
+    if summary.stopped:
+        from tokenworth.services.import_child import STOPPED_EXIT  # the exit status the app reads
+
+        return STOPPED_EXIT
+    return 0
 
 
 def nothing_found(summary: ImportSummary, *, given_paths: bool) -> str:

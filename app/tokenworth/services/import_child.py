@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 PROGRESS_LINE_PREFIX = "progress "
 PROGRESS_FLAG = "--progress-lines"
 """`tokenworth import`'s (undocumented) flag for progress as lines a parent process reads."""
-STOPPED_EXIT = 143
-"""The child's exit status when SIGTERM stopped it early (`cli.import_cmd.STOPPED_EXIT`)."""
+STOPPED_EXIT = 143  # 128 + SIGTERM
+"""`tokenworth import`'s exit status when SIGTERM stopped it early (what it read is kept)."""
 STOP_GRACE_S = 10.0
 """How long a child asked to stop may take to commit what it read before it is killed."""
 

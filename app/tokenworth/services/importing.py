@@ -297,9 +297,13 @@ def _count_records(db: Database) -> int:
     return int(db.fetch("SELECT COUNT(*) FROM usage_records")[0][0])
 
 
+def _host() -> str:
+    return os.uname().nodename if hasattr(os, "uname") else ""
+
+
 def cleanup_owner(now_ms: int) -> str:
     """A clean-up marker's value: where and when its import last committed."""
-    return f"{os.uname().nodename if hasattr(os, 'uname') else ''}|{os.getpid()}|{now_ms}"
+    return f"{_host()}|{os.getpid()}|{now_ms}"
 
 
 def _abandoned(owner: str, now_ms: int) -> bool:
@@ -311,8 +315,7 @@ def _abandoned(owner: str, now_ms: int) -> bool:
         return True
     if now_ms - int(at_text) > CLEANUP_LEASE_MS:
         return True
-    here = os.uname().nodename if hasattr(os, "uname") else ""
-    if os.name == "posix" and host == here:  # (os.kill would terminate the process on Windows)
+    if os.name == "posix" and host == _host():  # (os.kill would terminate the process on Windows)
         try:
             os.kill(int(pid_text), 0)
         except ProcessLookupError:
