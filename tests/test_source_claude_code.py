@@ -293,3 +293,22 @@ def test_broken_lines_keep_their_numbers_across_appends_and_line_endings() -> No
     assert len(result.events) == 1
     assert result.broken == []
     assert state["line"] == 7  # six newlines read, the seventh line ended the file
+
+
+def test_a_lone_surrogate_escape_node_writes_keeps_the_line_and_stores(db: Database, claude_dir: Path) -> None:
+    """Claude Code (Node) writes half of an emoji cut mid-character as `\\ud83d`: valid JSON that
+    msgspec and orjson refuse. The line's spend counts, and the odd text is stored as U+FFFD."""
+    good = _sample_line()
+    message = dict(good["message"])  # type: ignore[call-overload]
+    line = _compact(
+        dict(good, cwd="/home/dev/caf@@", message=dict(message, content=[{"type": "text", "text": "cut @@"}]))
+    )
+    line = line.replace(b"@@", b"\\ud83d")
+    path = claude_dir / "projects" / "p" / "s.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(line + b"\n")
+    summary = import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+    assert (summary.broken_lines, summary.records_added) == (0, 1)
+    (record,) = _records(db).values()
+    assert record.output_tokens == message["usage"]["output_tokens"]
+    assert record.project == "/home/dev/caf\ufffd"

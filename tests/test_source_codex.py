@@ -111,3 +111,94 @@ def test_plain_file_wins_over_its_zstd_sibling(tmp_path: Path) -> None:
     plain = _write(root, ROLLOUT, b"")
     _write(root, ROLLOUT + ".zst", b"")
     assert codex.find_files(root) == [plain]
+
+
+def _line(obj: dict[str, object]) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+def _meta(stamp: str, session: str, source: object = "cli", note: str = "") -> bytes:
+    payload = {"id": session, "cwd": "/home/dev/app", "instructions": note, "source": source}
+    return _line({"timestamp": stamp, "type": "session_meta", "payload": payload})
+
+
+def _context(stamp: str) -> bytes:
+    return _line({"timestamp": stamp, "type": "turn_context", "payload": {"model": "gpt-5"}})
+
+
+def _count(stamp: str, total_input: int) -> bytes:
+    usage = {"input_tokens": total_input, "cached_input_tokens": 0, "output_tokens": total_input // 10}
+    info = {"total_token_usage": usage}
+    return _line({"timestamp": stamp, "type": "event_msg", "payload": {"type": "token_count", "info": info}})
+
+
+SPAWNED = {"subagent": {"thread_spawn": {"parent_thread_id": "p1", "depth": 1}}}
+
+
+def _spawned_rollout() -> bytes:
+    """A spawned thread: replays its parent's two calls in its first second, then makes its own."""
+    return (
+        _meta("2026-01-05T09:05:00.000Z", "c1", SPAWNED, note="x" * 3000)
+        + _context("2026-01-05T09:05:00.100Z")
+        + _count("2026-01-05T09:05:00.200Z", 1000)
+        + _count("2026-01-05T09:05:00.300Z", 3000)
+        + _count("2026-01-05T09:06:00.000Z", 4000)
+    )
+
+
+def test_a_spawned_thread_counts_only_its_own_calls() -> None:
+    result = codex.parse(_spawned_rollout(), path="rollout-c.jsonl", state={}, final=True)
+    assert [(e.input_tokens, e.output_tokens) for e in result.events] == [(1000, 100)]
+
+
+def test_a_spawned_thread_first_read_half_written_still_skips_the_replay(db: Database, tmp_path: Path) -> None:
+    root = tmp_path / "codex"
+    whole = _spawned_rollout()
+    path = _write(root, "rollout-2026-01-05T09-05-00-c1.jsonl", whole[:1000])  # session_meta cut short
+    import_local_logs(db, source_names=["codex"], paths=[root])
+    path.write_bytes(whole)
+    import_local_logs(db, source_names=["codex"], paths=[root])
+    with db.session() as session:
+        inputs = session.scalars(select(UsageRecord.input_tokens).where(UsageRecord.source == "codex")).all()
+    assert inputs == [1000]  # the thread's own call; the replayed two are its parent's
+
+
+def test_the_word_thread_spawn_in_a_prompt_does_not_make_a_session_a_spawned_thread() -> None:
+    prompt = _line(
+        {
+            "timestamp": "2026-01-05T10:00:00.050Z",
+            "type": "response_item",
+            "payload": {"type": "message", "content": "why does thread_spawn in codex-rs/core fail?"},
+        }
+    )
+    data = (
+        _meta("2026-01-05T10:00:00.000Z", "s1")
+        + prompt
+        + _context("2026-01-05T10:00:00.100Z")
+        + _count("2026-01-05T10:00:00.200Z", 1000)
+        + _count("2026-01-05T10:01:00.000Z", 3000)
+    )
+    result = codex.parse(data, path="rollout-s.jsonl", state={}, final=True)
+    assert [e.input_tokens for e in result.events] == [1000, 2000]
+
+
+def test_a_torn_last_line_in_a_compressed_rollout_is_reported(db: Database, tmp_path: Path) -> None:
+    root = tmp_path / "codex"
+    sample = (SAMPLES / "codex-rollout.jsonl").read_bytes().rstrip(b"\n")
+    torn = sample[: sample.rfind(b"\n") + 40]  # the last token_count cut short, as a crash leaves it
+    archived = root / "archived_sessions"
+    archived.mkdir(parents=True)
+    (archived / (ROLLOUT + ".zst")).write_bytes(zstandard.ZstdCompressor().compress(torn))
+    summary = import_local_logs(db, source_names=["codex"], paths=[root])
+    assert summary.broken_lines == 1
+    assert summary.broken_examples[0].line == torn.count(b"\n") + 1
+    assert set(_by_model(db)) == {"gpt-5-codex"}
+    again = import_local_logs(db, source_names=["codex"], paths=[root])
+    assert (again.files_unchanged, again.broken_lines) == (1, 0)
+
+
+def test_corrupt_lines_without_a_marker_are_counted() -> None:
+    data = _meta("2026-01-05T10:00:00.000Z", "s1") + b"\x00\x93garbage\xff\n" + _count("2026-01-05T10:00:01Z", 100)
+    result = codex.parse(data, path="rollout-s.jsonl", state={}, final=True)
+    assert [item.line for item in result.broken] == [2]
+    assert len(result.events) == 1

@@ -55,3 +55,17 @@ def test_a_message_appended_again_replaces_the_earlier_record(db: Database, tmp_
         records = session.scalars(select(UsageRecord)).all()
     assert len(records) == 1
     assert records[0].output_tokens == 400 + 420
+
+
+def test_a_lone_surrogate_escape_node_writes_does_not_lose_the_message(db: Database, tmp_path: Path) -> None:
+    """Node's JSON.stringify writes half of a split emoji as `\\ud83d`: valid JSON that must read."""
+    chats = _chats(tmp_path)
+    legacy = (SAMPLES / "gemini-cli-session-legacy.json").read_text()
+    legacy = legacy.replace('"type": "user"', '"type": "user", "note": "cut \\ud83d"', 1)
+    assert "\\ud83d" in legacy
+    (chats / "session-2025-10-01T08-00-00000000.json").write_text(legacy)
+    summary = import_local_logs(db, source_names=["gemini-cli"], paths=[tmp_path / "gemini" / "tmp"])
+    assert summary.broken_lines == 0
+    with db.session() as session:
+        records = {r.model: r for r in session.scalars(select(UsageRecord))}
+    assert (records["gemini-2.5-flash"].input_tokens, records["gemini-2.5-flash"].output_tokens) == (5000, 20)

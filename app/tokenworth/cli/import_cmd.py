@@ -106,10 +106,10 @@ def print_summary(ctx: CliContext, summary: ImportSummary) -> None:
     if summary.replays_removed:  # the clean-up an interrupted import did not get to
         ctx.out(f"Removed {summary.replays_removed:,} replayed sidechain records an interrupted import left.")
     ctx.out(
-        f"Imported {summary.records_added:,} new records from {summary.files_read:,} of "
-        f"{summary.files_found:,} files ({summary.bytes_read / 1e6:,.1f} MB read, "
+        f"Imported {plural(summary.records_added, 'new record')} from {summary.files_read:,} of "
+        f"{plural(summary.files_found, 'file')} ({summary.bytes_read / 1e6:,.1f} MB read, "
         f"{summary.files_unchanged:,} unchanged) in {summary.seconds:.2f} s; "
-        f"{summary.records_after:,} records in the ledger."
+        f"{plural(summary.records_after, 'record')} in the ledger."
     )
     if summary.stopped:
         ctx.err("warning: stopped before every file was read; the next import reads the rest")

@@ -26,6 +26,7 @@ import orjson
 from tokenworth.core.db import Database
 from tokenworth.core.dedupe import ConflictPolicy
 from tokenworth.sources.files import LogFile
+from tokenworth.sources.lines import TORN_LINE
 from tokenworth.sources.local_logs import LocalLogSource, resolve_sources, sniff_source
 from tokenworth.sources.records import BrokenLine, UsageEvent
 
@@ -525,7 +526,13 @@ def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, sta
             yield _Chunk([], [], offset, 0, failure=str(exc))
             return
         result = source.parse(data, path=str(path), state=state, final=True)
-        yield _Chunk(result.events, result.broken, end if result.consumed else 0, len(data))
+        broken = result.broken
+        complete = bool(result.consumed)  # else a JSON document caught mid-write: read it again
+        if path.name.endswith(".zst"):  # never grows: a torn last line will not be finished later
+            complete = True
+            if data[result.consumed :].strip():
+                broken = [*broken, BrokenLine(str(path), int(state.get("line", 1)), TORN_LINE)]
+        yield _Chunk(result.events, broken, end if complete else 0, len(data))
         return
     try:
         handle = path.open("rb")

@@ -24,7 +24,7 @@ FALLBACK_MODEL = "gpt-5"
 """Early Codex builds (Sept 2025) wrote no `turn_context`; they ran gpt-5 (as ccusage assumes)."""
 
 _MARKERS = (b'"token_count"', b'"turn_context"', b'"session_meta"')
-_SPAWN_MARKER = b"thread_spawn"
+_SPAWN = "thread_spawn"
 _UUID_IN_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 _TOTAL_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
 
@@ -67,11 +67,22 @@ def parse(data: bytes, *, path: str, state: dict[str, Any], final: bool) -> Pars
     `state` carries what a later chunk needs: the model in force, the last running total,
     the session's id, folder and branch.
     """
-    if "spawn" not in state:
-        state["spawn"] = _SPAWN_MARKER in data[:16384]
     return parse_json_lines(
         data, path=path, state=state, final=final, handle=lambda obj: _handle(obj, path, state), markers=_MARKERS
     )
+
+
+def _spawned(source: Any) -> bool:
+    """Whether a `session_meta` source names a spawned thread (`{"subagent": {"thread_spawn":
+    {...}}}`), whose rollout starts by replaying its parent's calls.
+
+    Read from the parsed first line, not by finding the word in the file's first bytes (as
+    ccusage does): a user who writes "thread_spawn" in a prompt would lose a turn, and a first
+    line read half-written would settle the question before it was known.
+    """
+    if isinstance(source, dict):
+        return _SPAWN in source or any(_spawned(value) for value in source.values())
+    return isinstance(source, str) and source == _SPAWN
 
 
 def _handle(obj: dict[str, Any], path: str, state: dict[str, Any]) -> UsageEvent | None:
@@ -80,6 +91,9 @@ def _handle(obj: dict[str, Any], path: str, state: dict[str, Any]) -> UsageEvent
     if not isinstance(payload, dict):
         return None
     if kind == "session_meta":
+        if not state.get("meta_seen"):  # the file's own: a fork may copy its parent's after it
+            state["meta_seen"] = True
+            state["spawn"] = _spawned(payload.get("source"))
         if isinstance(payload.get("id"), str):
             state["session"] = payload["id"]
         if isinstance(payload.get("cwd"), str):

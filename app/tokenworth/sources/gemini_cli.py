@@ -12,10 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from tokenworth.core.timeutil import parse_timestamp
-from tokenworth.sources.lines import as_int, parse_json_lines
+from tokenworth.sources.lines import as_int, loads_json, parse_json_lines
 from tokenworth.sources.records import BrokenLine, ParseResult, UsageEvent
 
 SOURCE = "gemini-cli"
@@ -71,8 +69,8 @@ def parse(data: bytes, *, path: str, state: dict[str, Any], final: bool) -> Pars
 def _parse_legacy(data: bytes, path: str) -> ParseResult:
     result = ParseResult(consumed=len(data))
     try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError:
+        doc = loads_json(data)
+    except ValueError:
         result.consumed = 0  # maybe mid-write: read again next time
         result.broken.append(BrokenLine(path, 1, "not valid JSON (torn or corrupt file)"))
         return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,8 +27,8 @@ def consumed_bytes(data: bytes, *, final: bool) -> int:
         if not tail.strip():
             return len(data)
         try:
-            orjson.loads(tail)
-        except orjson.JSONDecodeError:
+            loads_json(tail)
+        except ValueError:
             return consumed
         return len(data)
     return consumed
@@ -66,10 +68,8 @@ def scan_lines(data: bytes, marker: bytes, limit: int) -> tuple[list[tuple[int, 
             end = limit
         if find(marker, start, end) >= 0:
             marked.append((index, data[start:end]))
-        elif end == start or data[end - 1] != _CLOSING_BRACE:
-            stripped = data[start:end].rstrip()
-            if stripped and not stripped.endswith(b"}") and loads_object(stripped) is None:
-                torn.append(index)
+        elif (end == start or data[end - 1] != _CLOSING_BRACE) and _torn(data[start:end]):
+            torn.append(index)
         index += 1
         start = end + 1
     newlines = index if limit and data[limit - 1] == 10 else max(index - 1, 0)
@@ -81,13 +81,49 @@ def line_number(data: bytes, offset: int, first_line: int) -> int:
     return first_line + data.count(b"\n", 0, offset)
 
 
+def loads_json(data: bytes) -> Any:
+    """JSON as the agents (Node) write it; ValueError when it is not JSON.
+
+    Node's `JSON.stringify` writes half of a split emoji as a lone `\\ud83d` escape (a tool output
+    cut mid-character): valid JSON that orjson and msgspec refuse. Such text is read by the
+    standard library instead, with each lone surrogate made U+FFFD, so the line's usage counts
+    and no string that cannot be stored as UTF-8 gets further.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        if b"\\u" not in data:
+            raise
+    return _without_lone_surrogates(json.loads(data))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(key): _without_lone_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    return value
+
+
 def loads_object(line: bytes) -> dict[str, Any] | None:
     """A JSON object from one line, or None when the line is not one."""
     try:
-        value = orjson.loads(line)
-    except orjson.JSONDecodeError:
+        value = loads_json(line)
+    except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def _torn(line: bytes) -> bool:
+    """Whether a line skipped by its markers is no JSON object: only a line that does not end
+    in `}` is decoded to find out (as `scan_lines` does)."""
+    stripped = line.rstrip()
+    return bool(stripped) and not stripped.endswith(b"}") and loads_object(stripped) is None
 
 
 def parse_json_lines(
@@ -108,6 +144,8 @@ def parse_json_lines(
     first_line = int(state.get("line", 1))
     for offset, line in iter_lines(data, limit):
         if not (any(marker in line for marker in markers) if markers else line.strip()):
+            if _torn(line):  # not read for its fields, but a torn write is still counted
+                result.broken.append(BrokenLine(path, line_number(data, offset, first_line), TORN_LINE))
             continue
         obj = loads_object(line)
         if obj is None:
