@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CliRunner
-from tokenworth.core.money import format_cost, format_signed_usd, format_usd
+from tokenworth.core.money import format_cost, format_signed_usd, format_usd, money_label, without_thousands_commas
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,38 @@ def test_report_table_shows_less_than_a_cent_and_json_the_exact_cost(cli: CliRun
     day = next(line for line in table.splitlines() if line.startswith("2026-01-05"))
     assert day.endswith("<$0.01")
     assert "$0.00" not in table
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [
+        (0.0, "$0"),
+        (0.0001, "$0.0001"),  # a tick below a tenth of a cent keeps its digits, never "$0.000"
+        (0.0005, "$0.0005"),
+        (0.00012, "$0.00012"),
+        (0.005, "$0.005"),
+        (0.015, "$0.015"),  # between $0.01 and $0.02, not a second "$0.01"
+        (0.05, "$0.05"),
+        (0.1 * 3, "$0.30"),  # float noise is not a digit
+        (1.25, "$1.25"),
+        (2.5, "$2.5"),
+        (1500.0, "$1.5k"),
+        (1250.0, "$1.25k"),
+        (2e6, "$2.0M"),
+        (1e9, "$1.0B"),
+    ],
+)
+def test_chart_tick_labels_stay_distinct_at_both_ends(value: float, label: str) -> None:
+    assert money_label(value) == label
+
+
+@pytest.mark.parametrize("typed", ["99,50", "5,5", "1.234,56", "1,00", ",5", "1,2345"])
+def test_a_comma_that_does_not_group_thousands_is_refused(typed: str) -> None:
+    """A decimal comma dropped would read 100x the amount meant."""
+    with pytest.raises(ValueError, match="comma only groups thousands"):
+        without_thousands_commas(typed)
+
+
+def test_thousands_commas_are_removed() -> None:
+    assert without_thousands_commas("1,234,567.5") == "1234567.5"
+    assert without_thousands_commas("250") == "250"

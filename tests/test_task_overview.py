@@ -78,3 +78,17 @@ def test_no_tasks_means_no_tfp(db: Database) -> None:
     write_events(db, known_events())
     value = value_overview(db, OverviewQuery(JANUARY), UTC)
     assert (value.tfp, value.month_tfp, value.weekly, value.tasks) == (None, None, (), ())
+
+
+def test_a_week_running_into_the_next_month_has_one_tfp_whichever_month_shows_it(db: Database) -> None:
+    """The week of Mon Jan 26 ends Sun Feb 1: a task ending on Feb 1 belongs to it in January's
+    chart as much as in February's."""
+    write_events(db, known_events())
+    log_task(db, TaskDraft("Late January", Decimal(20), at(27, 10), at(27, 11)))
+    log_task(db, TaskDraft("Into February", Decimal(40), at(1, 9, month=2), at(1, 10, month=2)))
+    january = value_overview(db, OverviewQuery(JANUARY), UTC)
+    february = value_overview(db, OverviewQuery(month_period(2026, 2)), UTC)
+    (last_of_january,) = [week for week in january.weekly if week.week_start == date(2026, 1, 26)]
+    (first_of_february,) = [week for week in february.weekly if week.week_start == date(2026, 1, 26)]
+    assert last_of_january == first_of_february
+    assert last_of_january.value == Decimal(60)

@@ -29,6 +29,7 @@ from tokenworth.services.tasks import (
     list_categories,
     list_tasks,
     log_task,
+    parse_amount,
     start_task,
     stop_task,
     unassign,
@@ -193,6 +194,8 @@ def test_running_task_claims_new_usage_until_stopped(db: Database) -> None:
         (TaskDraft("  ", Decimal(1), at(5, 10), at(5, 11)), "needs a title"),
         (TaskDraft("x", Decimal(1)), "--start and --end"),
         (TaskDraft("x", Decimal(1), at(5, 10), at(5, 11), link_url="ftp://x"), "http"),
+        (TaskDraft("x", "99,50", at(5, 10), at(5, 11)), "comma only groups thousands"),  # type: ignore[arg-type]
+        (TaskDraft("x", "1.234,56", at(5, 10), at(5, 11)), "comma only groups thousands"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(ledger: Database, draft: TaskDraft, message: str) -> None:
@@ -314,3 +317,17 @@ def test_check_draft_refuses_what_saving_would_and_writes_nothing(ledger: Databa
     check_draft(ledger, TaskDraft("Fine", Decimal(1), at(12, 9), at(12, 10)))
     check_draft(ledger, TaskDraft("Feature A", Decimal(30), at(5, 10), at(5, 12)), task_id=tasks["T1"])
     assert (list_tasks(ledger), shares(ledger)) == before
+
+
+def test_thousands_commas_are_read_as_such() -> None:
+    assert parse_amount("$1,200.50") == Decimal("1200.50")
+    assert parse_amount("12,345,678") == Decimal("12345678")
+
+
+def test_a_logged_task_may_not_start_in_the_future(ledger: Database) -> None:
+    """Logged work is work done; a future span would block `task start` until it began."""
+    now = at(5, 12)
+    with pytest.raises(TaskInputError, match="in the future"):
+        log_task(ledger, TaskDraft("Later", Decimal(5), at(6, 10), at(6, 11)), now=now)
+    started_soon = log_task(ledger, TaskDraft("Rounded", Decimal(5), at(5, 12, 3), at(5, 13)), now=now)
+    assert started_soon.started_at == at(5, 12, 3)  # a few minutes ahead of the clock is fine

@@ -102,3 +102,13 @@ def test_a_custom_range_and_its_long_tfp_note_do_not_widen_the_page(
     qtbot.wait(20)
     assert window.content.minimumSizeHint().width() <= window.scroll.viewport().width()
     assert not window.scroll.horizontalScrollBar().isVisible()
+
+
+def test_the_dashboard_opens_within_the_screens_free_area(qtbot) -> None:
+    """1280x900 by default, but never larger than the screen (here the offscreen one, 800x800):
+    Refresh, Settings and the tables stay reachable on a small laptop."""
+    window = DashboardWindow()
+    qtbot.addWidget(window)
+    area = window.screen().availableGeometry()
+    assert area.width() < 1280 or area.height() < 900  # else this test shows nothing
+    assert area.contains(window.geometry())

@@ -12,15 +12,21 @@ from tokenworth.cli.output import render_table, tokens, unpriced_note, write_jso
 from tokenworth.cli.routing_cmd import add_routing_arguments
 from tokenworth.cli.value_cmd import add_value_arguments
 from tokenworth.core.money import format_cost
+from tokenworth.core.timeutil import check_year
 from tokenworth.services.reports import REPORT_KINDS, UsageReport, usage_report
 from tokenworth.services.source_names import UnknownSourceError, check_source_names
 
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text if "-" in text else f"{text[:4]}-{text[4:6]}-{text[6:]}")
+        day = date.fromisoformat(text if "-" in text else f"{text[:4]}-{text[4:6]}-{text[6:]}")
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date like 2026-01-31, got {text!r}") from None
+    try:
+        check_year(day.year, text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return day
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ of 1e-10 US dollars (see core.dbtypes). Sums in SQL stay exact and portable.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_EVEN, Decimal
 
 MONEY_SCALE = 10**10
@@ -65,19 +66,44 @@ def decimal_str(amount: Decimal | None) -> str | None:
 
 
 def money_label(value: float) -> str:
-    """Short dollar labels for chart axes: $0.05, $3, $120, $1.5k, $12k, $1.2M (the dashboard's
-    and the exported charts' ticks alike)."""
+    """Short dollar labels for chart axes: $0.0005, $0.015, $0.05, $3, $1.25, $120, $1.5k, $12k,
+    $1.2M, $1.0B (the dashboard's and the exported charts' ticks alike). Each tick keeps the digits
+    that tell it from its neighbours: $0.015 is not rounded into $0.01 or $0.02."""
     size = abs(value)
+    if size >= 1e9:
+        return f"${_shortest(value / 1e9, 1)}B"
     if size >= 1e6:
-        return f"${value / 1e6:.1f}M"
+        return f"${_shortest(value / 1e6, 1)}M"
     if size >= 1e4:
-        return f"${value / 1e3:.0f}k"
+        return f"${_shortest(value / 1e3, 0)}k"
     if size >= 1e3:
-        return f"${value / 1e3:.1f}k"
-    if size >= 10 or value == 0:
-        return f"${value:.0f}"
-    if size >= 1:
-        return f"${value:.1f}".replace(".0", "")
-    if size >= 0.01:
-        return f"${value:.2f}"
-    return f"${value:.3f}"
+        return f"${_shortest(value / 1e3, 1)}k"
+    if size >= 1 or value == 0:
+        return f"${_shortest(value, 0, 2)}"
+    return f"${_shortest(value, 2)}"
+
+
+def _shortest(number: float, min_places: int, max_places: int = 10) -> str:
+    """`number` with the fewest decimals (at least `min_places`) that still show it exactly, to a
+    billionth of its size: tick values are round numbers carrying float noise (0.1 * 3)."""
+    tolerance = abs(number) * 1e-9
+    for places in range(min_places, max_places):
+        if abs(round(number, places) - number) <= tolerance:
+            return f"{number:.{places}f}"
+    return f"{number:.{max_places}f}"
+
+
+_GROUPED_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+
+
+def without_thousands_commas(text: str) -> str:
+    """Typed dollars with their thousands commas removed: `1,234.50` -> `1234.50`.
+
+    ValueError for a comma anywhere else: `99,50` or `1.234,56` use a decimal comma, and dropping
+    it would read a hundred times the amount meant.
+    """
+    if "," not in text:
+        return text
+    if not _GROUPED_THOUSANDS.fullmatch(text):
+        raise ValueError(f"a comma only groups thousands (1,250.50); write cents with a point, not {text!r}")
+    return text.replace(",", "")

@@ -133,20 +133,43 @@ def parse_month(text: str) -> tuple[int, int]:
         raise ValueError(f"month must look like 2026-01, got {text!r}") from None
     if not 1 <= month <= 12 or len(year_s) != 4:
         raise ValueError(f"month must look like 2026-01, got {text!r}")
+    check_year(year, text)
     return year, month
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 9998
+"""The years a date typed by the user may name: the calendar's own edges (year 1, 9999) overflow
+the month after, a day's end or a zone's offset."""
+
+
+def check_year(year: int, text: str) -> None:
+    """ValueError, naming `text`, for a year outside `FIRST_YEAR`..`LAST_YEAR`."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"the year must be between {FIRST_YEAR} and {LAST_YEAR}, got {text!r}")
+
+
 def parse_day_or_time(text: str, zone: tzinfo) -> datetime:
-    """A user-given 'YYYY-MM-DD' (start of that local day) or ISO time, as UTC."""
+    """A user-given 'YYYY-MM-DD' (start of that local day) or ISO time, as UTC.
+
+    A local time the clocks skipped (spring forward) is refused; one they passed twice (fall
+    back) is the first of the two.
+    """
     text = text.strip()
     try:
-        if len(text) == 10:
-            return local_day_start(date.fromisoformat(text), zone)
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text) if len(text) != 10 else None
+        day = date.fromisoformat(text) if moment is None else moment.date()
     except ValueError:
         raise ValueError(f"expected a date like 2026-01-31 or a time like 2026-01-31T14:00, got {text!r}") from None
+    check_year(day.year, text)
+    if moment is None:
+        return local_day_start(day, zone)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
+        if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != moment.replace(tzinfo=None):
+            raise ValueError(
+                f"{text} does not exist in {zone_name(zone)} (the clocks skipped it); give a time after"
+                " the change, or one with its UTC offset, like 2026-01-31T14:00+01:00"
+            )
     return moment.astimezone(UTC)
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from tokenworth.core.money import decimal_str
+from tokenworth.core.money import decimal_str, without_thousands_commas
 from tokenworth.core.pricing import POPULAR_MODELS, PriceBook, cost_usd
 from tokenworth.core.timeutil import utc_now
 from tokenworth.core.tokens import count_tokens, tokenizer_for_model
@@ -45,7 +45,7 @@ def decode_prompt(data: bytes, source: str) -> str:
 def parse_output_tokens(text: str) -> int:
     """`--output-tokens`: a whole number of tokens, zero or more."""
     try:
-        value = int(text.strip().replace("_", "").replace(",", ""))
+        value = int(without_thousands_commas(text.strip().replace("_", "")))
     except ValueError:
         raise ValueError(f"--output-tokens must be a whole number of tokens, got {text!r}") from None
     if value < 0:

@@ -73,7 +73,9 @@ def _weekly(db: Database, period: Period, zone: tzinfo) -> tuple[WeeklyTfp, ...]
     last = week_start(period.end)
     seen: set[int] = set()
     weeks: dict[date, list[Decimal]] = {}
-    for month in months_of(Period("custom", first, period.end)):
+    # Through the last week's Sunday: a week running into the next month keeps the tasks that end
+    # there, so a week's TFP is the same whichever period shows it.
+    for month in months_of(Period("custom", first, last + timedelta(days=6))):
         for task in list_tasks(db, month=month, zone=zone):
             if task.id in seen or task.value is None:
                 continue

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from tokenworth.core.analytics import Tfp, exceeds, tfp, units_to_money
 from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
-from tokenworth.core.money import decimal_str, quantize_money, to_units
+from tokenworth.core.money import decimal_str, quantize_money, to_units, without_thousands_commas
 from tokenworth.core.task_models import NO_BRANCH, Task, TaskBranch, TaskSession
 from tokenworth.core.timeutil import from_epoch_ms, month_bounds, to_epoch_ms, utc_now
 from tokenworth.services.attribution import (
@@ -68,11 +68,11 @@ def parse_amount(text: str | Decimal | int | None, what: str = "value") -> Decim
     if isinstance(text, Decimal | int) and not isinstance(text, bool):
         amount = Decimal(text)
     else:
-        cleaned = str(text).strip().replace(",", "").replace("_", "")
-        if cleaned.startswith("$"):
-            cleaned = cleaned[1:]
+        cleaned = str(text).strip().replace("_", "").removeprefix("$")
         try:
-            amount = Decimal(cleaned)
+            amount = Decimal(without_thousands_commas(cleaned))
+        except ValueError as exc:
+            raise TaskInputError(f"{what}: {exc}") from None
         except InvalidOperation:
             raise TaskInputError(f"{what} must be a number of dollars like 150 or 99.50, got {text!r}") from None
     if not amount.is_finite():
@@ -132,6 +132,21 @@ def _check_span(start: datetime, end: datetime | None) -> None:
         if end < start:
             raise TaskInputError(f"the end ({end:%Y-%m-%d %H:%M} UTC) is before the start ({start:%Y-%m-%d %H:%M} UTC)")
         raise TaskInputError("a task must end after it starts")
+
+
+def _check_logged_start(start: datetime, now: datetime) -> None:
+    """A logged task is work done: one starting later than now would block `task start` until
+    then (a running task may overlap no other), so it is refused."""
+    if start > now + LOGGED_START_SLACK:
+        raise TaskInputError(
+            f"the start ({start:%Y-%m-%d %H:%M} UTC) is in the future; log work once it has begun"
+            " (or `tokenworth task start` it then)"
+        )
+
+
+LOGGED_START_SLACK = timedelta(minutes=5)
+"""A typed start a little ahead of this machine's clock (another device's clock, a rounded
+minute) is still accepted."""
 
 
 # --- what callers get back --------------------------------------------------------------------
@@ -571,6 +586,7 @@ def log_task(db: Database, draft: TaskDraft, *, now: datetime | None = None) -> 
     with db.session() as session:
         conn = session.connection()
         clean = clean_draft(conn, draft)
+        _check_logged_start(clean.start, moment)
         for assignment in clean.assignments:
             _check_assignment_free(session, assignment, None)
             _check_assignment_known(conn, assignment)
@@ -612,6 +628,7 @@ def check_draft(db: Database, draft: TaskDraft, *, task_id: int | None = None) -
         conn = session.connection()
         clean = clean_draft(conn, draft)
         if task_id is None:
+            _check_logged_start(clean.start, utc_now())
             for assignment in clean.assignments:
                 _check_assignment_free(session, assignment, None)
                 _check_assignment_known(conn, assignment)

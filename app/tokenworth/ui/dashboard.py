@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QPixmap, QResizeEvent
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -285,6 +285,9 @@ ARRANGEMENT_MIN_WIDTH_PX = (("wide", 1240), ("medium", 760), ("narrow", 0))
 """The window width from which each arrangement is used, widest first."""
 
 
+DEFAULT_SIZE = (1280, 900)
+
+
 class DashboardWindow(QMainWindow):
     """Month at a glance plus the chosen period's charts and tables; updates in place."""
 
@@ -302,7 +305,7 @@ class DashboardWindow(QMainWindow):
     ):
         super().__init__(parent)
         self.setWindowTitle("Tokenworth")
-        self.resize(1280, 900)
+        self.resize(*DEFAULT_SIZE)
         self.quit_on_close = False
         self.today = today or date.today()
         self.colors = colors or ColorAssigner()
@@ -313,6 +316,18 @@ class DashboardWindow(QMainWindow):
         self._build_body()
         self._loading_message = ""
         self._loading("Loading…")
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        """The default size, shrunk to the screen's free area and centred in it: on a laptop's
+        1280x800 or a 1024x600 netbook every button stays on screen (the body scrolls)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        width, height = min(DEFAULT_SIZE[0], area.width()), min(DEFAULT_SIZE[1], area.height())
+        self.resize(width, height)
+        self.move(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2)
 
     # layout -------------------------------------------------------------------------------------
 
@@ -638,7 +653,7 @@ class DashboardWindow(QMainWindow):
         """Render the whole dashboard, toolbar to last chart, to a PNG (no scrolling cut-off)."""
         from PySide6.QtWidgets import QApplication
 
-        self.resize(width, 900)
+        self.resize(width, DEFAULT_SIZE[1])
         self.show()
         QApplication.processEvents()
         chrome = self.height() - self.scroll.viewport().height()

@@ -15,7 +15,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QImage, QPainter, QPen
 from PySide6.QtWidgets import QApplication
 
-from tokenworth.core.money import money_label
+from tokenworth.core.money import format_usd, money_label
 from tokenworth.services.summary_charts import (
     OTHER,
     ChartSpec,
@@ -247,7 +247,7 @@ def draw_model_costs(spec: ModelCostChart) -> bytes:
     row = 30.0
     probe = Canvas.open(WIDTH_PX, 10)
     name_width = min(max((probe.text_width(elide(n, 36), LABEL_PX) for n, _c in bars), default=60) + 24, WIDTH_PX * 0.4)
-    value_width = max((probe.text_width(f"${c:,.2f}", LABEL_PX) for _n, c in bars), default=40) + 16
+    value_width = max((probe.text_width(format_usd(c), LABEL_PX) for _n, c in bars), default=40) + 16
     probe.painter.end()
 
     height = 48 + row * len(bars) + 40
@@ -282,7 +282,7 @@ def draw_model_costs(spec: ModelCostChart) -> bytes:
             size=LABEL_PX,
             align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
         )
-        canvas.text(QRectF(plot.left() + width + 6, y, value_width + 10, row), f"${cost:,.2f}", size=LABEL_PX)
+        canvas.text(QRectF(plot.left() + width + 6, y, value_width + 10, row), format_usd(cost), size=LABEL_PX)
     painter.setPen(QPen(QColor(AXIS_COLOR), 1))
     painter.drawLine(QPointF(plot.left(), plot.top()), QPointF(plot.left(), plot.bottom()))
     return canvas.png()
@@ -328,6 +328,7 @@ def draw_value_cost(spec: ValueCostChart) -> bytes:
         return plot.bottom() - (math.log10(amount) - math.log10(low)) / span * plot.height()
 
     painter = canvas.painter
+    x_label_end = -math.inf  # right edge of the last cost label drawn: a label that would touch it is left out
     for tick in _log_ticks(low, high):
         x, y = to_x(tick), to_y(tick)
         painter.setPen(QPen(QColor(GRID_COLOR), 1))
@@ -341,8 +342,12 @@ def draw_value_cost(spec: ValueCostChart) -> bytes:
             color=MUTED_COLOR,
             align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
         )
+        half = canvas.text_width(label, TICK_PX) / 2
+        if x - half < x_label_end + 8:
+            continue
+        x_label_end = x + half
         canvas.text(
-            QRectF(x - 40, plot.bottom() + 5, 80, 18),
+            QRectF(x - half - 4, plot.bottom() + 5, 2 * half + 8, 18),
             label,
             size=TICK_PX,
             color=MUTED_COLOR,
