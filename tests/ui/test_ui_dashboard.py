@@ -313,3 +313,26 @@ def test_tasks_table_flags_a_task_that_cost_more_than_it_was_worth(qtbot) -> Non
     assert model.data(model.index(1, 4)) == "7.50×"
     assert model.data(model.index(0, 4), Qt.ItemDataRole.ForegroundRole) is not None
     assert model.data(model.index(1, 4), Qt.ItemDataRole.ForegroundRole) is None
+
+
+def test_a_months_first_day_is_named_on_the_day_axis(qtbot) -> None:
+    """The label of the first bar overhangs the axis; pyqtgraph's default hid it, leaving "Nov 1"
+    (and the 31st at some widths) unnamed."""
+    from PySide6.QtGui import QImage, QPainter
+
+    from tokenworth.ui.charts import DailySpendChart
+
+    chart = DailySpendChart(ColorAssigner())
+    qtbot.addWidget(chart)
+    chart.resize(600, 320)
+    chart.show()
+    days = [date(2026, 11, d) for d in range(1, 31)]
+    chart.set_series(StackedDaily(days, {"a": [Decimal(1)] * 30}))
+    qtbot.wait(20)
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        texts = chart.day_axis.generateDrawSpecs(painter)[2]
+    finally:
+        painter.end()
+    assert "Nov 1" in [text for _rect, _flags, text in texts]

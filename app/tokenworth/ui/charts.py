@@ -92,6 +92,10 @@ class MoneyAxis(pg.AxisItem):
         return [money_label(v * scale) for v in values]
 
 
+DAY_LABEL_OVERHANG_PX = 28
+"""How far a day's label may reach past the end of its axis (half of "Dec 31", and some)."""
+
+
 class DayAxis(pg.AxisItem):
     """Day-index ticks labelled with dates ("Jan 5"), spaced to stay readable at any width."""
 
@@ -99,6 +103,9 @@ class DayAxis(pg.AxisItem):
         super().__init__(*args, **kwargs)
         self.days: list[date] = []
         self.weekly = False
+        # The first and last days' labels overhang the axis by half a label: pyqtgraph's default
+        # hides them, which left a month's 1st and 31st unnamed.
+        self.setStyle(hideOverlappingLabels=DAY_LABEL_OVERHANG_PX)
 
     def set_days(self, days: Sequence[date], *, weekly: bool = False) -> None:
         self.days = list(days)
@@ -555,7 +562,8 @@ class ValueCostScatter(ChartPanel):
     """Value against cost per task on log scales, coloured by category, break-even line TFP = 1.
     Hovering a point names the task."""
 
-    HINT = "Hover a point to see the task."
+    HINT = "Dashed line: TFP = 1 (above it, the work was worth more than its tokens). Hover a point to see the task."
+    """The line is named here, not on the plot, where its label hid the tasks near it."""
 
     def __init__(self, colors: ColorAssigner, parent: QWidget | None = None) -> None:
         super().__init__(
@@ -572,8 +580,6 @@ class ValueCostScatter(ChartPanel):
             angle=45,
             movable=False,
             pen=pg.mkPen(QColor(PACE_COLORS[Pace.OVER]), width=1.4, style=Qt.PenStyle.DashLine),
-            label="TFP = 1",
-            labelOpts={"position": 0.85},
         )
         self.plot_item.addItem(self.break_even, ignoreBounds=True)
         self.groups: dict[str, pg.ScatterPlotItem] = {}
@@ -583,10 +589,6 @@ class ValueCostScatter(ChartPanel):
         self.hidden_tasks = 0
         self.set_placeholder(NO_VALUE_YET)
         self.apply_palette()
-
-    def on_palette_applied(self, background: QColor, foreground: QColor) -> None:
-        if hasattr(self, "break_even"):
-            _line_label(self.break_even, foreground)
 
     def set_tasks(self, tasks: Sequence[TaskPoint]) -> None:
         plotted = [t for t in tasks if t.cost > 0 and t.value > 0]
