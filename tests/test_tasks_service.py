@@ -331,3 +331,16 @@ def test_a_logged_task_may_not_start_in_the_future(ledger: Database) -> None:
         log_task(ledger, TaskDraft("Later", Decimal(5), at(6, 10), at(6, 11)), now=now)
     started_soon = log_task(ledger, TaskDraft("Rounded", Decimal(5), at(5, 12, 3), at(5, 13)), now=now)
     assert started_soon.started_at == at(5, 12, 3)  # a few minutes ahead of the clock is fine
+
+
+def test_a_session_task_is_listed_in_the_month_of_its_spend_whatever_its_span(
+    ledger: Database, tasks: dict[str, int]
+) -> None:
+    """`task list --month` agrees with `report value`: a task attributed by its session keeps that
+    session's spend, so moving its span elsewhere does not drop it from the month of the spend."""
+    from datetime import UTC
+
+    edit_task(ledger, tasks["T3"], TaskChanges(start=at(2, 9, month=3), end=at(2, 10, month=3)))  # Codex work
+    assert "Codex work" in [view.title for view in list_tasks(ledger, month=(2026, 1), zone=UTC)]
+    assert [view.title for view in list_tasks(ledger, month=(2026, 3), zone=UTC)] == ["Codex work"]
+    assert list_tasks(ledger, month=(2026, 2), zone=UTC) == []

@@ -19,14 +19,14 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, false, func, or_, select, type_coerce
+from sqlalchemy import BigInteger, Connection, and_, false, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from tokenworth.core.analytics import Tfp, exceeds, tfp, units_to_money
 from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
 from tokenworth.core.money import decimal_str, quantize_money, to_units, without_thousands_commas
-from tokenworth.core.task_models import NO_BRANCH, Task, TaskBranch, TaskSession
+from tokenworth.core.task_models import NO_BRANCH, Task, TaskAttribution, TaskBranch, TaskSession
 from tokenworth.core.timeutil import from_epoch_ms, month_bounds, to_epoch_ms, utc_now
 from tokenworth.services.attribution import (
     UsageCell,
@@ -792,7 +792,9 @@ def get_task(db: Database, task_id: int) -> TaskView:
 
 
 def list_tasks(db: Database, *, month: tuple[int, int] | None = None, zone: tzinfo | None = None) -> list[TaskView]:
-    """Tasks newest first; with `month` (year, month cut in `zone`), those whose span touches it."""
+    """Tasks newest first; with `month` (year, month cut in `zone`), those whose span touches it
+    or holding spend from it (a task attributed by its session keeps that spend whatever its span
+    says, as `report value` counts it)."""
     sync_attribution(db)
     with db.session() as session:
         query = select(Task).order_by(Task.started_at.desc(), Task.id.desc())
@@ -800,7 +802,17 @@ def list_tasks(db: Database, *, month: tuple[int, int] | None = None, zone: tzin
             if zone is None:
                 raise ValueError("a month needs a time zone")
             start, end = month_bounds(month[0], month[1], zone)
-            query = query.where(Task.started_at < end, or_(Task.ended_at.is_(None), Task.ended_at > start))
+            spent_in_month = (
+                select(TaskAttribution.task_id)
+                .join(UsageRecord, UsageRecord.id == TaskAttribution.record_id)
+                .where(UsageRecord.ts >= start, UsageRecord.ts < end)
+            )
+            query = query.where(
+                or_(
+                    and_(Task.started_at < end, or_(Task.ended_at.is_(None), Task.ended_at > start)),
+                    Task.id.in_(spent_in_month),
+                )
+            )
         return task_views(session, list(session.scalars(query)))
 
 
