@@ -96,6 +96,9 @@ class FakeProviders:
     management_key: bool = True
     long_context: bool = False
     """Anthropic usage rows say their requests had a 200k-1M context window."""
+    restate: Callable[[str, str, list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+    """(provider, endpoint, a bucket's results) -> the results served: a provider restating its
+    buckets (groups regrouped or gone)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail(self, path: str, kind: str, page: int = 1, times: int | None = None, **extra: Any) -> Fault:
@@ -170,6 +173,8 @@ class FakeProviders:
         if kind == "slow":
             time.sleep(1.0)
             return handler(request)
+        if kind == "redirect":  # a proxy or captive portal answering for the provider
+            return Response("", status=302, headers={"Location": "https://proxy.example.test/login"})
         if kind.isdigit():
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
             return Response('{"error": {"message": "try later"}}', status=int(kind), headers=headers)
@@ -254,6 +259,8 @@ class FakeProviders:
                     result["input_uncached_tokens"] *= self.scale
                 if "input_cache_write_tokens" in result:
                     result["input_cache_write_tokens"] *= self.scale
+            if self.restate is not None:
+                results = self.restate(provider, endpoint, results)
             return {"object": "bucket", "start_time": start, "end_time": end, "results": results}
         name = "anthropic-usage-report.json" if endpoint == "usage" else "anthropic-cost-report.json"
         results = copy.deepcopy(sample(name)["data"][0]["results"])
@@ -263,6 +270,8 @@ class FakeProviders:
                 result["output_tokens"] *= self.scale
                 if self.long_context:
                     result["context_window"] = "200k-1M"
+        if self.restate is not None:
+            results = self.restate(provider, endpoint, results)
         return {"starting_at": _iso(start), "ending_at": _iso(end), "results": results}
 
     # --- OpenRouter ----------------------------------------------------------------------------

@@ -203,6 +203,9 @@ def test_poll_command_reports_each_account_and_exits_1_on_a_problem(
     assert only.code == 0, only.out
     assert '"status": "ok"' in only.out
     assert cli("poll", "--since", "tomorrow").code == 2
+    other = cli("poll", "--provider", "openai")  # keys are stored, just none of OpenAI's
+    assert other.code == 0
+    assert "No openai key stored. Add one with `tokenworth keys set openai`." in other.out
     reconciled = cli("report", "reconcile", "--no-import")
     assert "Estimated versus billed, per day (in UTC) and model" in reconciled.out
     sonnet = next(line for line in reconciled.out.splitlines() if "claude-sonnet-4-5-20250929" in line)

@@ -117,7 +117,9 @@ def test_first_openai_poll_backfills_90_days_over_several_pages(
     # the requests: aligned to UTC midnight, grouped as documented, cursor sent back as `page`
     first = next(args for path, args, _ in fake.requests if path.endswith("usage/completions"))
     assert first["start_time"] == [str(int(datetime(2025, 10, 12, tzinfo=UTC).timestamp()))]
-    assert first["group_by"] == ["model", "project_id", "api_key_id"]
+    assert first["group_by"] == ["model", "project_id", "api_key_id", "batch"]  # batch costs half
+    embeddings = next(args for path, args, _ in fake.requests if path.endswith("usage/embeddings"))
+    assert embeddings["group_by"] == ["model", "project_id", "api_key_id"]  # it takes no `batch`
     assert first["bucket_width"] == ["1d"]
     assert any(args.get("page") for path, args, _ in fake.requests if path.endswith("usage/completions"))
 
@@ -422,6 +424,7 @@ def test_a_rejected_key_is_not_retried_and_other_accounts_are_still_polled(
         ("missing_field", "page 3, bucket 2025-12-13T00:00:00Z, result 0: missing field 'input_tokens'"),
         ("empty_page", "page 3: empty page"),
         ("repeat_cursor", "page 3: pagination cursor repeated"),
+        ("redirect", "redirected (HTTP 302) to https://proxy.example.test/login; not followed"),
     ],
 )
 def test_a_bad_page_commits_nothing_from_it_and_loses_nothing_stored(
@@ -528,3 +531,67 @@ def test_a_daily_page_supersedes_only_its_own_accounts_hourly_rows(
     poll(clock=lambda: later)  # "Team" is refused; "team" turns 9-10 January into daily rows
     hourly = {r["account"] for r in usage_rows(db) if r["bucket_seconds"] == 3600 and r["ts"] < NOW}
     assert hourly == {"anthropic:Team"}  # still there: polled again once the key is fixed
+
+
+def _day_totals(db: Database, day: date) -> tuple[int, Decimal]:
+    """(input tokens, billed dollars) stored for one UTC day, every width and group."""
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    rows = [r for r in usage_rows(db) if start <= r["ts"] < start + timedelta(days=1)]
+    with db.engine.connect() as conn:
+        billed = conn.execute(
+            select(func.coalesce(func.sum(BilledCost.__table__.c.amount), 0)).where(
+                BilledCost.__table__.c.ts >= start, BilledCost.__table__.c.ts < start + timedelta(days=1)
+            )
+        ).scalar_one()
+    return sum(r["input_tokens"] for r in rows), Decimal(billed)
+
+
+def test_a_restated_bucket_replaces_what_was_stored_for_it(
+    db: Database, secrets: SecretStore, fake_env: dict[str, str], fake: FakeProviders, poll: Any
+) -> None:
+    """The provider regroups a bucket (the API key of its rows now null) or drops its rows: the
+    bucket then holds what the provider says now, never the old rows beside the new."""
+    add_account(db, secrets, fake_env, "anthropic")
+    assert poll().ok
+    day = date(2026, 1, 8)  # inside the next poll's two days of overlap
+    before = _day_totals(db, day)
+    assert before[0] > 0
+    assert before[1] > 0
+
+    def regroup(provider: str, endpoint: str, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [dict(result, api_key_id="apikey_new", workspace_id="wrk_new") for result in results]
+
+    fake.restate = regroup
+    assert poll().ok
+    assert _day_totals(db, day) == before  # the same usage under new group keys: counted once
+
+    fake.restate = lambda provider, endpoint, results: []
+    assert poll().ok
+    assert _day_totals(db, day) == (0, Decimal(0))
+    assert _day_totals(db, date(2026, 1, 5))[0] == before[0]  # before the overlap: untouched
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_batch_usage_is_priced_at_half_the_list_price(
+    db: Database, secrets: SecretStore, fake_env: dict[str, str], fake: FakeProviders, poll: Any, provider: str
+) -> None:
+    add_account(db, secrets, fake_env, provider)
+    assert poll().ok
+    standard = {(r["dedupe_key"], r["ts"]): r["cost"] for r in usage_rows(db) if r["cost"]}
+
+    def as_batch(served_by: str, endpoint: str, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if served_by == "anthropic" and endpoint == "usage":
+            return [dict(result, service_tier="batch") for result in results]
+        if served_by == "openai" and endpoint == "completions":
+            return [dict(result, batch=True) for result in results]
+        return results
+
+    fake.restate = as_batch
+    assert poll().ok
+    day = datetime(2026, 1, 9, tzinfo=UTC)  # re-read in the overlap, now as batch rows
+    rows = [r for r in usage_rows(db) if r["ts"] >= day and r["cost"] and r["model"] != "text-embedding-3-small"]
+    assert rows
+    for row in rows:
+        assert row["price_version"].endswith(", batch")
+    old_costs = sorted(cost for (key, ts), cost in standard.items() if ts >= day and "embeddings" not in key)
+    assert sorted(row["cost"] for row in rows) == [cost / 2 for cost in old_costs]

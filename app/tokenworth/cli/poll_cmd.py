@@ -54,7 +54,10 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         write_json(ctx.stdout, summary.as_json())
         return 0 if summary.ok else 1
     if not summary.accounts:
-        ctx.out("No provider keys stored. Add one with `tokenworth keys set openai` (or anthropic, openrouter).")
+        if args.provider:
+            ctx.out(f"No {args.provider} key stored. Add one with `tokenworth keys set {args.provider}`.")
+        else:
+            ctx.out("No provider keys stored. Add one with `tokenworth keys set openai` (or anthropic, openrouter).")
         return 0
     failed = sum(1 for account in summary.accounts if not account.ok)
     ctx.out(

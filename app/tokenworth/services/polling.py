@@ -26,10 +26,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from tokenworth.core.db import Database
 from tokenworth.core.ledger import upsert_rows
@@ -52,6 +53,7 @@ from tokenworth.sources.provider_http import (
 from tokenworth.sources.provider_records import (
     BilledCostRow,
     BucketWidth,
+    EndpointKind,
     EndpointSpec,
     Page,
     ProviderClient,
@@ -167,9 +169,11 @@ class _TierRates:
     """Rates for bucket rows: each kind of token at the tier one request of the bucket would pay
     (the long-context tier, or the base one)."""
 
-    def __init__(self, book: PriceBook, *, long_context: bool) -> None:
+    def __init__(self, book: PriceBook, *, long_context: bool, batch: bool = False) -> None:
         self.book = book
         self.request_input = LONG_CONTEXT_INPUT if long_context else 0
+        self.share = BATCH_SHARE if batch else Decimal(1)
+        self.batch = batch
         self._cache: dict[tuple[str, str, int], ModelRates | None] = {}
 
     def rates(self, provider: str, model: str, at: datetime) -> ModelRates | None:
@@ -177,14 +181,15 @@ class _TierRates:
         if key not in self._cache:
             rates = self.book.rates(provider, model, at)
             if rates is not None:
-                size = self.request_input
+                size, share = self.request_input, self.share
                 rates = replace(
                     rates,
-                    input=Rate(rates.input.at(size)),
-                    output=Rate(rates.output.at(size)),
-                    cache_read=Rate(rates.cache_read.at(size)),
-                    cache_write_5m=Rate(rates.cache_write_5m.at(size)),
-                    cache_write_1h=Rate(rates.cache_write_1h.at(size)),
+                    input=Rate(rates.input.at(size) * share),
+                    output=Rate(rates.output.at(size) * share),
+                    cache_read=Rate(rates.cache_read.at(size) * share),
+                    cache_write_5m=Rate(rates.cache_write_5m.at(size) * share),
+                    cache_write_1h=Rate(rates.cache_write_1h.at(size) * share),
+                    version=f"{rates.version[:56]}, batch" if self.batch else rates.version,
                 )
             self._cache[key] = rates
         return self._cache[key]
@@ -194,15 +199,23 @@ class _BucketPrices:
     """The base and the long-context rates of one poll's price book."""
 
     def __init__(self, book: PriceBook) -> None:
-        self.base = _TierRates(book, long_context=False)
-        self.long_context = _TierRates(book, long_context=True)
+        self.tiers = {
+            (long_context, batch): _TierRates(book, long_context=long_context, batch=batch)
+            for long_context in (False, True)
+            for batch in (False, True)
+        }
+
+    def of(self, page: Page, key: str) -> _TierRates:
+        return self.tiers[(key in page.long_context, key in page.batch)]
+
+
+BATCH_SHARE = Decimal("0.5")
+"""What the batch APIs charge of the list price (Anthropic's Message Batches, OpenAI's Batch
+API): every kind of token at half price."""
 
 
 def _usage_rows(page: Page, prices: _BucketPrices, polled_ms: int) -> list[dict[str, Any]]:
-    return [
-        event_row(event, prices.long_context if event.dedupe_key in page.long_context else prices.base, polled_ms)
-        for event in page.events
-    ]
+    return [event_row(event, prices.of(page, event.dedupe_key), polled_ms) for event in page.events]
 
 
 def _billed_row(cost: BilledCostRow, polled_at: datetime) -> dict[str, Any]:
@@ -275,34 +288,51 @@ def _read_progress(db: Database, account_id: int, endpoint: str) -> datetime | N
     return None if row is None else row[0]
 
 
+def _drop_superseded(conn: Connection, table: Table, prefix: str, page: Page, kept: set[str]) -> None:
+    """Delete the stored rows of this endpoint and account, within the page's buckets, that the
+    page no longer holds: finer rows a whole day's bucket replaces, and the rows of a bucket the
+    provider restated (a group that is gone, a group key that changed). The page is the provider's
+    whole account of its buckets; keeping such rows beside it would count their usage twice."""
+    if not page.bucket_starts:
+        return
+    c = table.c
+    first, last = min(page.bucket_starts), max(page.bucket_starts)
+    stored = conn.execute(
+        select(c.id, c.dedupe_key).where(
+            # not LIKE: SQLite's ignores case, and labels differing in case are two accounts
+            func.substr(c.dedupe_key, 1, len(prefix)) == prefix,
+            c.bucket_seconds <= page.width_seconds,
+            c.ts >= first,
+            c.ts < last + timedelta(seconds=page.width_seconds),
+        )
+    ).all()
+    gone = [row_id for row_id, key in stored if key not in kept]
+    for start in range(0, len(gone), 500):
+        conn.execute(delete(table).where(c.id.in_(gone[start : start + 500])))
+
+
 def _store_page(
     db: Database,
     account_id: int,
     poller: ProviderClient,
+    kind: EndpointKind,
     page: Page,
     prices: _BucketPrices,
     now: datetime,
 ) -> None:
-    """One transaction: the page's rows, the finer rows they supersede, and the new progress."""
+    """One transaction: the page's rows, the stored rows they supersede, and the new progress."""
     polled_ms = to_epoch_ms(now)
+    prefix = key_prefix(poller.provider, page.endpoint, poller.account)
     with db.engine.begin() as conn:
-        if page.bucket_starts and page.width_seconds > 3600 and not page.costs:  # usage pages
-            c = UsageRecord.__table__.c
-            first, last = min(page.bucket_starts), max(page.bucket_starts)
-            prefix = key_prefix(poller.provider, page.endpoint, poller.account)
-            conn.execute(
-                delete(UsageRecord.__table__).where(
-                    # not LIKE: SQLite's ignores case, and labels differing in case are two accounts
-                    func.substr(c.dedupe_key, 1, len(prefix)) == prefix,
-                    c.bucket_seconds < page.width_seconds,
-                    c.ts >= first,
-                    c.ts < last + timedelta(seconds=page.width_seconds),
-                )
-            )
-        if page.events:
-            upsert_rows(conn, _usage_rows(page, prices, polled_ms), "latest")
-        if page.costs:
-            upsert_billed(conn, [_billed_row(cost, now) for cost in page.costs])
+        if kind == "usage":
+            rows = _usage_rows(page, prices, polled_ms)
+            _drop_superseded(conn, UsageRecord.__table__, prefix, page, {row["dedupe_key"] for row in rows})
+            if rows:
+                upsert_rows(conn, rows, "latest")
+        else:
+            billed = [_billed_row(cost, now) for cost in page.costs]
+            _drop_superseded(conn, BilledCost.__table__, prefix, page, {row["dedupe_key"] for row in billed})
+            upsert_billed(conn, billed)
         if page.covered_until is not None:
             _set_progress(conn, account_id, page.endpoint, min(page.covered_until, now), now)
 
@@ -334,7 +364,7 @@ def _poll_endpoint(
     for window_start, window_end, width in windows:
         log.info("polling %s %s from %s (%s buckets)", poller.account, spec.name, window_start.isoformat(), width)
         for page in poller.pages(spec, window_start, window_end, width):
-            _store_page(db, account_id, poller, page, prices, now)
+            _store_page(db, account_id, poller, spec.kind, page, prices, now)
             result.pages += 1
             result.usage_rows += len(page.events)
             result.billed_rows += len(page.costs)

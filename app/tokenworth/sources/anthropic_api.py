@@ -91,6 +91,9 @@ class AnthropicPoller(BucketReportPoller):
     def _long_context(self, row: Reader) -> bool:
         return row.obj.get("context_window") == LONG_CONTEXT
 
+    def _batch(self, row: Reader) -> bool:
+        return row.obj.get("service_tier") == "batch"
+
     def _usage(self, spec: EndpointSpec, row: Reader, start: datetime, width_s: int) -> UsageEvent:
         cache = row.obj_or_none("cache_creation")
         write_5m = 0 if cache is None else cache.integer("ephemeral_5m_input_tokens", required=False)

@@ -68,6 +68,13 @@ class OpenAIPoller(BucketReportPoller):
             retry=self.retry,
         )
 
+    def _group_by(self, spec: EndpointSpec) -> tuple[str, ...]:
+        # Batch requests cost half; only completions can tell them apart (embeddings take no `batch`).
+        return (*USAGE_GROUP_BY, "batch") if spec.name == COMPLETIONS.name else super()._group_by(spec)
+
+    def _batch(self, row: Reader) -> bool:
+        return row.obj.get("batch") is True
+
     def _time_value(self, moment: datetime) -> int:
         return int(moment.timestamp())
 

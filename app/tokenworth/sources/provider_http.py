@@ -182,6 +182,15 @@ def get_json(
             elif status >= 400:
                 detail = _provider_message(response, secret)
                 raise where.error(BadResponse, f"HTTP {status}" + (f": {detail}" if detail else "") + " (not retried)")
+            elif response.is_redirect:  # never followed: the key would go wherever it points
+                target = response.headers.get("location", "")[:200] or "nowhere"
+                if secret:
+                    target = target.replace(secret, "[key]")
+                raise where.error(
+                    BadResponse,
+                    f"redirected (HTTP {status}) to {target}; not followed, so the key is not sent on."
+                    " Check the provider's base URL and any proxy",
+                )
             else:
                 return parse_json(response.text, where)
         if attempt >= retry.attempts:

@@ -73,6 +73,8 @@ class Page:
     """End of the last bucket on the page: everything before it is now stored."""
     long_context: set[str] = field(default_factory=set)
     """Dedupe keys of events whose requests were long-context (priced at the upper tier)."""
+    batch: set[str] = field(default_factory=set)
+    """Dedupe keys of events whose requests went through the batch API (half price)."""
 
 
 class ProviderClient(Protocol):

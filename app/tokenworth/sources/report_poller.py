@@ -81,6 +81,14 @@ class BucketReportPoller(KeyedPoller):
         """Whether a usage row's requests were priced at the long-context tier."""
         return False
 
+    def _batch(self, row: Reader) -> bool:
+        """Whether a usage row's requests went through the batch API (billed at half price)."""
+        return False
+
+    def _group_by(self, spec: EndpointSpec) -> tuple[str, ...]:
+        """What an endpoint's rows are grouped by (a provider may offer more on one endpoint)."""
+        return self.cost_group_by if spec.kind == "cost" else self.usage_group_by
+
     def check_key(self) -> dict[str, Any]:
         """One cheap authenticated call: today's single cost bucket."""
         costs = next(spec for spec in self.endpoint_specs if spec.kind == "cost")
@@ -101,7 +109,7 @@ class BucketReportPoller(KeyedPoller):
         ]
         if end is not None:
             params.append((self.end_param, self._time_value(end)))
-        for name in self.cost_group_by if spec.kind == "cost" else self.usage_group_by:
+        for name in self._group_by(spec):
             params.append((self.group_by_param, name))
 
         def fetch(cursor: str | None) -> Any:
@@ -131,6 +139,8 @@ class BucketReportPoller(KeyedPoller):
                     event = self._usage(spec, row, start, width_s)
                     if self._long_context(row):
                         page.long_context.add(event.dedupe_key)
+                    if self._batch(row):
+                        page.batch.add(event.dedupe_key)
                     page.events.append(event)
             if page.covered_until is None or end > page.covered_until:
                 page.covered_until = end
