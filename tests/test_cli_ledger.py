@@ -181,3 +181,22 @@ def test_price_override_without_cache_prices_warns_with_the_database_figures(cli
         "6.25",
     )
     assert "note:" not in quiet.err
+
+
+def test_an_override_goes_to_the_provider_the_models_records_are_under(cli: CliRunner, claude_dir: Path) -> None:
+    """Claude Code through DeepSeek's Anthropic-compatible endpoint logs `deepseek-chat`: those
+    records are Anthropic's, so following the import's own advice must price them."""
+    folder = claude_dir / "projects" / "p"
+    folder.mkdir(parents=True)
+    (folder / "s.jsonl").write_text(
+        '{"cwd":"/w","sessionId":"s","requestId":"r1","type":"assistant","timestamp":"2026-01-05T10:00:00Z",'
+        '"message":{"id":"m1","model":"deepseek-chat-x9","usage":{"input_tokens":1000000,"output_tokens":0}}}\n'
+    )
+    assert "deepseek-chat-x9" in cli("import").err
+    assert cli("prices", "set", "deepseek-chat-x9", "--input", "0.5", "--output", "2").code == 0
+    assert json.loads(cli("prices", "list", "--json").out)[0]["provider"] == "anthropic"
+    assert json.loads(cli("reprice", "--since", "2026-01-01", "--json").out)["changed"] == 1
+    assert json.loads(cli("report", "models", "--json", "--no-import").out)["rows"][0]["cost_usd"] == "0.5"
+    elsewhere = cli("prices", "set", "deepseek-chat-x9", "--provider", "DeepSeek", "--input", "1", "--output", "2")
+    assert elsewhere.code == 0
+    assert "the records of deepseek-chat-x9 are under anthropic, not deepseek" in elsewhere.err

@@ -341,3 +341,13 @@ def test_decoding_rules() -> None:
     assert decode_prompt("naïve".encode(), "x") == "naïve"
     assert decode_prompt(b"\xef\xbb\xbfhi", "x") == "hi"
     assert decode_prompt(b"\xfe\xff" + "hi ✓".encode("utf-16-be"), "x") == "hi ✓"
+
+
+def test_an_embedding_model_is_priced_for_its_input_alone(cli: CliRunner, prompt_file: Path) -> None:
+    """An input-only model writes no tokens: --output-tokens does not apply to it (never $0 for
+    output that was counted but not priced)."""
+    result = cli("price", str(prompt_file), "--json", "--output-tokens", "1000", "--models", "text-embedding-3-small")
+    assert result.code == 0, result.err
+    (row,) = rows_of(result.out)
+    assert row["output_tokens"] == 0
+    assert Decimal(row["cost_usd"]) == Decimal(row["input_tokens"]) * Decimal("0.02") / 1_000_000

@@ -22,6 +22,7 @@ from tokenworth.services import polling
 from tokenworth.services.accounts import store_key
 from tokenworth.services.importing import import_local_logs
 from tokenworth.services.polling import PollSummary, plan_windows, poll_accounts
+from tokenworth.services.prices import reprice
 from tokenworth.services.reconcile import reconcile_report
 from tokenworth.services.reports import usage_report
 from tokenworth.sources.provider_http import RetryPolicy
@@ -253,6 +254,12 @@ def test_anthropic_bucket_rows_pay_the_tier_one_request_of_them_would(
     assert poll().ok
     [row] = [r for r in usage_rows(db) if r["ts"] == datetime(2026, 1, 1, tzinfo=UTC)]
     assert (row["cost"], row["cost_provenance"]) == (cost, "computed")
+    # `reprice` with no price changed prices the bucket the same way: not as one 203k-token request
+    summary = reprice(db, since=datetime(2026, 1, 1, tzinfo=UTC), until=datetime(2026, 1, 2, tzinfo=UTC))
+    assert summary.records == 1
+    assert summary.changed == 0
+    [again] = [r for r in usage_rows(db) if r["ts"] == datetime(2026, 1, 1, tzinfo=UTC)]
+    assert (again["cost"], again["price_version"]) == (cost, row["price_version"])
 
 
 def test_openrouter_activity_carries_its_own_charge_and_key_totals_are_details(
@@ -595,3 +602,4 @@ def test_batch_usage_is_priced_at_half_the_list_price(
         assert row["price_version"].endswith(", batch")
     old_costs = sorted(cost for (key, ts), cost in standard.items() if ts >= day and "embeddings" not in key)
     assert sorted(row["cost"] for row in rows) == [cost / 2 for cost in old_costs]
+    assert reprice(db, since=day).changed == 0  # `reprice` keeps the half price

@@ -69,3 +69,33 @@ def test_a_lone_surrogate_escape_node_writes_does_not_lose_the_message(db: Datab
     with db.session() as session:
         records = {r.model: r for r in session.scalars(select(UsageRecord))}
     assert (records["gemini-2.5-flash"].input_tokens, records["gemini-2.5-flash"].output_tokens) == (5000, 20)
+
+
+def test_a_rewritten_session_file_never_reprices_the_messages_it_already_held(db: Database, tmp_path: Path) -> None:
+    """Gemini CLI rewrites its legacy JSON file whole; the October message read again is the same
+    usage, so it keeps its frozen price though an override came since (only `reprice` changes it)."""
+    import json
+    from decimal import Decimal
+
+    from tokenworth.services.prices import OverrideInput, set_override
+
+    chats = _chats(tmp_path)
+    session = json.loads((SAMPLES / "gemini-cli-session-legacy.json").read_text())
+    path = chats / "session-2025-10-01T08-00-00000000.json"
+    path.write_text(json.dumps(session))
+    logs = tmp_path / "gemini" / "tmp"
+    import_local_logs(db, source_names=["gemini-cli"], paths=[logs])
+    with db.session() as s:
+        (october,) = s.scalars(select(UsageRecord)).all()
+        frozen = (october.cost, october.price_version)
+    set_override(db, OverrideInput("google", "gemini-2.5-flash", Decimal(10), Decimal(10)))
+    later = dict(session["messages"][1], id="00000000-0000-4000-8000-0000000000dc")
+    later["timestamp"] = "2026-12-01T08:00:00.000Z"
+    session["messages"].append(later)
+    path.write_text(json.dumps(session))
+    import_local_logs(db, source_names=["gemini-cli"], paths=[logs])
+    with db.session() as s:
+        records = {r.ts.year: r for r in s.scalars(select(UsageRecord))}
+    assert (records[2025].cost, records[2025].price_version) == frozen
+    assert records[2026].cost == Decimal("0.0502")  # 5,020 tokens at the $10 override
+    assert records[2026].price_version.startswith("override")

@@ -10,15 +10,17 @@ from tokenworth.cli.output import render_table, write_json
 from tokenworth.core.money import decimal_str, format_cost
 from tokenworth.core.timeutil import parse_day_or_time, parse_until_day_or_time
 from tokenworth.services.prices import (
+    OVERRIDE_PROVIDERS,
     OverrideInput,
     delete_override,
     list_overrides,
     parse_price,
+    providers_of_model,
     reprice,
     set_override,
 )
 
-PROVIDERS = ("anthropic", "openai", "google", "openrouter", "deepseek", "mistral", "x-ai")
+PROVIDERS = OVERRIDE_PROVIDERS
 
 
 def configure_prices(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +29,12 @@ def configure_prices(parser: argparse.ArgumentParser) -> None:
     show.add_argument("--json", action="store_true")
     setp = sub.add_parser("set", help="set a model's price (USD per million tokens); wins over the database")
     setp.add_argument("model", help="the model name exactly as the logs write it")
-    setp.add_argument("--provider", default=None, help=f"one of {', '.join(PROVIDERS)} (default: guessed)")
+    setp.add_argument(
+        "--provider",
+        default=None,
+        help=f"e.g. {', '.join(PROVIDERS)} (default: the provider the model's records are under,"
+        " else guessed from its name)",
+    )
     setp.add_argument("--input", required=True, help="uncached input, $ per million tokens")
     setp.add_argument("--output", required=True, help="output, $ per million tokens")
     setp.add_argument("--cache-read", help="cache reads (default: the input price)")
@@ -58,6 +65,24 @@ def guess_provider(model: str) -> str:
         if name.startswith(prefix):
             return provider
     raise CommandError(f"cannot tell which provider {model!r} belongs to; add --provider", 2)
+
+
+def _provider(ctx: CliContext, args: argparse.Namespace) -> str:
+    """The provider an override is for: `--provider` (any case), else the one the ledger's records
+    of the model carry, else a guess from the name. An override under a provider none of the
+    records carry would never apply, so that is said."""
+    stored = providers_of_model(ctx.db(), args.model)
+    if args.provider:
+        provider = args.provider.strip().lower()
+        if stored and provider not in stored:
+            ctx.err(
+                f"note: the records of {args.model} are under {', '.join(stored)}, not {provider}: this"
+                f" override will not apply to them (use --provider {stored[0]})"
+            )
+        return provider
+    if len(stored) > 1:
+        raise CommandError(f"{args.model} has records under {', '.join(stored)}; say which with --provider", 2)
+    return stored[0] if stored else guess_provider(args.model)
 
 
 def run_prices(ctx: CliContext, args: argparse.Namespace) -> int:
@@ -112,7 +137,7 @@ def run_prices(ctx: CliContext, args: argparse.Namespace) -> int:
             )
             ctx.out("(USD per million tokens)")
         return 0
-    provider = args.provider or guess_provider(args.model)
+    provider = _provider(ctx, args)
     if args.action == "delete":
         if not delete_override(db, provider, args.model):
             raise CommandError(f"no override for {args.model} ({provider})")

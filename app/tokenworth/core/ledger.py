@@ -54,6 +54,11 @@ _UPDATABLE = (
     "imported_at",
 )
 COLUMNS = ("dedupe_key", *_UPDATABLE)
+_PRICE_COLUMNS = ("cost", "cost_provenance", "estimated_cost", "price_version")
+"""Frozen when a record is read again unchanged: a price change never rewrites it by itself."""
+_USAGE_COLUMNS = ("provider", "model", "ts", "bucket_seconds", *TOKEN_COLUMNS, "reasoning_tokens", "request_count")
+"""What a record measured; its price is recomputed only when one of these changed (or a cost the
+source reports did)."""
 """A usage record's columns in the order of `write_values` tuples (the dedupe key first)."""
 
 
@@ -117,7 +122,17 @@ def raw_row(row: dict[str, Any]) -> dict[str, Any]:
 def _upsert_sql(policy: ConflictPolicy, positional: bool = False) -> str:
     """INSERT ... ON CONFLICT (dedupe_key) DO UPDATE, as SQLite and PostgreSQL both spell it;
     `positional` takes SQLite `?` parameters in `COLUMNS` order instead of names."""
-    updates = ", ".join(f"{name} = excluded.{name}" for name in _UPDATABLE)
+    same_usage = " AND ".join(f"usage_records.{name} = excluded.{name}" for name in _USAGE_COLUMNS)
+    same_usage += (
+        " AND (excluded.cost_provenance <> 'reported'"
+        " OR (usage_records.cost_provenance = 'reported' AND usage_records.cost = excluded.cost))"
+    )
+    updates = ", ".join(
+        f"{name} = CASE WHEN {same_usage} THEN usage_records.{name} ELSE excluded.{name} END"
+        if name in _PRICE_COLUMNS
+        else f"{name} = excluded.{name}"
+        for name in _UPDATABLE
+    )
     params = ", ".join("?" if positional else ":" + name for name in COLUMNS)
     sql = (
         f"INSERT INTO usage_records ({', '.join(COLUMNS)}) VALUES ({params}) "
@@ -254,10 +269,23 @@ def _upsert_portable(tx: SqlAlchemyTransaction, rows: Sequence[dict[str, Any]], 
             f"INSERT INTO usage_records ({', '.join(COLUMNS)}) VALUES ({', '.join(':' + n for n in COLUMNS)})",
             inserts,
         )
-    updates = [row for row in rows if row["dedupe_key"] in stored and keep_new(stored[row["dedupe_key"]], row, policy)]
+    updates = [
+        _keeping_price(stored[row["dedupe_key"]], row)
+        for row in rows
+        if row["dedupe_key"] in stored and keep_new(stored[row["dedupe_key"]], row, policy)
+    ]
     if updates:
         assignments = ", ".join(f"{name} = :{name}" for name in _UPDATABLE)
         tx.executemany(f"UPDATE usage_records SET {assignments} WHERE dedupe_key = :dedupe_key", updates)
+
+
+def _keeping_price(stored: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
+    """`row`, with the stored price when the usage it measures is unchanged (`_upsert_sql`'s rule)."""
+    same = all(stored[name] == row[name] for name in _USAGE_COLUMNS) and (
+        row["cost_provenance"] != "reported"
+        or (stored["cost_provenance"] == "reported" and stored["cost"] == row["cost"])
+    )
+    return {**row, **{name: stored[name] for name in _PRICE_COLUMNS}} if same else row
 
 
 def drop_sidechain_replays(conn: RawTransaction | Any, source: str, message_ids: Iterable[str]) -> int:

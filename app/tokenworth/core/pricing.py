@@ -129,6 +129,40 @@ def cost_units(
     return _round_div(micro, _UNIT_DIVISOR)
 
 
+LONG_CONTEXT_INPUT = 200_001
+"""The input of one request that pays a long-context tier (above 200k tokens)."""
+BATCH_SHARE = Decimal("0.5")
+"""What the batch APIs charge of the list price (Anthropic's Message Batches, OpenAI's Batch
+API): every kind of token at half price."""
+LONG_CONTEXT_MARK, BATCH_MARK = ", long context", ", batch"
+"""Appended to a bucket record's price version: how it was priced, so `reprice` prices it alike."""
+
+
+def bucket_rates(rates: ModelRates, *, long_context: bool, batch: bool) -> ModelRates:
+    """Rates for a provider's usage bucket (many requests summed): each kind of token at the tier
+    one request of it paid (the bucket's own total would cross a long-context threshold no
+    request did), at half price for batch requests; the version says which."""
+    size = LONG_CONTEXT_INPUT if long_context else 0
+    share = BATCH_SHARE if batch else Decimal(1)
+    marks = (LONG_CONTEXT_MARK if long_context else "") + (BATCH_MARK if batch else "")
+    return ModelRates(
+        input=Rate(rates.input.at(size) * share),
+        output=Rate(rates.output.at(size) * share),
+        cache_read=Rate(rates.cache_read.at(size) * share),
+        cache_write_5m=Rate(rates.cache_write_5m.at(size) * share),
+        cache_write_1h=Rate(rates.cache_write_1h.at(size) * share),
+        version=rates.version[: 64 - len(marks)] + marks,
+        context_window=rates.context_window,
+        priced_output=rates.priced_output,
+    )
+
+
+def bucket_marks(version: str | None) -> tuple[bool, bool]:
+    """(long context, batch) as `bucket_rates` wrote them into a record's price version."""
+    text = version or ""
+    return LONG_CONTEXT_MARK in text, text.endswith(BATCH_MARK)
+
+
 def cost_usd(
     rates: ModelRates,
     input_tokens: int,

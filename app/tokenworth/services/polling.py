@@ -24,9 +24,8 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -36,7 +35,7 @@ from tokenworth.core.db import Database
 from tokenworth.core.ledger import upsert_rows
 from tokenworth.core.models import UsageRecord
 from tokenworth.core.money import from_units, to_units
-from tokenworth.core.pricing import ModelRates, PriceBook, Rate
+from tokenworth.core.pricing import ModelRates, PriceBook, bucket_rates
 from tokenworth.core.provider_models import BilledCost, PollProgress, ProviderAccount
 from tokenworth.core.secrets import SecretStore, account_name
 from tokenworth.core.timeutil import to_epoch_ms, utc_now
@@ -69,8 +68,6 @@ HOURLY_DAYS = 2
 REPOLL_OVERLAP = timedelta(days=2)
 UNWINDOWED_DAYS = 30
 """How far back an endpoint without a time window reaches (OpenRouter's activity)."""
-LONG_CONTEXT_INPUT = 200_001
-"""A single request's input size that selects the long-context tier (above 200k tokens)."""
 
 DEFAULT_RETRY = RetryPolicy()
 """What the CLI and app retry with; tests swap in one with a recording sleep."""
@@ -166,13 +163,12 @@ def plan_windows(
 
 
 class _TierRates:
-    """Rates for bucket rows: each kind of token at the tier one request of the bucket would pay
-    (the long-context tier, or the base one)."""
+    """`bucket_rates` of one kind (base or long-context tier, list or batch price) per model and
+    day, looked up once per poll."""
 
     def __init__(self, book: PriceBook, *, long_context: bool, batch: bool = False) -> None:
         self.book = book
-        self.request_input = LONG_CONTEXT_INPUT if long_context else 0
-        self.share = BATCH_SHARE if batch else Decimal(1)
+        self.long_context = long_context
         self.batch = batch
         self._cache: dict[tuple[str, str, int], ModelRates | None] = {}
 
@@ -180,18 +176,9 @@ class _TierRates:
         key = (provider, model, at.toordinal())
         if key not in self._cache:
             rates = self.book.rates(provider, model, at)
-            if rates is not None:
-                size, share = self.request_input, self.share
-                rates = replace(
-                    rates,
-                    input=Rate(rates.input.at(size) * share),
-                    output=Rate(rates.output.at(size) * share),
-                    cache_read=Rate(rates.cache_read.at(size) * share),
-                    cache_write_5m=Rate(rates.cache_write_5m.at(size) * share),
-                    cache_write_1h=Rate(rates.cache_write_1h.at(size) * share),
-                    version=f"{rates.version[:56]}, batch" if self.batch else rates.version,
-                )
-            self._cache[key] = rates
+            self._cache[key] = (
+                None if rates is None else bucket_rates(rates, long_context=self.long_context, batch=self.batch)
+            )
         return self._cache[key]
 
 
@@ -207,11 +194,6 @@ class _BucketPrices:
 
     def of(self, page: Page, key: str) -> _TierRates:
         return self.tiers[(key in page.long_context, key in page.batch)]
-
-
-BATCH_SHARE = Decimal("0.5")
-"""What the batch APIs charge of the list price (Anthropic's Message Batches, OpenAI's Batch
-API): every kind of token at half price."""
 
 
 def _usage_rows(page: Page, prices: _BucketPrices, polled_ms: int) -> list[dict[str, Any]]:

@@ -11,7 +11,15 @@ import orjson
 
 from tokenworth.core.db import META_UPSERT_SQL, Database, RawTransaction
 from tokenworth.core.money import ZERO, from_units
-from tokenworth.core.pricing import ModelRates, PriceBook, PriceDatabase, cost_units, rates_from_override
+from tokenworth.core.pricing import (
+    ModelRates,
+    PriceBook,
+    PriceDatabase,
+    bucket_marks,
+    bucket_rates,
+    cost_units,
+    rates_from_override,
+)
 from tokenworth.core.timeutil import from_epoch_ms, utc_now
 
 if TYPE_CHECKING:
@@ -103,6 +111,18 @@ class OverrideInput:
     cache_read_mtok: Decimal | None = None
     cache_write_5m_mtok: Decimal | None = None
     cache_write_1h_mtok: Decimal | None = None
+
+
+OVERRIDE_PROVIDERS = ("anthropic", "openai", "google", "openrouter", "deepseek", "mistral", "x-ai")
+"""The providers offered for a price override (the CLI's help, the Settings list)."""
+
+
+def providers_of_model(db: Database, model: str) -> list[str]:
+    """The providers the ledger holds records of `model` under: an override must name one of them
+    to apply (Claude Code records are Anthropic's whatever the model, e.g. `deepseek-chat` through
+    DeepSeek's Anthropic-compatible endpoint)."""
+    rows = db.fetch("SELECT DISTINCT provider FROM usage_records WHERE model = :model", {"model": model})
+    return sorted(str(provider) for (provider,) in rows)
 
 
 def set_override(db: Database, price: OverrideInput) -> None:
@@ -213,6 +233,9 @@ def reprice(
         for row in rows:
             summary.records += 1
             rates = book.rates(row["provider"], row["model"], row["ts"])
+            if rates is not None and row["bucket_seconds"]:  # a provider's bucket: priced as polling does
+                long_context, batch = bucket_marks(row["price_version"])
+                rates = bucket_rates(rates, long_context=long_context, batch=batch)
             if rates is not None and not rates.prices(row["output_tokens"]):
                 rates = None
             estimate = (

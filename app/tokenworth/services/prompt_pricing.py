@@ -176,6 +176,8 @@ def price_prompt(
         output_tokens = output.for_input(input_tokens)
         key = book.find(name)
         rates = None if key is None else book.rates(*key, moment)
+        if rates is not None and not rates.priced_output:
+            output_tokens = 0  # an input-only model (embeddings) writes no tokens: none to price
         rows.append(
             PromptCost(
                 model=name,

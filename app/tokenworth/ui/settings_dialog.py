@@ -50,7 +50,7 @@ from tokenworth.ui.controller import AppController
 from tokenworth.ui.workers import Lane
 
 INVALID_STYLE = "border: 1px solid #d64541; background: rgba(214, 69, 65, 0.08);"
-PROVIDERS = ("anthropic", "openai", "google", "openrouter", "deepseek", "mistral", "xai")
+PROVIDERS = prices.OVERRIDE_PROVIDERS
 
 
 class ValidatedField(QWidget):
