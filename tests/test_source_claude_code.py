@@ -136,11 +136,12 @@ def _sample_with_a_replay(claude_dir: Path) -> tuple[Path, list[str]]:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="forks the import that is killed")
 @pytest.mark.parametrize("next_import", ["nothing new", "new lines too"])
-def test_a_kill_between_committing_records_and_their_replay_clean_up_is_made_good_next_time(
+def test_an_import_killed_after_its_last_commit_never_leaves_a_replay_counted(
     db: Database, claude_dir: Path, next_import: str
 ) -> None:
-    """Records and file positions are committed before the replay clean-up: an import killed in
-    between must not leave a replay counted for good (the files are not read again)."""
+    """Replays are dropped in the transaction that writes them: whatever a reader (a report with
+    --no-import, the dashboard) or a crash sees is counted once, and the next import, which reads
+    no file again, has nothing to make good."""
     import multiprocessing
 
     project, lines = _sample_with_a_replay(claude_dir)
@@ -149,18 +150,43 @@ def test_a_kill_between_committing_records_and_their_replay_clean_up_is_made_goo
     killed.start()
     killed.join(60)
     assert killed.exitcode == 9
-    assert db.fetch("SELECT COUNT(*) FROM usage_records") == [(2,)]  # the replay is in, for now
+    assert db.fetch("SELECT COUNT(*), SUM(is_sidechain) FROM usage_records") == [(1, 0)]
 
     if next_import == "new lines too":
         (project / "other.jsonl").write_text(lines[5] + "\n")
     summary = import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
 
     assert summary.files_read == (0 if next_import == "nothing new" else 1)
-    assert summary.replays_removed == 1
+    assert summary.replays_removed == 0
     assert summary.records_added == (0 if next_import == "nothing new" else 1)
-    rows = db.fetch("SELECT message_id, is_sidechain FROM usage_records ORDER BY id")
-    assert sum(1 for _mid, sidechain in rows if sidechain) == 0
-    assert len(rows) == (1 if next_import == "nothing new" else 2)
+    assert db.fetch("SELECT COUNT(*), SUM(is_sidechain) FROM usage_records") == [
+        (1 if next_import == "nothing new" else 2, 0)
+    ]
+    assert db.fetch("SELECT key FROM meta WHERE key LIKE 'replay%'") == []
+
+
+def test_a_clean_up_an_older_version_left_is_finished(db: Database, claude_dir: Path) -> None:
+    """Versions up to 2026-12-03 dropped replays in a transaction of their own, after a marker; one
+    killed in between left both. The next import finishes that clean-up over the whole source."""
+    from tokenworth.core.db import META_UPSERT_SQL
+    from tokenworth.services.importing import CLEANUP_PENDING_PREFIX
+    from tokenworth.services.ledger_writer import LedgerWriter
+
+    _sample_with_a_replay(claude_dir)
+    original = LedgerWriter.flush
+    try:  # the old order: records committed with their replays still in
+        LedgerWriter.flush = lambda self: (setattr(self, "message_ids", {}), original(self))[-1]  # type: ignore[method-assign]
+        import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+    finally:
+        LedgerWriter.flush = original  # type: ignore[method-assign]
+    assert db.fetch("SELECT COUNT(*) FROM usage_records") == [(2,)]
+    with db.transaction() as tx:
+        tx.execute(META_UPSERT_SQL, {"key": f"{CLEANUP_PENDING_PREFIX}claude-code:old", "value": "gone-host|1|0"})
+
+    summary = import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+
+    assert summary.replays_removed == 1
+    assert db.fetch("SELECT COUNT(*), SUM(is_sidechain) FROM usage_records") == [(1, 0)]
     assert db.fetch("SELECT key FROM meta WHERE key LIKE 'replay%'") == []
 
 

@@ -37,10 +37,11 @@ ProgressCallback = Callable[[int, int], None]
 """Called with (bytes done, bytes to read) as an import goes."""
 
 CLEANUP_PENDING_PREFIX = "replay_cleanup_pending:"
-"""`meta` key (+ `source:run`) committed with an import's first Claude Code records, refreshed at
-each of its commits and removed with its replay clean-up (`ledger_writer`). Left behind by an
-import that is gone (a crash, a kill), it tells a later import to finish that clean-up over the
-whole source. Each import has its own, so imports running side by side never take another's."""
+"""`meta` key (+ `source:run`) that versions up to 2026-12-03 committed with an import's first
+Claude Code records and removed with its replay clean-up, then a separate transaction. Left behind
+by an import that is gone (a crash, a kill), it tells a later import to finish that clean-up over
+the whole source. Imports now drop replays in the transaction that writes them, so none is left
+half done and no marker is written; those an older version left are still honoured."""
 CLEANUP_LEASE_MS = 60 * 60 * 1000
 """A marker not refreshed for this long is abandoned, wherever its import ran."""
 READ_CHUNK_BYTES = 32 * 1024 * 1024

@@ -7,7 +7,6 @@ collapsed before pricing, so each surviving record is priced once.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,7 +17,6 @@ from tokenworth.core.dedupe import ConflictPolicy
 from tokenworth.core.ledger import COLUMNS, drop_sidechain_replays, keep_new_values, replayed_message_ids, write_values
 from tokenworth.core.pricing import PriceBook
 from tokenworth.core.timeutil import from_epoch_ms, to_epoch_ms, utc_now
-from tokenworth.services.importing import CLEANUP_PENDING_PREFIX, cleanup_owner
 from tokenworth.sources.records import UsageEvent
 
 WRITTEN_KEYS_MAX = 500_000
@@ -55,9 +53,6 @@ class LedgerWriter:
         self.book = book
         self.abandoned_cleanups = dict(abandoned_cleanups or {})
         """Markers (key -> source) of gone imports whose replay clean-up this one finishes."""
-        self.run_id = secrets.token_hex(6)
-        self._cleanup_keys: set[str] = set()
-        """This import's own markers (`CLEANUP_PENDING_PREFIX`), one per source it tracks."""
         self.replays_removed = 0
         self.written: set[str] | None = set() if ledger_empty else None
         """With a ledger that was empty at the start: every key written since. Then which keys
@@ -127,12 +122,9 @@ class LedgerWriter:
                 write_values(tx, rows, self.policies[source], stored)
                 if written is not None:
                     written.update(pending)
-            owner = cleanup_owner(to_epoch_ms(utc_now()))
             for source, ids in self.message_ids.items():
-                if ids:  # committed with the records it covers, refreshed at every commit after
-                    key = f"{CLEANUP_PENDING_PREFIX}{source}:{self.run_id}"
-                    tx.execute(META_UPSERT_SQL, {"key": key, "value": owner})
-                    self._cleanup_keys.add(key)
+                if ids:  # in the same transaction: no reader (or crash) ever sees a replay counted
+                    _drop_replays(tx, source, ids)
             if self.cursors:
                 tx.executemany(_CURSOR_SQL, list(self.cursors.values()))
             if self.written is not None:
@@ -142,6 +134,7 @@ class LedgerWriter:
         self.rows = {}
         self.pending_rows = 0
         self.cursors = {}
+        self.message_ids = {}
 
     def _still_alone(self, tx: RawTransaction) -> bool:
         """Whether the records are still exactly what this writer left (read inside the write
@@ -149,14 +142,10 @@ class LedgerWriter:
         return _highest_id(tx) == self._last_id
 
     def finish(self) -> None:
-        """Flush, drop sidechain replays of responses counted elsewhere, note the import time."""
+        """Flush, finish the replay clean-up of imports an older version left, note the time."""
         self.flush()
         with self.db.transaction() as tx:
-            whole = set(self.abandoned_cleanups.values())
-            for source, ids in self.message_ids.items():
-                if ids and source not in whole:
-                    _drop_replays(tx, source, ids)
-            self.replays_removed = finish_cleanups(tx, self.abandoned_cleanups, self._cleanup_keys)
+            self.replays_removed = finish_cleanups(tx, self.abandoned_cleanups)
             now = utc_now().isoformat()
             for source in self.policies:
                 tx.execute(META_UPSERT_SQL, {"key": f"last_import:{source}", "value": now})
