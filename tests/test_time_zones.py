@@ -58,3 +58,48 @@ def test_usable_tz_values_are_taken_without_a_word(tmp_path: Path) -> None:
 def test_without_a_warning_callback_a_bad_tz_is_logged_never_raised() -> None:
     """The tray app resolves its zone this way: it must keep running, in UTC."""
     assert zone_name(resolve_zone(None, env={"TZ": "Nonsense/X"})) == "UTC"
+
+
+def test_the_system_zone_is_found_by_its_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/etc/localtime links into the zone database: that zone, with its daylight saving, not the
+    fixed offset of today."""
+    from tokenworth.core import timeutil
+
+    entry = tmp_path / "usr" / "share" / "zoneinfo" / "Europe" / "Berlin"
+    entry.parent.mkdir(parents=True)
+    entry.write_bytes(b"TZif")
+    link = tmp_path / "localtime"
+    link.symlink_to(entry)
+    monkeypatch.setattr(timeutil, "LOCALTIME_FILE", str(link))
+    assert resolve_zone(None, env={}, warn=_never) == ZoneInfo("Europe/Berlin")
+    unnamed = tmp_path / "copied-localtime"
+    unnamed.write_bytes(b"TZif")
+    monkeypatch.setattr(timeutil, "LOCALTIME_FILE", str(unnamed))
+    assert isinstance(resolve_zone(None, env={}, warn=_never), timeutil.LocalTime)
+
+
+def test_a_posix_rule_keeps_its_daylight_saving(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TZ='CET-1CEST,...': the C library's rule decides each date's offset. Today's offset for
+    every date put 2026-09-25 22:14 UTC on the 25th, in summer time it is 00:14 on the 26th."""
+    import time
+    from datetime import datetime, timedelta
+
+    rule = "CET-1CEST,M3.5.0,M10.5.0/3"
+    monkeypatch.setenv("TZ", rule)
+    time.tzset()
+    try:
+        zone = resolve_zone(None, env={"TZ": rule}, warn=_never)
+        berlin = ZoneInfo("Europe/Berlin")
+        start = datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
+        for hour in range(0, 365 * 24, 7):  # every 7 hours through a year, both changes included
+            moment = start + timedelta(hours=hour)
+            local = moment.astimezone(zone)
+            assert (local.replace(tzinfo=None), local.utcoffset()) == (
+                moment.astimezone(berlin).replace(tzinfo=None),
+                moment.astimezone(berlin).utcoffset(),
+            )
+            assert local.astimezone(UTC) == moment
+        assert datetime(2026, 9, 25, 22, 14, tzinfo=UTC).astimezone(zone).day == 26
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -90,14 +91,77 @@ def _env_zone(value: str) -> tzinfo | None:
         return ZoneInfo(key)
     except (ZoneInfoNotFoundError, ValueError):
         pass
-    if (os.path.isabs(key) and os.path.isfile(key)) or _POSIX_TZ.fullmatch(value):
-        return _system_zone()
+    if os.path.isabs(key) and os.path.isfile(key):
+        return _zone_of_file(key) or LocalTime()
+    if _POSIX_TZ.fullmatch(value):
+        return LocalTime()
     return None
 
 
+LOCALTIME_FILE = "/etc/localtime"
+"""The system's zone on Linux and macOS: a link into the zone database (its name is the zone's)."""
+
+
 def _system_zone() -> tzinfo:
-    local = datetime.now().astimezone().tzinfo
-    return local if local is not None else UTC
+    """The system's zone by its IANA name when it can be found, else the C library's local time."""
+    return _zone_of_file(LOCALTIME_FILE) or LocalTime()
+
+
+def _zone_of_file(path: str) -> ZoneInfo | None:
+    """The IANA zone a zone file (or a link to one) is, from its path under a `zoneinfo` folder."""
+    target = os.path.realpath(path).replace(os.sep, "/")
+    _, found, key = target.rpartition("/zoneinfo/")
+    if not found:
+        return None
+    key = key.removeprefix("posix/")
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+class LocalTime(tzinfo):
+    """The C library's local time, asked day by day: its UTC offset follows daylight saving (a
+    POSIX TZ rule, a zone file without a name), where `datetime.now().astimezone().tzinfo` would
+    freeze today's offset for every date."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return timedelta(seconds=self._local(dt).tm_gmtoff)
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str:
+        return self._local(dt).tm_zone
+
+    def fromutc(self, dt: datetime) -> datetime:
+        stamp = (dt.replace(tzinfo=None) - datetime(1970, 1, 1)) // timedelta(seconds=1)
+        try:
+            offset = time.localtime(stamp).tm_gmtoff
+        except (OverflowError, OSError, ValueError):
+            offset = time.localtime().tm_gmtoff
+        wall = dt + timedelta(seconds=offset)
+        if wall.utcoffset() != timedelta(seconds=offset):  # the second pass of an hour clocks repeat
+            wall = wall.replace(fold=1)
+        return wall
+
+    @staticmethod
+    def _local(dt: datetime | None) -> time.struct_time:
+        if dt is None:
+            return time.localtime()
+        try:  # a repeated hour's second pass (fold) is in standard time
+            return time.localtime(time.mktime((*dt.timetuple()[:8], 0 if dt.fold else -1)))
+        except (OverflowError, OSError, ValueError):
+            return time.localtime()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LocalTime)
+
+    def __hash__(self) -> int:
+        return hash(LocalTime)
+
+    def __repr__(self) -> str:
+        return "LocalTime()"
 
 
 def zone_name(zone: tzinfo) -> str:
