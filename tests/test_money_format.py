@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from conftest import CliRunner
-from tokenworth.core.money import format_cost, format_signed_usd, format_usd, money_label, without_thousands_commas
+from tokenworth.core.money import (
+    format_budget,
+    format_cost,
+    format_signed_usd,
+    format_usd,
+    money_label,
+    without_thousands_commas,
+)
 
 
 @pytest.mark.parametrize(
@@ -86,3 +93,11 @@ def test_a_comma_that_does_not_group_thousands_is_refused(typed: str) -> None:
 def test_thousands_commas_are_removed() -> None:
     assert without_thousands_commas("1,234,567.5") == "1234567.5"
     assert without_thousands_commas("250") == "250"
+
+
+def test_a_budget_keeps_its_cents() -> None:
+    """$3.50 rounded to "$4" read wrong beside "81% used" (2.84 of 3.50)."""
+    assert format_budget(Decimal("3.50")) == "$3.50"
+    assert format_budget(Decimal("0.50")) == "$0.50"
+    assert format_budget(Decimal("250")) == "$250"
+    assert format_budget(Decimal("1250.00")) == "$1,250"

@@ -73,6 +73,7 @@ def test_a_bad_field_falls_back_to_its_default_and_is_named(tmp_path: Path) -> N
                 "theme": "pink",
                 "auto_export": "yes",
                 "auto_export_folder": 3,
+                "time_zone": 5,
             }
         )
     )
@@ -81,8 +82,10 @@ def test_a_bad_field_falls_back_to_its_default_and_is_named(tmp_path: Path) -> N
     assert loaded.poll_interval_s == 900
     assert loaded.theme == "system"
     assert (loaded.auto_export, loaded.auto_export_folder) == (False, None)
-    assert len(problems) == 5
+    assert loaded.time_zone is None
+    assert len(problems) == 6
     assert any("monthly_budget" in p for p in problems)
+    assert any("time_zone must be a zone name" in p for p in problems)
 
 
 def test_a_broken_file_is_kept_aside_not_lost(tmp_path: Path) -> None:

@@ -314,3 +314,12 @@ def test_thousands_of_qt_calls_do_not_abort_the_process() -> None:
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-500:]
     assert result.stdout.strip() == "alive"
+
+
+def test_unusable_settings_are_announced_with_what_applies_instead() -> None:
+    from tokenworth.ui.app import settings_notice
+
+    notice = settings_notice(["monthly_budget: x", "theme: pink", "time_zone: 5", "poll_interval_s: 5"])
+    assert notice.kind == "error"
+    assert notice.message.startswith("monthly_budget: x; theme: pink; time_zone: 5; and 1 more.")
+    assert "The defaults apply; fix them in Settings." in notice.message

@@ -102,3 +102,26 @@ def test_the_users_own_entry_is_never_overwritten_and_the_box_reverts(
     box.accept()
     dialog.accept()  # nothing left to change: closes
     assert not dialog.isVisible()
+
+
+def test_settings_that_cannot_be_saved_change_nothing_and_say_why(
+    qtbot, open_settings, entry: Path, paths: AppPaths
+) -> None:
+    """A settings file that cannot be written (here a folder in its place; a full or read-only
+    disk alike): no traceback, the budget not applied, and no login entry made behind it."""
+    paths.settings_file.unlink(missing_ok=True)
+    paths.settings_file.mkdir(parents=True)
+    dialog = open_settings()
+    dialog.budget.edit.setText("20")
+    dialog.start_at_login.setChecked(True)
+    dialog.accept()
+
+    box = dialog.save_message
+    assert box is not None
+    qtbot.waitUntil(box.isVisible)
+    assert "Could not save the settings" in box.text()
+    assert "Nothing was changed." in box.text()
+    assert dialog.isVisible()
+    assert not entry.exists()
+    assert dialog.controller.settings.monthly_budget is None
+    box.accept()

@@ -206,3 +206,52 @@ def test_generic_notice_hook_shows_a_rejected_key(qtbot, make_controller) -> Non
     tray.message_shown.connect(lambda title, text: shown.append(title))
     controller.refresh_now()
     assert shown == ["OpenAI key rejected"]
+
+
+def test_a_zone_chosen_in_settings_moves_midnight_and_the_month_at_once(qtbot, make_controller, clock: Clock) -> None:
+    """At 20:00 UTC on 30 November it is already 1 December in Tokyo: choosing Tokyo shows
+    December now, and the next day starts at Tokyo's midnight, not UTC's."""
+    from tokenworth.ui.scheduler import Scheduler
+
+    clock.now = datetime(2026, 11, 30, 20, tzinfo=UTC)
+    controller = make_controller(Settings(time_zone="UTC"))
+    scheduler: Scheduler = controller.scheduler
+    scheduler.start(3600)
+    assert abs(scheduler._midnight.remainingTime() - 4 * 3600 * 1000) < 5_000  # UTC's midnight
+    assert controller.query.period.start.month == 11
+    controller.apply_settings(controller.settings.with_changes(time_zone="Asia/Tokyo"))
+    assert controller.query.period.start.month == 12
+    assert abs(scheduler._midnight.remainingTime() - 19 * 3600 * 1000) < 5_000  # 00:00 JST, 2 Dec
+
+
+def test_notices_due_together_are_shown_one_after_the_other(
+    qtbot, make_controller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tray shows one balloon at a time: a spend alert and a forecast alert raised together
+    must both be seen, not the second wiping the first."""
+    from PySide6.QtWidgets import QSystemTrayIcon
+
+    from tokenworth.ui import tray as tray_module
+    from tokenworth.ui.hooks import Notice
+
+    class RecordingIcon(QSystemTrayIcon):
+        def __init__(self) -> None:
+            super().__init__()
+            self.balloons: list[str] = []
+
+        def isVisible(self) -> bool:
+            return True
+
+        def showMessage(self, title: str, *args: object) -> None:
+            self.balloons.append(title)
+
+    monkeypatch.setattr(QSystemTrayIcon, "supportsMessages", staticmethod(lambda: True))
+    monkeypatch.setattr(tray_module, "NOTICE_SHOW_MS", 50)
+    icon = RecordingIcon()
+    controller = make_controller()
+    tray = TrayController(controller, open_dashboard=list, open_settings=list, quit_app=list, icon=icon)
+    controller.notice.emit(Notice("budget", "80% spent", "a"))
+    controller.notice.emit(Notice("budget", "Forecast at 980%", "b"))
+    assert icon.balloons == ["80% spent"]
+    qtbot.waitUntil(lambda: icon.balloons == ["80% spent", "Forecast at 980%"], timeout=2000)
+    assert not tray.waiting

@@ -46,6 +46,14 @@ def format_usd(amount: Decimal | None, places: int = 2) -> str:
     return f"{sign}${abs(shown):,}"
 
 
+def format_budget(amount: Decimal | None) -> str:
+    """A budget as the user typed it: `$250` when whole, `$3.50` with its cents (never rounded,
+    or the share of it spent reads wrong beside it)."""
+    if amount is not None and amount == amount.to_integral_value():
+        return format_usd(amount, 0)
+    return format_usd(amount)
+
+
 def format_cost(amount: Decimal | None, complete: bool = True, places: int = 2) -> str:
     """`$1.23`; `$1.23+` when some of the usage is unpriced (the figure is a lower bound); `unpriced`."""
     return format_usd(amount, places) + ("" if complete or amount is None else "+")

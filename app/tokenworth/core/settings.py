@@ -180,6 +180,12 @@ def check_export_folder(text: str | None) -> str | None:
     return folder
 
 
+def _optional_zone(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise SettingsError("time_zone must be a zone name like Europe/Berlin, or null for the system's")
+    return check_time_zone(value)
+
+
 def _optional_folder(value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
         raise SettingsError("auto_export_folder must be a folder path or null")
@@ -204,7 +210,7 @@ _READERS: dict[str, Any] = {
     "tray_figure": lambda v: _choice(v, TrayFigure, "tray_figure"),
     "theme": lambda v: _choice(v, Theme, "theme"),
     "start_at_login": lambda v: _bool(v, "start_at_login"),
-    "time_zone": lambda v: check_time_zone(v if isinstance(v, str) else None),
+    "time_zone": lambda v: _optional_zone(v),
     "auto_export": lambda v: _bool(v, "auto_export"),
     "auto_export_folder": _optional_folder,
 }

@@ -25,7 +25,7 @@ from tokenworth.core.config import AppPaths
 from tokenworth.ui.single_instance import SingleInstance, server_name
 
 if TYPE_CHECKING:
-    from tokenworth.ui.hooks import AppHooks
+    from tokenworth.ui.hooks import AppHooks, Notice
     from tokenworth.ui.shell import TokenworthApp
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,14 @@ def _apply_start_options(tokenworth: TokenworthApp, args: argparse.Namespace) ->
         log.info("the dashboard shows %s, as the start options asked", period.label)
 
 
+def settings_notice(problems: Sequence[str]) -> Notice:
+    """The start-up notice for a settings file with values that could not be used."""
+    from tokenworth.ui.hooks import Notice
+
+    listed = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+    return Notice("error", "Some settings could not be used", f"{listed}. The defaults apply; fix them in Settings.")
+
+
 def run_app(paths: AppPaths, argv: Sequence[str] = (), *, hooks: AppHooks | None = None) -> int:
     """Run the tray app until the user quits; 0 also when another instance was brought forward."""
     started = time.perf_counter()
@@ -168,6 +176,8 @@ def run_app(paths: AppPaths, argv: Sequence[str] = (), *, hooks: AppHooks | None
         tokenworth.start(show_dashboard=args.show_dashboard or args.period is not None)
         for problem in problems:
             tokenworth.dashboard.show_status(f"Settings: {problem}")
+        if problems:  # the defaults now apply in their place: said where it is seen, once per start
+            tokenworth.controller.notice.emit(settings_notice(problems))
         return int(app.exec())
     finally:
         stop_reporting()

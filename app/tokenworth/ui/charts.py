@@ -22,7 +22,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QFrame, QLabel, QStackedLayout, QVBoxLayout, QWidget
 
 from tokenworth.core.budget import Pace
-from tokenworth.core.money import format_usd, money_label
+from tokenworth.core.money import format_budget, format_usd, money_label
 from tokenworth.services.overview import TaskPoint, WeeklyTfp
 from tokenworth.ui.theme import PACE_COLORS, ColorAssigner, chart_colors
 
@@ -327,7 +327,7 @@ class CumulativeSpendChart(ChartPanel):
             self.forecast.setData([], [])
         if series.budget is not None and series.budget > 0:
             self.budget_line.setPos(float(series.budget))
-            self.budget_line.label.setFormat(f"Budget {format_usd(series.budget, 0)}")
+            self.budget_line.label.setFormat(f"Budget {format_budget(series.budget)}")
             self.budget_line.setVisible(True)
             top = max(top, float(series.budget))
         else:

@@ -407,14 +407,20 @@ class AppController(QObject):
         old = self.settings
         was = old.start_at_login if start_at_login_was is None else start_at_login_was
         problem = None
+        # Saved first: a file that cannot be written (OSError, for the dialog to show) changes nothing,
+        # not even the login entry.
+        save_settings(self.paths.settings_file, settings)
         if settings.start_at_login != was and self.hooks.set_start_at_login is not None:
             problem = self._set_start_at_login(settings.start_at_login)
             if problem is not None:
                 settings = settings.with_changes(start_at_login=was)
-        save_settings(self.paths.settings_file, settings)
+                save_settings(self.paths.settings_file, settings)
         self.settings = settings
         self.zone = self._zone_of(settings)
-        self.scheduler.zone = self.zone
+        self.scheduler.set_zone(self.zone)
+        today = self.today()  # in the new zone: "this month" may be another month there
+        if self.query.period.kind == "this-month" and not self.query.period.contains(today):
+            self.query = replace(self.query, period=this_month(today))
         self.scheduler.set_poll_interval(settings.poll_interval_s)
         self.settings_changed.emit(settings)
         if settings.log_folders != old.log_folders:

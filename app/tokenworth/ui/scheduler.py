@@ -90,6 +90,13 @@ class Scheduler(QObject):
     def poll_interval_s(self) -> int:
         return self._poll.interval() // 1000
 
+    def set_zone(self, zone: tzinfo) -> None:
+        """Days now change at `zone`'s midnight: the next one is armed again at once (a zone set in
+        Settings would otherwise wait for the old zone's midnight)."""
+        self.zone = zone
+        if self._midnight.isActive():
+            self._arm_midnight()
+
     def _arm_midnight(self) -> None:
         self._midnight.start(self.ms_to_next_midnight())
 

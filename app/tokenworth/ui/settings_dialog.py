@@ -113,6 +113,8 @@ class SettingsDialog(QDialog):
         self.start_at_login_was = self._start_at_login_now()
         """What the desktop really does at login as the dialog opens (the checkbox starts there)."""
         self.autostart_message: QMessageBox | None = None
+        self.save_message: QMessageBox | None = None
+        """Shown when the settings file cannot be written (kept for tests)."""
         self.tabs = QTabWidget()
         self.tabs.addTab(self._general_tab(), "General")
         self.tabs.addTab(self._folders_tab(), "Log folders")
@@ -347,7 +349,20 @@ class SettingsDialog(QDialog):
         settings = self.edited_settings()
         if settings is None:
             return  # the invalid field is already marked; Save is disabled
-        problem = self.controller.apply_settings(settings, start_at_login_was=self.start_at_login_was)
+        try:
+            problem = self.controller.apply_settings(settings, start_at_login_was=self.start_at_login_was)
+        except OSError as exc:  # the settings file cannot be written: nothing was changed
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                "Settings not saved",
+                f"Could not save the settings to {self.controller.paths.settings_file}: "
+                f"{exc.strerror or exc}.\n\nNothing was changed.",
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
+            self.save_message = box
+            box.open()
+            return
         self.settings = self.controller.settings
         if problem is not None:
             # Everything else is saved; the switch goes back to what is really in place, and the

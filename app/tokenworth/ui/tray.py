@@ -3,16 +3,17 @@ everyday actions (rebuilt each time it opens, so it always shows the current sta
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from tokenworth.core.budget import BudgetStatus, Pace
-from tokenworth.core.money import format_usd
+from tokenworth.core.money import format_budget, format_usd
 from tokenworth.core.settings import Settings
 from tokenworth.services.overview import SpendOverview
 from tokenworth.ui.controller import AppController
@@ -35,7 +36,7 @@ def tooltip_text(month: BudgetStatus | None, tfp: Decimal | None, status: str = 
             lines.append(f"Spent: {format_usd(month.spent)} (no budget set)")
         else:
             pct = month.spent_pct or Decimal(0)
-            lines.append(f"Spent: {format_usd(month.spent)} of {format_usd(month.budget, 0)} budget ({pct:.0f}%)")
+            lines.append(f"Spent: {format_usd(month.spent)} of {format_budget(month.budget)} budget ({pct:.0f}%)")
         lines.append(f"Forecast for month end: {format_usd(month.forecast)} ({month.pace.label})")
         lines.append(f"TFP: {'—' if tfp is None else f'{tfp:.2f}×'}")
     if status:
@@ -74,6 +75,12 @@ class TrayController(QObject):
         controller.status_changed.connect(self.on_controller_status_changed)
         controller.settings_changed.connect(self.on_controller_settings_changed)
         controller.notice.connect(self.show_notice)
+        self.waiting: deque[tuple[str, str, QSystemTrayIcon.MessageIcon]] = deque()
+        """Balloons due while another shows: a tray shows one at a time, and a second would wipe
+        the first unread (a spend alert and a forecast alert come together)."""
+        self._balloon = QTimer(self)
+        self._balloon.setSingleShot(True)
+        self._balloon.timeout.connect(self.on_balloon_timeout)
         self.pace = Pace.NO_BUDGET
         self.figure: str | None = None
         self.rebuild_menu()
@@ -132,7 +139,7 @@ class TrayController(QObject):
         overview = self.controller.overview
         if overview is not None:
             month = overview.month
-            budget = "" if month.budget is None else f" of {format_usd(month.budget, 0)}"
+            budget = "" if month.budget is None else f" of {format_budget(month.budget)}"
             summary = menu.addAction(f"This month: {format_usd(month.spent)}{budget} · {month.pace.label}")
             summary.setEnabled(False)
             menu.addSeparator()
@@ -184,5 +191,15 @@ class TrayController(QObject):
             else QSystemTrayIcon.MessageIcon.Information
         )
         if self.icon.isVisible() and QSystemTrayIcon.supportsMessages():
-            self.icon.showMessage(notice.title, notice.message, kind, NOTICE_SHOW_MS)
+            self.waiting.append((notice.title, notice.message, kind))
+            if not self._balloon.isActive():
+                self.on_balloon_timeout()
         self.message_shown.emit(notice.title, notice.message)
+
+    @Slot()
+    def on_balloon_timeout(self) -> None:
+        """Show the next waiting balloon, if any, for its full time."""
+        if self.waiting:
+            title, message, kind = self.waiting.popleft()
+            self.icon.showMessage(title, message, kind, NOTICE_SHOW_MS)
+            self._balloon.start(NOTICE_SHOW_MS + 500)
