@@ -103,3 +103,24 @@ def test_a_posix_rule_keeps_its_daylight_saving(monkeypatch: pytest.MonkeyPatch)
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_reports_cut_days_in_the_zone_chosen_in_settings(
+    cli: CliRunner, claude_dir: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app, its tray and exports use "Days and months in" from Settings; so do the commands,
+    unless --tz says otherwise (two month totals for one month, with no flag, read as a bug)."""
+    from tokenworth.core.config import resolve_paths
+
+    write_unknown_model_log(claude_dir)
+    assert cli("import").code == 0
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    resolve_paths().settings_file.write_text(json.dumps({"time_zone": "Pacific/Kiritimati"}))
+    chosen = cli("report", "daily", "--no-import", "--json")
+    assert json.loads(chosen.out)["time_zone"] == "Pacific/Kiritimati"
+    flag = cli("report", "daily", "--no-import", "--json", "--tz", "UTC")
+    assert json.loads(flag.out)["time_zone"] == "UTC"
+    resolve_paths().settings_file.write_text(json.dumps({"time_zone": "Mars/Olympus"}))
+    fallback = cli("report", "daily", "--no-import", "--json")
+    assert json.loads(fallback.out)["time_zone"] == "America/Los_Angeles"
+    assert "warning: settings: unknown time zone 'Mars/Olympus'" in fallback.err

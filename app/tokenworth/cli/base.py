@@ -75,12 +75,25 @@ class Command:
 
 
 def zone_argument(ctx: CliContext, name: str | None) -> tzinfo:
-    """The zone a `--tz` flag names (None: `TZ`, else the local zone); an empty or unknown name
-    is a usage error, an unusable `TZ` a warning (UTC is used)."""
+    """The zone a `--tz` flag names (None: the zone chosen in Settings, as the app and exports cut
+    days; else `TZ`, else the system's); an empty or unknown `--tz` is a usage error, an unusable
+    `TZ` or setting a warning."""
     from tokenworth.core.timeutil import resolve_zone  # zoneinfo loads only for commands that cut days
 
+    def warn(message: str) -> None:
+        ctx.err(f"warning: {message}")
+
+    if name is None:
+        from tokenworth.core.settings import chosen_time_zone
+
+        chosen = chosen_time_zone(ctx.paths.settings_file)
+        if chosen is not None:
+            try:
+                return resolve_zone(chosen)
+            except ValueError as exc:
+                warn(f"settings: {exc}; using the system's zone")
     try:
-        return resolve_zone(name, env=ctx.env, warn=lambda message: ctx.err(f"warning: {message}"))
+        return resolve_zone(name, env=ctx.env, warn=warn)
     except ValueError as exc:
         raise CommandError(str(exc), 2) from exc
 

@@ -255,6 +255,17 @@ def load_settings(path: Path) -> tuple[Settings, list[str]]:
     return settings_from_json(data)
 
 
+def chosen_time_zone(path: Path) -> str | None:
+    """The zone chosen in Settings ("Days and months in"), if any: read without side effects
+    (a broken file is `load_settings`'s to report), for every command that cuts days."""
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    zone = data.get("time_zone") if isinstance(data, dict) else None
+    return zone.strip() or None if isinstance(zone, str) else None
+
+
 def save_settings(path: Path, settings: Settings) -> None:
     """Write atomically (temp file + rename): a crash mid-write never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
