@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from datetime import UTC
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from conftest import SAMPLES
 from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
+from tokenworth.services import importing as importing_module
 from tokenworth.services.importing import import_local_logs
 from tokenworth.sources.records import UsageEvent
 
@@ -343,3 +345,40 @@ def test_an_import_asked_to_stop_keeps_what_it_read_and_the_next_one_reads_the_r
     assert db.fetch(query) == clean.fetch(query)
     db.dispose()
     clean.dispose()
+
+
+_PARSE_FILE_JOB = importing_module._parse_file_job
+
+
+def _dies_on_p3(job: tuple[str, str, int, int, dict[str, object]]) -> object:
+    """A parse worker's job that dies on project p3's file, as a SIGKILL would (no reply)."""
+    if "/p3/" in job[1]:
+        os._exit(9)
+    return _PARSE_FILE_JOB(job)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="parse workers are forked on Linux only")
+def test_a_worker_killed_mid_import_is_said_plainly_and_the_next_import_completes(
+    tmp_path: Path, claude_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The OOM killer takes a parse worker: a plain error (not a pool traceback), what was read is
+    kept, and the next import reads the rest to the same ledger as an undisturbed one."""
+    from tokenworth.core.config import sqlite_url
+    from tokenworth.core.db import open_database
+    from tokenworth.services import importing
+
+    for index in range(6):
+        folder = claude_dir / "projects" / f"p{index}"
+        folder.mkdir(parents=True)
+        lines = [_line(f"m{index}-{n}", n + 1, f"2026-01-0{1 + n % 5}T10:00:00.000Z") for n in range(20)]
+        (folder / "s.jsonl").write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(importing, "PARALLEL_MIN_BYTES", 0)
+    parse = importing._parse_file_job
+    monkeypatch.setattr(importing, "_parse_file_job", _dies_on_p3)
+    db = open_database(sqlite_url(tmp_path / "l.db"))
+    with pytest.raises(importing.ImportWorkerDied, match="run the import again"):
+        import_local_logs(db, paths=[claude_dir], source_names=["claude-code"], workers=2)
+    monkeypatch.setattr(importing, "_parse_file_job", parse)
+    import_local_logs(db, paths=[claude_dir], source_names=["claude-code"], workers=2)
+    assert db.fetch("SELECT COUNT(*), SUM(output_tokens) FROM usage_records") == [(6 * 20, 6 * sum(range(1, 21)))]
+    db.dispose()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from tokenworth.cli.base import CliContext, Command, CommandError
 from tokenworth.cli.output import ProgressBar, price_steps, write_json
-from tokenworth.services.importing import ImportSummary, default_workers, import_local_logs
+from tokenworth.services.importing import ImportSummary, ImportWorkerDied, default_workers, import_local_logs
 from tokenworth.sources.local_logs import LOCAL_SOURCES
 
 if TYPE_CHECKING:
@@ -92,6 +92,8 @@ def run_import(
         )
     except ValueError as exc:
         raise CommandError(str(exc), 2) from exc
+    except ImportWorkerDied as exc:
+        raise CommandError(str(exc), 1) from None
     finally:
         progress.close()
     return summary

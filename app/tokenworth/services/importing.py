@@ -11,12 +11,14 @@ loaded (in `ledger_writer`) only when there is something to write.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +34,7 @@ from tokenworth.sources.records import BrokenLine, UsageEvent
 
 if TYPE_CHECKING:
     from tokenworth.core.pricing import PriceBook, RatesLookup
+    from tokenworth.services.ledger_writer import LedgerWriter
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (bytes done, bytes to read) as an import goes."""
@@ -438,33 +441,16 @@ def _read_planned(
             (plan, _parse_chunks(plan.source, plan.path, plan.offset, plan.stat.st_size, plan.state))
             for plan in planned
         )
-    for plan, chunks in results:
-        if stop is not None and stop.is_set():
-            summary.stopped = True  # this file and the rest wait for the next import
-            break
-        track = plan.source.name == "claude-code"
-        for chunk in chunks:
-            if chunk.failed:
-                # Unreadable now: no position is stored, so the next import tries again.
-                summary.unreadable_files[str(plan.path)] = chunk.failure
-                continue
-            summary.bytes_read += chunk.bytes_read
-            summary.events_read += chunk.events_read
-            summary.note_broken(chunk.broken)
-            plan.broken += len(chunk.broken)
-            plan.records += chunk.events_read
-            if chunk.rows is None:
-                writer.add(plan.source.name, plan.source.policy, chunk.events, track)
-            else:
-                writer.add_values(plan.source.name, plan.source.policy, chunk.rows, track)
-            writer.position(plan.cursor(chunk.position, chunk.head_hash))
-            if writer.pending_rows >= FLUSH_ROWS:
-                writer.flush()
-        done_bytes += max(plan.stat.st_size - plan.offset, 0)
-        if str(plan.path) not in summary.unreadable_files:
-            summary.files_read += 1
-        if progress:
-            progress(min(done_bytes, total_bytes), total_bytes)
+    try:
+        _write_results(results, writer, summary, stop, progress, done_bytes, total_bytes)
+    except BrokenProcessPool:
+        with contextlib.suppress(Exception):
+            results.close()
+        writer.flush()  # what finished reading is kept: the next import starts from there
+        raise ImportWorkerDied(
+            "a log-reading worker process died (killed, or out of memory); what was read is kept,"
+            " run the import again to read the rest"
+        ) from None
     results.close()  # when stopped early: worker processes drop the files not started yet
     writer.finish()
     summary.replays_removed = writer.replays_removed
@@ -648,3 +634,47 @@ def last_import_times(db: Database) -> dict[str, str]:
     """When each local source was last imported (ISO UTC), for freshness displays."""
     rows = db.fetch("SELECT key, value FROM meta WHERE key LIKE 'last_import:%'")
     return {key.split(":", 1)[1]: value for key, value in rows}
+
+
+class ImportWorkerDied(RuntimeError):
+    """A parsing worker process ended mid-import (the OOM killer, a kill): said plainly, not
+    as a pool traceback; what was read before is committed."""
+
+
+def _write_results(
+    results: Iterable[tuple[_PlannedFile, Iterable[_Chunk]]],
+    writer: LedgerWriter,
+    summary: ImportSummary,
+    stop: threading.Event | None,
+    progress: ProgressCallback | None,
+    done_bytes: int,
+    total_bytes: int,
+) -> None:
+    """Queue each parsed file's rows and position with the writer, flushing as they pile up."""
+    for plan, chunks in results:
+        if stop is not None and stop.is_set():
+            summary.stopped = True  # this file and the rest wait for the next import
+            break
+        track = plan.source.name == "claude-code"
+        for chunk in chunks:
+            if chunk.failed:
+                # Unreadable now: no position is stored, so the next import tries again.
+                summary.unreadable_files[str(plan.path)] = chunk.failure
+                continue
+            summary.bytes_read += chunk.bytes_read
+            summary.events_read += chunk.events_read
+            summary.note_broken(chunk.broken)
+            plan.broken += len(chunk.broken)
+            plan.records += chunk.events_read
+            if chunk.rows is None:
+                writer.add(plan.source.name, plan.source.policy, chunk.events, track)
+            else:
+                writer.add_values(plan.source.name, plan.source.policy, chunk.rows, track)
+            writer.position(plan.cursor(chunk.position, chunk.head_hash))
+            if writer.pending_rows >= FLUSH_ROWS:
+                writer.flush()
+        done_bytes += max(plan.stat.st_size - plan.offset, 0)
+        if str(plan.path) not in summary.unreadable_files:
+            summary.files_read += 1
+        if progress:
+            progress(min(done_bytes, total_bytes), total_bytes)
