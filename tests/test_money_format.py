@@ -77,6 +77,7 @@ def test_report_table_shows_less_than_a_cent_and_json_the_exact_cost(cli: CliRun
         (1250.0, "$1.25k"),
         (2e6, "$2.0M"),
         (1e9, "$1.0B"),
+        (5.55e-17, "$0"),  # float noise from summed ticks is zero, not "$0.0000000000"
     ],
 )
 def test_chart_tick_labels_stay_distinct_at_both_ends(value: float, label: str) -> None:

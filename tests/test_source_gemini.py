@@ -99,3 +99,26 @@ def test_a_rewritten_session_file_never_reprices_the_messages_it_already_held(db
     assert (records[2025].cost, records[2025].price_version) == frozen
     assert records[2026].cost == Decimal("0.0502")  # 5,020 tokens at the $10 override
     assert records[2026].price_version.startswith("override")
+
+
+def test_a_record_unpriced_when_read_is_priced_when_read_again_with_a_price(db: Database, tmp_path: Path) -> None:
+    """Only a price is frozen: a record that had none takes the one known when it is read again."""
+    import json
+    from decimal import Decimal
+
+    from tokenworth.services.prices import OverrideInput, set_override
+
+    chats = _chats(tmp_path)
+    session = json.loads((SAMPLES / "gemini-cli-session-legacy.json").read_text())
+    session["messages"][1]["model"] = "gemini-imaginary-9"
+    path = chats / "session-2025-10-01T08-00-00000000.json"
+    path.write_text(json.dumps(session))
+    logs = tmp_path / "gemini" / "tmp"
+    import_local_logs(db, source_names=["gemini-cli"], paths=[logs])
+    set_override(db, OverrideInput("google", "gemini-imaginary-9", Decimal(10), Decimal(10)))
+    session["lastUpdated"] = "2025-10-01T09:00:00.000Z"  # rewritten whole, the message unchanged
+    path.write_text(json.dumps(session))
+    import_local_logs(db, source_names=["gemini-cli"], paths=[logs])
+    with db.session() as s:
+        (record,) = s.scalars(select(UsageRecord)).all()
+    assert (record.cost, record.cost_provenance) == (Decimal("0.0502"), "computed")

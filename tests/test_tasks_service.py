@@ -322,6 +322,7 @@ def test_check_draft_refuses_what_saving_would_and_writes_nothing(ledger: Databa
 def test_thousands_commas_are_read_as_such() -> None:
     assert parse_amount("$1,200.50") == Decimal("1200.50")
     assert parse_amount("12,345,678") == Decimal("12345678")
+    assert parse_amount("$ 1,200") == Decimal("1200")
 
 
 def test_a_logged_task_may_not_start_in_the_future(ledger: Database) -> None:

@@ -78,28 +78,47 @@ def test_the_system_zone_is_found_by_its_name(tmp_path: Path, monkeypatch: pytes
     assert isinstance(resolve_zone(None, env={}, warn=_never), timeutil.LocalTime)
 
 
-def test_a_posix_rule_keeps_its_daylight_saving(monkeypatch: pytest.MonkeyPatch) -> None:
-    """TZ='CET-1CEST,...': the C library's rule decides each date's offset. Today's offset for
-    every date put 2026-09-25 22:14 UTC on the 25th, in summer time it is 00:14 on the 26th."""
+@pytest.mark.parametrize(
+    ("rule", "name"),
+    [
+        ("CET-1CEST,M3.5.0,M10.5.0/3", "Europe/Berlin"),
+        ("<-04>4<-03>,M9.1.6/24,M4.1.6/24", "America/Santiago"),  # clocks jump at midnight
+    ],
+)
+def test_a_posix_rule_keeps_its_daylight_saving(monkeypatch: pytest.MonkeyPatch, rule: str, name: str) -> None:
+    """TZ='CET-1CEST,...': the C library's rule decides each date's offset, exactly as the named
+    zone would: instants (a repeated hour's two passes told apart by fold), wall times of both
+    folds (a skipped one read with the offset before), and where each day starts. Today's offset
+    for every date put 2026-09-25 22:14 UTC on the 25th; in summer time it is the 26th."""
     import time
-    from datetime import datetime, timedelta
+    from datetime import date, datetime, timedelta
 
-    rule = "CET-1CEST,M3.5.0,M10.5.0/3"
+    from tokenworth.core.timeutil import local_day_start
+
     monkeypatch.setenv("TZ", rule)
     time.tzset()
     try:
         zone = resolve_zone(None, env={"TZ": rule}, warn=_never)
-        berlin = ZoneInfo("Europe/Berlin")
-        start = datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
-        for hour in range(0, 365 * 24, 7):  # every 7 hours through a year, both changes included
-            moment = start + timedelta(hours=hour)
-            local = moment.astimezone(zone)
-            assert (local.replace(tzinfo=None), local.utcoffset()) == (
-                moment.astimezone(berlin).replace(tzinfo=None),
-                moment.astimezone(berlin).utcoffset(),
-            )
+        named = ZoneInfo(name)
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        for step in range(0, 365 * 24 * 4, 3):  # every 45 minutes through the year
+            moment = start + timedelta(minutes=15 * step)
+            local, expected = moment.astimezone(zone), moment.astimezone(named)
+            assert (local.replace(tzinfo=None), local.utcoffset(), local.fold) == (
+                expected.replace(tzinfo=None),
+                expected.utcoffset(),
+                expected.fold,
+            ), moment
             assert local.astimezone(UTC) == moment
-        assert datetime(2026, 9, 25, 22, 14, tzinfo=UTC).astimezone(zone).day == 26
+            wall = moment.replace(tzinfo=None)
+            for fold in (0, 1):
+                assert wall.replace(fold=fold, tzinfo=zone).astimezone(UTC) == wall.replace(
+                    fold=fold, tzinfo=named
+                ).astimezone(UTC), (wall, fold)
+        for day in (date(2026, 1, 1) + timedelta(days=n) for n in range(365)):
+            assert local_day_start(day, zone) == local_day_start(day, named), day
+        if name == "Europe/Berlin":
+            assert datetime(2026, 9, 25, 22, 14, tzinfo=UTC).astimezone(zone).day == 26
     finally:
         monkeypatch.undo()
         time.tzset()

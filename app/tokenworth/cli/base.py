@@ -74,6 +74,10 @@ class Command:
     description: str | None = None
 
 
+ZONE_DEFAULT = "default: the zone set in Settings, else TZ, else the system's"
+"""How every `--tz` help states its default (see `zone_argument`)."""
+
+
 def zone_argument(ctx: CliContext, name: str | None) -> tzinfo:
     """The zone a `--tz` flag names (None: the zone chosen in Settings, as the app and exports cut
     days; else `TZ`, else the system's); an empty or unknown `--tz` is a usage error, an unusable
@@ -91,7 +95,7 @@ def zone_argument(ctx: CliContext, name: str | None) -> tzinfo:
             try:
                 return resolve_zone(chosen)
             except ValueError as exc:
-                warn(f"settings: {exc}; using the system's zone")
+                warn(f"settings: {exc}; using TZ or the system's zone")
     try:
         return resolve_zone(name, env=ctx.env, warn=warn)
     except ValueError as exc:

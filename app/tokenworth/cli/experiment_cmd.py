@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import tzinfo
 
-from tokenworth.cli.base import CliContext, Command, id_argument, user_errors, zone_argument
+from tokenworth.cli.base import ZONE_DEFAULT, CliContext, Command, id_argument, user_errors, zone_argument
 from tokenworth.cli.import_cmd import import_first
 from tokenworth.cli.output import render_table, write_json
 from tokenworth.cli.routing_cmd import candidate_names, experiment_text
@@ -37,7 +37,7 @@ def _task_count(text: str) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tz", metavar="ZONE", help="months and times in this IANA zone (default: local)")
+    parser.add_argument("--tz", metavar="ZONE", help=f"months and times in this IANA zone ({ZONE_DEFAULT})")
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     listing = sub.add_parser("list", help="experiments with their progress and results")

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from tokenworth.cli.base import CliContext, Command, CommandError, zone_argument
+from tokenworth.cli.base import ZONE_DEFAULT, CliContext, Command, CommandError, zone_argument
 
 if TYPE_CHECKING:
     from tokenworth.services.export import ExportFormat
@@ -33,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "write the default name into "
         "(default: tokenworth-YYYY-MM.<ext> in the current folder)",
     )
-    parser.add_argument("--tz", metavar="ZONE", help="cut days and the month in this IANA zone (default: local)")
+    parser.add_argument("--tz", metavar="ZONE", help=f"cut days and the month in this IANA zone ({ZONE_DEFAULT})")
     parser.add_argument(
         "--budget",
         metavar="USD",
@@ -96,7 +96,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     inputs = settings_inputs(ctx.paths.settings_file)
     for problem in inputs.problems:
         ctx.err(f"warning: settings: {problem}")
-    zone = zone_argument(ctx, inputs.time_zone if args.tz is None else args.tz)
+    zone = zone_argument(ctx, args.tz)  # without --tz: the Settings zone, as every command
     month = month_argument(args.month, zone)
     _refuse_future(month, zone)
     to_stdout = args.out == "-"

@@ -74,7 +74,7 @@ def _provider(ctx: CliContext, args: argparse.Namespace) -> str:
     stored = providers_of_model(ctx.db(), args.model)
     if args.provider:
         provider = args.provider.strip().lower()
-        if stored and provider not in stored:
+        if stored and provider not in stored and args.action != "delete":
             ctx.err(
                 f"note: the records of {args.model} are under {', '.join(stored)}, not {provider}: this"
                 f" override will not apply to them (use --provider {stored[0]})"

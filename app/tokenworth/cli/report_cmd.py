@@ -6,7 +6,7 @@ import argparse
 import re
 from datetime import date
 
-from tokenworth.cli.base import CliContext, Command, CommandError, zone_argument
+from tokenworth.cli.base import ZONE_DEFAULT, CliContext, Command, CommandError, zone_argument
 from tokenworth.cli.import_cmd import import_first, print_summary
 from tokenworth.cli.output import render_table, tokens, unpriced_note, write_json
 from tokenworth.cli.routing_cmd import add_routing_arguments
@@ -49,7 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def add_range_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", type=_date, metavar="DATE", help="first day included (YYYY-MM-DD)")
     parser.add_argument("--until", type=_date, metavar="DATE", help="last day included (YYYY-MM-DD)")
-    parser.add_argument("--tz", metavar="ZONE", help="cut days in this IANA zone (default: local)")
+    parser.add_argument("--tz", metavar="ZONE", help=f"cut days in this IANA zone ({ZONE_DEFAULT})")
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 
-from tokenworth.cli.base import CliContext, Command, CommandError, id_argument, user_errors, zone_argument
+from tokenworth.cli.base import ZONE_DEFAULT, CliContext, Command, CommandError, id_argument, user_errors, zone_argument
 from tokenworth.cli.import_cmd import import_first, plural
 from tokenworth.cli.output import render_table, tokens, write_json
 from tokenworth.cli.value_cmd import month_argument
@@ -47,7 +47,7 @@ def _time(text: str, zone: tzinfo, what: str) -> datetime:
 
 
 _task_id = id_argument("a task id")
-TZ_HELP = "read and show times in this IANA zone (default: local)"
+TZ_HELP = f"read and show times in this IANA zone ({ZONE_DEFAULT})"
 
 
 def _add_details(parser: argparse.ArgumentParser) -> None:

@@ -54,12 +54,12 @@ _UPDATABLE = (
     "imported_at",
 )
 COLUMNS = ("dedupe_key", *_UPDATABLE)
+"""A usage record's columns in the order of `write_values` tuples (the dedupe key first)."""
 _PRICE_COLUMNS = ("cost", "cost_provenance", "estimated_cost", "price_version")
 """Frozen when a record is read again unchanged: a price change never rewrites it by itself."""
 _USAGE_COLUMNS = ("provider", "model", "ts", "bucket_seconds", *TOKEN_COLUMNS, "reasoning_tokens", "request_count")
 """What a record measured; its price is recomputed only when one of these changed (or a cost the
 source reports did)."""
-"""A usage record's columns in the order of `write_values` tuples (the dedupe key first)."""
 
 
 def row_total(row: dict[str, Any]) -> int:
@@ -124,6 +124,7 @@ def _upsert_sql(policy: ConflictPolicy, positional: bool = False) -> str:
     `positional` takes SQLite `?` parameters in `COLUMNS` order instead of names."""
     same_usage = " AND ".join(f"usage_records.{name} = excluded.{name}" for name in _USAGE_COLUMNS)
     same_usage += (
+        " AND usage_records.cost_provenance <> 'unpriced'"  # nothing frozen yet: priced when a price appears
         " AND (excluded.cost_provenance <> 'reported'"
         " OR (usage_records.cost_provenance = 'reported' AND usage_records.cost = excluded.cost))"
     )
@@ -281,9 +282,13 @@ def _upsert_portable(tx: SqlAlchemyTransaction, rows: Sequence[dict[str, Any]], 
 
 def _keeping_price(stored: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     """`row`, with the stored price when the usage it measures is unchanged (`_upsert_sql`'s rule)."""
-    same = all(stored[name] == row[name] for name in _USAGE_COLUMNS) and (
-        row["cost_provenance"] != "reported"
-        or (stored["cost_provenance"] == "reported" and stored["cost"] == row["cost"])
+    same = (
+        all(stored[name] == row[name] for name in _USAGE_COLUMNS)
+        and stored["cost_provenance"] != "unpriced"
+        and (
+            row["cost_provenance"] != "reported"
+            or (stored["cost_provenance"] == "reported" and stored["cost"] == row["cost"])
+        )
     )
     return {**row, **{name: stored[name] for name in _PRICE_COLUMNS}} if same else row
 

@@ -6,6 +6,7 @@ of 1e-10 US dollars (see core.dbtypes). Sums in SQL stay exact and portable.
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -78,6 +79,8 @@ def money_label(value: float) -> str:
     $1.2M, $1.0B (the dashboard's and the exported charts' ticks alike). Each tick keeps the digits
     that tell it from its neighbours: $0.015 is not rounded into $0.01 or $0.02."""
     size = abs(value)
+    if size < 1e-12 or not math.isfinite(value):  # float noise around zero; no tick is infinite
+        return "$0" if math.isfinite(value) else "$—"
     if size >= 1e9:
         return f"${_shortest(value / 1e9, 1)}B"
     if size >= 1e6:

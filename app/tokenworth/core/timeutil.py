@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import os
 import re
 import time
@@ -113,7 +114,7 @@ def _zone_of_file(path: str) -> ZoneInfo | None:
     _, found, key = target.rpartition("/zoneinfo/")
     if not found:
         return None
-    key = key.removeprefix("posix/")
+    key = key.removeprefix("posix/").removeprefix("right/")
     try:
         return ZoneInfo(key)
     except (ZoneInfoNotFoundError, ValueError):
@@ -121,38 +122,47 @@ def _zone_of_file(path: str) -> ZoneInfo | None:
 
 
 class LocalTime(tzinfo):
-    """The C library's local time, asked day by day: its UTC offset follows daylight saving (a
+    """The C library's local time, asked date by date: its UTC offset follows daylight saving (a
     POSIX TZ rule, a zone file without a name), where `datetime.now().astimezone().tzinfo` would
-    freeze today's offset for every date."""
+    freeze today's offset for every date. Wall times follow PEP 495: in a repeated hour fold 0 is
+    the first pass and fold 1 the second; in a skipped hour fold 0 uses the offset from before."""
 
     def utcoffset(self, dt: datetime | None) -> timedelta:
-        return timedelta(seconds=self._local(dt).tm_gmtoff)
+        return timedelta(seconds=self._instant(dt)[1])
 
     def dst(self, dt: datetime | None) -> timedelta | None:
         return None
 
     def tzname(self, dt: datetime | None) -> str:
-        return self._local(dt).tm_zone
+        instant, _offset = self._instant(dt)
+        return _localtime(instant).tm_zone
 
     def fromutc(self, dt: datetime) -> datetime:
-        stamp = (dt.replace(tzinfo=None) - datetime(1970, 1, 1)) // timedelta(seconds=1)
-        try:
-            offset = time.localtime(stamp).tm_gmtoff
-        except (OverflowError, OSError, ValueError):
-            offset = time.localtime().tm_gmtoff
-        wall = dt + timedelta(seconds=offset)
-        if wall.utcoffset() != timedelta(seconds=offset):  # the second pass of an hour clocks repeat
+        instant = calendar.timegm(dt.timetuple())
+        offset = _localtime(instant).tm_gmtoff
+        wall = (dt + timedelta(seconds=offset)).replace(fold=0)
+        if self._instant(wall)[0] != instant:  # the second pass of a repeated hour
             wall = wall.replace(fold=1)
         return wall
 
     @staticmethod
-    def _local(dt: datetime | None) -> time.struct_time:
+    def _instant(dt: datetime | None) -> tuple[int, int]:
+        """(UTC seconds, offset) of a wall time: the offsets in force a day either side are the
+        candidates; those whose instant really has that offset are the wall time's readings."""
         if dt is None:
-            return time.localtime()
-        try:  # a repeated hour's second pass (fold) is in standard time
-            return time.localtime(time.mktime((*dt.timetuple()[:8], 0 if dt.fold else -1)))
-        except (OverflowError, OSError, ValueError):
-            return time.localtime()
+            now = int(time.time())
+            return now, _localtime(now).tm_gmtoff
+        wall = calendar.timegm(dt.timetuple())
+        before = _localtime(wall - 86_400).tm_gmtoff
+        after = _localtime(wall + 86_400).tm_gmtoff
+        readings = sorted(
+            {wall - offset for offset in (before, after) if _localtime(wall - offset).tm_gmtoff == offset}
+        )
+        if readings:
+            instant = readings[-1] if dt.fold and len(readings) > 1 else readings[0]
+            return instant, wall - instant
+        offset = after if dt.fold else before  # a skipped wall time
+        return wall - offset, offset
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LocalTime)
@@ -162,6 +172,15 @@ class LocalTime(tzinfo):
 
     def __repr__(self) -> str:
         return "LocalTime()"
+
+
+def _localtime(seconds: int) -> time.struct_time:
+    """`time.localtime`, or now's for an instant the platform cannot convert (before 1970 on
+    Windows, far years)."""
+    try:
+        return time.localtime(seconds)
+    except (OverflowError, OSError, ValueError):
+        return time.localtime()
 
 
 def zone_name(zone: tzinfo) -> str:

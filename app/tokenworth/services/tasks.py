@@ -68,7 +68,7 @@ def parse_amount(text: str | Decimal | int | None, what: str = "value") -> Decim
     if isinstance(text, Decimal | int) and not isinstance(text, bool):
         amount = Decimal(text)
     else:
-        cleaned = str(text).strip().replace("_", "").removeprefix("$")
+        cleaned = str(text).strip().replace("_", "").removeprefix("$").strip()
         try:
             amount = Decimal(without_thousands_commas(cleaned))
         except ValueError as exc:

@@ -414,7 +414,10 @@ class AppController(QObject):
             problem = self._set_start_at_login(settings.start_at_login)
             if problem is not None:
                 settings = settings.with_changes(start_at_login=was)
-                save_settings(self.paths.settings_file, settings)
+                try:
+                    save_settings(self.paths.settings_file, settings)
+                except OSError as exc:  # written a moment ago: the file keeps the switch as asked
+                    log.warning("settings: could not record start at login as %s: %s", was, exc)
         self.settings = settings
         self.zone = self._zone_of(settings)
         self.scheduler.set_zone(self.zone)
