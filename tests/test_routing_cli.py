@@ -193,3 +193,12 @@ def test_an_unknown_candidate_is_named_on_stderr_and_json_stays_valid(cli: CliRu
     assert "nosuchmodel" not in text.out
     quiet = cli(*ROUTING)
     assert quiet.err == ""
+
+
+def test_a_candidate_typed_in_another_case_is_the_databases_model(cli: CliRunner, ledger: Path) -> None:
+    """`GPT-5-NANO` is gpt-5-nano: one name, so accepting the same switch twice stays refused."""
+    argv = ("report", "routing", "--month", "2026-01", "--tz", "UTC", "--no-import", "--json")
+    shouted = json.loads(cli(*argv, "--candidates", "GPT-5-NANO").out)
+    assert "gpt-5-nano" in [c["model"] for c in shouted["candidates"]]
+    assert "GPT-5-NANO" not in [c["model"] for c in shouted["candidates"]]
+    assert shouted["skipped_candidates"] == []

@@ -112,6 +112,27 @@ def test_only_cheaper_fitting_chat_models_other_than_the_current_one_are_options
     assert {item.to_model.model: item.context_window for item in found} == {"small": None, "wide": 150_000}
 
 
+def test_a_reported_cost_above_the_list_price_never_makes_a_dearer_model_an_option() -> None:
+    """Claude Code lines with `costUSD`: the stored cost is what the source reported, which may be
+    more than the model's own list price; a candidate must beat both on the same tokens."""
+    tokens = mix(1_000_000, 100_000)
+    band = MixBand(150_000, tokens)
+    reported = SpendCell("review", SMALL, 2, Fraction(20 * USD), (band,), 150_000)  # $20 paid; list $0.70
+    found = options([reported], {}, pool(SMALL, MID, NANO), month="2026-01")
+    assert {item.to_model.model: item.savings for item in found} == {"nano": Decimal("19.93")}
+
+
+def test_the_same_model_under_another_name_is_never_an_option() -> None:
+    dated, undated = ModelKey("p", "mid-20250929"), ModelKey("p", "mid")
+    spend = SpendCell("docs", dated, 1, Fraction(6 * USD), (MixBand(150_000, mix(1_000_000, 100_000)),), 150_000)
+    same = ("p", "mid")
+    candidates = [
+        Candidate(dated, rates("4", "20"), used=True, identity=same),  # repriced by an override since
+        Candidate(undated, PRICES[MID], used=True, identity=same),
+    ]
+    assert options([spend], {}, candidates, month="2026-01") == []
+
+
 def test_per_cell_the_best_of_each_evidence_level_is_kept_only_if_it_saves_more_than_stronger_ones() -> None:
     samples = {
         ("docs", BIG): Sample(3, Fraction(300), Fraction(6)),

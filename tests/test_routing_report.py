@@ -27,7 +27,7 @@ from tokenworth.services.routing import (
     list_experiments,
     routing_report,
 )
-from tokenworth.services.tasks import Assignment, TaskDraft, log_task
+from tokenworth.services.tasks import Assignment, TaskDraft, delete_task, log_task
 from tokenworth.services.value_report import value_report
 from tokenworth.sources.records import UsageEvent
 
@@ -185,6 +185,8 @@ def test_spend_without_a_price_is_shown_as_unknown_and_gets_no_suggestion(db: Da
     payload = report_json(db)
     [model] = payload["models"]
     assert (model["model"], model["tasks"], model["cost_usd"], model["cost_complete"]) == ("mystery", 1, None, False)
+    assert model["input_tokens"] == 10_000  # used, only not priced: never shown as 0 tokens
+    assert (model["cost_per_task_usd"], model["tfp"]) == (None, None)  # unknown, never $0
     assert payload["suggestions"] == []
 
 
@@ -322,6 +324,16 @@ def test_an_accepted_experiment_counts_the_next_k_tasks_and_reports_against_the_
         {"id": 1, "status": "done"},
     )
     assert feb["experiments"][0]["status"] == "done"
+
+    # A counted task deleted: the verdict no longer rests on five tasks, so the experiment counts
+    # the next docs task on nano in its place (here the one of 10 February), never judging on four.
+    delete_task(history, counted[0].id)
+    reopened = get_experiment(history, view.id, now=datetime(2026, 2, 11, tzinfo=UTC))
+    assert (reopened.status, reopened.counted, reopened.verdict) == ("done", 5, "holds")
+    assert counted[0].id not in [t.task_id for t in reopened.outcome.counted]
+    delete_task(history, counted[1].id)
+    short = get_experiment(history, view.id, now=datetime(2026, 2, 12, tzinfo=UTC))
+    assert (short.status, short.counted, short.verdict) == ("running", 4, None)
 
 
 def test_an_experiment_can_be_cancelled_and_a_running_switch_is_not_accepted_twice(history: Database) -> None:

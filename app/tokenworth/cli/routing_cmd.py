@@ -91,18 +91,18 @@ def _cells_table(report: RoutingReport) -> str:
     rows = []
     for view in report.cells:
         cell, sample = view.cell, view.sample
-        share = cell.mix.cache_read_share
+        share = cell.all_tokens.cache_read_share
         rows.append(
             [
                 cell.category or "(uncategorized)",
                 cell.model.model,
                 str(cell.tasks),
                 format_cost(None if cell.all_unpriced else units_to_money(cell.cost_units), cell.cost_complete),
-                tokens(round(cell.mix.total)),
+                tokens(round(cell.all_tokens.total)),
                 "-" if share is None else f"{float(share) * 100:.0f}%",
                 str(sample.tasks),
                 _per_task(sample.value_per_task),
-                _per_task(sample.cost_per_task),
+                "unpriced" if sample.cost_unknown else _per_task(sample.cost_per_task),
                 _ratio(sample.tfp),
             ]
         )

@@ -196,6 +196,13 @@ class SpendCell:
     largest_request: int
     """The largest single request's input tokens (for a bucket: its average per request)."""
     unpriced_records: Fraction = Fraction(0)
+    unpriced_mix: TokenMix = TokenMix()
+    """The tokens of the unpriced records: shown, never priced (current and projected cost cover
+    the priced bands alike)."""
+
+    @property
+    def all_tokens(self) -> TokenMix:
+        return self.mix + self.unpriced_mix
 
     @property
     def mix(self) -> TokenMix:
@@ -222,9 +229,21 @@ class Sample:
     value_units: Fraction = Fraction(0)
     cost_units: Fraction = Fraction(0)
     """The whole known cost of those tasks (every model they used)."""
+    incomplete_tasks: int = 0
+    """Tasks with usage no price is known for: their known cost is a lower bound."""
 
-    def plus(self, value_units: Fraction, cost_units: Fraction) -> Sample:
-        return Sample(self.tasks + 1, self.value_units + value_units, self.cost_units + cost_units)
+    def plus(self, value_units: Fraction, cost_units: Fraction, *, complete: bool = True) -> Sample:
+        return Sample(
+            self.tasks + 1,
+            self.value_units + value_units,
+            self.cost_units + cost_units,
+            self.incomplete_tasks + (0 if complete else 1),
+        )
+
+    @property
+    def cost_unknown(self) -> bool:
+        """No price known for any of it: the cost is unknown, never $0."""
+        return self.incomplete_tasks > 0 and self.cost_units == 0
 
     @property
     def value_per_task(self) -> Fraction | None:
@@ -232,11 +251,15 @@ class Sample:
 
     @property
     def cost_per_task(self) -> Fraction | None:
-        return None if self.tasks == 0 else self.cost_units / self.tasks
+        return None if self.tasks == 0 or self.cost_unknown else self.cost_units / self.tasks
 
     @property
     def tfp(self) -> Tfp:
-        return tfp(self.value_units if self.tasks else None, self.cost_units)
+        return tfp(
+            self.value_units if self.tasks else None,
+            None if self.cost_unknown else self.cost_units,
+            cost_complete=self.incomplete_tasks == 0,
+        )
 
 
 EMPTY_SAMPLE = Sample()
@@ -262,6 +285,9 @@ class Candidate:
     model: ModelKey
     rates: ModelRates
     used: bool = False
+    identity: tuple[str, str] | None = None
+    """(provider, price database id): one model under several names (a dated and an undated
+    one) shares it, and is never suggested in place of itself."""
 
     @property
     def context_window(self) -> int | None:
@@ -361,17 +387,24 @@ def options(
     """Every cheaper, fitting, not-measured-worse candidate for every cell with known spend."""
     rules = rules or RoutingRules()
     found: list[Suggestion] = []
+    by_key = {candidate.model: candidate for candidate in candidates}
     for cell in cells:
         if cell.cost_units <= 0 or not is_chat_model(cell.model.model):
             continue
         from_sample = samples.get((cell.category, cell.model), EMPTY_SAMPLE)
+        current = by_key.get(cell.model)
+        # The candidate must be cheaper on these tokens at list prices too: a stored cost the
+        # source reported (or priced long ago) can exceed the current model's own list price.
+        list_units = None if current is None else price_units(current.rates, cell.bands)
         for candidate in candidates:
             if candidate.model == cell.model or not is_chat_model(candidate.model.model):
                 continue
+            if current is not None and candidate.identity is not None and candidate.identity == current.identity:
+                continue  # the same model under another name
             if not candidate.fits(cell.largest_request):
                 continue
             projected = price_units(candidate.rates, cell.bands)
-            if projected >= cell.cost_units:
+            if projected >= cell.cost_units or (list_units is not None and projected >= list_units):
                 continue
             to_sample = samples.get((cell.category, candidate.model), EMPTY_SAMPLE)
             evidence = classify(from_sample, to_sample, rules)

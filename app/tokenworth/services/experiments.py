@@ -165,7 +165,11 @@ def _track(session: Session, row: RoutingExperiment, prices: PriceDatabase, now:
     baseline = _baseline(row)
     if row.status == ExperimentStatus.DONE:
         ids = _frozen_ids(row)
-    else:
+        if len(load_tasks(conn, ids)) < len(ids):
+            # A counted task was deleted: the verdict no longer rests on K tasks. The experiment
+            # runs again and counts the next task of the category in its place.
+            row.status, row.ended_at, row.task_ids = ExperimentStatus.RUNNING, None, None
+    if row.status != ExperimentStatus.DONE:
         started = type_coerce(Task.__table__.c.started_at, BigInteger)
         category = Task.__table__.c.category
         query = select(Task.__table__.c.id).where(started >= to_epoch_ms(row.accepted_at))
@@ -194,7 +198,7 @@ def _track(session: Session, row: RoutingExperiment, prices: PriceDatabase, now:
             )
         )
     if row.status == ExperimentStatus.DONE:
-        outcome = track_experiment(tracked, len(tracked) or row.task_count, baseline)
+        outcome = track_experiment(tracked, row.task_count, baseline)
     else:
         outcome = track_experiment(tracked, row.task_count, baseline)
         if row.status == ExperimentStatus.RUNNING and outcome.done:

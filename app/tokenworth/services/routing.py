@@ -116,7 +116,7 @@ class CellView:
     sample: Sample
 
     def as_json(self) -> dict[str, Any]:
-        mix = self.cell.mix
+        mix = self.cell.all_tokens  # unpriced records' tokens too: they were used, only not priced
         figure = self.sample.tfp
         return {
             "category": self.cell.category,

@@ -92,6 +92,7 @@ class _CellBuilder:
     bands: dict[int, tuple[int, TokenMix]] = field(default_factory=dict)
     largest_request: int = 0
     unpriced_records: Fraction = Fraction(0)
+    unpriced_mix: TokenMix = field(default_factory=TokenMix)
 
     def add(
         self, task_id: int, band: int, size: int, mix: TokenMix, cost: Fraction, priced: bool, records: Fraction
@@ -100,6 +101,7 @@ class _CellBuilder:
         self.largest_request = max(self.largest_request, size)
         if not priced:
             self.unpriced_records += records
+            self.unpriced_mix = self.unpriced_mix + mix
             return
         self.cost_units += cost
         old_size, old_mix = self.bands.get(band, (0, TokenMix()))
@@ -202,6 +204,7 @@ def spend_cells(
             bands=tuple(MixBand(size, mix) for _index, (size, mix) in sorted(item.bands.items())),
             largest_request=item.largest_request,
             unpriced_records=item.unpriced_records,
+            unpriced_mix=item.unpriced_mix,
         )
         for (category, model), item in builders.items()
     ]
@@ -214,6 +217,8 @@ class TaskModelUse:
 
     cost_units: Fraction
     primary: ModelKey | None
+    complete: bool = True
+    """Every record of the task has a known price."""
 
 
 def task_model_use(conn: Connection, task_ids: Iterable[int]) -> dict[int, TaskModelUse]:
@@ -222,12 +227,17 @@ def task_model_use(conn: Connection, task_ids: Iterable[int]) -> dict[int, TaskM
     ids = sorted(set(task_ids))
     costs: dict[int, dict[ModelKey, Fraction]] = {}
     tokens: dict[int, dict[ModelKey, Fraction]] = {}
+    incomplete: set[int] = set()
     for (task_id, model, provider), cell in attributed_usage(conn, task_ids=ids, group=("provider",)).items():
         key = ModelKey(provider, model)
+        if cell.unpriced_records:
+            incomplete.add(task_id)
         costs.setdefault(task_id, {})[key] = costs.get(task_id, {}).get(key, Fraction(0)) + cell.cost_units
         tokens.setdefault(task_id, {})[key] = tokens.get(task_id, {}).get(key, Fraction(0)) + cell.tokens
     return {
-        task_id: TaskModelUse(sum(by_model.values(), Fraction(0)), primary_model(by_model, tokens[task_id]))
+        task_id: TaskModelUse(
+            sum(by_model.values(), Fraction(0)), primary_model(by_model, tokens[task_id]), task_id not in incomplete
+        )
         for task_id, by_model in costs.items()
     }
 
@@ -248,7 +258,7 @@ def evidence_samples(
         if found is None or found.primary is None or task.value_units is None:
             continue
         key = (task.category, found.primary)
-        samples[key] = samples.get(key, Sample()).plus(task.value_units, found.cost_units)
+        samples[key] = samples.get(key, Sample()).plus(task.value_units, found.cost_units, complete=found.complete)
     return samples
 
 
@@ -277,9 +287,10 @@ def candidate_pool(
         if not is_chat_model(key.model):
             continue
         rates = book.rates(key.provider, key.model, at)
-        seen.add(model_identity(book.database, key))
+        identity = model_identity(book.database, key)
+        seen.add(identity)
         if rates is not None:
-            pool.append(Candidate(key, rates, used=True))
+            pool.append(Candidate(key, rates, used=True, identity=identity))
     for name in curated:
         found = _curated_candidate(book, name, at)
         if isinstance(found, str):
@@ -289,7 +300,7 @@ def candidate_pool(
         if identity in seen:
             continue
         seen.add(identity)
-        pool.append(Candidate(key, rates, used=False))
+        pool.append(Candidate(key, rates, used=False, identity=identity))
     return pool
 
 
@@ -305,7 +316,11 @@ def skipped_candidates(book: PriceBook, curated: Sequence[str], *, at: datetime)
 
 
 def _curated_candidate(book: PriceBook, name: str, at: datetime) -> tuple[ModelKey, ModelRates] | str:
-    """A curated name's key and price at `at`, or why it cannot be a candidate."""
+    """A curated name's key and price at `at`, or why it cannot be a candidate. A name typed in
+    another case (`GPT-5-NANO`) is the database's own (`gpt-5-nano`) unless an override is named
+    exactly so: one model, one name, so one experiment per switch."""
+    if not any(model == name for _provider, model in book.overrides):
+        name = name.lower()
     found = book.find(name)
     if found is None:
         return "neither the price database nor your price overrides know it"
