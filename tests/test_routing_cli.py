@@ -202,3 +202,12 @@ def test_a_candidate_typed_in_another_case_is_the_databases_model(cli: CliRunner
     assert "gpt-5-nano" in [c["model"] for c in shouted["candidates"]]
     assert "GPT-5-NANO" not in [c["model"] for c in shouted["candidates"]]
     assert shouted["skipped_candidates"] == []
+
+
+def test_an_override_named_in_capitals_stays_a_candidate(cli: CliRunner, ledger: Path) -> None:
+    assert cli("prices", "set", "House-Mini", "--provider", "openai", "--input", "0.01", "--output", "0.02").code == 0
+    argv = ("report", "routing", "--month", "2026-01", "--tz", "UTC", "--no-import", "--json")
+    for name in ("House-Mini", "openai/House-Mini"):
+        payload = json.loads(cli(*argv, "--candidates", name).out)
+        assert "House-Mini" in [c["model"] for c in payload["candidates"]], name
+        assert payload["skipped_candidates"] == []

@@ -388,6 +388,11 @@ def test_an_experiment_counts_a_dated_model_name_as_the_model_it_tries(db: Datab
     view = accept_suggestion(
         db, suggestion["id"], zone=UTC, month=JAN, curated=("claude-haiku-4-5",), tasks=1, now=ACCEPTED
     )
+    # The same switch under the model's dated name is the same experiment: refused while it runs.
+    dated = report_json(db, curated=("claude-haiku-4-5-20251001",))["suggestions"][0]
+    assert dated["to_model"] == "claude-haiku-4-5-20251001"
+    with pytest.raises(ExperimentConflictError, match=f"experiment #{view.id} already tries"):
+        accept_suggestion(db, dated["id"], zone=UTC, month=JAN, curated=("claude-haiku-4-5-20251001",), now=ACCEPTED)
     claude_task("claude-haiku-4-5-20251001", at(2026, 2, 3), "haiku-1")
     done = get_experiment(db, view.id)
     assert (done.status, done.counted) == ("done", 1)

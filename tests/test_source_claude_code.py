@@ -338,3 +338,24 @@ def test_a_lone_surrogate_escape_node_writes_keeps_the_line_and_stores(db: Datab
     (record,) = _records(db).values()
     assert record.output_tokens == message["usage"]["output_tokens"]
     assert record.project == "/home/dev/caf\ufffd"
+
+
+def test_an_unpriced_record_read_again_with_a_price_known_takes_it(db: Database, claude_dir: Path) -> None:
+    """Only a price is frozen; a record stored unpriced is priced when its line is read again
+    (a rewritten file) once a price is known, not left unpriced while the import says none is."""
+    from tokenworth.services.prices import OverrideInput, set_override
+
+    line = _compact(_sample_line(message=dict(_sample_line()["message"], model="claude-imaginary-9")))  # type: ignore[call-overload]
+    path = claude_dir / "projects" / "p" / "s.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(line + b"\n")
+    first = import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+    assert first.unpriced_models == {"claude-imaginary-9": 1}
+    set_override(db, OverrideInput("anthropic", "claude-imaginary-9", Decimal(1), Decimal(1)))
+    path.write_bytes(b"\n" + line + b"\n")  # rewritten: read again from the start
+    again = import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+    assert again.files_read == 1
+    (record,) = _records(db).values()
+    assert record.cost_provenance == "computed"
+    assert record.cost is not None
+    assert record.cost > 0

@@ -94,8 +94,12 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     from tokenworth.services.monthly_summary import build_monthly_summary, settings_inputs
 
     inputs = settings_inputs(ctx.paths.settings_file)
+    from tokenworth.core.settings import chosen_time_zone
+
+    zone_named = chosen_time_zone(ctx.paths.settings_file) is not None
     for problem in inputs.problems:
-        ctx.err(f"warning: settings: {problem}")
+        if not (zone_named and problem.startswith("time_zone")):  # else zone_argument says it again
+            ctx.err(f"warning: settings: {problem}")
     zone = zone_argument(ctx, args.tz)  # without --tz: the Settings zone, as every command
     month = month_argument(args.month, zone)
     _refuse_future(month, zone)

@@ -72,12 +72,19 @@ def keep_new(old: dict[str, Any], new: dict[str, Any], policy: ConflictPolicy) -
         return True
     return fuller_copy(
         old["is_sidechain"], row_total(old), old.get("speed"), new["is_sidechain"], row_total(new), new.get("speed")
-    )
+    ) or _newly_priced(old.get("cost_provenance"), new.get("cost_provenance"))
+
+
+def _newly_priced(old_provenance: Any, new_provenance: Any) -> bool:
+    """A copy read again with a price the stored one lacked takes its place: only a price is ever
+    frozen, and an unpriced record has none yet."""
+    return old_provenance == "unpriced" and new_provenance not in (None, "unpriced")
 
 
 _TOKENS_AT = slice(COLUMNS.index(TOKEN_COLUMNS[0]), COLUMNS.index(TOKEN_COLUMNS[-1]) + 1)
 _SIDECHAIN_AT = COLUMNS.index("is_sidechain")
 _SPEED_AT = COLUMNS.index("speed")
+_PROVENANCE_AT = COLUMNS.index("cost_provenance")
 
 
 def keep_new_values(old: tuple[Any, ...], new: tuple[Any, ...], policy: ConflictPolicy) -> bool:
@@ -91,7 +98,7 @@ def keep_new_values(old: tuple[Any, ...], new: tuple[Any, ...], policy: Conflict
         new[_SIDECHAIN_AT],
         sum(new[_TOKENS_AT]),
         new[_SPEED_AT],
-    )
+    ) or _newly_priced(old[_PROVENANCE_AT], new[_PROVENANCE_AT])
 
 
 def collapse(rows: Iterable[dict[str, Any]], policy: ConflictPolicy) -> list[dict[str, Any]]:
@@ -146,6 +153,7 @@ def _upsert_sql(policy: ConflictPolicy, positional: bool = False) -> str:
             f" WHERE ({new_total}) > ({old_total})"
             " OR (usage_records.is_sidechain AND NOT excluded.is_sidechain)"
             f" OR (({new_total}) = ({old_total}) AND usage_records.speed IS NULL AND excluded.speed IS NOT NULL)"
+            " OR (usage_records.cost_provenance = 'unpriced' AND excluded.cost_provenance <> 'unpriced')"
         )
     return sql
 

@@ -165,9 +165,15 @@ def _track(session: Session, row: RoutingExperiment, prices: PriceDatabase, now:
     baseline = _baseline(row)
     if row.status == ExperimentStatus.DONE:
         ids = _frozen_ids(row)
-        if len(load_tasks(conn, ids)) < len(ids):
+        switch = (ModelKey(row.from_provider, row.from_model), ModelKey(row.to_provider, row.to_model))
+        if (
+            len(load_tasks(conn, ids)) < len(ids)
+            and _running_switch(session, row.category, *switch, besides=row.id) is None
+        ):
             # A counted task was deleted: the verdict no longer rests on K tasks. The experiment
-            # runs again and counts the next task of the category in its place.
+            # runs again and counts the next task of the category in its place (unless a newer
+            # experiment tries the same switch: then that one is the measure, and this keeps its
+            # surviving tasks, with no verdict).
             row.status, row.ended_at, row.task_ids = ExperimentStatus.RUNNING, None, None
     if row.status != ExperimentStatus.DONE:
         started = type_coerce(Task.__table__.c.started_at, BigInteger)
@@ -229,6 +235,25 @@ def _to_ms(moment: datetime) -> datetime:
     return from_epoch_ms(to_epoch_ms(moment))
 
 
+def _running_switch(
+    session: Session, category: str | None, from_model: ModelKey, to_model: ModelKey, *, besides: int | None = None
+) -> RoutingExperiment | None:
+    """The running experiment (other than `besides`) trying the same switch for the category: the
+    same models by their price-database identity, whatever name each was given."""
+    prices = PriceDatabase()
+    wanted = (model_identity(prices, from_model), model_identity(prices, to_model))
+    for row in session.scalars(select(RoutingExperiment).where(RoutingExperiment.status == ExperimentStatus.RUNNING)):
+        if row.id == besides or row.category != category:
+            continue
+        switch = (
+            model_identity(prices, ModelKey(row.from_provider, row.from_model)),
+            model_identity(prices, ModelKey(row.to_provider, row.to_model)),
+        )
+        if switch == wanted:
+            return row
+    return None
+
+
 def start_experiment(
     db: Database, suggestion: Suggestion, *, tasks: int | None = None, now: datetime | None = None
 ) -> ExperimentView:
@@ -240,21 +265,12 @@ def start_experiment(
     moment = _to_ms(now or utc_now())
     baseline = suggestion.from_sample
     with db.session() as session:
-        running = session.scalars(
-            select(RoutingExperiment).where(
-                RoutingExperiment.status == ExperimentStatus.RUNNING,
-                RoutingExperiment.from_provider == suggestion.from_model.provider,
-                RoutingExperiment.from_model == suggestion.from_model.model,
-                RoutingExperiment.to_provider == suggestion.to_model.provider,
-                RoutingExperiment.to_model == suggestion.to_model.model,
+        other = _running_switch(session, suggestion.category, suggestion.from_model, suggestion.to_model)
+        if other is not None:
+            raise ExperimentConflictError(
+                f"experiment #{other.id} already tries {other.to_model} for {_category_words(other.category)} "
+                f"(see `tokenworth experiment show {other.id}`)"
             )
-        ).all()
-        for other in running:
-            if other.category == suggestion.category:
-                raise ExperimentConflictError(
-                    f"experiment #{other.id} already tries {other.to_model} for {_category_words(other.category)} "
-                    f"(see `tokenworth experiment show {other.id}`)"
-                )
         value_per_task = baseline.value_per_task
         cost_per_task = baseline.cost_per_task
         ratio = tfp(baseline.value_units if baseline.tasks else None, baseline.cost_units).ratio

@@ -319,9 +319,9 @@ def _curated_candidate(book: PriceBook, name: str, at: datetime) -> tuple[ModelK
     """A curated name's key and price at `at`, or why it cannot be a candidate. A name typed in
     another case (`GPT-5-NANO`) is the database's own (`gpt-5-nano`) unless an override is named
     exactly so: one model, one name, so one experiment per switch."""
-    if not any(model == name for _provider, model in book.overrides):
-        name = name.lower()
     found = book.find(name)
+    if found is None or found not in book.overrides:
+        found = book.find(name.lower()) or found
     if found is None:
         return "neither the price database nor your price overrides know it"
     if not is_chat_model(found[1]):
