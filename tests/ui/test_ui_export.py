@@ -5,6 +5,7 @@ last month, on the first day of a new month and only once (the clock is injected
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from export_ledger import build_export_ledger
 from tokenworth.core.config import AppPaths
 from tokenworth.core.db import Database
 from tokenworth.core.settings import Settings
-from tokenworth.ui.export_action import FILE_TYPES, MonthExporter, export_target, month_exporter
+from tokenworth.ui.export_action import FILE_TYPES, IconsByKind, MonthExporter, export_target, month_exporter
 from tokenworth.ui.hooks import Notice, default_hooks
 from tokenworth.ui.scheduler import Scheduler
 from tokenworth.ui.shell import TokenworthApp
@@ -224,3 +225,36 @@ def test_no_automatic_export_unless_switched_on(qtbot, make_controller, ledger: 
     controller = make_controller(Settings())
     controller.start()
     assert controller.findChild(MonthExporter) is None  # not even loaded
+
+
+_DIALOG_IN_PROC = """
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QFileDialog
+app = QApplication([])
+from tokenworth.ui.export_action import IconsByKind
+icons = IconsByKind()
+dialog = QFileDialog(None, "Export")
+dialog.setOption(QFileDialog.Option.DontUseNativeDialog)
+dialog.setIconProvider(icons)
+dialog.setDirectory("/proc")
+dialog.open()
+QTimer.singleShot(1500, app.quit)
+app.exec()
+print("alive")
+"""
+
+
+@pytest.mark.skipif(not os.access("/proc/kmsg", os.R_OK), reason="needs a readable /proc/kmsg (root on Linux)")
+def test_the_export_dialog_never_reads_files_to_draw_their_icons(qtbot, tray_app) -> None:
+    """Qt's own icons read each listed file's first bytes on the GUI thread; /proc/kmsg blocks
+    on read, and browsing /proc froze the whole app for good (a stalled mount would too)."""
+    import subprocess
+    import sys
+
+    exporter = month_exporter(tray_app.controller)
+    exporter.ask()
+    assert isinstance(exporter.dialog.iconProvider(), IconsByKind)
+    exporter.dialog.reject()
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", _DIALOG_IN_PROC], env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "alive", done.stderr

@@ -210,6 +210,26 @@ def test_a_conflict_found_by_the_preview_is_shown_and_blocks_save(qtbot, make_co
     assert [task.title for task in list_tasks(known)] == ["Running"]
 
 
+def test_a_running_task_stopped_elsewhere_keeps_its_end_when_the_popup_saves(
+    qtbot, make_controller, known, clock
+) -> None:
+    """The popup opened on the running task; `tokenworth task stop` ended it meanwhile. Saving its
+    value must not move the end to now (it would take the usage of everything done since)."""
+    from tokenworth.services.tasks import get_task, start_task, stop_task
+
+    controller = make_controller(Settings(), hooks=default_hooks())
+    task = start_task(known, "Running", now=datetime(2026, 1, 20, 8, tzinfo=UTC))
+    controller.hooks.log_task_value(controller)
+    popup = task_actions(controller).popup
+    qtbot.addWidget(popup)
+    assert popup.cover.kind is CoverKind.RUNNING
+    stopped = stop_task(known, now=datetime(2026, 1, 20, 9, tzinfo=UTC))  # from a terminal
+    type_into(qtbot, popup.value_edit, "9")
+    popup.on_save_clicked()
+    saved = get_task(known, task.id)
+    assert (saved.ended_at, saved.value) == (stopped.ended_at, Decimal("9.00"))
+
+
 # --- the app as a whole: tray, dashboard, popup -----------------------------------------------------
 
 
@@ -341,3 +361,18 @@ def test_closing_while_the_worker_answers_is_quiet(qtbot, open_popup, known: Dat
     qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)  # answers delivered, nothing raised
     [task] = list_tasks(known)  # the save went through
     assert task.value == Decimal("30.00")
+
+
+def test_a_message_wrapping_onto_two_lines_is_shown_whole(qtbot, make_controller, known) -> None:
+    controller = make_controller(Settings(), hooks=default_hooks())
+    controller.hooks.log_task_value(controller)
+    popup = task_actions(controller).popup
+    qtbot.addWidget(popup)
+    popup.present()
+    type_into(qtbot, popup.value_edit, "1,5")
+    label = popup.value_error
+    assert not label.isHidden()
+    assert "comma only groups thousands" in label.text()
+    qtbot.wait(20)
+    assert label.height() >= label.heightForWidth(label.width())  # every line of it, none cut
+    assert popup.height() >= popup.layout().totalHeightForWidth(popup.width())

@@ -19,8 +19,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QStandardPaths, Signal
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QFileInfo, QObject, QStandardPaths, Signal
+from PySide6.QtGui import QAbstractFileIconProvider, QIcon
+from PySide6.QtWidgets import QApplication, QFileDialog, QStyle
 
 from tokenworth.core.db import Database
 from tokenworth.ui.controller import AppController
@@ -133,6 +134,28 @@ def problem_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error} (details are in the log)"
 
 
+class IconsByKind(QAbstractFileIconProvider):
+    """A folder or a file icon from the style alone. Qt's own reads each file's first bytes to
+    pick its icon (the MIME type), on the GUI thread: a file that blocks on read (/proc/kmsg, a
+    stalled network mount) froze the whole app as soon as the dialog listed it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        style = QApplication.style()
+        self.folder = style.standardIcon(QStyle.StandardPixmap.SP_DirIcon)
+        self.file = style.standardIcon(QStyle.StandardPixmap.SP_FileIcon)
+
+    def icon(self, what: object) -> QIcon:  # type: ignore[override]
+        if isinstance(what, QFileInfo):
+            return self.folder if what.isDir() else self.file
+        if what == QAbstractFileIconProvider.IconType.Folder:
+            return self.folder
+        return self.file
+
+    def type(self, info: QFileInfo) -> str:
+        return "Folder" if info.isDir() else "File"
+
+
 class MonthExporter(QObject):
     """Lives as a child of the controller: one save dialog at a time, one export at a time."""
 
@@ -145,6 +168,8 @@ class MonthExporter(QObject):
         super().__init__(controller)
         self.controller = controller
         self.dialog: QFileDialog | None = None
+        self.icons = IconsByKind()
+        """Kept as long as the exporter: a dialog does not own the icon provider it is given."""
         self.running = False
         self.auto_running = False
         self.auto_checked_on: date | None = None
@@ -164,6 +189,7 @@ class MonthExporter(QObject):
         dialog = QFileDialog(None, f"Export {month_label(month)}")
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+        dialog.setIconProvider(self.icons)
         dialog.setNameFilters([t.name_filter for t in FILE_TYPES])
         dialog.selectNameFilter(self.last_type.name_filter)
         dialog.setDefaultSuffix(self.last_type.suffix.lstrip("."))

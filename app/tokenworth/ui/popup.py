@@ -431,7 +431,20 @@ class TaskValuePopup(QDialog):
         self.form_error.setVisible(bool(self.preview_error))
         self.save_button.setEnabled(self.loaded and not self.saving and not errors and not self.preview_error)
         self.later_button.setEnabled(self.loaded and not self.saving and not self.field_errors(value_required=False))
+        self._grow_to_fit()
         return errors
+
+    def _grow_to_fit(self) -> None:
+        """Taller when a message wraps onto a second line: the window keeps its width, and no
+        message is cut under the row below it."""
+        layout = self.layout()
+        if not self.isVisible() or layout is None:
+            return
+        layout.activate()
+        width = self.width()
+        needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
+        if needed > self.height():
+            self.resize(width, needed)
 
     @property
     def can_save(self) -> bool:

@@ -26,6 +26,7 @@ from tokenworth.services.tasks import (
     TaskView,
     check_draft,
     edit_task,
+    get_task,
     list_categories,
     log_task,
     parse_amount,
@@ -241,7 +242,10 @@ def save_entry(db: Database, entry: Entry, now: datetime) -> TaskView:
     if cover.kind is CoverKind.RUNNING:
         assert cover.task_id is not None
         value = KEEP if entry.value is None else entry.value  # "stop, value later" keeps any value given
-        changes = TaskChanges(title=entry.title, category=entry.category, value=value, end=now)
+        # Stopped elsewhere since the popup opened (`tokenworth task stop`): its recorded end stays,
+        # or it would take the usage of everything done since.
+        end = now if get_task(db, cover.task_id).active else KEEP
+        changes = TaskChanges(title=entry.title, category=entry.category, value=value, end=end)
         return edit_task(db, cover.task_id, changes, now=now)
     if cover.kind is CoverKind.UNVALUED:
         assert cover.task_id is not None
