@@ -125,8 +125,19 @@ def test_db_flag_and_home_keep_state_where_asked(cli: CliRunner, home: Path, tmp
 def test_an_unusable_db_url_is_one_clear_line_with_no_password(cli: CliRunner) -> None:
     garbled = cli("--db", "not a database url", "report", "daily", "--no-import")
     assert garbled.code == 1
-    assert garbled.err.startswith("tokenworth: cannot open or upgrade the database")
+    assert garbled.err.startswith("tokenworth: cannot read the database URL")
     assert "Traceback" not in garbled.err
+    unencoded = cli("--db", "postgresql://alice:p@ss:w/rd@127.0.0.1:9/team", "report", "daily", "--no-import")
+    assert unencoded.code == 1
+    assert "percent-encode special characters" in unencoded.err
+    assert "ss:w" not in unencoded.err  # no piece of the password, as the URL parser would quote it
+    in_query = cli("--db", "postgresql://me@127.0.0.1:9/ledger?password=hunter2", "report", "daily", "--no-import")
+    assert "hunter2" not in in_query.err
+    assert "password=***" in in_query.err
+    after_command = cli("report", "daily", "--db", "postgresql://me:hunter2@127.0.0.1:9/ledger")
+    assert after_command.code == 2
+    assert "hunter2" not in after_command.err
+    assert "--db goes before the command" in after_command.err
     missing_driver = cli("--db", "postgresql://me:hunter2@127.0.0.1:9/ledger", "report", "daily", "--no-import")
     assert missing_driver.code == 1
     assert "postgresql://me:***@127.0.0.1:9/ledger" in missing_driver.err
@@ -200,3 +211,31 @@ def test_an_override_goes_to_the_provider_the_models_records_are_under(cli: CliR
     elsewhere = cli("prices", "set", "deepseek-chat-x9", "--provider", "DeepSeek", "--input", "1", "--output", "2")
     assert elsewhere.code == 0
     assert "the records of deepseek-chat-x9 are under anthropic, not deepseek" in elsewhere.err
+
+
+def test_a_database_failing_after_it_opened_is_one_line_not_a_traceback(cli: CliRunner, home: Path) -> None:
+    """The server stops mid-command, a role may only read, a table is gone: said in one line."""
+    import sqlite3
+
+    from tokenworth.core.config import resolve_paths
+    from tokenworth.core.db import sqlite_file
+
+    assert cli("report", "daily", "--no-import").code == 0  # the database exists, at its head revision
+    with sqlite3.connect(sqlite_file(resolve_paths().db_url)) as conn:  # type: ignore[arg-type]
+        conn.execute("DROP TABLE tasks")
+    broken = cli("task", "list", "--no-import")
+    assert broken.code == 1
+    assert broken.err.startswith("tokenworth: database error: no such table: tasks")
+    assert "Traceback" not in broken.err
+    assert len(broken.err.strip().splitlines()) == 1
+
+
+def test_a_psycopg2_url_without_psycopg2_says_to_drop_the_driver_name(cli: CliRunner) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg2") is not None:
+        pytest.skip("psycopg2 is installed here: the URL would open")
+    result = cli("--db", "postgresql+psycopg2://me:hunter2@127.0.0.1:9/ledger", "report", "daily", "--no-import")
+    assert result.code == 1
+    assert "write the URL as postgresql://... (psycopg 3)" in result.err
+    assert "tokenworth[postgres]" not in result.err  # installs psycopg 3, which cannot serve +psycopg2

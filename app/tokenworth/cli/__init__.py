@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import io
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -117,10 +118,12 @@ def main(
     stderr = stderr or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
+    usage_errors = io.StringIO()
     try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(usage_errors):
             args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse's own --help/--version/usage errors
+        _write_usage_errors(usage_errors.getvalue(), stderr)
         return int(exc.code or 0)
     ctx = CliContext(args=args, stdout=stdout, stderr=stderr, env=dict(os.environ if env is None else env))
     command: Command | None = getattr(args, "_command", None)
@@ -145,8 +148,38 @@ def main(
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except Exception as exc:
+        if not _from_database(exc):
+            raise
+        from tokenworth.core.db import database_problem
+
+        problem = database_problem(exc)
+        logger(__name__).warning(
+            "database error in %s: %s: %s", command.name if command else "app", type(exc).__name__, problem
+        )
+        print(f"tokenworth: database error: {problem}", file=stderr)
+        return 1
     finally:
         ctx.close()
+
+
+def _write_usage_errors(text: str, stderr: TextIO) -> None:
+    """argparse's usage error, which repeats what was typed: a database URL's password masked, and
+    where `--db` goes when it came after the command."""
+    if not text:
+        return
+    from tokenworth.core.redact import redact_secrets
+
+    text = redact_secrets(text)
+    if "unrecognized arguments:" in text and "--db" in text.split("unrecognized arguments:", 1)[1]:
+        text = text.rstrip("\n") + "\n(--db goes before the command: tokenworth --db URL report daily)\n"
+    stderr.write(text)
+
+
+def _from_database(exc: BaseException) -> bool:
+    """A database's failure after it was opened (the server stopped, a read-only role): said in
+    one line, never as a traceback with statements and parameters."""
+    return type(exc).__module__.split(".")[0] in ("sqlalchemy", "psycopg", "psycopg2", "sqlite3")
 
 
 _INTERRUPTED_IMPORT = "; nothing is half-written, and the next import carries on from its last commit"

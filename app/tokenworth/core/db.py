@@ -43,10 +43,24 @@ def safe_url(url: str) -> str:
     (so an error message about a bad `--db` never fails itself)."""
     from sqlalchemy.engine import make_url
 
+    from tokenworth.core.redact import redact_secrets
+
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return redact_secrets(make_url(url).render_as_string(hide_password=True))  # ?password= too
     except Exception:
         return "<unparseable database URL>"
+
+
+def database_problem(exc: BaseException) -> str:
+    """A database driver's error as one plain line: SQLAlchemy's wrapper name, the statement and
+    parameters it appends, and its 'Background on this error' link left out; secrets masked."""
+    from tokenworth.core.redact import redact_secrets
+
+    text = str(getattr(exc, "orig", None) or exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    kept = [line for line in lines if not line.startswith(("[SQL:", "[parameters:", "(Background on this error"))]
+    message = "; ".join(kept) or type(exc).__name__
+    return redact_secrets(message if len(message) <= 300 else message[:297] + "...")
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -68,9 +82,12 @@ class MissingDriverError(DatabaseError):
     def __init__(self, url: str, exc: ImportError) -> None:
         from sqlalchemy.engine import make_url
 
-        backend = make_url(url).get_backend_name()
+        parsed = make_url(url)
+        backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
         self.problem = f"its database driver is not installed ({exc})"
         self.hint = DRIVER_HINTS.get(backend, f"install the Python driver that {backend} URLs name (with pip)")
+        if backend == "postgresql" and "+" in parsed.drivername and driver != "psycopg":  # +psycopg2: not the extra's
+            self.hint = f"write the URL as postgresql://... (psycopg 3), or pip install the {driver} driver"
         super().__init__(f"cannot open the database at {safe_url(url)}: {self.problem}; to fix: {self.hint}")
 
 
@@ -286,6 +303,16 @@ def upgrade(db: Database, revision: str = "head") -> None:
 
 def open_database(url: str, *, migrate: bool = True) -> Database:
     """Open `url` and bring its schema to head (only importing Alembic when work is due)."""
+    if sqlite_file(url) is None:
+        from sqlalchemy.engine import make_url
+
+        try:
+            make_url(url)
+        except Exception:  # e.g. a password with an unencoded ':' or '/' (the parser's words quote it)
+            raise DatabaseError(
+                "cannot read the database URL (it does not parse); percent-encode special characters in"
+                " the user name or password (@ as %40, : as %3A, / as %2F)"
+            ) from None
     db = Database(url)
     if db._file is not None:
         db._file.parent.mkdir(parents=True, exist_ok=True)
@@ -305,10 +332,14 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
                 upgrade(db)
         except (sqlite3.Error, OSError, ImportError) as exc:
             db.dispose()
-            raise DatabaseError(f"cannot open or upgrade the database at {safe_url(url)}: {exc}") from exc
+            raise DatabaseError(
+                f"cannot open or upgrade the database at {safe_url(url)}: {database_problem(exc)}"
+            ) from exc
         except Exception as exc:
             db.dispose()
             if type(exc).__module__.startswith(("sqlalchemy", "alembic")):
-                raise DatabaseError(f"cannot open or upgrade the database at {safe_url(url)}: {exc}") from exc
+                raise DatabaseError(
+                    f"cannot open or upgrade the database at {safe_url(url)}: {database_problem(exc)}"
+                ) from exc
             raise
     return db

@@ -1,4 +1,5 @@
-"""Masking anything that looks like a provider key in text bound for a log, a report or a screen."""
+"""Masking anything that looks like a provider key or a database password in text bound for a log,
+a report or a screen."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ _SECRET_PATTERN_TEXTS: tuple[str, ...] = (
     r"\b(AIza)[0-9A-Za-z_\-]{20,}",
     # Credentials in HTTP headers, whatever their shape.
     r"(?i)\b((?:authorization|x-api-key|x-goog-api-key)[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)[^\s\"',;]+",
+    # A database URL's password: `user:PASSWORD@host` (to the last `@`: an unencoded `@` in the
+    # password is still hidden) and `?password=...`.
+    r"(://[^\s:/@]+:)(?!\*\*\*@)\S*(?=@)",
+    r"(?i)([?&](?:password|passwd|pwd)=)[^&\s]+",
 )
 
 
