@@ -67,6 +67,8 @@ def demo_tasks(db: Database, now: datetime) -> int:
         digest = int(hashlib.sha1(row.key.encode()).hexdigest()[:8], 16)
         day = str(row.extra.get("last_activity"))[:10]
         cost = row.totals.cost
+        if str(row.extra.get("last_activity")) > now.isoformat():
+            continue  # today's sessions later than now: not work done yet (a task may not start ahead)
         if not cost or cost < Decimal("0.5") or per_day.get(day, 0) >= 3 or (digest >> 12) % 4 == 0:
             continue
         per_day[day] = per_day.get(day, 0) + 1
