@@ -316,8 +316,8 @@ def test_tasks_table_flags_a_task_that_cost_more_than_it_was_worth(qtbot) -> Non
 
 
 def test_a_months_first_day_is_named_on_the_day_axis(qtbot) -> None:
-    """The label of the first bar overhangs the axis; pyqtgraph's default hid it, leaving "Nov 1"
-    (and the 31st at some widths) unnamed."""
+    """The labels of the first and last bars overhang the axis; pyqtgraph's default hid the 1st,
+    and the widget's edge cut the 31st."""
     from PySide6.QtGui import QImage, QPainter
 
     from tokenworth.ui.charts import DailySpendChart
@@ -326,13 +326,15 @@ def test_a_months_first_day_is_named_on_the_day_axis(qtbot) -> None:
     qtbot.addWidget(chart)
     chart.resize(600, 320)
     chart.show()
-    days = [date(2026, 11, d) for d in range(1, 31)]
-    chart.set_series(StackedDaily(days, {"a": [Decimal(1)] * 30}))
+    days = [date(2026, 10, d) for d in range(1, 32)]
+    chart.set_series(StackedDaily(days, {"a": [Decimal(1)] * 31}))
     qtbot.wait(20)
     image = QImage(10, 10, QImage.Format.Format_ARGB32)
     painter = QPainter(image)
     try:
-        texts = chart.day_axis.generateDrawSpecs(painter)[2]
+        texts = {text: rect for rect, _flags, text in chart.day_axis.generateDrawSpecs(painter)[2]}
     finally:
         painter.end()
-    assert "Nov 1" in [text for _rect, _flags, text in texts]
+    assert "Oct 1" in texts
+    last = chart.plot.mapFromScene(chart.day_axis.mapRectToScene(texts["Oct 31"])).boundingRect()
+    assert last.right() <= chart.plot.width()  # the 31st is named whole, not cut at the edge
