@@ -239,3 +239,28 @@ def test_a_psycopg2_url_without_psycopg2_says_to_drop_the_driver_name(cli: CliRu
     assert result.code == 1
     assert "write the URL as postgresql://... (psycopg 3)" in result.err
     assert "tokenworth[postgres]" not in result.err  # installs psycopg 3, which cannot serve +psycopg2
+
+
+def test_only_the_databases_own_failures_are_told_as_database_errors() -> None:
+    """A driver's failure is one line; SQLAlchemy errors that mean a bug of ours keep their traceback."""
+    import sqlite3
+
+    from sqlalchemy.exc import NoResultFound, OperationalError
+    from sqlalchemy.orm.exc import DetachedInstanceError
+
+    from tokenworth.cli import _from_database
+
+    assert _from_database(OperationalError("SELECT 1", {}, sqlite3.OperationalError("disk I/O error")))
+    assert _from_database(sqlite3.OperationalError("no such table: tasks"))
+    assert not _from_database(DetachedInstanceError("Instance is not bound to a Session"))
+    assert not _from_database(NoResultFound("No row was found"))
+    assert not _from_database(ValueError("a bug"))
+
+
+def test_a_password_with_an_unencoded_at_sign_is_never_shown(cli: CliRunner) -> None:
+    result = cli("--db", "postgresql://u:p@ss@127.0.0.1:9/d", "report", "daily", "--no-import")
+    assert result.code == 1
+    assert "ss@127" not in result.err
+    assert "percent-encode special characters" in result.err
+    path_only = cli("--db", "/tmp/ledger.db", "report", "daily", "--no-import")
+    assert "give a URL like sqlite:///PATH" in path_only.err

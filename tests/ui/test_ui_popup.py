@@ -224,7 +224,11 @@ def test_a_running_task_stopped_elsewhere_keeps_its_end_when_the_popup_saves(
     qtbot.addWidget(popup)
     assert popup.cover.kind is CoverKind.RUNNING
     stopped = stop_task(known, now=datetime(2026, 1, 20, 9, tzinfo=UTC))  # from a terminal
+    start_task(known, "Next", now=datetime(2026, 1, 20, 9, 5, tzinfo=UTC))  # and the next one begun
     type_into(qtbot, popup.value_edit, "9")
+    popup.run_preview()  # as of its recorded end: no overlap with the task now running
+    assert not popup.preview_error, popup.preview_error
+    assert popup.can_save
     popup.on_save_clicked()
     saved = get_task(known, task.id)
     assert (saved.ended_at, saved.value) == (stopped.ended_at, Decimal("9.00"))

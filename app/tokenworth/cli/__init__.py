@@ -154,9 +154,7 @@ def main(
         from tokenworth.core.db import database_problem
 
         problem = database_problem(exc)
-        logger(__name__).warning(
-            "database error in %s: %s: %s", command.name if command else "app", type(exc).__name__, problem
-        )
+        logger(__name__).warning("database error in %s: %s", command.name if command else "app", problem, exc_info=True)
         print(f"tokenworth: database error: {problem}", file=stderr)
         return 1
     finally:
@@ -171,15 +169,20 @@ def _write_usage_errors(text: str, stderr: TextIO) -> None:
     from tokenworth.core.redact import redact_secrets
 
     text = redact_secrets(text)
-    if "unrecognized arguments:" in text and "--db" in text.split("unrecognized arguments:", 1)[1]:
+    unrecognized = text.split("unrecognized arguments:", 1)[1].split() if "unrecognized arguments:" in text else []
+    if any(word == "--db" or word.startswith("--db=") for word in unrecognized):
         text = text.rstrip("\n") + "\n(--db goes before the command: tokenworth --db URL report daily)\n"
     stderr.write(text)
 
 
 def _from_database(exc: BaseException) -> bool:
-    """A database's failure after it was opened (the server stopped, a read-only role): said in
-    one line, never as a traceback with statements and parameters."""
-    return type(exc).__module__.split(".")[0] in ("sqlalchemy", "psycopg", "psycopg2", "sqlite3")
+    """A database's failure after it was opened (the server stopped, a read-only role, a missing
+    table): the driver's own errors, as SQLAlchemy wraps them (DBAPIError). Its other errors
+    (a detached instance, no row found) are bugs of ours, and keep their traceback."""
+    for cls in type(exc).__mro__:
+        if cls.__module__ == "sqlalchemy.exc" and cls.__name__ == "DBAPIError":
+            return True
+    return type(exc).__module__.split(".")[0] in ("psycopg", "psycopg2", "sqlite3")
 
 
 _INTERRUPTED_IMPORT = "; nothing is half-written, and the next import carries on from its last commit"

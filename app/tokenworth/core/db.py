@@ -307,11 +307,17 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
         from sqlalchemy.engine import make_url
 
         try:
-            make_url(url)
-        except Exception:  # e.g. a password with an unencoded ':' or '/' (the parser's words quote it)
+            host = make_url(url).host or ""
+        except Exception:  # the parser's own words may quote part of a password: not repeated
+            host = "@"
+        if "@" in host:  # `user:p@ss@host` parses with `ss@host` as the host
+            if "://" not in url:
+                raise DatabaseError(
+                    "cannot read the database URL: give a URL like sqlite:///PATH or postgresql://user:pass@host/db"
+                ) from None
             raise DatabaseError(
-                "cannot read the database URL (it does not parse); percent-encode special characters in"
-                " the user name or password (@ as %40, : as %3A, / as %2F)"
+                "cannot read the database URL; percent-encode special characters in the user name or"
+                " password (@ as %40, : as %3A, / as %2F)"
             ) from None
     db = Database(url)
     if db._file is not None:

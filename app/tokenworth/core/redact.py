@@ -16,9 +16,10 @@ _SECRET_PATTERN_TEXTS: tuple[str, ...] = (
     r"\b(AIza)[0-9A-Za-z_\-]{20,}",
     # Credentials in HTTP headers, whatever their shape.
     r"(?i)\b((?:authorization|x-api-key|x-goog-api-key)[\"']?\s*[:=]\s*[\"']?(?:bearer\s+)?)[^\s\"',;]+",
-    # A database URL's password: `user:PASSWORD@host` (to the last `@`: an unencoded `@` in the
-    # password is still hidden) and `?password=...`.
-    r"(://[^\s:/@]+:)(?!\*\*\*@)\S*(?=@)",
+    # A database URL's password: `user:PASSWORD@host` (to the last `@` before any `/`, so an
+    # unencoded `@` in it is still hidden; bounded, so a long line costs linear time) and
+    # `?password=...`.
+    r"(://[^\s:/@]*:)(?!\*\*\*@)[^\s/]{1,256}(?=@)",
     r"(?i)([?&](?:password|passwd|pwd)=)[^&\s]+",
 )
 

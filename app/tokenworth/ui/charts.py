@@ -205,7 +205,8 @@ class ChartPanel(QFrame):
         self.plot_item.getViewBox().setMouseEnabled(False, False)
         self.plot_item.showGrid(x=False, y=True, alpha=0.18)
         if isinstance(bottom, DayAxis):  # room for the last day's label, centred on the right edge
-            self.plot_item.setContentsMargins(0, 0, DAY_LABEL_OVERHANG_PX // 2, 0)
+            half_label = QFontMetrics(bottom.style.get("tickFont") or self.plot.font()).horizontalAdvance("Dec 31") // 2
+            self.plot_item.setContentsMargins(0, 0, half_label + 2, 0)
         for name in ("left", "bottom"):
             self.plot_item.getAxis(name).enableAutoSIPrefix(False)
         self.placeholder = QLabel()

@@ -442,7 +442,11 @@ class TaskValuePopup(QDialog):
             return
         layout.activate()
         width = self.width()
-        needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.totalSizeHint().height()
+        needed = (
+            layout.totalMinimumHeightForWidth(width)
+            if layout.hasHeightForWidth()
+            else layout.totalMinimumSize().height()
+        )
         if needed > self.height():
             self.resize(width, needed)
 

@@ -4,7 +4,7 @@ service calls that preview and save it (run in the DB worker)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from enum import StrEnum
@@ -232,6 +232,10 @@ def preview_entry(db: Database, entry: Entry, now: datetime) -> TaskPreview:
     """The cost the entry would be given and its TFP, under the saving rules (DB worker); raises
     what saving would raise (an overlap, a taken session), so the popup says so before Save."""
     draft, task_id = draft_of(entry, now)
+    if entry.cover.kind is CoverKind.RUNNING and task_id is not None:
+        task = get_task(db, task_id)
+        if not task.active and task.ended_at is not None:  # stopped elsewhere: saving keeps its end
+            draft = replace(draft, end=task.ended_at)
     check_draft(db, draft, task_id=task_id)
     return preview_task(db, draft, task_id=task_id)
 
