@@ -10,7 +10,10 @@ from pathlib import Path
 
 from conftest import SAMPLES, subprocess_env
 
-HEAVY = ("sqlalchemy", "alembic", "PySide6", "pyqtgraph", "httpx", "httpx2", "keyring", "genai_prices", "tiktoken")
+HEAVY = (
+    *("sqlalchemy", "alembic", "PySide6", "pyqtgraph", "httpx", "httpx2", "keyring", "genai_prices", "tiktoken"),
+    *("multiprocessing", "concurrent"),  # the parse-worker pool: 20 ms of start-up, only for large imports
+)
 
 PROBE = f"""
 import io, sys
