@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import os
 import re
 import time
@@ -138,7 +137,7 @@ class LocalTime(tzinfo):
         return _localtime(instant).tm_zone
 
     def fromutc(self, dt: datetime) -> datetime:
-        instant = calendar.timegm(dt.timetuple())
+        instant = _epoch_seconds(dt)
         offset = _localtime(instant).tm_gmtoff
         wall = (dt + timedelta(seconds=offset)).replace(fold=0)
         if self._instant(wall)[0] != instant:  # the second pass of a repeated hour
@@ -152,7 +151,7 @@ class LocalTime(tzinfo):
         if dt is None:
             now = int(time.time())
             return now, _localtime(now).tm_gmtoff
-        wall = calendar.timegm(dt.timetuple())
+        wall = _epoch_seconds(dt)
         before = _localtime(wall - 86_400).tm_gmtoff
         after = _localtime(wall + 86_400).tm_gmtoff
         readings = sorted(
@@ -172,6 +171,11 @@ class LocalTime(tzinfo):
 
     def __repr__(self) -> str:
         return "LocalTime()"
+
+
+def _epoch_seconds(dt: datetime) -> int:
+    """Whole seconds since 1970 of `dt`'s wall time read as UTC (its zone ignored)."""
+    return (dt.replace(tzinfo=None) - datetime(1970, 1, 1)) // timedelta(seconds=1)
 
 
 def _localtime(seconds: int) -> time.struct_time:

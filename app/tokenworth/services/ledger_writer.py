@@ -166,11 +166,11 @@ def _drop_replays(tx: RawTransaction, source: str, touched: set[str] | None) -> 
     return drop_sidechain_replays(tx, source, candidates) if candidates else 0
 
 
-def finish_cleanups(tx: RawTransaction, abandoned: Mapping[str, str], own: Iterable[str] = ()) -> int:
+def finish_cleanups(tx: RawTransaction, abandoned: Mapping[str, str]) -> int:
     """Clean up replays over every record of each source an `abandoned` marker (key -> source)
-    names (which records its import wrote is not known), then delete those markers and this
-    import's `own`; how many records went."""
+    names (which records its import wrote is not known), then delete those markers; how many
+    records went."""
     removed = sum(_drop_replays(tx, source, None) for source in sorted(set(abandoned.values())))
-    for key in sorted(set(abandoned) | set(own)):
+    for key in sorted(abandoned):
         tx.execute("DELETE FROM meta WHERE key = :key", {"key": key})
     return removed
