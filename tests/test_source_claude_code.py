@@ -340,6 +340,17 @@ def test_a_lone_surrogate_escape_node_writes_keeps_the_line_and_stores(db: Datab
     assert record.project == "/home/dev/caf\ufffd"
 
 
+def test_a_file_saved_with_a_byte_order_mark_keeps_its_first_line(db: Database, claude_dir: Path) -> None:
+    """A transcript copied through an editor that writes a UTF-8 BOM keeps its first response."""
+    first, second = _sample_line(), _sample_line(requestId="req_second")
+    second["message"] = dict(second["message"], id="msg_second")  # type: ignore[call-overload]
+    path = claude_dir / "projects" / "p" / "s.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\xef\xbb\xbf" + _compact(first) + b"\n" + _compact(second) + b"\n")
+    summary = import_local_logs(db, source_names=["claude-code"], paths=[claude_dir])
+    assert (summary.broken_lines, summary.records_added) == (0, 2)
+
+
 def test_an_unpriced_record_read_again_with_a_price_known_takes_it(db: Database, claude_dir: Path) -> None:
     """Only a price is frozen; a record stored unpriced is priced when its line is read again
     (a rewritten file) once a price is known, not left unpriced while the import says none is."""

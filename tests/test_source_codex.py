@@ -202,3 +202,11 @@ def test_corrupt_lines_without_a_marker_are_counted() -> None:
     result = codex.parse(data, path="rollout-s.jsonl", state={}, final=True)
     assert [item.line for item in result.broken] == [2]
     assert len(result.events) == 1
+
+
+def test_a_rollout_saved_with_a_byte_order_mark_keeps_its_session_meta() -> None:
+    """The first line holds the session's metadata (here: a spawned thread, whose replayed calls
+    are its parent's); a UTF-8 BOM before it must not lose it."""
+    result = codex.parse(b"\xef\xbb\xbf" + _spawned_rollout(), path="rollout-c.jsonl", state={}, final=True)
+    assert result.broken == []
+    assert [(e.input_tokens, e.project) for e in result.events] == [(1000, "/home/dev/app")]

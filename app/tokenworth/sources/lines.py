@@ -88,13 +88,21 @@ def loads_json(data: bytes) -> Any:
     cut mid-character): valid JSON that orjson and msgspec refuse. Such text is read by the
     standard library instead, with each lone surrogate made U+FFFD, so the line's usage counts
     and no string that cannot be stored as UTF-8 gets further.
+
+    A file some editor or tool saved with a UTF-8 byte-order mark has it before its first line;
+    that line is read without it rather than lost.
     """
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
+        if data.startswith(_BOM):
+            return loads_json(data[len(_BOM) :])
         if b"\\u" not in data:
             raise
     return _without_lone_surrogates(json.loads(data))
+
+
+_BOM = b"\xef\xbb\xbf"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
