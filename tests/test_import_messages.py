@@ -69,6 +69,36 @@ def test_import_without_path_names_the_default_folders_it_searched(cli: CliRunne
     assert "~/.claude" not in result.out
 
 
+def test_a_missing_folder_named_in_claude_config_dir_is_warned_about(
+    cli: CliRunner, claude_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typo in one of several CLAUDE_CONFIG_DIR folders must not silently lose its spend."""
+    _unpriced_log(claude_dir, "claude-imaginary-9")
+    typo = tmp_path / "work-claud"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", f"{claude_dir},{typo}")
+    (tmp_path / "codex").mkdir()  # the other agents' folders the test home names exist
+    (tmp_path / "gemini" / "tmp").mkdir(parents=True)
+    result = cli("import")
+    assert result.code == 0, result.err
+    assert f"warning: {typo} does not exist (skipped)" in result.err
+    assert f"warning: {claude_dir}" not in result.err
+    summary = json.loads(cli("import", "--json").out)
+    assert summary["missing_dirs"] == [str(typo)]
+
+
+def test_the_default_folders_of_an_agent_not_used_are_not_warned_about(
+    cli: CliRunner, claude_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _unpriced_log(claude_dir, "claude-imaginary-9")
+    monkeypatch.delenv("CODEX_HOME", raising=False)
+    monkeypatch.delenv("GEMINI_DATA_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(claude_dir.parent / "no-agents-home"))
+    result = cli("import", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["missing_dirs"] == []
+    assert "does not exist" not in result.err
+
+
 def _unpriced_log(claude_dir: Path, *models: str) -> None:
     folder = claude_dir / "projects" / "p"
     folder.mkdir(parents=True, exist_ok=True)

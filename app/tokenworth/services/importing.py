@@ -293,6 +293,7 @@ def discover_files(
         return found
     for source in sources:
         summary.searched_dirs.extend((source.name, str(folder)) for folder in source.default_dirs(env, home))
+        summary.missing_dirs.extend(str(folder) for folder in source.configured_dirs(env, home) if not folder.exists())
         found[source.name] = source.find_default(env, home)
     return found
 

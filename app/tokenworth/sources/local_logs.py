@@ -25,6 +25,13 @@ class LocalLogSource:
     find_default: Callable[[Mapping[str, str], Path | None], list[LogFile]]
     find_in: Callable[[Path], list[LogFile]]
     default_dirs: Callable[[Mapping[str, str], Path | None], list[Path]]
+    env_var: str
+    """The variable that names this agent's folders instead of the defaults. A folder it names
+    that does not exist is a mistake worth a warning; a default one is just an agent not used."""
+
+    def configured_dirs(self, env: Mapping[str, str], home: Path | None) -> list[Path]:
+        """The folders `env_var` names, or none when it is not set."""
+        return self.default_dirs(env, home) if env.get(self.env_var, "").strip() else []
 
     def is_whole_file(self, path: Path) -> bool:
         """Files that cannot be read incrementally (compressed, single JSON documents)."""
@@ -56,6 +63,7 @@ LOCAL_SOURCES: dict[str, LocalLogSource] = {
         find_default=_claude_default,
         find_in=_claude_in,
         default_dirs=lambda env, home: claude_code.default_roots(env, home),
+        env_var="CLAUDE_CONFIG_DIR",
     ),
     codex.SOURCE: LocalLogSource(
         name=codex.SOURCE,
@@ -65,6 +73,7 @@ LOCAL_SOURCES: dict[str, LocalLogSource] = {
         find_default=lambda env, home: log_files(codex.find_files(codex.default_root(env, home))),
         find_in=_codex_in,
         default_dirs=lambda env, home: [codex.default_root(env, home)],
+        env_var="CODEX_HOME",
     ),
     gemini_cli.SOURCE: LocalLogSource(
         name=gemini_cli.SOURCE,
@@ -74,6 +83,7 @@ LOCAL_SOURCES: dict[str, LocalLogSource] = {
         find_default=lambda env, home: log_files(gemini_cli.find_files(gemini_cli.default_root(env, home))),
         find_in=lambda folder: log_files(gemini_cli.find_files(folder)),
         default_dirs=lambda env, home: [gemini_cli.default_root(env, home)],
+        env_var="GEMINI_DATA_DIR",
     ),
 }
 
