@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import plistlib
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 
 from conftest import CliRunner, require_tool
 from tokenworth.core import selfexec
+from tokenworth.core.config import resolve_paths
 from tokenworth.core.resources import RESOURCES_DIR, icon_png
 from tokenworth.services import autostart
 
@@ -126,7 +128,7 @@ def test_cli_on_status_off(cli: CliRunner, xdg: Path) -> None:
     state = json.loads(status.out)
     assert state["enabled"] is True
     assert state["location"] == str(entry_file)
-    assert state["command"] == autostart.desktop_exec(selfexec.launch_command())
+    assert state["command"] == autostart.desktop_exec(autostart.login_command())
     assert off.code == 0
     assert f"Removed {entry_file}." in off.out
     assert not entry_file.exists()
@@ -199,3 +201,54 @@ def test_desktop_files_pass_desktop_file_validate(xdg: Path, tmp_path: Path) -> 
         done = subprocess.run([validate, str(path)], capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
         assert not done.stdout.strip(), done.stdout  # not even a hint
+
+
+def test_login_command_carries_the_state_folder_and_database_of_this_run(tmp_path: Path) -> None:
+    """A desktop session does not see a shell's exports: without them the app started at login
+    would open the default, empty ledger."""
+    launch = selfexec.launch_command()
+    home = tmp_path / "state"
+    env = {"TOKENWORTH_HOME": str(home)}
+    assert autostart.login_command(env={}, platform="linux") == launch
+    assert autostart.login_command(env=env, platform="linux") == [
+        "/usr/bin/env",
+        f"TOKENWORTH_HOME={home}",
+        *launch,
+    ]
+    team = "postgresql://me@db.example/ledger"
+    with_db = autostart.login_command(resolve_paths(env, team), env, platform="darwin")
+    assert with_db == ["/usr/bin/env", f"TOKENWORTH_HOME={home}", f"TOKENWORTH_DB_URL={team}", *launch]
+    from_env = autostart.login_command(env={"TOKENWORTH_DB_URL": team}, platform="linux")
+    assert from_env == ["/usr/bin/env", f"TOKENWORTH_DB_URL={team}", *launch]
+    assert autostart.login_command(env=env, platform="win32") == launch  # setx variables reach it
+
+
+def test_cli_on_registers_an_entry_that_opens_this_ledger(cli: CliRunner, xdg: Path, tmp_path: Path) -> None:
+    """Started as the entry says, from a session without TOKENWORTH_HOME, the app finds the same
+    database the user turned start at login on from."""
+    ledger = tmp_path / "elsewhere" / "ledger.db"
+    assert cli("--db", f"sqlite:///{ledger}", "autostart", "on").code == 0
+    entry_file = xdg / "autostart" / "tokenworth.desktop"
+    exec_line = parse_desktop(entry_file)["Exec"]
+    assert exec_line.startswith("/usr/bin/env ")
+    assert (entry_file.stat().st_mode & 0o777) == 0o600
+    argv = autostart.login_command(resolve_paths(dict(os.environ), f"sqlite:///{ledger}"))
+    assert autostart.desktop_exec(argv) == exec_line
+    login_env = {key: value for key, value in os.environ.items() if not key.startswith("TOKENWORTH_")}
+    done = subprocess.run(
+        [*argv, "doctor", "--json"], capture_output=True, text=True, env=login_env, timeout=120, check=False
+    )
+    assert done.returncode in (0, 1), done.stderr  # 1: some check (e.g. no keyring) is an error
+    checks = json.loads(done.stdout)["checks"]
+    assert checks["database"]["facts"]["url"] == f"sqlite:///{ledger}"
+    assert checks["data_dir"]["facts"]["data_dir"] == os.environ["TOKENWORTH_HOME"]
+
+
+def test_status_never_prints_the_database_password(cli: CliRunner, xdg: Path) -> None:
+    url = "postgresql://me:s3cret-pw@db.example/ledger"
+    on = cli("--db", url, "autostart", "on")
+    status = cli("--db", url, "autostart", "status", "--json")
+    assert on.code == 0, on.err
+    assert "s3cret-pw" not in on.out + on.err + status.out + status.err
+    assert json.loads(status.out)["stale"] is False
+    assert "s3cret-pw" in (xdg / "autostart" / "tokenworth.desktop").read_text(encoding="utf-8")

@@ -4,6 +4,7 @@ a refusal (the user's own entry is in the way) is a message, with the checkbox b
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,19 @@ def test_settings_that_cannot_be_saved_change_nothing_and_say_why(
     assert not entry.exists()
     assert dialog.controller.settings.monthly_budget is None
     box.accept()
+
+
+def test_the_entry_opens_the_database_this_app_runs_on(
+    qtbot, make_controller, entry: Path, paths: AppPaths, tmp_path: Path
+) -> None:
+    """An app started with `--db URL` (or TOKENWORTH_HOME) registers an entry that opens the same
+    ledger at the next login, not the default one."""
+    team = dataclasses.replace(paths, db_url=f"sqlite:///{tmp_path / 'team.db'}")
+    dialog = SettingsDialog(make_controller(Settings(), hooks=default_hooks(team)))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.start_at_login.setChecked(True)
+    dialog.accept()
+    text = entry.read_text(encoding="utf-8")
+    assert f"TOKENWORTH_DB_URL={team.db_url}" in text
+    assert f"TOKENWORTH_HOME={paths.home}" in text

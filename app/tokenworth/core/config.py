@@ -45,8 +45,13 @@ def resolve_paths(env: Mapping[str, str] | None = None, db_url: str | None = Non
 
         home = platformdirs.user_data_path(APP_NAME, appauthor=False)
         log_dir = platformdirs.user_log_path(APP_NAME, appauthor=False)
-    url = db_url or env.get(DB_URL_ENV) or sqlite_url(home / "tokenworth.db")
+    url = db_url or env.get(DB_URL_ENV) or default_db_url(home)
     return AppPaths(home=home, log_dir=log_dir, db_url=url)
+
+
+def default_db_url(home: Path) -> str:
+    """The SQLite ledger kept in the state folder when no other database is named."""
+    return sqlite_url(home / "tokenworth.db")
 
 
 def default_export_folder() -> Path:

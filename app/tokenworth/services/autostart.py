@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from tokenworth.core.config import DB_URL_ENV, HOME_ENV, AppPaths, default_db_url, resolve_paths
 from tokenworth.core.resources import icon_png
 from tokenworth.core.selfexec import launch_command
 
@@ -237,6 +238,31 @@ class RunKey:
 
 # --- the service --------------------------------------------------------------------------------
 
+ENV_PROGRAM = "/usr/bin/env"
+"""Sets the variables for the program it starts (Linux and macOS): a desktop session or launchd
+does not see what a shell exported."""
+
+
+def login_command(
+    paths: AppPaths | None = None, env: Mapping[str, str] | None = None, platform: str | None = None
+) -> list[str]:
+    """What an entry made now runs: this installation, with the state folder and database this run
+    uses when they are not the defaults, or the app started at login would open another, empty
+    ledger. On Windows the Run key holds a bare command line; variables set with `setx` reach it.
+    """
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    command = launch_command()
+    if platform == "win32":
+        return command
+    paths = resolve_paths(env) if paths is None else paths
+    assignments = []
+    if env.get(HOME_ENV):
+        assignments.append(f"{HOME_ENV}={paths.home}")
+    if paths.db_url != default_db_url(paths.home):
+        assignments.append(f"{DB_URL_ENV}={paths.db_url}")
+    return [ENV_PROGRAM, *assignments, *command] if assignments else command
+
 
 def backend_for(
     platform: str | None = None, env: Mapping[str, str] | None = None, home: Path | None = None
@@ -256,7 +282,7 @@ def status(backend: AutostartBackend | None = None, command: Sequence[str] | Non
     """Whether start at login is on, and whether it points at this installation."""
     backend = backend or backend_for()
     registered = backend.registered()
-    expected = backend.render(command or launch_command())
+    expected = backend.render(command or login_command())
     return AutostartState(
         enabled=registered is not None, location=backend.location, registered=registered, expected=expected
     )
@@ -267,9 +293,9 @@ def is_enabled(backend: AutostartBackend | None = None) -> bool:
 
 
 def enable(backend: AutostartBackend | None = None, command: Sequence[str] | None = None) -> AutostartState:
-    """Start Tokenworth at login with `command` (default: this installation's launcher)."""
+    """Start Tokenworth at login with `command` (default: `login_command()`)."""
     backend = backend or backend_for()
-    command = list(command or launch_command())
+    command = list(command or login_command())
     try:
         backend.write(command)
     except OSError as exc:
@@ -286,18 +312,24 @@ def disable(backend: AutostartBackend | None = None) -> bool:
         raise AutostartError(f"cannot remove {backend.location}: {exc.strerror or exc}") from exc
 
 
-def set_start_at_login(enabled: bool, backend: AutostartBackend | None = None) -> AutostartState:
+def set_start_at_login(
+    enabled: bool, backend: AutostartBackend | None = None, command: Sequence[str] | None = None
+) -> AutostartState:
     """The Settings switch: on or off in one call (the UI's `AppHooks.set_start_at_login`)."""
     backend = backend or backend_for()
     if enabled:
-        return enable(backend)
+        return enable(backend, command)
     disable(backend)
     return status(backend)
 
 
 def _write_atomically(path: Path, content: str | bytes) -> None:
+    """Readable by the user alone: the entry may hold a database URL with its password."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     data = content.encode("utf-8") if isinstance(content, str) else content
-    temporary.write_bytes(data)
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
     os.replace(temporary, path)

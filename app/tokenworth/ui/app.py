@@ -159,7 +159,7 @@ def run_app(paths: AppPaths, argv: Sequence[str] = (), *, hooks: AppHooks | None
         paths=paths,
         db=db,
         settings=settings,
-        hooks=hooks or default_hooks(),
+        hooks=hooks or default_hooks(paths),
         tray_icon=boot_icon,
         # Where it was measured (Linux): the child parses in worker processes, twice as fast, and
         # the app does not keep the import's peak memory. Elsewhere the app imports in-process.

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
+from tokenworth.core.config import AppPaths
 from tokenworth.core.db import Database
 from tokenworth.services.overview import ValueSource
 
@@ -76,7 +77,7 @@ class AppHooks:
     small file or registry read), so the checkbox shows what is really in place."""
 
 
-def default_hooks() -> AppHooks:
+def default_hooks(paths: AppPaths | None = None) -> AppHooks:
     """The hooks of the services present in this build.
 
     Export (issue 7) and start at login (issue 8) are wired below through small wrappers that
@@ -96,7 +97,7 @@ def default_hooks() -> AppHooks:
         poll_providers=_poll_providers,
         keys_section=_keys_section,
         plans_section=_plans_section,
-        set_start_at_login=_set_start_at_login,
+        set_start_at_login=lambda enabled: _set_start_at_login(enabled, paths),
         start_at_login_enabled=_start_at_login_enabled,
     )
 
@@ -128,10 +129,11 @@ def _export_month(controller: AppController) -> None:
     export_month(controller)
 
 
-def _set_start_at_login(enabled: bool) -> None:
-    from tokenworth.services.autostart import set_start_at_login
+def _set_start_at_login(enabled: bool, paths: AppPaths | None) -> None:
+    """On: an entry that opens this app's state folder and database (`paths`), not the defaults."""
+    from tokenworth.services.autostart import login_command, set_start_at_login
 
-    set_start_at_login(enabled)
+    set_start_at_login(enabled, command=login_command(paths))
 
 
 def _start_at_login_enabled() -> bool:
