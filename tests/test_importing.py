@@ -382,3 +382,23 @@ def test_a_worker_killed_mid_import_is_said_plainly_and_the_next_import_complete
     import_local_logs(db, paths=[claude_dir], source_names=["claude-code"], workers=2)
     assert db.fetch("SELECT COUNT(*), SUM(output_tokens) FROM usage_records") == [(6 * 20, 6 * sum(range(1, 21)))]
     db.dispose()
+
+
+def test_two_imports_at_once_each_count_only_the_records_they_added(db: Database, claude_dir: Path) -> None:
+    """The tray's import and a terminal's `tokenworth import` may run together: the records are
+    stored once, and the two summaries do not both claim the same ones as new."""
+    first = claude_dir / "projects" / "first"
+    second = claude_dir / "projects" / "second"
+    for folder, names in ((first, ("a1", "a2")), (second, ("b1", "b2", "b3"))):
+        folder.mkdir(parents=True)
+        (folder / "s.jsonl").write_text("".join(_line(name, 5) + "\n" for name in names))
+    other: list[int] = []
+
+    def meanwhile(done: int, total: int) -> None:
+        if not other:  # once the outer import has planned its files: another import runs
+            inner = import_local_logs(db, paths=[second], source_names=["claude-code"])
+            other.append(inner.records_added)
+
+    outer = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"], progress=meanwhile)
+    assert other == [3]
+    assert (outer.records_added, outer.records_after, _count(db)) == (2, 5, 5)

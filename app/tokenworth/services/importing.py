@@ -64,6 +64,10 @@ class ImportSummary:
     events_read: int = 0
     records_before: int = 0
     records_after: int = 0
+    records_added: int = 0
+    """Records this import wrote that the ledger did not hold (net of sidechain replays it
+    dropped). Not `records_after - records_before`: another import at the same time (the tray's
+    and a terminal's) would make both report the same records as new."""
     broken_by_file: dict[str, int] = field(default_factory=dict)
     broken_examples: list[BrokenLine] = field(default_factory=list)
     unpriced_models: Counter[str] = field(default_factory=Counter)
@@ -81,10 +85,6 @@ class ImportSummary:
     stopped: bool = False
     """Asked to stop (the app quitting, SIGTERM) before every file was read: what was read is
     kept, and the next import reads the rest."""
-
-    @property
-    def records_added(self) -> int:
-        return self.records_after - self.records_before + self.replays_removed
 
     @property
     def broken_lines(self) -> int:
@@ -141,6 +141,7 @@ class ImportSummary:
             - int(data["records_added"])
             + int(data.get("replays_removed", 0)),
             records_after=int(data["records_total"]),
+            records_added=int(data["records_added"]),
             broken_by_file={str(path): int(count) for path, count in data["broken_by_file"].items()},
             broken_examples=[
                 BrokenLine(item["path"], int(item["line"]), item["reason"]) for item in data["broken_examples"]
@@ -456,6 +457,7 @@ def _read_planned(
     results.close()  # when stopped early: worker processes drop the files not started yet
     writer.finish()
     summary.replays_removed = writer.replays_removed
+    summary.records_added = writer.added
     summary.unpriced_models.update(writer.unpriced)
     if _has_tasks(db):  # asked after the last write: a task made meanwhile attributed what was there
         from tokenworth.services.attribution import sync_attribution

@@ -60,6 +60,9 @@ class LedgerWriter:
         as no other process writes records meanwhile (`_still_alone`)."""
         self._last_id = 0
         """The highest record id after this writer's last flush (0: the empty ledger)."""
+        self.added = 0
+        """Records this writer added that the ledger did not hold, less the replays its flushes
+        dropped: what another import writing at the same time adds is not counted."""
         self.rows: dict[str, dict[str, tuple[Any, ...]]] = {}
         self.policies: dict[str, ConflictPolicy] = {}
         self.pending_rows = 0
@@ -110,7 +113,8 @@ class LedgerWriter:
         if not self.pending_rows and not self.cursors:
             return
         with self.db.transaction() as tx:
-            if self.written is not None and not self._still_alone(tx):
+            top_before = _highest_id(tx)  # inside the write lock: nobody writes before the commit
+            if self.written is not None and top_before != self._last_id:
                 self.written = None  # another process wrote records: ask the database from now on
             for source, pending in self.rows.items():
                 rows = list(pending.values())
@@ -122,24 +126,22 @@ class LedgerWriter:
                 write_values(tx, rows, self.policies[source], stored)
                 if written is not None:
                     written.update(pending)
+            inserted = _count_after(tx, top_before) if self.pending_rows else 0
+            dropped = 0
             for source, ids in self.message_ids.items():
                 if ids:  # in the same transaction: no reader (or crash) ever sees a replay counted
-                    _drop_replays(tx, source, ids)
+                    dropped += _drop_replays(tx, source, ids)
             if self.cursors:
                 tx.executemany(_CURSOR_SQL, list(self.cursors.values()))
             if self.written is not None:
                 self._last_id = _highest_id(tx)
                 if len(self.written) > WRITTEN_KEYS_MAX:
                     self.written = None
+        self.added += inserted - dropped
         self.rows = {}
         self.pending_rows = 0
         self.cursors = {}
         self.message_ids = {}
-
-    def _still_alone(self, tx: RawTransaction) -> bool:
-        """Whether the records are still exactly what this writer left (read inside the write
-        lock: nobody can write between this and the commit)."""
-        return _highest_id(tx) == self._last_id
 
     def finish(self) -> None:
         """Flush, finish the replay clean-up of imports an older version left, note the time."""
@@ -159,6 +161,13 @@ class LedgerWriter:
 def _highest_id(tx: RawTransaction) -> int:
     ((top,),) = tx.execute("SELECT COALESCE(MAX(id), 0) FROM usage_records")
     return int(top)
+
+
+def _count_after(tx: RawTransaction, record_id: int) -> int:
+    """How many records have an id above `record_id`: the ones a flush inserted, as ids only
+    grow and an update keeps its id."""
+    ((count,),) = tx.execute("SELECT COUNT(*) FROM usage_records WHERE id > :id", {"id": record_id})
+    return int(count)
 
 
 def _drop_replays(tx: RawTransaction, source: str, touched: set[str] | None) -> int:

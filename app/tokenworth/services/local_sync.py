@@ -119,6 +119,8 @@ def import_all(
         summary.bytes_read += more.bytes_read
         summary.events_read += more.events_read
         summary.records_after = more.records_after
+        summary.records_added += more.records_added
+        summary.replays_removed += more.replays_removed
         summary.broken_by_file.update(more.broken_by_file)
         summary.broken_examples.extend(more.broken_examples)
         summary.unpriced_models.update(more.unpriced_models)
