@@ -402,3 +402,50 @@ def test_two_imports_at_once_each_count_only_the_records_they_added(db: Database
     outer = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"], progress=meanwhile)
     assert other == [3]
     assert (outer.records_added, outer.records_after, _count(db)) == (2, 5, 5)
+
+
+def _stat_with_ids(path: str, device: int, inode: int) -> os.stat_result:
+    """`path`'s stat as another system reports it: different file ids, the rest as it is."""
+    real = os.stat(path)
+    fields = list(real)
+    fields[1], fields[2] = inode, device
+    extra = ("st_atime", "st_mtime", "st_ctime", "st_atime_ns", "st_mtime_ns", "st_ctime_ns")
+    return os.stat_result(fields, {name: getattr(real, name) for name in extra})
+
+
+def _files_reported_with_ids(monkeypatch: pytest.MonkeyPatch, device: int, inode: int) -> None:
+    from tokenworth.sources import claude_code
+    from tokenworth.sources.files import LogFile, walk_files
+
+    def walk(root: Path, suffixes: tuple[str, ...]):
+        for item in walk_files(root, suffixes):
+            yield LogFile(item.path, _stat_with_ids(item.path, device, inode))
+
+    monkeypatch.setattr(claude_code, "walk_files", walk)
+
+
+def test_files_listed_without_ids_are_each_read(
+    db: Database, claude_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Windows directory listing gives every file device and inode 0: they are still different
+    files, not one file under many names."""
+    for session in ("a", "b", "c"):
+        folder = claude_dir / "projects" / session
+        folder.mkdir(parents=True)
+        (folder / "s.jsonl").write_text(_line(f"m_{session}", 5) + "\n")
+    _files_reported_with_ids(monkeypatch, device=0, inode=0)
+    summary = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    assert (summary.files_found, summary.records_added) == (3, 3)
+    again = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    assert (again.files_unchanged, again.records_added) == (3, 0)
+
+
+def test_a_file_id_beyond_a_signed_64_bit_number_is_stored(
+    db: Database, claude_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows file ids are unsigned 64-bit numbers, which the database's BIGINT cannot hold."""
+    _session_file(claude_dir).write_text(_line("m1", 5) + "\n")
+    _files_reported_with_ids(monkeypatch, device=2**40 + 7, inode=2**64 - 5)
+    assert import_local_logs(db, paths=[claude_dir], source_names=["claude-code"]).records_added == 1
+    again = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    assert (again.files_unchanged, again.bytes_read) == (1, 0)

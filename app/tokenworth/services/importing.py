@@ -26,7 +26,7 @@ import orjson
 
 from tokenworth.core.db import Database
 from tokenworth.core.dedupe import ConflictPolicy
-from tokenworth.sources.files import LogFile
+from tokenworth.sources.files import LogFile, file_identity
 from tokenworth.sources.lines import TORN_LINE
 from tokenworth.sources.local_logs import LocalLogSource, resolve_sources, sniff_source
 from tokenworth.sources.records import BrokenLine, UsageEvent
@@ -203,14 +203,18 @@ class _PlannedFile:
     broken: int = 0
     records: int = 0
 
+    @property
+    def identity(self) -> tuple[int, int]:
+        return file_identity(self.stat) or (0, 0)
+
     def cursor(self, offset: int, known_head_hash: str | None = None) -> dict[str, Any]:
         """The file's position row as it stands after reading up to `offset` (`known_head_hash`:
         its head's hash, when the reader already had those bytes in hand)."""
         return {
             "source": self.source.name,
             "path": str(self.path),
-            "device": self.stat.st_dev,
-            "inode": self.stat.st_ino,
+            "device": self.identity[0],
+            "inode": self.identity[1],
             "size": self.stat.st_size,
             "mtime_ns": self.stat.st_mtime_ns,
             "offset": offset,
@@ -249,7 +253,7 @@ def _plan_file(
 ) -> _PlannedFile | None:
     """What to read of one file: nothing (unchanged), all of it, or what was appended."""
     if cursor is not None:
-        same_identity = cursor["device"] == stat.st_dev and cursor["inode"] == stat.st_ino
+        same_identity = (cursor["device"], cursor["inode"]) == (file_identity(stat) or (0, 0))
         if same_identity and cursor["size"] == stat.st_size and cursor["mtime_ns"] == stat.st_mtime_ns:
             return None  # the common case: no Path object, no read
     path = Path(name)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tokenworth.core.timeutil import parse_timestamp
-from tokenworth.sources.files import LogFile, walk_files
+from tokenworth.sources.files import LogFile, file_identity, walk_files
 from tokenworth.sources.lines import TORN_LINE, as_int, consumed_bytes, loads_object, scan_lines
 from tokenworth.sources.records import BrokenLine, ParseResult, UsageEvent
 
@@ -52,8 +52,10 @@ def find_files(roots: Iterable[Path]) -> list[LogFile]:
     for root in roots:
         for item in walk_files(root, (".jsonl",)):
             assert item.stat is not None
-            identity = (item.stat.st_dev, item.stat.st_ino)
-            if identity not in seen:
+            identity = file_identity(item.stat)
+            if identity is None:  # no id to tell a second path to the same file by
+                found.append(item)
+            elif identity not in seen:
                 seen.add(identity)
                 found.append(item)
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,20 @@ class LogFile:
 
     def is_under(self, folder: Path) -> bool:
         return Path(self.path).is_relative_to(folder)
+
+
+_ID_BITS = (1 << 63) - 1
+"""File ids kept within a signed 64-bit column: Windows' are unsigned 64-bit numbers."""
+
+SCANDIR_STAT_HAS_NO_ID = sys.platform == "win32"
+"""On Windows a directory listing's stat has st_dev and st_ino 0: each file is stat'ed itself."""
+
+
+def file_identity(stat: os.stat_result) -> tuple[int, int] | None:
+    """(device, inode) naming a file across renames, as stored; None when the stat carries none."""
+    if not stat.st_ino and not stat.st_dev:
+        return None
+    return stat.st_dev & _ID_BITS, stat.st_ino & _ID_BITS
 
 
 def log_files(paths: Iterable[Path]) -> list[LogFile]:
@@ -42,7 +57,7 @@ def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[LogFile]:
                 if entry.is_dir(follow_symlinks=False):
                     subfolders.append(entry.path)
                 elif entry.name.endswith(suffixes) and entry.is_file():
-                    yield LogFile(entry.path, entry.stat())
+                    yield LogFile(entry.path, os.stat(entry.path) if SCANDIR_STAT_HAS_NO_ID else entry.stat())
             except OSError:
                 continue
         stack.extend(reversed(subfolders))
