@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -273,3 +276,28 @@ def test_routing_flags_a_one_task_category_in_the_singular(cli: CliRunner, claud
     text = cli("report", "routing", "--month", "2026-01", "--tz", "UTC", "--no-import").out
     assert "category coding (1 task): cost $6.00" in text
     assert "(1 tasks)" not in text
+
+
+@pytest.mark.parametrize(
+    ("encoding_env", "expected"),
+    [
+        # Redirected output in an ASCII locale (Windows: its ANSI code page): written as UTF-8.
+        ({"LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}, "Fix 🐛 in 日本 parser"),
+        # An encoding the user chose that cannot show the title: replaced, not a crash.
+        ({"PYTHONIOENCODING": "cp1252"}, "Fix ? in ?? parser"),
+    ],
+)
+def test_titles_in_any_script_survive_redirected_output(
+    cli: CliRunner, encoding_env: dict[str, str], expected: str
+) -> None:
+    assert cli("task", "start", "Fix 🐛 in 日本 parser").code == 0
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONIOENCODING", "PYTHONUTF8")}
+    done = subprocess.run(
+        [sys.executable, "-m", "tokenworth", "task", "list", "--no-import"],
+        capture_output=True,
+        env={**env, **encoding_env},
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert expected in done.stdout.decode("utf-8")

@@ -114,6 +114,8 @@ def main(
     env: Mapping[str, str] | None = None,
 ) -> int:
     """Run one command; returns the process exit code (0 ok, 1 failed, 2 bad usage)."""
+    if stdout is None and stderr is None:
+        _writable_streams(os.environ)
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -159,6 +161,23 @@ def main(
         return 1
     finally:
         ctx.close()
+
+
+def _writable_streams(env: Mapping[str, str]) -> None:
+    """Task titles, paths and model names hold any script: output piped or redirected is UTF-8
+    (Windows would use its ANSI code page), and a character the console or a chosen
+    PYTHONIOENCODING cannot show is replaced, never a UnicodeEncodeError halfway through."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:  # no console at all (the windowed bundle), or replaced
+            continue
+        try:
+            if stream.isatty() or env.get("PYTHONIOENCODING"):
+                reconfigure(errors="replace")
+            else:
+                reconfigure(encoding="utf-8", errors="replace")
+        except (OSError, ValueError):
+            continue
 
 
 def _write_usage_errors(text: str, stderr: TextIO) -> None:
