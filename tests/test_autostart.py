@@ -221,6 +221,13 @@ def test_login_command_carries_the_state_folder_and_database_of_this_run(tmp_pat
     from_env = autostart.login_command(env={"TOKENWORTH_DB_URL": team}, platform="linux")
     assert from_env == ["/usr/bin/env", f"TOKENWORTH_DB_URL={team}", *launch]
     assert autostart.login_command(env=env, platform="win32") == launch  # setx variables reach it
+    logs = {"CLAUDE_CONFIG_DIR": "/work/claude,/home/me/.claude", "CODEX_HOME": "/work/codex"}
+    assert autostart.login_command(env=logs, platform="linux") == [
+        "/usr/bin/env",
+        "CLAUDE_CONFIG_DIR=/work/claude,/home/me/.claude",
+        "CODEX_HOME=/work/codex",
+        *launch,
+    ]
 
 
 def test_cli_on_registers_an_entry_that_opens_this_ledger(cli: CliRunner, xdg: Path, tmp_path: Path) -> None:

@@ -246,9 +246,10 @@ does not see what a shell exported."""
 def login_command(
     paths: AppPaths | None = None, env: Mapping[str, str] | None = None, platform: str | None = None
 ) -> list[str]:
-    """What an entry made now runs: this installation, with the state folder and database this run
-    uses when they are not the defaults, or the app started at login would open another, empty
-    ledger. On Windows the Run key holds a bare command line; variables set with `setx` reach it.
+    """What an entry made now runs: this installation, with the state folder, database and agent
+    log folders this run uses when they are not the defaults, or the app started at login would
+    open another, empty ledger and miss those logs. On Windows the Run key holds a bare command
+    line; variables set with `setx` reach it.
     """
     env = os.environ if env is None else env
     platform = sys.platform if platform is None else platform
@@ -261,6 +262,12 @@ def login_command(
         assignments.append(f"{HOME_ENV}={paths.home}")
     if paths.db_url != default_db_url(paths.home):
         assignments.append(f"{DB_URL_ENV}={paths.db_url}")
+    from tokenworth.sources.local_logs import LOCAL_SOURCES
+
+    for source in LOCAL_SOURCES.values():  # the agents' log folders the app imports from
+        folders = env.get(source.env_var, "").strip()
+        if folders:
+            assignments.append(f"{source.env_var}={folders}")
     return [ENV_PROGRAM, *assignments, *command] if assignments else command
 
 
