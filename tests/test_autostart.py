@@ -259,3 +259,13 @@ def test_status_never_prints_the_database_password(cli: CliRunner, xdg: Path) ->
     assert "s3cret-pw" not in on.out + on.err + status.out + status.err
     assert json.loads(status.out)["stale"] is False
     assert "s3cret-pw" in (xdg / "autostart" / "tokenworth.desktop").read_text(encoding="utf-8")
+
+
+def test_a_translocated_mac_app_is_not_registered(tmp_path: Path) -> None:
+    """Opened from Downloads, macOS runs the app from a random temporary path: an entry pointing
+    there would silently start nothing after the next restart."""
+    backend = autostart.backend_for("darwin", {}, tmp_path)
+    moving = ["/private/var/folders/x/T/AppTranslocation/4F2A/d/Tokenworth.app/Contents/MacOS/tokenworth"]
+    with pytest.raises(autostart.AutostartError, match="move Tokenworth to Applications"):
+        autostart.enable(backend, moving)
+    assert not (tmp_path / "Library" / "LaunchAgents").exists()

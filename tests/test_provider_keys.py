@@ -85,6 +85,22 @@ def test_a_locked_keyring_is_reported_in_plain_words_without_the_key() -> None:
     assert FAKE_KEY not in message
 
 
+@pytest.mark.parametrize(
+    ("platform", "says", "never"),
+    [
+        ("darwin", "Keychain Access", "gnome-keyring"),
+        ("win32", "Credential Manager", "gnome-keyring"),
+        ("linux", "gnome-keyring-daemon --unlock", "Keychain Access"),
+    ],
+)
+def test_a_refused_keyring_operation_says_what_to_do_on_this_system(platform: str, says: str, never: str) -> None:
+    from tokenworth.core.secrets import unlock_hint
+
+    hint = unlock_hint(platform)
+    assert says in hint
+    assert never not in hint
+
+
 # --- the commands ------------------------------------------------------------------------------
 
 

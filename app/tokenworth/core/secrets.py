@@ -9,6 +9,7 @@ error says so in plain words and how to fix it. Nothing here ever falls back to 
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 SERVICE = "tokenworth"
@@ -21,6 +22,25 @@ HOW_TO_FIX = (
     "the keyring password, then Ctrl-D), and run later tokenworth commands in such a session too. "
     "macOS Keychain and Windows Credential Locker work as they are."
 )
+
+
+def unlock_hint(platform: str | None = None) -> str:
+    """What to do when the system's keyring refused an operation, in this system's words."""
+    platform = sys.platform if platform is None else platform
+    if platform == "darwin":
+        return (
+            "If the login keychain is locked, unlock it in Keychain Access; if macOS asked whether "
+            "Tokenworth may use it, choose Allow (or Always Allow) and try again."
+        )
+    if platform == "win32":
+        return (
+            "Check that you can open Credential Manager (Control Panel > Credential Manager > "
+            "Windows Credentials) as this user, then try again."
+        )
+    return (
+        "If it is locked, unlock it (log in to the desktop session, or run "
+        "`gnome-keyring-daemon --unlock` in your D-Bus session). " + HOW_TO_FIX
+    )
 
 
 class KeyringUnavailable(RuntimeError):
@@ -94,9 +114,7 @@ class SecretStore:
         if secret:
             detail = detail.replace(secret, "[key]")
         return KeyringUnavailable(
-            f"The keyring ({_describe(self._backend)}) could not {action}: {detail}. "
-            "If it is locked, unlock it (log in to the desktop session, or run "
-            "`gnome-keyring-daemon --unlock` in your D-Bus session). " + HOW_TO_FIX
+            f"The keyring ({_describe(self._backend)}) could not {action}: {detail}. {unlock_hint()}"
         )
 
     def get(self, provider: str, label: str) -> str | None:

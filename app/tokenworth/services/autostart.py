@@ -243,6 +243,10 @@ ENV_PROGRAM = "/usr/bin/env"
 does not see what a shell exported."""
 
 
+TRANSLOCATED = "/AppTranslocation/"
+"""Where macOS runs a downloaded app that was not moved yet: a random path, gone after a restart."""
+
+
 def login_command(
     paths: AppPaths | None = None, env: Mapping[str, str] | None = None, platform: str | None = None
 ) -> list[str]:
@@ -303,6 +307,12 @@ def enable(backend: AutostartBackend | None = None, command: Sequence[str] | Non
     """Start Tokenworth at login with `command` (default: `login_command()`)."""
     backend = backend or backend_for()
     command = list(command or login_command())
+    if any(TRANSLOCATED in part for part in command):
+        raise AutostartError(
+            "macOS is running Tokenworth from a temporary copy (it was opened where it was downloaded), "
+            "which is gone after a restart: move Tokenworth to Applications, open it from there, "
+            "and turn start at login on again"
+        )
     try:
         backend.write(command)
     except OSError as exc:
