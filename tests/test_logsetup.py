@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -74,6 +75,30 @@ def test_records_are_written_with_keys_masked(log_file: Path) -> None:
     assert "Authorization: Bearer ***" in text
     for key in FAKE_KEYS:
         assert key not in text
+
+
+def test_a_log_file_that_cannot_be_rotated_keeps_every_record(
+    log_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Windows refuses to rename a file another process (the tray) has open: a command's records
+    still land in the log, with no logging error printed per record."""
+    monkeypatch.setattr(logsetup, "LOG_FILE_MAX_BYTES", 2_000)
+    real_rename = os.rename
+
+    def sharing_violation(source: str, target: str) -> None:
+        if str(source).startswith(str(log_file)):
+            raise PermissionError(32, "The process cannot access the file because it is being used by another process")
+        real_rename(source, target)
+
+    monkeypatch.setattr(os, "rename", sharing_violation)
+    logsetup.setup_logging(log_file)
+    log = logging.getLogger("tokenworth.test")
+    for number in range(100):
+        log.warning("record %03d %s", number, "x" * 40)
+
+    text = log_file.read_text(encoding="utf-8")
+    assert all(f"record {number:03d}" in text for number in range(100))
+    assert "Logging error" not in capsys.readouterr().err
 
 
 def test_verbose_also_logs_debug_to_stderr(log_file: Path) -> None:

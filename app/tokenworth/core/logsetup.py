@@ -25,6 +25,7 @@ from tokenworth.core.redact import redact_secrets
 
 if TYPE_CHECKING:
     import logging
+    import logging.handlers
     import threading
     from importlib.machinery import ModuleSpec
     from types import ModuleType
@@ -185,6 +186,26 @@ class RedactingFilter:
 
 
 @cache
+def _shared_rotating_file_handler_class() -> type[logging.handlers.RotatingFileHandler]:
+    import logging.handlers
+
+    class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
+        """One log file for the tray and every command: when the rename that rotates it fails
+        (Windows refuses to rename a file another process has open), this process keeps
+        appending and leaves rotating to a later run, instead of a logging error per record."""
+
+        def doRollover(self) -> None:
+            try:
+                super().doRollover()
+            except OSError:
+                self.maxBytes = 0  # no further attempt from this process
+                if self.stream is None:
+                    self.stream = self._open()
+
+    return SharedRotatingFileHandler
+
+
+@cache
 def _deferred_file_handler_class() -> Callable[[Path], logging.Handler]:
     import logging
 
@@ -200,10 +221,8 @@ def _deferred_file_handler_class() -> Callable[[Path], logging.Handler]:
         def emit(self, record: logging.LogRecord) -> None:
             try:
                 if self._file is None:
-                    import logging.handlers
-
                     Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
-                    self._file = logging.handlers.RotatingFileHandler(
+                    self._file = _shared_rotating_file_handler_class()(
                         self.baseFilename,
                         maxBytes=LOG_FILE_MAX_BYTES,
                         backupCount=LOG_FILE_BACKUPS,
