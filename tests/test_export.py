@@ -343,6 +343,26 @@ def test_paper_follows_the_locale(env: dict[str, str], paper: str) -> None:
     assert default_page_size(env) == paper
 
 
+@pytest.mark.parametrize(
+    ("env", "system", "paper"),
+    [
+        ({}, "en-US", "letter"),  # Windows' form
+        ({}, "en_US", "letter"),  # macOS' and Qt's form
+        ({}, "es_MX@rg=mxzzzz", "letter"),
+        ({}, "en_GB", "a4"),
+        ({}, "zh_Hans_CN", "a4"),
+        ({"LANG": "de_DE.UTF-8"}, "en_US", "a4"),  # a variable the user set still wins
+    ],
+)
+def test_without_a_locale_variable_the_systems_locale_chooses_the_paper(
+    env: dict[str, str], system: str, paper: str
+) -> None:
+    """Windows, and macOS for an app started from the desktop, set no LANG: a US user's PDF was A4."""
+    from tokenworth.services.export import default_page_size
+
+    assert default_page_size(env, system) == paper
+
+
 def test_budget_and_zone_come_from_the_settings_unless_given(cli: CliRunner, home: Path, tmp_path: Path) -> None:
     from tokenworth.core.settings import Settings, save_settings
 

@@ -88,6 +88,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         default_page_size,
         export_month,
         format_for_suffix,
+        system_locale_name,
         target_mismatch,
     )
     from tokenworth.services.export_io import ExportError
@@ -138,6 +139,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         ctx.stdout.write(summary_json(summary))
         return 0
     out = _out_path(args.out, args.format, summary.month_key)
+    page_size = args.page_size or default_page_size(ctx.env, system_locale_name())
     try:
         results = export_month(
             summary,
@@ -146,7 +148,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
             out=out,
             cwd=Path.cwd(),
             hooks=hooks,
-            page_size=args.page_size or default_page_size(ctx.env),
+            page_size=page_size,
         )
     except ExportError as exc:
         raise CommandError(str(exc)) from exc
@@ -160,7 +162,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         elif result.format == "md" and len(result.paths) > 1:
             detail = f" (+{len(result.paths) - 1} chart images in {result.paths[1].parent.name}/)"
         elif result.format == "pdf" and result.pages is not None:
-            paper = (args.page_size or default_page_size(ctx.env)).upper().replace("LETTER", "Letter")
+            paper = page_size.upper().replace("LETTER", "Letter")
             detail = f" ({result.pages} pages, {paper})"
         ctx.out(f"  {result.format:<5} {result.target}{detail}")
     notes = sorted({note for result in results for note in result.notes})

@@ -17,6 +17,7 @@ chart renderer and a PDF writer (the CLI and the tray take them from `tokenworth
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,16 +63,43 @@ class ExportResult:
     notes: list[str] = field(default_factory=list)
 
 
-def default_page_size(env: Mapping[str, str]) -> PageSize:
-    """Letter where the locale's territory uses it (LC_PAPER, LC_ALL, LANG: `en_US.UTF-8`), else A4."""
+def default_page_size(env: Mapping[str, str], system_locale: str | None = None) -> PageSize:
+    """Letter where the locale's territory uses it, else A4. The locale is LC_ALL, LC_PAPER or LANG
+    (`en_US.UTF-8`), else `system_locale` (`en_US`, `en-US`): the one chosen in the OS settings,
+    as Windows, and macOS for apps started from the desktop, set no such variable."""
     for name in ("LC_ALL", "LC_PAPER", "LANG"):
         value = env.get(name, "")
-        if not value:
-            continue
-        locale = value.split(".")[0].split("@")[0]
-        territory = locale.split("_")[1].upper() if "_" in locale else ""
-        return "letter" if territory in LETTER_TERRITORIES else "a4"
-    return "a4"
+        if value:
+            return _paper_for(value)
+    return _paper_for(system_locale) if system_locale else "a4"
+
+
+def _paper_for(locale_name: str) -> PageSize:
+    parts = locale_name.split(".")[0].split("@")[0].replace("-", "_").split("_")
+    territory = parts[-1].upper() if len(parts) > 1 else ""
+    return "letter" if territory in LETTER_TERRITORIES else "a4"
+
+
+def system_locale_name(platform: str | None = None) -> str | None:
+    """The locale chosen in the OS settings on Windows and macOS (None elsewhere, or unknown)."""
+    platform = sys.platform if platform is None else platform
+    try:
+        if platform == "win32":
+            import ctypes
+
+            buffer = ctypes.create_unicode_buffer(85)
+            if ctypes.windll.kernel32.GetUserDefaultLocaleName(buffer, len(buffer)):  # type: ignore[attr-defined,unused-ignore]
+                return buffer.value or None
+        elif platform == "darwin":
+            import subprocess
+
+            done = subprocess.run(
+                ["defaults", "read", "-g", "AppleLocale"], capture_output=True, text=True, timeout=5, check=False
+            )
+            return (done.stdout.strip() or None) if done.returncode == 0 else None
+    except Exception:  # best effort (no `defaults`, a timeout, an odd reply): A4 then
+        return None
+    return None
 
 
 def default_name(month: str, fmt: ExportFormat | Literal["all"]) -> str:

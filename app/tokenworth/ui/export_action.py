@@ -103,7 +103,7 @@ def export_job(
         out=path,
         cwd=path.parent,
         hooks=qt_export_hooks(),
-        page_size=default_page_size(env),
+        page_size=default_page_size(env, system_locale()),
     )
 
 
@@ -118,8 +118,21 @@ def auto_export_job(
 
     target = Path(folder).expanduser() if folder else default_export_folder()
     return run_auto_export(
-        db, now=now, zone=zone, folder=target, hooks=qt_export_hooks(), budget=budget, page_size=default_page_size(env)
+        db,
+        now=now,
+        zone=zone,
+        folder=target,
+        hooks=qt_export_hooks(),
+        budget=budget,
+        page_size=default_page_size(env, system_locale()),
     )
+
+
+def system_locale() -> str:
+    """The locale chosen in the OS settings, as Qt reads it on every desktop (`en_US`)."""
+    from PySide6.QtCore import QLocale
+
+    return QLocale.system().name()
 
 
 def problem_text(error: BaseException) -> str:
