@@ -84,6 +84,8 @@ def test_a_missing_folder_named_in_claude_config_dir_is_warned_about(
     assert f"warning: {claude_dir}" not in result.err
     summary = json.loads(cli("import", "--json").out)
     assert summary["missing_dirs"] == [str(typo)]
+    monkeypatch.setenv("GEMINI_DATA_DIR", str(typo))  # named twice: one warning
+    assert cli("import").err.count(f"warning: {typo} does not exist") == 1
 
 
 def test_the_default_folders_of_an_agent_not_used_are_not_warned_about(

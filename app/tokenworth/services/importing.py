@@ -298,7 +298,9 @@ def discover_files(
         return found
     for source in sources:
         summary.searched_dirs.extend((source.name, str(folder)) for folder in source.default_dirs(env, home))
-        summary.missing_dirs.extend(str(folder) for folder in source.configured_dirs(env, home) if not folder.exists())
+        for folder in source.configured_dirs(env, home):
+            if not folder.exists() and str(folder) not in summary.missing_dirs:
+                summary.missing_dirs.append(str(folder))
         found[source.name] = source.find_default(env, home)
     return found
 
