@@ -603,3 +603,37 @@ def test_batch_usage_is_priced_at_half_the_list_price(
     old_costs = sorted(cost for (key, ts), cost in standard.items() if ts >= day and "embeddings" not in key)
     assert sorted(row["cost"] for row in rows) == [cost / 2 for cost in old_costs]
     assert reprice(db, since=day).changed == 0  # `reprice` keeps the half price
+
+
+def test_an_unpriced_batch_bucket_is_repriced_at_half_the_price_once_one_is_known(
+    db: Database, secrets: SecretStore, fake_env: dict[str, str], fake: FakeProviders, poll: Any
+) -> None:
+    """A batch bucket of a model no price database knows yet keeps that it was batch: priced later
+    (`prices set`, then `reprice`), it costs half the list price, like one priced when polled."""
+    from tokenworth.services.prices import OverrideInput, set_override
+
+    add_account(db, secrets, fake_env, "anthropic")
+    model = "claude-imaginary-9"
+
+    def unknown(batch: bool) -> Any:
+        def restate(served_by: str, endpoint: str, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            tier = {"service_tier": "batch"} if batch else {}
+            return [dict(result, model=model, **tier) for result in results] if endpoint == "usage" else results
+
+        return restate
+
+    fake.restate = unknown(batch=True)
+    assert poll().ok
+    day = datetime(2026, 1, 9, tzinfo=UTC)  # the next poll's overlap: restated there
+    batch_rows = [r for r in usage_rows(db) if r["model"] == model and r["ts"] >= day]
+    assert batch_rows
+    assert all(r["cost"] is None for r in batch_rows)
+    set_override(db, OverrideInput("anthropic", model, Decimal(3), Decimal(15)))
+    reprice(db, since=datetime(2026, 1, 1, tzinfo=UTC))
+    batch_costs = sorted(r["cost"] for r in usage_rows(db) if r["model"] == model and r["ts"] >= day)
+    assert all(cost is not None and cost > 0 for cost in batch_costs)
+
+    fake.restate = unknown(batch=False)  # the same usage at list price, for comparison
+    assert poll().ok
+    list_costs = sorted(r["cost"] for r in usage_rows(db) if r["model"] == model and r["ts"] >= day)
+    assert batch_costs == [cost / 2 for cost in list_costs]

@@ -157,6 +157,17 @@ def bucket_rates(rates: ModelRates, *, long_context: bool, batch: bool) -> Model
     )
 
 
+UNPRICED_BUCKET = "unpriced"
+"""The price version of a bucket record no price is known for, before its marks: which tier and
+price it takes is kept for `reprice`, once a price is known."""
+
+
+def unpriced_bucket_version(*, long_context: bool, batch: bool) -> str | None:
+    """What a bucket record without a price keeps as its version: its marks, or None (none)."""
+    marks = (LONG_CONTEXT_MARK if long_context else "") + (BATCH_MARK if batch else "")
+    return UNPRICED_BUCKET + marks if marks else None
+
+
 def bucket_marks(version: str | None) -> tuple[bool, bool]:
     """(long context, batch) as `bucket_rates` wrote them into a record's price version."""
     text = version or ""
@@ -506,6 +517,9 @@ def _schedule_from_json(data: list[Any] | None, version: str) -> _Schedule | Non
 class RatesLookup(Protocol):
     """Anything that gives a model's rates at a moment (a PriceBook, or a view of one at a tier)."""
 
+    unpriced_version: str | None
+    """The price version a record gets when `rates` has none (a tier's marks, or None)."""
+
     def rates(self, provider: str, model: str, at: datetime) -> ModelRates | None: ...
 
 
@@ -515,6 +529,8 @@ class PriceBook:
     Built once per unit of work; caches per model and day so pricing a million records costs
     a dictionary lookup each.
     """
+
+    unpriced_version: str | None = None
 
     def __init__(
         self,

@@ -35,7 +35,7 @@ from tokenworth.core.db import Database
 from tokenworth.core.ledger import upsert_rows
 from tokenworth.core.models import UsageRecord
 from tokenworth.core.money import from_units, to_units
-from tokenworth.core.pricing import ModelRates, PriceBook, bucket_rates
+from tokenworth.core.pricing import ModelRates, PriceBook, bucket_rates, unpriced_bucket_version
 from tokenworth.core.provider_models import BilledCost, PollProgress, ProviderAccount
 from tokenworth.core.secrets import SecretStore, account_name
 from tokenworth.core.timeutil import to_epoch_ms, utc_now
@@ -170,6 +170,7 @@ class _TierRates:
         self.book = book
         self.long_context = long_context
         self.batch = batch
+        self.unpriced_version = unpriced_bucket_version(long_context=long_context, batch=batch)
         self._cache: dict[tuple[str, str, int], ModelRates | None] = {}
 
     def rates(self, provider: str, model: str, at: datetime) -> ModelRates | None:

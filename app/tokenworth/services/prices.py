@@ -19,6 +19,7 @@ from tokenworth.core.pricing import (
     bucket_rates,
     cost_units,
     rates_from_override,
+    unpriced_bucket_version,
 )
 from tokenworth.core.timeutil import from_epoch_ms, utc_now
 
@@ -233,9 +234,12 @@ def reprice(
         for row in rows:
             summary.records += 1
             rates = book.rates(row["provider"], row["model"], row["ts"])
-            if rates is not None and row["bucket_seconds"]:  # a provider's bucket: priced as polling does
+            unpriced_version = None
+            if row["bucket_seconds"]:  # a provider's bucket: priced as polling does
                 long_context, batch = bucket_marks(row["price_version"])
-                rates = bucket_rates(rates, long_context=long_context, batch=batch)
+                unpriced_version = unpriced_bucket_version(long_context=long_context, batch=batch)
+                if rates is not None:
+                    rates = bucket_rates(rates, long_context=long_context, batch=batch)
             if rates is not None and not rates.prices(row["output_tokens"]):
                 rates = None
             estimate = (
@@ -255,7 +259,7 @@ def reprice(
             if row["cost_provenance"] == CostProvenance.REPORTED:
                 values = {"estimated_cost": amount}
             else:
-                version = None if rates is None else rates.version
+                version = unpriced_version if rates is None else rates.version
                 provenance = CostProvenance.UNPRICED if rates is None else CostProvenance.COMPUTED
                 values = {"cost": amount, "cost_provenance": provenance, "price_version": version}
                 summary.computed += 1

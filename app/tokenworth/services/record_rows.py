@@ -71,7 +71,7 @@ def event_values(event: UsageEvent, book: RatesLookup, imported_at: int) -> tupl
         cost,
         provenance,
         estimated,
-        None if rates is None else rates.version,
+        book.unpriced_version if rates is None else rates.version,
         event.speed,
         event.project,
         event.session_id,
