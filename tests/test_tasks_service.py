@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -345,3 +347,62 @@ def test_a_session_task_is_listed_in_the_month_of_its_spend_whatever_its_span(
     assert "Codex work" in [view.title for view in list_tasks(ledger, month=(2026, 1), zone=UTC)]
     assert [view.title for view in list_tasks(ledger, month=(2026, 3), zone=UTC)] == ["Codex work"]
     assert list_tasks(ledger, month=(2026, 2), zone=UTC) == []
+
+
+def _start_together(url: str, titles: list[str]) -> list[str]:
+    """Start a task per title, each from its own connection, all released at the same moment."""
+    import threading
+
+    from tokenworth.core.db import open_database
+
+    gate = threading.Barrier(len(titles))
+    outcomes: list[str] = []
+
+    def start(title: str) -> None:
+        database = open_database(url)
+        try:
+            gate.wait()
+            start_task(database, title)
+            outcomes.append("started")
+        except TaskConflictError:
+            outcomes.append("refused")
+        finally:
+            database.dispose()
+
+    threads = [threading.Thread(target=start, args=(title,)) for title in titles]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_tasks_started_at_once_from_several_places_leave_one_running(tmp_path: Path) -> None:
+    """Two terminals (or the tray and a terminal) starting a task together: one starts, the
+    others are told a task is running, never several running tasks claiming the same usage."""
+    from tokenworth.core.config import sqlite_url
+    from tokenworth.core.db import open_database
+
+    url = sqlite_url(tmp_path / "shared.db")
+    database = open_database(url)
+    for round_number in range(3):
+        outcomes = _start_together(url, [f"round {round_number} task {number}" for number in range(6)])
+        assert sorted(outcomes) == ["refused"] * 5 + ["started"]
+        time.sleep(0.005)  # stopped after it started, and the next round starts after that
+        stop_task(database)
+        time.sleep(0.005)
+    database.dispose()
+
+
+def test_a_deleted_tasks_id_is_never_given_to_a_new_task(db: Database) -> None:
+    """An experiment that counted the deleted task must not take the next task for it."""
+    first = start_task(db, "first", now=at(5, 9))
+    stop_task(db, now=at(5, 10))
+    second = log_task(db, TaskDraft("second", value="5", start=at(5, 10), end=at(5, 11)), now=at(5, 12))
+    delete_task(db, second.id)
+    third = log_task(db, TaskDraft("third", value="5", start=at(5, 11), end=at(5, 12)), now=at(5, 13))
+    assert third.id > second.id > first.id
+    delete_task(db, third.id)
+    delete_task(db, first.id)
+    fourth = start_task(db, "fourth", now=at(5, 14))
+    assert fourth.id > third.id

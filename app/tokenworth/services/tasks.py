@@ -12,18 +12,19 @@ re-attributes the affected usage in the same transaction (services.attribution).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, false, func, or_, select, type_coerce
+from sqlalchemy import BigInteger, Connection, and_, false, func, or_, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from tokenworth.core.analytics import Tfp, exceeds, tfp, units_to_money
-from tokenworth.core.db import Database
+from tokenworth.core.db import META_UPSERT_SQL, Database
 from tokenworth.core.models import UsageRecord
 from tokenworth.core.money import decimal_str, quantize_money, to_units, without_thousands_commas
 from tokenworth.core.task_models import NO_BRANCH, Task, TaskAttribution, TaskBranch, TaskSession
@@ -509,6 +510,38 @@ def clean_draft(conn: Connection, draft: TaskDraft, *, allow_running: bool = Fal
     )
 
 
+_WRITE_LOCK_KEY = "tasks_written_at"
+_HIGHEST_ID_KEY = "tasks_highest_id"
+
+
+@contextmanager
+def _writing(db: Database) -> Iterator[Session]:
+    """A session holding the database's write lock from its first statement, before it reads what
+    a change is checked against: two commands at once (two `task start`s in two terminals) run one
+    after the other, and the second sees the first's task. On SQLite the first write takes the
+    file's lock; on PostgreSQL, this row's."""
+    with db.session() as session:
+        session.execute(text(META_UPSERT_SQL), {"key": _WRITE_LOCK_KEY, "value": utc_now().isoformat()})
+        yield session
+
+
+def _new_task_id(session: Session) -> int | None:
+    """The id of a new task, never one a deleted task had: SQLite would hand the newest task's id
+    to the next one, and an experiment that counted the deleted task would take the newcomer for
+    it. None on other databases, whose sequences never reuse an id."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    top = session.execute(text("SELECT COALESCE(MAX(id), 0) FROM tasks")).scalar_one()
+    kept = session.execute(text("SELECT value FROM meta WHERE key = :key"), {"key": _HIGHEST_ID_KEY}).scalar()
+    return max(int(top), int(kept or 0)) + 1
+
+
+def _keep_highest_id(session: Session, deleted_id: int) -> None:
+    kept = session.execute(text("SELECT value FROM meta WHERE key = :key"), {"key": _HIGHEST_ID_KEY}).scalar()
+    if deleted_id > int(kept or 0):
+        session.execute(text(META_UPSERT_SQL), {"key": _HIGHEST_ID_KEY, "value": str(deleted_id)})
+
+
 def start_task(
     db: Database,
     title: str,
@@ -528,9 +561,10 @@ def start_task(
     clean_url = _url(link_url)
     clean_notes = _optional_text(notes, what="notes")
     clean_branch = _optional_text(git_branch, 256, "a branch name")
-    with db.session() as session:
+    with _writing(db) as session:
         _check_rules(session, task_id=None, start=moment, end=None, active=True, by_time=True)
         task = Task(
+            id=_new_task_id(session),
             title=clean_title,
             category=clean_category,
             value=clean_value,
@@ -561,7 +595,7 @@ def stop_task(db: Database, *, value: Decimal | str | None = None, now: datetime
     """End the running task now, optionally giving its value."""
     moment = _to_ms_precision(now or utc_now())
     clean_value = parse_amount(value)
-    with db.session() as session:
+    with _writing(db) as session:
         task = session.scalars(select(Task).where(Task.active.is_(True))).first()
         if task is None:
             raise TaskNotFoundError("no task is running (start one with `tokenworth task start TITLE`)")
@@ -583,7 +617,7 @@ def stop_task(db: Database, *, value: Decimal | str | None = None, now: datetime
 def log_task(db: Database, draft: TaskDraft, *, now: datetime | None = None) -> TaskView:
     """Record work done earlier: a span (or assignments to take the span from) and a value."""
     moment = _to_ms_precision(now or utc_now())
-    with db.session() as session:
+    with _writing(db) as session:
         conn = session.connection()
         clean = clean_draft(conn, draft)
         _check_logged_start(clean.start, moment)
@@ -599,6 +633,7 @@ def log_task(db: Database, draft: TaskDraft, *, now: datetime | None = None) -> 
             by_time=not clean.assignments,
         )
         task = Task(
+            id=_new_task_id(session),
             title=clean.title,
             category=clean.category,
             value=clean.value,
@@ -674,7 +709,7 @@ def edit_task(db: Database, task_id: int, changes: TaskChanges, *, now: datetime
         raise TaskInputError(
             "nothing to change: give --title, --category, --value, --start, --end, --notes, --url or --branch"
         )
-    with db.session() as session:
+    with _writing(db) as session:
         task = _get(session, task_id)
         title = task.title if changes.title is KEEP else _title(changes.title)
         category = task.category if changes.category is KEEP else _category(changes.category)
@@ -711,13 +746,14 @@ def edit_task(db: Database, task_id: int, changes: TaskChanges, *, now: datetime
 def delete_task(db: Database, task_id: int) -> TaskView:
     """Delete a task; the usage it held becomes unattributed again (or goes to an overlapping task
     by the usual rules). No usage record is touched. Returns the task as it was."""
-    with db.session() as session:
+    with _writing(db) as session:
         task = _get(session, task_id)
         as_it_was = _view(session, task)
         conn = session.connection()
         before = task_claim_clause(conn, task.id)
         session.delete(task)
         session.flush()
+        _keep_highest_id(session, task_id)
         reattribute_task(conn, before, task_id)
         return as_it_was
 
@@ -726,7 +762,7 @@ def assign(db: Database, task_id: int, assignment: Assignment, *, now: datetime 
     """Give a session, or all usage on a (project, branch), to a task wholesale. From then on the
     task is attributed by its assignments only. A session or branch belongs to one task."""
     moment = _to_ms_precision(now or utc_now())
-    with db.session() as session:
+    with _writing(db) as session:
         task = _get(session, task_id)
         conn = session.connection()
         _check_assignment_free(session, assignment, task.id)
@@ -747,7 +783,7 @@ def assign(db: Database, task_id: int, assignment: Assignment, *, now: datetime 
 def unassign(db: Database, task_id: int, assignment: Assignment, *, now: datetime | None = None) -> TaskView:
     """Take an assignment back; a task left without any is attributed by its span again."""
     moment = _to_ms_precision(now or utc_now())
-    with db.session() as session:
+    with _writing(db) as session:
         task = _get(session, task_id)
         if assignment.session_id is not None:
             row: TaskSession | TaskBranch | None = session.scalars(
