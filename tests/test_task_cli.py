@@ -23,6 +23,31 @@ def tasks_json(cli: CliRunner) -> list[dict]:
     return json.loads(result.out)["tasks"]
 
 
+def test_log_shows_the_usage_of_the_work_just_done(cli: CliRunner, claude_dir: Path) -> None:
+    """Logging work whose usage is in the agent logs but not imported yet: the task shows it at
+    once, not '0 tokens, $0.00, no spend' (the log imports first, as `stop` and `list` do)."""
+    (claude_dir / "projects" / "p").mkdir()
+    shutil.copy(SAMPLES / "claude-code.jsonl", claude_dir / "projects" / "p" / "s.jsonl")
+    span = ("--start", "2026-01-05T00:00", "--end", "2026-01-06T00:00")
+    preview = cli("task", *UTC, "log", "Fix login bug", "--value", "300", *span, "--dry-run")
+    assert preview.code == 0, preview.err
+    assert "0 tokens" not in preview.out
+    logged = cli("task", *UTC, "log", "Fix login bug", "--value", "300", *span)
+    assert logged.code == 0, logged.err
+    assert "0 tokens" not in logged.out
+    assert "no spend" not in logged.out
+    shown = cli("task", *UTC, "show", "1")
+    assert shown.out.splitlines()[0] == logged.out.splitlines()[0].removeprefix("Logged ")
+
+
+def test_edit_with_nothing_to_change_names_the_real_flags(cli: CliRunner) -> None:
+    assert cli("task", "start", "Something").code == 0
+    result = cli("task", "edit", "1")
+    assert result.code == 2
+    assert "--link-branch" in result.err
+    assert cli("task", "edit", "1", "--link-branch", "main").code == 0
+
+
 def test_log_then_import_attributes_the_new_usage(cli: CliRunner, claude_dir: Path) -> None:
     logged = cli(
         "task",
@@ -37,6 +62,7 @@ def test_log_then_import_attributes_the_new_usage(cli: CliRunner, claude_dir: Pa
         "2026-01-05T10:00",
         "--category",
         "coding",
+        "--no-import",
     )
     assert logged.code == 0, logged.err
     assert "#1 'Sample work' [coding]" in logged.out

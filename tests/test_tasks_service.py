@@ -332,8 +332,11 @@ def test_a_logged_task_may_not_start_in_the_future(ledger: Database) -> None:
     now = at(5, 12)
     with pytest.raises(TaskInputError, match="in the future"):
         log_task(ledger, TaskDraft("Later", Decimal(5), at(6, 10), at(6, 11)), now=now)
-    started_soon = log_task(ledger, TaskDraft("Rounded", Decimal(5), at(5, 12, 3), at(5, 13)), now=now)
-    assert started_soon.started_at == at(5, 12, 3)  # a few minutes ahead of the clock is fine
+    with pytest.raises(TaskInputError, match=r"the end \(2026-01-30 17:00 UTC\) is in the future"):
+        log_task(ledger, TaskDraft("Typo in the end", Decimal(5), at(5, 9), at(30, 17)), now=now)
+    assert list_tasks(ledger) == []  # nothing saved: it would claim usage not made yet
+    started_soon = log_task(ledger, TaskDraft("Rounded", Decimal(5), at(5, 11, 3), at(5, 12, 4)), now=now)
+    assert started_soon.ended_at == at(5, 12, 4)  # a few minutes ahead of the clock is fine
 
 
 def test_a_session_task_is_listed_in_the_month_of_its_spend_whatever_its_span(

@@ -107,6 +107,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _add_details(log)
     _add_assignment(log, required=False)
     log.add_argument("--dry-run", action="store_true", help="show what it would hold and its TFP; save nothing")
+    log.add_argument("--no-import", action="store_true", help="skip the import of local logs first")
 
     listing = sub.add_parser("list", help="tasks with their cost, value and TFP")
     listing.add_argument("--month", metavar="YYYY-MM", help="only tasks whose span touches this month")
@@ -116,6 +117,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     show = sub.add_parser("show", help="one task in full")
     show.add_argument("id", type=_task_id)
     show.add_argument("--json", action="store_true")
+    show.add_argument("--no-import", action="store_true", help="skip the import of local logs first")
 
     edit = sub.add_parser("edit", help="change a task (its usage is re-attributed)")
     edit.add_argument("id", type=_task_id)
@@ -311,6 +313,10 @@ def _log(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
         git_branch=args.link_branch or (assignment.branch if assignment else None),
         assignments=() if assignment is None else (assignment,),
     )
+    from tokenworth.services.tasks import parse_amount
+
+    parse_amount(args.value)  # bad input fails before the import runs
+    _import_first(ctx, args)  # the work just done has its usage in the ledger, to be shown
     if args.dry_run:
         _print_preview(ctx, draft)
         return 0
@@ -335,6 +341,7 @@ def _list(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
 
 
 def _show(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
+    _import_first(ctx, args)
     view = get_task(ctx.db(), args.id)
     if args.json:
         write_json(ctx.stdout, view.as_json(zone))

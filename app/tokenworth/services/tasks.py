@@ -135,13 +135,19 @@ def _check_span(start: datetime, end: datetime | None) -> None:
         raise TaskInputError("a task must end after it starts")
 
 
-def _check_logged_start(start: datetime, now: datetime) -> None:
-    """A logged task is work done: one starting later than now would block `task start` until
-    then (a running task may overlap no other), so it is refused."""
+def _check_logged_span(start: datetime, end: datetime | None, now: datetime) -> None:
+    """A logged task is work done: one starting or ending later than now would claim usage not
+    made yet and block `task start` until then (a running task may overlap no other), so it is
+    refused."""
     if start > now + LOGGED_START_SLACK:
         raise TaskInputError(
             f"the start ({start:%Y-%m-%d %H:%M} UTC) is in the future; log work once it has begun"
             " (or `tokenworth task start` it then)"
+        )
+    if end is not None and end > now + LOGGED_START_SLACK:
+        raise TaskInputError(
+            f"the end ({end:%Y-%m-%d %H:%M} UTC) is in the future; log work once it is done"
+            " (or `tokenworth task start` it now and stop it when it is)"
         )
 
 
@@ -620,7 +626,7 @@ def log_task(db: Database, draft: TaskDraft, *, now: datetime | None = None) -> 
     with _writing(db) as session:
         conn = session.connection()
         clean = clean_draft(conn, draft)
-        _check_logged_start(clean.start, moment)
+        _check_logged_span(clean.start, clean.end, moment)
         for assignment in clean.assignments:
             _check_assignment_free(session, assignment, None)
             _check_assignment_known(conn, assignment)
@@ -663,7 +669,7 @@ def check_draft(db: Database, draft: TaskDraft, *, task_id: int | None = None) -
         conn = session.connection()
         clean = clean_draft(conn, draft)
         if task_id is None:
-            _check_logged_start(clean.start, utc_now())
+            _check_logged_span(clean.start, clean.end, utc_now())
             for assignment in clean.assignments:
                 _check_assignment_free(session, assignment, None)
                 _check_assignment_known(conn, assignment)
@@ -707,7 +713,7 @@ def edit_task(db: Database, task_id: int, changes: TaskChanges, *, now: datetime
     moment = _to_ms_precision(now or utc_now())
     if changes.empty:
         raise TaskInputError(
-            "nothing to change: give --title, --category, --value, --start, --end, --notes, --url or --branch"
+            "nothing to change: give --title, --category, --value, --start, --end, --notes, --url or --link-branch"
         )
     with _writing(db) as session:
         task = _get(session, task_id)
