@@ -52,6 +52,10 @@ def test_report_brings_the_ledger_up_to_date_first(cli: CliRunner, claude_dir: P
     assert [row["month"] for row in doc["rows"]] == ["2025-05", "2026-01"]
     empty = json.loads(cli("report", "monthly", "--json", "--no-import", "--source", "codex").out)
     assert empty["rows"] == []
+    as_typed = ("report", "monthly", "--tz", "UTC", "--json", "--no-import", "--project")
+    plain = json.loads(cli(*as_typed, "/home/dev/tokenworth").out)
+    assert plain["rows"]
+    assert json.loads(cli(*as_typed, "/home/dev/tokenworth/").out) == plain  # as tab completion leaves it
 
 
 def test_table_output_and_unpriced_warning(cli: CliRunner, claude_dir: Path) -> None:

@@ -236,7 +236,7 @@ def test_assign_and_unassign_through_the_cli(cli: CliRunner, claude_dir: Path) -
     assert "no usage recorded" in missing.err
     both = cli("task", "assign", "1", "--session", "a", "--project", "b")
     assert both.code == 2
-    assigned = cli("task", "assign", "1", "--project", "/home/dev/tokenworth")
+    assigned = cli("task", "assign", "1", "--project", "/home/dev/tokenworth/")  # as tab completion types it
     assert assigned.code == 0, assigned.err
     [task] = tasks_json(cli)
     assert task["attributed_by"] == "assignments"

@@ -102,6 +102,14 @@ def zone_argument(ctx: CliContext, name: str | None) -> tzinfo:
         raise CommandError(str(exc), 2) from exc
 
 
+def project_argument(text: str) -> str:
+    """A project as `report projects` shows it: a folder typed with a trailing separator (as tab
+    completion leaves it) names the same project."""
+    stripped = text.strip()
+    trimmed = stripped.rstrip("/\\")
+    return trimmed or stripped
+
+
 def id_argument(what: str) -> Callable[[str], int]:
     """An argparse type for ids like `3` or `#3`; `what` names it in the message ('a task id')."""
 

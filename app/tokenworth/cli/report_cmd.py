@@ -6,7 +6,7 @@ import argparse
 import re
 from datetime import date
 
-from tokenworth.cli.base import ZONE_DEFAULT, CliContext, Command, CommandError, zone_argument
+from tokenworth.cli.base import ZONE_DEFAULT, CliContext, Command, CommandError, project_argument, zone_argument
 from tokenworth.cli.import_cmd import import_first, print_summary
 from tokenworth.cli.output import render_table, tokens, unpriced_note, write_json
 from tokenworth.cli.routing_cmd import add_routing_arguments
@@ -39,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_range_arguments(parser)
     parser.add_argument("--source", help="only these sources (comma-separated, e.g. claude-code,codex)")
-    parser.add_argument("--project", help="only this project (as shown by `report projects`)")
+    parser.add_argument("--project", type=project_argument, help="only this project (as shown by `report projects`)")
     parser.add_argument("--json", action="store_true", help="a stable JSON document with `rows` and `totals`")
     parser.add_argument("--no-import", action="store_true", help="skip the incremental import of local logs")
     add_value_arguments(parser)

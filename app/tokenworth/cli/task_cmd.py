@@ -6,7 +6,16 @@ import argparse
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 
-from tokenworth.cli.base import ZONE_DEFAULT, CliContext, Command, CommandError, id_argument, user_errors, zone_argument
+from tokenworth.cli.base import (
+    ZONE_DEFAULT,
+    CliContext,
+    Command,
+    CommandError,
+    id_argument,
+    project_argument,
+    user_errors,
+    zone_argument,
+)
 from tokenworth.cli.import_cmd import import_first, plural
 from tokenworth.cli.output import render_table, tokens, write_json
 from tokenworth.cli.value_cmd import month_argument
@@ -59,7 +68,7 @@ def _add_details(parser: argparse.ArgumentParser) -> None:
 
 def _add_assignment(parser: argparse.ArgumentParser, *, required: bool) -> None:
     parser.add_argument("--session", metavar="ID", help="an agent session id (see `report sessions`)")
-    parser.add_argument("--project", help="a project as `report projects` shows it")
+    parser.add_argument("--project", type=project_argument, help="a project as `report projects` shows it")
     parser.add_argument(
         "--branch",
         help="with --project: that git branch (without it: the project's usage that has no branch)",
