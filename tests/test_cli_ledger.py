@@ -90,6 +90,27 @@ def test_price_override_then_reprice(cli: CliRunner, claude_dir: Path) -> None:
     assert after["rows"][0]["cost_usd"] == "2"
 
 
+def test_a_model_name_no_record_carries_is_said_with_the_names_meant(cli: CliRunner, claude_dir: Path) -> None:
+    """`claude-sonnet-4.5` for `claude-sonnet-4-5-20250929`: the override and the reprice would
+    change nothing, silently."""
+    _claude_sample(claude_dir)
+    assert cli("import").code == 0
+    models = [row["model"] for row in json.loads(cli("report", "models", "--json", "--no-import").out)["rows"]]
+    typo = models[0].replace("-4-5", "-4.5").rsplit("-", 1)[0]
+    assert typo not in models
+    override = cli("prices", "set", typo, "--input", "1", "--output", "2")
+    assert override.code == 0, override.err
+    assert f"note: no record in the ledger is for {typo!r}" in override.err
+    assert f"did you mean {models[0]}" in override.err
+    repriced = cli("reprice", "--since", "2026-01-01", "--model", typo)
+    assert "Re-priced 0 records" in repriced.out
+    assert f"did you mean {models[0]}" in repriced.err
+    exact = cli("prices", "set", models[0], "--input", "1", "--output", "2")
+    assert "no record in the ledger" not in exact.err
+    removed = cli("prices", "delete", typo)  # its one override: no --provider needed
+    assert removed.code == 0, removed.err
+
+
 def test_prices_without_an_action_shows_the_list(cli: CliRunner) -> None:
     empty = cli("prices")
     assert (empty.code, empty.err) == (0, "")

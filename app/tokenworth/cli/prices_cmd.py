@@ -14,10 +14,12 @@ from tokenworth.services.prices import (
     OverrideInput,
     delete_override,
     list_overrides,
+    override_providers,
     parse_price,
     providers_of_model,
     reprice,
     set_override,
+    similar_models,
 )
 
 PROVIDERS = OVERRIDE_PROVIDERS
@@ -72,6 +74,10 @@ def _provider(ctx: CliContext, args: argparse.Namespace) -> str:
     of the model carry, else a guess from the name. An override under a provider none of the
     records carry would never apply, so that is said."""
     stored = providers_of_model(ctx.db(), args.model)
+    if args.action == "delete" and not args.provider:
+        overridden = override_providers(ctx.db(), args.model)
+        if len(overridden) == 1:  # the one override of that name: no need to say where
+            return overridden[0]
     if args.provider:
         provider = args.provider.strip().lower()
         if stored and provider not in stored and args.action != "delete":
@@ -160,11 +166,20 @@ def run_prices(ctx: CliContext, args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(str(exc), 2) from exc
     _warn_about_cache_defaults(ctx, price)
+    if not providers_of_model(db, args.model) and similar_models(db, args.model):  # a typo, likely
+        warn_unknown_model(ctx, args.model, "it applies to records of that exact name imported from now on")
     ctx.out(
         f"Price set for {args.model} ({provider}). New records use it; to re-price existing ones run "
         f"`tokenworth reprice --since YYYY-MM-DD --model {args.model}`."
     )
     return 0
+
+
+def warn_unknown_model(ctx: CliContext, model: str, consequence: str) -> None:
+    """No record carries `model`: say so, with the names in the ledger it may have meant."""
+    similar = similar_models(ctx.db(), model)
+    meant = f"; did you mean {' or '.join(similar)}?" if similar else ""
+    ctx.err(f"note: no record in the ledger is for {model!r} ({consequence}){meant}")
 
 
 def _warn_about_cache_defaults(ctx: CliContext, price: OverrideInput) -> None:
@@ -223,6 +238,8 @@ def run_reprice(ctx: CliContext, args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(str(exc), 2) from exc
     summary = reprice(ctx.db(), since=since, until=until, model=args.model)
+    if args.model and not summary.records and not providers_of_model(ctx.db(), args.model):
+        warn_unknown_model(ctx, args.model, "records are matched by their exact model name")
     if args.json:
         write_json(
             ctx.stdout,

@@ -126,6 +126,26 @@ def providers_of_model(db: Database, model: str) -> list[str]:
     return sorted(str(provider) for (provider,) in rows)
 
 
+def similar_models(db: Database, model: str, limit: int = 3) -> list[str]:
+    """Models in the ledger whose names look like `model` (`claude-sonnet-4.5` for
+    `claude-sonnet-4-5-20250929`): an override or a reprice under a name no record carries
+    changes nothing, so the names meant are offered."""
+    import difflib
+
+    names = [str(name) for (name,) in db.fetch("SELECT DISTINCT model FROM usage_records")]
+    wanted = model.lower()
+    by_lower = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(wanted, list(by_lower), n=limit, cutoff=0.6)
+    starting = [lower for lower in sorted(by_lower) if lower.startswith(wanted) and lower not in close]
+    return [by_lower[lower] for lower in (*close, *starting)][:limit]
+
+
+def override_providers(db: Database, model: str) -> list[str]:
+    """The providers `model` has a price override under."""
+    rows = db.fetch("SELECT provider FROM price_overrides WHERE model = :model", {"model": model})
+    return sorted(str(provider) for (provider,) in rows)
+
+
 def set_override(db: Database, price: OverrideInput) -> None:
     """Store (or replace) the price of one model at one provider. Existing records keep their
     frozen cost until `reprice` is asked for."""
