@@ -255,6 +255,15 @@ def test_a_database_failing_after_it_opened_is_one_line_not_a_traceback(cli: Cli
     assert len(broken.err.strip().splitlines()) == 1
 
 
+def test_a_damaged_ledger_file_says_what_to_do(cli: CliRunner, home: Path) -> None:
+    (home / "tokenworth.db").write_bytes(b"x" * 4096)
+    result = cli("report", "daily", "--no-import")
+    assert result.code == 1
+    assert "Traceback" not in result.err
+    assert f"The ledger file {home / 'tokenworth.db'} is damaged" in result.err
+    assert "tokenworth import" in result.err
+
+
 def test_a_psycopg2_url_without_psycopg2_says_to_drop_the_driver_name(cli: CliRunner) -> None:
     import importlib.util
 

@@ -103,6 +103,28 @@ def test_reports_revision_records_and_log_folders(cli: CliRunner, claude_dir: Pa
     assert report["checks"]["data_dir"]["facts"]["log_file"] == str(home / "logs" / "tokenworth.log")
 
 
+def test_a_damaged_ledger_file_is_an_error_with_what_to_do(cli: CliRunner, claude_dir: Path, home: Path) -> None:
+    """Reports may still read a damaged file while imports fail: doctor checks every page."""
+    import sqlite3
+
+    shutil.copy(SAMPLES / "claude-code.jsonl", claude_dir / "projects" / "session.jsonl")
+    assert cli("import").code == 0
+    ledger = home / "tokenworth.db"
+    with sqlite3.connect(ledger) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'ix_usage_records_ts'").fetchone()
+    assert doctor_json(cli)["checks"]["database"]["facts"]["integrity"] == "ok"
+    with ledger.open("r+b") as handle:  # scribble over one index's root page, as a bad disk would
+        handle.seek((pages[0] - 1) * page_size + 8)
+        handle.write(b"\xff" * 64)
+
+    database = doctor_json(cli)["checks"]["database"]
+    assert database["status"] == "error"
+    assert "damaged" in database["summary"]
+    assert "Move it aside" in database["hint"]
+
+
 def test_versions_prices_and_encodings(cli: CliRunner) -> None:
     report = doctor_json(cli)
 

@@ -101,6 +101,22 @@ def test_a_log_file_that_cannot_be_rotated_keeps_every_record(
     assert "Logging error" not in capsys.readouterr().err
 
 
+def test_a_log_file_that_cannot_be_opened_is_one_line_and_the_command_goes_on(
+    cli: CliRunner, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `logs` folder the user cannot write (made by `sudo tokenworth`; here a file in its place):
+    one line says so, not a logging traceback per record, and the command's own answer follows."""
+    (home / "logs").write_text("not a folder")
+    result = cli("task", "show", "999")
+    logging.getLogger("tokenworth.test").warning("a second record of the same run")
+    streams = capsys.readouterr().err + result.err
+    assert result.code == 1
+    assert "task #999" in result.err
+    assert "Logging error" not in streams
+    assert "Traceback" not in streams
+    assert streams.count("cannot write the log file") == 1
+
+
 def test_verbose_also_logs_debug_to_stderr(log_file: Path) -> None:
     stderr = io.StringIO()
     logsetup.setup_logging(log_file, verbose=True, stderr=stderr)

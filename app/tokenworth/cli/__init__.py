@@ -153,11 +153,13 @@ def main(
     except Exception as exc:
         if not _from_database(exc):
             raise
-        from tokenworth.core.db import database_problem
+        from tokenworth.core.db import database_problem, safe_url, sqlite_file_advice
 
         problem = database_problem(exc)
         logger(__name__).warning("database error in %s: %s", command.name if command else "app", problem, exc_info=True)
-        print(f"tokenworth: database error: {problem}", file=stderr)
+        advice = sqlite_file_advice(problem, ctx.paths.db_url)
+        where = f" ({safe_url(ctx.paths.db_url)})" if advice else ""
+        print(f"tokenworth: database error{where}: {problem}.{advice}", file=stderr)
         return 1
     finally:
         ctx.close()

@@ -63,6 +63,34 @@ def database_problem(exc: BaseException) -> str:
     return redact_secrets(message if len(message) <= 300 else message[:297] + "...")
 
 
+def sqlite_file_advice(problem: str, url: str) -> str:
+    """What to do about a SQLite file's failure (damaged, or not writable), as a sentence to add
+    to `problem`; '' for anything else."""
+    file = _sqlite_file(url)
+    if file is None:
+        return ""
+    text = problem.lower()
+    if "malformed" in text or "not a database" in text:
+        return (
+            f" The ledger file {file} is damaged. Move it aside (keep it: `sqlite3 {file} .recover` may"
+            " save its tasks), then `tokenworth import` rebuilds the usage from the agent logs; tasks,"
+            " values and settings made in the app come back only from a backup."
+        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return (
+            f" Check that you can write {file} and its folder: SQLite writes beside the file even to"
+            " read it (its -wal and -shm files)."
+        )
+    return ""
+
+
+def _sqlite_file(url: str) -> Path | None:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == prefix or url.endswith(":memory:"):
+        return None
+    return Path(url[len(prefix) :])
+
+
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -338,14 +366,17 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
                 upgrade(db)
         except (sqlite3.Error, OSError, ImportError) as exc:
             db.dispose()
+            problem = database_problem(exc)
             raise DatabaseError(
-                f"cannot open or upgrade the database at {safe_url(url)}: {database_problem(exc)}"
+                f"cannot open or upgrade the database at {safe_url(url)}: {problem}.{sqlite_file_advice(problem, url)}"
             ) from exc
         except Exception as exc:
             db.dispose()
             if type(exc).__module__.startswith(("sqlalchemy", "alembic")):
+                problem = database_problem(exc)
                 raise DatabaseError(
-                    f"cannot open or upgrade the database at {safe_url(url)}: {database_problem(exc)}"
+                    f"cannot open or upgrade the database at {safe_url(url)}: {problem}."
+                    f"{sqlite_file_advice(problem, url)}"
                 ) from exc
             raise
     return db

@@ -217,21 +217,37 @@ def _deferred_file_handler_class() -> Callable[[Path], logging.Handler]:
             super().__init__()
             self.baseFilename = str(path)
             self._file: logging.Handler | None = None
+            self._unwritable = False
 
         def emit(self, record: logging.LogRecord) -> None:
+            if self._unwritable:
+                return
             try:
                 if self._file is None:
-                    Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
-                    self._file = _shared_rotating_file_handler_class()(
-                        self.baseFilename,
-                        maxBytes=LOG_FILE_MAX_BYTES,
-                        backupCount=LOG_FILE_BACKUPS,
-                        encoding="utf-8",
-                    )
+                    try:
+                        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+                        self._file = _shared_rotating_file_handler_class()(
+                            self.baseFilename,
+                            maxBytes=LOG_FILE_MAX_BYTES,
+                            backupCount=LOG_FILE_BACKUPS,
+                            encoding="utf-8",
+                        )
+                    except OSError as exc:
+                        self._give_up(exc)
+                        return
                     self._file.setFormatter(self.formatter)
                 self._file.emit(record)
             except Exception:
                 self.handleError(record)
+
+        def _give_up(self, exc: OSError) -> None:
+            """A log file that cannot be opened (a folder made by `sudo tokenworth`, a read-only
+            home) is said once, in one line; the command itself goes on."""
+            self._unwritable = True
+            stream = sys.stderr
+            if stream is not None:
+                reason = exc.strerror or str(exc)
+                stream.write(f"tokenworth: cannot write the log file {self.baseFilename} ({reason}); not logging\n")
 
         def flush(self) -> None:
             if self._file is not None:
