@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -73,3 +74,24 @@ def test_start_options_reach_the_app(tmp_path: Path, argv: list[str], logged: li
     finally:
         app.terminate()
         app.communicate(timeout=10)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_quits_the_app_cleanly(tmp_path: Path, stop: signal.Signals) -> None:
+    """Ctrl-C in the terminal that started it (SIGINT), or the session ending (SIGTERM): the app
+    quits through its own shutdown, with no traceback, instead of ignoring it or dying mid-write."""
+    log = tmp_path / "home" / "logs" / "tokenworth.log"
+    app = subprocess.Popen(
+        [sys.executable, "-m", "tokenworth"], env=app_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        wait_for_line(log, "ready: first numbers shown", 30)
+        app.send_signal(stop)
+        _out, err = app.communicate(timeout=20)
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.communicate(timeout=10)
+    assert app.returncode == 0, err.decode(errors="replace")
+    assert b"Traceback" not in err
+    assert f"quitting: {stop.name}" in log.read_text(encoding="utf-8")
