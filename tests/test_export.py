@@ -213,6 +213,20 @@ def test_csv_is_plain_rfc_4180_for_spreadsheets(exported: Exported) -> None:
                     assert value == "" or re.fullmatch(r"-?\d+(\.\d+)?", value), (name, column, value)
 
 
+def test_csv_text_a_spreadsheet_would_run_as_a_formula_stays_text(cli: CliRunner, tmp_path: Path) -> None:
+    """A title like `=HYPERLINK(...)` (a shared ledger: someone else typed it) is not a formula
+    when the CSV is opened in Excel or LibreOffice; negative amounts stay numbers."""
+    titles = ['=HYPERLINK("http://example.invalid","x")', "+1 for the docs", "-rf cleanup", "@mention fix"]
+    for day, title in enumerate(titles, start=5):
+        span = ("--start", f"2026-01-{day:02d}T09:00", "--end", f"2026-01-{day:02d}T10:00")
+        assert cli("task", "log", title, "--value", "5", *span, "--tz", "UTC", "--no-import").code == 0
+    out = tmp_path / "csv"
+    exported = cli("export", "--format", "csv", "--month", "2026-01", "--tz", "UTC", "--out", str(out))
+    assert exported.code == 0, exported.err
+    written = {row["title"] for row in csv_rows(out / "tasks.csv")}
+    assert written == {"'" + title for title in titles}
+
+
 def test_csv_can_be_a_zip(exported: Exported, tmp_path: Path) -> None:
     target = tmp_path / "january.zip"
     code, out, err = exported.run("export", *BASE, "--format", "csv", "--out", str(target))

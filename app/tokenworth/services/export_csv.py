@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -54,11 +55,21 @@ class CsvTable:
     rows: Iterable[Sequence[Any]]
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[-+]?\d+(\.\d+)?")
+
+
 def _cell(value: Any) -> Any:
     """A value as the csv module should write it: text and whole numbers as they are, None empty,
-    booleans as true/false, lists joined by ';'."""
+    booleans as true/false, lists joined by ';'. Text a spreadsheet would run as a formula (a task
+    titled `=HYPERLINK(...)`, perhaps from a shared ledger) gets a leading `'`, which Excel and
+    LibreOffice show as plain text; amounts such as `-0.5` stay numbers."""
     kind = type(value)
-    if kind is str or kind is int:
+    if kind is str:
+        if value.startswith(_FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+            return "'" + value
+        return value
+    if kind is int:
         return value
     if value is None:
         return ""
