@@ -124,6 +124,26 @@ def test_estimate_flags_and_unpriced_models(cli: CliRunner, prompt_file: Path) -
     assert all(row["cost_usd"] is not None for row in rows[:-1])
 
 
+def test_a_provider_named_that_does_not_sell_the_model_leaves_it_unpriced(cli: CliRunner, prompt_file: Path) -> None:
+    """`openai/claude-opus-4-5` was shown under another provider at Opus' price; like
+    `anthropic/gpt-5`, it is unpriced, not somebody else's price."""
+    from tokenworth.services.prompt_pricing import price_prompt
+
+    models = ["openai/claude-opus-4-5", "deepseek/claude-opus-4-5", "anthropic/claude-opus-4-5"]
+    rows = {row.model: row for row in price_prompt("Summarise this file.", models=models)}
+    assert rows["anthropic/claude-opus-4-5"].provider == "anthropic"
+    assert rows["anthropic/claude-opus-4-5"].cost is not None
+    for name in models[:2]:
+        assert (rows[name].provider, rows[name].cost) == (None, None)
+    shown = cli("price", str(prompt_file), "--json", "--models", ",".join(models))
+    costs = {row["model"]: row["cost_usd"] for row in rows_of(shown.out)}
+    assert costs["openai/claude-opus-4-5"] is None
+    assert (
+        "Unpriced (no price known, not $0): deepseek/claude-opus-4-5, openai/claude-opus-4-5"
+        in cli("price", str(prompt_file), "--models", ",".join(models)).out
+    )
+
+
 def test_table_says_what_it_assumes(cli: CliRunner, prompt_file: Path) -> None:
     result = cli("price", str(prompt_file), "--models", "claude-haiku-4-5,gpt-4o,mystery-model")
     assert result.code == 0, result.err

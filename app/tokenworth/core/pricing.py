@@ -561,12 +561,9 @@ class PriceBook:
             if model == name:
                 return provider, model
         prefix, slash, rest = name.partition("/")
-        if (
-            slash
-            and rest
-            and prefix in self.database.provider_ids()
-            and ((prefix, rest) in self.overrides or self.database.model_id(prefix, rest) is not None)
-        ):
-            return prefix, rest
+        if slash and rest and prefix in self.database.provider_ids():
+            if (prefix, rest) in self.overrides or self.database.model_id(prefix, rest) is not None:
+                return prefix, rest
+            return None  # the provider named does not sell it: not another provider's price
         guessed = self.database.find_provider(name)
         return None if guessed is None else (guessed, name)
