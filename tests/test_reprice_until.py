@@ -55,3 +55,10 @@ def test_reprice_shows_a_formerly_unpriced_cost_as_unpriced_not_zero(cli: CliRun
     unpriced_again = cli(*args)
     assert "computed cost $2.0000 -> unpriced" in unpriced_again.out
     assert "$0.0000" not in unpriced_again.out
+
+
+def test_an_until_before_since_is_refused_as_report_refuses_it(cli: CliRunner) -> None:
+    result = cli("reprice", "--since", "2026-12-01", "--until", "2026-11-01", "--tz", "UTC")
+    assert result.code == 2
+    assert "--until 2026-11-01 is not after --since 2026-12-01" in result.err
+    assert cli("reprice", "--since", "2026-12-01", "--until", "2026-12-01", "--tz", "UTC").code == 0  # one day

@@ -327,3 +327,14 @@ def test_titles_in_any_script_survive_redirected_output(
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     assert expected in done.stdout.decode("utf-8")
+
+
+def test_an_empty_month_is_said_as_such(cli: CliRunner) -> None:
+    assert (
+        cli("task", *UTC, "log", "Jan work", "--value", "5", "--start", "2026-01-05", "--end", "2026-01-06").code == 0
+    )
+    listed = cli("task", *UTC, "list", "--month", "2024-02", "--no-import")
+    assert "No task touches 2024-02" in listed.out
+    assert "No tasks yet" not in listed.out
+    proposed = cli("task", *UTC, "proposals", "--month", "2024-02", "--no-import")
+    assert "Nothing to propose in 2024-02: no spend is left without a valued task." in proposed.out

@@ -237,6 +237,8 @@ def run_reprice(ctx: CliContext, args: argparse.Namespace) -> int:
         until = parse_until_day_or_time(args.until, zone) if args.until else None
     except ValueError as exc:
         raise CommandError(str(exc), 2) from exc
+    if until is not None and until <= since:
+        raise CommandError(f"--until {args.until} is not after --since {args.since}: nothing to re-price", 2)
     summary = reprice(ctx.db(), since=since, until=until, model=args.model)
     if args.model and not summary.records and not providers_of_model(ctx.db(), args.model):
         warn_unknown_model(ctx, args.model, "records are matched by their exact model name")

@@ -340,6 +340,8 @@ def _list(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
     views = list_tasks(ctx.db(), month=month, zone=zone)
     if args.json:
         write_json(ctx.stdout, {"tasks": [view.as_json(zone) for view in views]})
+    elif not views and args.month is not None:
+        ctx.out(f"No task touches {args.month} (`tokenworth task list` shows them all).")
     elif not views:
         ctx.out("No tasks yet. `tokenworth task start TITLE` or `tokenworth task proposals` to begin.")
     else:
@@ -449,7 +451,8 @@ def _proposals(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
         write_json(ctx.stdout, {"proposals": [proposal.as_json(zone) for proposal in proposals]})
         return 0
     if not proposals:
-        ctx.out("Nothing to propose: every bit of spend belongs to a valued task.")
+        where = f" in {args.month}" if args.month else ""
+        ctx.out(f"Nothing to propose{where}: no spend is left without a valued task.")
         return 0
     headers = ["Kind", "What", "Last activity", "Tokens", "Cost", "To value it"]
     rows = [_proposal_line(proposal, zone) for proposal in proposals]
