@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QApplication
 from uihelpers import SAMPLES, app_env
 
 
@@ -95,3 +96,25 @@ def test_ctrl_c_or_sigterm_quits_the_app_cleanly(tmp_path: Path, stop: signal.Si
     assert app.returncode == 0, err.decode(errors="replace")
     assert b"Traceback" not in err
     assert f"quitting: {stop.name}" in log.read_text(encoding="utf-8")
+
+
+def test_a_signal_that_comes_before_the_event_loop_still_quits(qapp: QApplication) -> None:
+    """SIGTERM while the app is still starting (before `exec()`): not lost."""
+    import os
+
+    from PySide6.QtCore import QTimer
+
+    from tokenworth.ui.app import quit_on_signals
+
+    restore = quit_on_signals(qapp)
+    fell_back: list[bool] = []
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # the handler has run (it queued the quit) before the loop starts
+        QTimer.singleShot(5000, lambda: (fell_back.append(True), qapp.quit()))
+        started = time.monotonic()
+        qapp.exec()
+        assert time.monotonic() - started < 4
+        assert not fell_back
+    finally:
+        restore()

@@ -132,7 +132,7 @@ def quit_on_signals(app: QApplication) -> Callable[[], None]:
     import signal
     import socket
 
-    from PySide6.QtCore import QSocketNotifier
+    from PySide6.QtCore import QSocketNotifier, QTimer
 
     reader, writer = socket.socketpair()
     reader.setblocking(False)
@@ -146,7 +146,7 @@ def quit_on_signals(app: QApplication) -> Callable[[], None]:
 
     def on_signal(number: int, _frame: object) -> None:
         log.info("quitting: %s", signal.Signals(number).name)
-        app.quit()
+        QTimer.singleShot(0, app.quit)  # queued: also quits when the signal came before exec()
 
     wanted = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
     old_handlers = {number: signal.signal(number, on_signal) for number in wanted}
