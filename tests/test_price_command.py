@@ -135,6 +135,9 @@ def test_a_provider_named_that_does_not_sell_the_model_leaves_it_unpriced(cli: C
     assert rows["anthropic/claude-opus-4-5"].cost is not None
     for name in models[:2]:
         assert (rows[name].provider, rows[name].cost) == (None, None)
+    [router] = price_prompt("Summarise this file.", models=["google/gemma-2-9b-it"])  # a router's own name
+    assert router.provider == "openrouter"
+    assert router.cost is not None
     shown = cli("price", str(prompt_file), "--json", "--models", ",".join(models))
     costs = {row["model"]: row["cost_usd"] for row in rows_of(shown.out)}
     assert costs["openai/claude-opus-4-5"] is None

@@ -561,9 +561,14 @@ class PriceBook:
             if model == name:
                 return provider, model
         prefix, slash, rest = name.partition("/")
-        if slash and rest and prefix in self.database.provider_ids():
-            if (prefix, rest) in self.overrides or self.database.model_id(prefix, rest) is not None:
-                return prefix, rest
-            return None  # the provider named does not sell it: not another provider's price
+        named = slash and rest and prefix in self.database.provider_ids()
+        if named and ((prefix, rest) in self.overrides or self.database.model_id(prefix, rest) is not None):
+            return prefix, rest
         guessed = self.database.find_provider(name)
-        return None if guessed is None else (guessed, name)
+        if guessed is None:
+            return None
+        if named and self.database.model_id(guessed, name) != name:
+            # The provider named does not sell it, and no router lists it under this very name
+            # (`google/gemma-2-9b-it` at OpenRouter): another provider's price would be wrong.
+            return None
+        return guessed, name
