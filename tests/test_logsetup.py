@@ -83,10 +83,16 @@ def test_a_log_file_that_cannot_be_rotated_keeps_every_record(
     """Windows refuses to rename a file another process (the tray) has open: a command's records
     still land in the log, with no logging error printed per record."""
     monkeypatch.setattr(logsetup, "LOG_FILE_MAX_BYTES", 2_000)
+    log_file.parent.mkdir(parents=True)
+    backups = {
+        log_file.with_name(f"{log_file.name}.{n}"): f"backup {n}\n" for n in range(1, logsetup.LOG_FILE_BACKUPS + 1)
+    }
+    for path, text in backups.items():
+        path.write_text(text, encoding="utf-8")
     real_rename = os.rename
 
     def sharing_violation(source: str, target: str) -> None:
-        if str(source).startswith(str(log_file)):
+        if str(source) == str(log_file):  # open in the tray: Windows refuses to move it
             raise PermissionError(32, "The process cannot access the file because it is being used by another process")
         real_rename(source, target)
 
@@ -99,6 +105,7 @@ def test_a_log_file_that_cannot_be_rotated_keeps_every_record(
     text = log_file.read_text(encoding="utf-8")
     assert all(f"record {number:03d}" in text for number in range(100))
     assert "Logging error" not in capsys.readouterr().err
+    assert {path: path.read_text(encoding="utf-8") for path in backups} == backups  # none lost or shifted
 
 
 def test_a_log_file_that_cannot_be_opened_is_one_line_and_the_command_goes_on(
@@ -115,6 +122,19 @@ def test_a_log_file_that_cannot_be_opened_is_one_line_and_the_command_goes_on(
     assert "Logging error" not in streams
     assert "Traceback" not in streams
     assert streams.count("cannot write the log file") == 1
+
+
+def test_a_full_log_file_still_rotates_into_its_backups(log_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logsetup, "LOG_FILE_MAX_BYTES", 2_000)
+    logsetup.setup_logging(log_file)
+    log = logging.getLogger("tokenworth.test")
+    for number in range(200):
+        log.warning("record %03d %s", number, "x" * 40)
+    logsetup.setup_logging(None)
+    names = sorted(path.name for path in log_file.parent.iterdir())
+    assert names == ["tokenworth.log", *(f"tokenworth.log.{n}" for n in range(1, logsetup.LOG_FILE_BACKUPS + 1))]
+    assert "record 199" in log_file.read_text(encoding="utf-8")
+    assert "record 1" in log_file.with_name("tokenworth.log.1").read_text(encoding="utf-8")
 
 
 def test_verbose_also_logs_debug_to_stderr(log_file: Path) -> None:

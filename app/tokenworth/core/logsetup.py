@@ -14,6 +14,7 @@ one-line summary from any thread: emit a signal, show a tray message) and
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable
 from functools import cache
@@ -195,12 +196,25 @@ def _shared_rotating_file_handler_class() -> type[logging.handlers.RotatingFileH
         appending and leaves rotating to a later run, instead of a logging error per record."""
 
         def doRollover(self) -> None:
+            """The base file is moved aside first: if that is refused, nothing else moved and
+            no backup was lost (the standard order deletes the oldest backup first)."""
+            if self.stream:
+                self.stream.close()
+                self.stream = None  # type: ignore[assignment]
+            base = self.baseFilename
+            parked = f"{base}.rotating-{os.getpid()}"
             try:
-                super().doRollover()
+                os.rename(base, parked)
             except OSError:
-                self.maxBytes = 0  # no further attempt from this process
-                if self.stream is None:
-                    self.stream = self._open()
+                self.maxBytes = 0  # kept open elsewhere: append, and leave rotating to a later run
+            else:
+                with contextlib.suppress(OSError):  # a backup in use: the parked file stays, named
+                    for number in range(self.backupCount - 1, 0, -1):
+                        older, newer = f"{base}.{number}", f"{base}.{number + 1}"
+                        if os.path.exists(older):
+                            os.replace(older, newer)
+                    os.replace(parked, f"{base}.1")
+            self.stream = self._open()
 
     return SharedRotatingFileHandler
 
