@@ -66,3 +66,30 @@ print(alone, callable(genai_prices.calc_price), genai_prices.data_snapshot.get_s
     env = subprocess_env()
     result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["True", "True", "True"]
+
+
+def test_price_data_loaded_by_several_threads_at_once_is_whole_in_each() -> None:
+    """The app's import (database lane) and its provider poll (network lane) may both price
+    first: neither may see the price data half loaded by the other (the later threads arrive
+    while the first is still loading it)."""
+    probe = (
+        "import threading, time\n"
+        "from tokenworth.core.pricing import price_snapshot\n"
+        "gate = threading.Barrier(5)\n"
+        "failures = []\n"
+        "def load(delay):\n"
+        "    gate.wait()\n"
+        "    time.sleep(delay)\n"
+        "    try:\n"
+        "        assert price_snapshot().providers\n"
+        "    except Exception as exc:\n"
+        "        failures.append(repr(exc))\n"
+        "threads = [threading.Thread(target=load, args=(d,)) for d in (0, 0.002, 0.01, 0.03, 0.06)]\n"
+        "[thread.start() for thread in threads]\n"
+        "[thread.join() for thread in threads]\n"
+        "print(failures)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=subprocess_env(), capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout

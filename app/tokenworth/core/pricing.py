@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import threading
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -253,15 +254,22 @@ def price_snapshot() -> Any:
     package is imported the ordinary way.
     """
     loaded = sys.modules.get("genai_prices.data_snapshot")
-    if loaded is not None:
+    if loaded is not None and not getattr(getattr(loaded, "__spec__", None), "_initializing", False):
         return loaded.get_snapshot()
-    if "genai_prices" not in sys.modules:
-        snapshot = _snapshot_without_package_top()
-        if snapshot is not None:
-            return snapshot
-    from genai_prices.data_snapshot import get_snapshot
+    with _SNAPSHOT_LOADING:  # two threads (the app's import and its poll) load it once, not half each
+        loaded = sys.modules.get("genai_prices.data_snapshot")
+        if loaded is not None:
+            return loaded.get_snapshot()
+        if "genai_prices" not in sys.modules:
+            snapshot = _snapshot_without_package_top()
+            if snapshot is not None:
+                return snapshot
+        from genai_prices.data_snapshot import get_snapshot
 
-    return get_snapshot()
+        return get_snapshot()
+
+
+_SNAPSHOT_LOADING = threading.Lock()
 
 
 def _snapshot_without_package_top() -> Any:
