@@ -515,3 +515,62 @@ def test_teammates_starting_at_once_on_an_empty_database_all_get_a_ledger(pg_url
     db = open_database(pg_url)
     assert current_revision(db) == HEAD_REVISION
     db.dispose()
+
+
+def test_two_imports_at_once_each_count_only_their_own_records(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two teammates' imports into one PostgreSQL ledger at the same moment: each says how many
+    records it added, and the two add up to what the ledger holds (SQLite's write lock gives
+    this; PostgreSQL takes an advisory lock for it)."""
+    import threading
+
+    from tokenworth.services import importing
+
+    monkeypatch.setattr(importing, "FLUSH_ROWS", 40)  # many small transactions, interleaved
+    trees = []
+    for who in ("ann", "bob"):
+        folder = tmp_path / who / "projects" / "app"
+        folder.mkdir(parents=True)
+        lines = []
+        for number in range(1500):
+            message = {
+                "id": f"msg_{who}_{number}",
+                "model": "claude-sonnet-4-5-20250929",
+                "usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 0},
+            }
+            line = {
+                "type": "assistant",
+                "sessionId": f"s-{who}",
+                "requestId": f"req_{who}_{number}",
+                "cwd": "/work/app",
+                "timestamp": f"2026-01-05T10:{number // 60 % 60:02d}:{number % 60:02d}.000Z",
+                "message": message,
+            }
+            lines.append(json.dumps(line, separators=(",", ":")))
+        (folder / "s.jsonl").write_text("\n".join(lines) + "\n")
+        trees.append(tmp_path / who)
+    open_database(pg_url).dispose()
+    added: dict[str, int] = {}
+    gate = threading.Barrier(2)
+
+    def run(tree: Path) -> None:
+        db = open_database(pg_url)
+        try:
+            gate.wait()
+            added[tree.name] = importing.import_local_logs(db, source_names=["claude-code"], paths=[tree]).records_added
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=run, args=(tree,)) for tree in trees]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    db = open_database(pg_url)
+    try:
+        ((stored,),) = db.fetch("SELECT COUNT(*) FROM usage_records")
+    finally:
+        db.dispose()
+    assert added == {"ann": 1500, "bob": 1500}
+    assert stored == 3000

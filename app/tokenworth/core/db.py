@@ -144,6 +144,9 @@ def create_db_engine(url: str) -> Engine:
         raise MissingDriverError(url, exc) from exc
 
 
+WRITE_LOCK_KEY = 0x746F6B77
+"""The PostgreSQL advisory lock that `Database.transaction` holds ('tokw')."""
+
 META_UPSERT_SQL = (
     "INSERT INTO meta (key, value) VALUES (:key, :value) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 )
@@ -267,11 +270,18 @@ class Database:
         """One write transaction in plain SQL with `:name` parameters, committed on success.
 
         A SQLite file is written with `sqlite3` directly (no SQLAlchemy import: the import hot
-        path); any other database goes through the engine. Its page cache may grow to 64 MB: a
-        large import's index pages then stay in memory for the whole transaction.
+        path), holding the write lock from the start (BEGIN IMMEDIATE); any other database goes
+        through the engine, PostgreSQL under an advisory lock to the same effect. SQLite's page
+        cache may grow to 64 MB: a large import's index pages then stay in memory for the whole
+        transaction.
         """
         if self._file is None:
             with self.engine.begin() as engine_conn:
+                if engine_conn.dialect.name == "postgresql":
+                    # One writer at a time, as SQLite's BEGIN IMMEDIATE gives: what a transaction
+                    # reads before it writes (the highest record id, which keys are stored) stays
+                    # true until it commits, also with two imports at once.
+                    engine_conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
                 yield SqlAlchemyTransaction(engine_conn)
             return
         raw = sqlite3.connect(self._file, timeout=10, isolation_level=None)
