@@ -221,6 +221,7 @@ def test_login_command_carries_the_state_folder_and_database_of_this_run(tmp_pat
     from_env = autostart.login_command(env={"TOKENWORTH_DB_URL": team}, platform="linux")
     assert from_env == ["/usr/bin/env", f"TOKENWORTH_DB_URL={team}", *launch]
     assert autostart.login_command(env=env, platform="win32") == launch  # setx variables reach it
+    assert autostart.login_command(resolve_paths(env, team), env, platform="win32") == [*launch, "--db", team]
     logs = {"CLAUDE_CONFIG_DIR": "/work/claude,/home/me/.claude", "CODEX_HOME": "/work/codex"}
     assert autostart.login_command(env=logs, platform="linux") == [
         "/usr/bin/env",
@@ -269,3 +270,18 @@ def test_a_translocated_mac_app_is_not_registered(tmp_path: Path) -> None:
     with pytest.raises(autostart.AutostartError, match="move Tokenworth to Applications"):
         autostart.enable(backend, moving)
     assert not (tmp_path / "Library" / "LaunchAgents").exists()
+
+
+def test_relative_paths_are_made_absolute_for_the_login_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A login session starts in another folder: `--db sqlite:///ledger.db` typed in a project
+    folder must still name that file."""
+    monkeypatch.chdir(tmp_path)
+    env = {"CLAUDE_CONFIG_DIR": "work-claude, /abs/claude", "CODEX_HOME": "~/codex"}
+    command = autostart.login_command(resolve_paths(env, "sqlite:///ledger.db"), env, platform="linux")
+    assert f"TOKENWORTH_DB_URL=sqlite:///{tmp_path / 'ledger.db'}" in command
+    assert f"CLAUDE_CONFIG_DIR={tmp_path / 'work-claude'},/abs/claude" in command
+    assert f"CODEX_HOME={Path('~/codex').expanduser()}" in command
+    windows = autostart.login_command(resolve_paths(env, "sqlite:///ledger.db"), env, platform="win32")
+    assert windows[-2:] == ["--db", f"sqlite:///{tmp_path / 'ledger.db'}"]

@@ -251,28 +251,41 @@ def login_command(
     paths: AppPaths | None = None, env: Mapping[str, str] | None = None, platform: str | None = None
 ) -> list[str]:
     """What an entry made now runs: this installation, with the state folder, database and agent
-    log folders this run uses when they are not the defaults, or the app started at login would
-    open another, empty ledger and miss those logs. On Windows the Run key holds a bare command
-    line; variables set with `setx` reach it.
+    log folders this run uses when they are not the defaults (relative paths made absolute), or
+    the app started at login would open another, empty ledger and miss those logs. On Windows the
+    Run value is a command line: the database goes as `--db`; variables set with `setx` reach it.
     """
     env = os.environ if env is None else env
     platform = sys.platform if platform is None else platform
     command = launch_command()
-    if platform == "win32":
-        return command
     paths = resolve_paths(env) if paths is None else paths
+    own_db = paths.db_url != default_db_url(paths.home)
+    if platform == "win32":  # no variables in a Run value; a flag is the one way to name the ledger
+        return [*command, "--db", _absolute_db_url(paths.db_url)] if own_db else command
     assignments = []
     if env.get(HOME_ENV):
         assignments.append(f"{HOME_ENV}={paths.home}")
-    if paths.db_url != default_db_url(paths.home):
-        assignments.append(f"{DB_URL_ENV}={paths.db_url}")
+    if own_db:
+        assignments.append(f"{DB_URL_ENV}={_absolute_db_url(paths.db_url)}")
     from tokenworth.sources.local_logs import LOCAL_SOURCES
 
     for source in LOCAL_SOURCES.values():  # the agents' log folders the app imports from
-        folders = env.get(source.env_var, "").strip()
+        folders = [part.strip() for part in env.get(source.env_var, "").split(",") if part.strip()]
         if folders:
-            assignments.append(f"{source.env_var}={folders}")
+            absolute = ",".join(str(Path(folder).expanduser().absolute()) for folder in folders)
+            assignments.append(f"{source.env_var}={absolute}")
     return [ENV_PROGRAM, *assignments, *command] if assignments else command
+
+
+def _absolute_db_url(url: str) -> str:
+    """A SQLite URL with a relative path made absolute: a login session starts in another folder."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return url
+    path, query_mark, query = url[len(prefix) :].partition("?")
+    if not path or path == ":memory:" or Path(path).is_absolute():
+        return url
+    return f"{prefix}{Path(path).absolute()}{query_mark}{query}"
 
 
 def backend_for(
