@@ -449,3 +449,15 @@ def test_a_file_id_beyond_a_signed_64_bit_number_is_stored(
     assert import_local_logs(db, paths=[claude_dir], source_names=["claude-code"]).records_added == 1
     again = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
     assert (again.files_unchanged, again.bytes_read) == (1, 0)
+
+
+def test_large_file_ids_that_share_their_low_bits_stay_different() -> None:
+    from tokenworth.sources.files import file_identity
+
+    def stat(inode: int) -> os.stat_result:
+        return os.stat_result((0o100644, inode, 5, 1, 0, 0, 10, 0, 0, 0))
+
+    small, large, larger = (file_identity(stat(inode)) for inode in (7, 2**63 + 7, 2**127 + 7))
+    assert len({small, large, larger}) == 3
+    assert all(0 <= part < 2**63 for ids in (small, large, larger) if ids for part in ids)
+    assert small == (5, 7)  # ids that fit are stored as they are

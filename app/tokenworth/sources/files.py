@@ -32,7 +32,18 @@ def file_identity(stat: os.stat_result) -> tuple[int, int] | None:
     """(device, inode) naming a file across renames, as stored; None when the stat carries none."""
     if not stat.st_ino and not stat.st_dev:
         return None
-    return stat.st_dev & _ID_BITS, stat.st_ino & _ID_BITS
+    return _fit(stat.st_dev), _fit(stat.st_ino)
+
+
+def _fit(value: int) -> int:
+    """`value` itself when it fits the column, else a 63-bit hash of it (not its low bits, which
+    two large ids can share: ReFS file ids are 128-bit)."""
+    if 0 <= value <= _ID_BITS:
+        return value
+    import hashlib
+
+    digest = hashlib.blake2b(value.to_bytes((value.bit_length() + 8) // 8, "little", signed=True), digest_size=8)
+    return int.from_bytes(digest.digest(), "little") & _ID_BITS
 
 
 def log_files(paths: Iterable[Path]) -> list[LogFile]:
