@@ -200,7 +200,7 @@ def _shared_rotating_file_handler_class() -> type[logging.handlers.RotatingFileH
             no backup was lost (the standard order deletes the oldest backup first)."""
             if self.stream:
                 self.stream.close()
-                self.stream = None  # type: ignore[assignment]
+                self.stream = None
             base = self.baseFilename
             parked = f"{base}.rotating-{os.getpid()}"
             try:
