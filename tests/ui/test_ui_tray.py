@@ -194,6 +194,22 @@ def test_new_unpriced_models_are_announced_once(qtbot, make_controller) -> None:
     assert shown[1].startswith("mystery-2")
 
 
+def test_an_import_failing_again_and_again_is_told_once_until_one_works(qtbot, make_controller) -> None:
+    """A locked ledger or a full disk fails the import every few seconds: one balloon, not
+    hundreds an hour; after an import works, a new failure is told again."""
+    controller = make_controller()
+    notices: list[object] = []
+    controller.notice.connect(notices.append)
+    full = OSError(28, "No space left on device")
+    for _ in range(5):
+        controller._on_import_done(False, None, full)
+    assert [notice.title for notice in notices] == ["Could not import agent logs"]
+    assert controller.status.startswith("Import failed:")
+    controller._on_import_done(False, ImportSummary(sources=["claude-code"]), None)
+    controller._on_import_done(False, None, full)
+    assert len(notices) == 2
+
+
 def test_generic_notice_hook_shows_a_rejected_key(qtbot, make_controller) -> None:
     from tokenworth.ui.hooks import Notice
 

@@ -96,6 +96,8 @@ class AppController(QObject):
         self.status = ""
         self.last_import: ImportSummary | None = None
         self._importing = False
+        self._import_failing = False
+        """The last import failed (and was told): the next failures are not told again until one works."""
         self._import_again = False
         self._refreshing = False
         self._refresh_again = False
@@ -194,8 +196,13 @@ class AppController(QObject):
         if error is not None:
             log.error("import failed", exc_info=error)
             self._set_status(f"Import failed: {error}")
-            self.notice.emit(Notice("error", "Could not import agent logs", str(error)))
+            if not self._import_failing:  # said once; a locked or full disk fails every few seconds
+                self.notice.emit(Notice("error", "Could not import agent logs", str(error)))
+            self._import_failing = True
         elif summary is not None:
+            if self._import_failing:
+                log.info("imports work again")
+            self._import_failing = False
             self.last_import = summary
             self._after_import(first, summary)
             self._auto_export_if_due()

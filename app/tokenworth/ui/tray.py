@@ -191,7 +191,9 @@ class TrayController(QObject):
             else QSystemTrayIcon.MessageIcon.Information
         )
         if self.icon.isVisible() and QSystemTrayIcon.supportsMessages():
-            self.waiting.append((notice.title, notice.message, kind))
+            waiting = (notice.title, notice.message, kind)
+            if waiting not in self.waiting:  # the same news already waiting its turn: once is enough
+                self.waiting.append(waiting)
             if not self._balloon.isActive():
                 self.on_balloon_timeout()
         self.message_shown.emit(notice.title, notice.message)
