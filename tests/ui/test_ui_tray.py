@@ -3,7 +3,7 @@ month's numbers, and budget/unpriced notifications are given once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -238,6 +238,23 @@ def test_a_zone_chosen_in_settings_moves_midnight_and_the_month_at_once(qtbot, m
     controller.apply_settings(controller.settings.with_changes(time_zone="Asia/Tokyo"))
     assert controller.query.period.start.month == 12
     assert abs(scheduler._midnight.remainingTime() - 19 * 3600 * 1000) < 5_000  # 00:00 JST, 2 Dec
+
+
+def test_this_month_moves_on_at_the_next_poll_after_a_suspend_past_midnight(
+    qtbot, make_controller, clock: Clock
+) -> None:
+    """The midnight timer counts elapsed time, so after a suspend (or a clock change) it fires
+    late: the next poll or "Refresh now" shows the new month all the same."""
+    clock.now = datetime(2026, 1, 31, 22, tzinfo=UTC)
+    controller = make_controller(Settings(time_zone="UTC"))
+    controller.refresh()
+    assert controller.query.period.start == date(2026, 1, 1)
+    clock.now = datetime(2026, 2, 1, 9, tzinfo=UTC)  # woke up; the midnight timer has not fired
+    controller.on_scheduler_poll_due()
+    assert controller.query.period.start == date(2026, 2, 1)
+    assert controller.overview is not None
+    assert controller.overview.query.period.start == date(2026, 2, 1)
+    assert controller.overview.days[0] == date(2026, 2, 1)  # the chart shows February
 
 
 def test_notices_due_together_are_shown_one_after_the_other(

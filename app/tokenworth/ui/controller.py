@@ -265,6 +265,7 @@ class AppController(QObject):
         if self._refreshing:
             self._refresh_again = True
             return
+        self._follow_today()
         self._refreshing = True
         job = partial(
             self._overview_job,
@@ -397,10 +398,14 @@ class AppController(QObject):
 
     @Slot()
     def on_scheduler_day_changed(self) -> None:
+        self.refresh()
+
+    def _follow_today(self) -> None:
+        """ "This month" moves on with the calendar at every refresh, not only at the midnight
+        timer: after a suspend or a clock change the timer fires late (it counts elapsed time)."""
         today = self.today()
         if self.query.period.kind == "this-month" and not self.query.period.contains(today):
             self.query = replace(self.query, period=this_month(today))
-        self.refresh()
 
     # settings and state -------------------------------------------------------------------------
 
