@@ -140,6 +140,33 @@ def test_enter_saves_and_esc_closes(qtbot, open_popup, known: Database) -> None:
     assert task.cost == Decimal("4.00")
 
 
+def test_a_failed_save_stays_said_and_can_be_tried_again(qtbot, open_popup, known: Database) -> None:
+    """The ledger refuses the write (here a trigger; a lock held by another program alike): the
+    popup says so in plain words, a preview arriving afterwards does not hide it, and Save
+    stays on to try again."""
+    import sqlite3
+
+    file = known.url.removeprefix("sqlite:///")
+    with sqlite3.connect(file) as conn:
+        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON tasks BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    popup = open_popup()
+    popup.present()
+    type_into(qtbot, popup.value_edit, "30")
+    popup.on_save_clicked()
+    said = popup.form_error.text()
+    assert "The ledger could not be written (disk I/O error)" in said
+    assert "Nothing was saved." in said
+    assert "[SQL:" not in said
+    popup.run_preview()  # a preview queued behind the save lands after it
+    assert popup.form_error.text() == said
+    assert popup.can_save
+    with sqlite3.connect(file) as conn:
+        conn.execute("DROP TRIGGER refuse")
+    with qtbot.waitSignal(popup.saved, timeout=5_000):
+        popup.on_save_clicked()
+    assert [task.value for task in list_tasks(known)] == [Decimal("30.00")]
+
+
 def test_preview_shows_the_cost_and_tfp_before_saving(qtbot, open_popup, known: Database) -> None:
     popup = open_popup(runner=TaskRunner())  # the real worker pool: preview in the DB lane, debounced
     type_into(qtbot, popup.value_edit, "30")

@@ -65,9 +65,14 @@ SPAN_DEFAULT = timedelta(hours=1)
 
 
 def user_message(error: BaseException) -> str:
-    """What to tell the user about a failed preview or save (input errors say what to fix)."""
+    """What to tell the user about a failed preview or save (input errors say what to fix; the
+    database's own failures, such as a ledger locked by another program, in one plain line)."""
     if isinstance(error, TaskInputError | TaskNotFoundError | ValueError):
         return str(error.args[0]) if error.args else str(error)
+    if type(error).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg"):
+        from tokenworth.core.db import database_problem
+
+        return f"The ledger could not be written ({database_problem(error)}); try again in a moment."
     return f"Something went wrong ({type(error).__name__}: {error}); details are in the log."
 
 
@@ -128,6 +133,9 @@ class TaskValuePopup(QDialog):
         self.saving = False
         self.preview: TaskPreview | None = None
         self.preview_error: str | None = None
+        self.save_error: str | None = None
+        """Why the last save failed; kept until the user changes something (a preview arriving
+        afterwards must not hide it), and Save stays on to try again."""
         self._auto_title = ""
         self._auto_category = ""
         self.closed = False
@@ -352,6 +360,7 @@ class TaskValuePopup(QDialog):
 
     def on_input_changed(self, *_args: Any) -> None:
         self.preview_error = None
+        self.save_error = None
         self.refresh_validity()
         self._preview_timer.start()
 
@@ -427,8 +436,9 @@ class TaskValuePopup(QDialog):
             widget.setToolTip(shown or "")
             label.setText(shown or "")
             label.setVisible(bool(shown))
-        self.form_error.setText(self.preview_error or "")
-        self.form_error.setVisible(bool(self.preview_error))
+        shown_error = self.save_error or self.preview_error
+        self.form_error.setText(shown_error or "")
+        self.form_error.setVisible(bool(shown_error))
         self.save_button.setEnabled(self.loaded and not self.saving and not errors and not self.preview_error)
         self.later_button.setEnabled(self.loaded and not self.saving and not self.field_errors(value_required=False))
         self._grow_to_fit()
@@ -557,7 +567,7 @@ class TaskValuePopup(QDialog):
         if error is not None or task is None:
             if not isinstance(error, TaskInputError | TaskNotFoundError):
                 log.error("saving the task failed", exc_info=error)
-            self.preview_error = user_message(error) if error else "Nothing was saved."
+            self.save_error = f"{user_message(error)} Nothing was saved." if error else "Nothing was saved."
             self.refresh_validity()
             return
         log.info("task #%d saved from the popup", task.id)
