@@ -44,6 +44,18 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(autouse=True)
+def _not_quitting() -> Iterator[None]:
+    """A test that shuts an app down tells provider polls to stop (a process-wide flag, as the
+    app quits with it); the next test's polls run again."""
+    yield
+    import sys
+
+    provider_http = sys.modules.get("tokenworth.sources.provider_http")
+    if provider_http is not None:
+        provider_http.STOPPING.clear()
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A throwaway TOKENWORTH_HOME; agent log variables point into it so no real log is read."""

@@ -323,3 +323,46 @@ def test_unusable_settings_are_announced_with_what_applies_instead() -> None:
     assert notice.kind == "error"
     assert notice.message.startswith("monthly_budget: x; theme: pink; time_zone: 5; and 1 more.")
     assert "The defaults apply; fix them in Settings." in notice.message
+
+
+def test_quit_while_a_poll_waits_on_a_provider_ends_at_once(qtbot, build_app) -> None:
+    """A provider answering 429 with Retry-After 120 (or a reply that trickles): Quit does not
+    wait for it, and no request goes out after."""
+    import time
+
+    from pytest_httpserver import HTTPServer
+
+    import tokenworth.services.polling  # noqa: F401  (loaded, as in an app that has polled)
+    from tokenworth.sources.provider_http import RetryPolicy, Where, get_json
+
+    server = HTTPServer(host="127.0.0.1")
+    server.start()
+    server.expect_request("/v1/usage").respond_with_data("slow down", status=429, headers={"Retry-After": "100"})
+    asked: list[float] = []
+
+    def poll(db) -> list:
+        import httpx
+
+        with httpx.Client() as client:
+            asked.append(time.monotonic())
+            get_json(
+                client,
+                server.url_for("/v1/usage"),
+                headers={},
+                where=Where("openai", "usage"),
+                secret="",
+                retry=RetryPolicy(),
+            )
+        return []
+
+    app = build_app(tray=False, hooks=AppHooks(poll_providers=poll))
+    try:
+        app.controller.poll_providers()
+        qtbot.waitUntil(lambda: len(server.log) == 1, timeout=5_000)
+        started = time.monotonic()
+        app.shutdown()
+        assert time.monotonic() - started < 3
+        assert len(server.log) == 1  # nothing sent after Quit
+    finally:
+        server.clear()
+        server.stop()

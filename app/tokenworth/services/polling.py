@@ -413,6 +413,13 @@ def _record(db: Database, account_id: int, result: AccountResult, now: datetime)
             row.details = json.dumps(result.details, sort_keys=True)
 
 
+def stop_polling() -> None:
+    """The app is quitting: a poll under way stops waiting and requesting now."""
+    from tokenworth.sources.provider_http import stop_requests
+
+    stop_requests()
+
+
 def poll_accounts(
     db: Database,
     secrets: SecretStore,

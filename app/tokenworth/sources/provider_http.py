@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,19 @@ from typing import Any
 import httpx
 
 from tokenworth.core.redact import redact_secrets
+
+STOPPING = threading.Event()
+"""Set when the app quits (`stop_requests`): retry waits end, and no request starts or goes on."""
+
+
+def stop_requests() -> None:
+    """The app is quitting: end every poll's waits and requests now (they fail as 'stopped')."""
+    STOPPING.set()
+
+
+def _wait_unless_stopping(seconds: float) -> None:
+    STOPPING.wait(seconds)
+
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REJECTED_STATUSES = frozenset({401, 403})
@@ -72,7 +86,12 @@ class RetryPolicy:
     base_delay_s: float = 1.0
     max_delay_s: float = 30.0
     max_retry_after_s: float = 120.0
-    sleep: Callable[[float], None] = field(default=time.sleep)
+    reply_deadline_s: float = 60.0
+    """A whole reply within this, not only each read within the read timeout: an endpoint that
+    sends a byte now and then would otherwise hold the poll (and the app's Quit) for ever."""
+    max_reply_bytes: int = 64 * 1024 * 1024
+    """A reply larger than any usage page is refused before it fills the memory."""
+    sleep: Callable[[float], None] = field(default=lambda seconds: _wait_unless_stopping(seconds))
     jitter: Callable[[], float] = field(default=random.random)
 
     def backoff(self, attempt: int) -> float:
@@ -154,8 +173,10 @@ def get_json(
         attempt += 1
         problem: str
         wait: float | None = None
+        if STOPPING.is_set():
+            raise where.error(ProviderUnavailable, "stopped: Tokenworth is quitting")
         try:
-            response = client.get(url, params=list(params), headers=dict(headers))
+            response = _fetch(client, url, params, headers, where, retry)
         except httpx.TimeoutException as exc:
             problem = f"timed out ({type(exc).__name__})"
             timeouts += 1
@@ -199,6 +220,37 @@ def get_json(
         if wait is not None:
             delay = max(delay, wait)
         retry.sleep(delay)
+
+
+_RECODED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _fetch(
+    client: httpx.Client,
+    url: str,
+    params: Sequence[tuple[str, str | int]],
+    headers: Mapping[str, str],
+    where: Where,
+    retry: RetryPolicy,
+) -> httpx.Response:
+    """One GET, read whole within `retry.reply_deadline_s` and `retry.max_reply_bytes` (a slow
+    reply times out like a silent one); returned as a complete, decoded response."""
+    started = time.monotonic()
+    with client.stream("GET", url, params=list(params), headers=dict(headers)) as streamed:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in streamed.iter_bytes():
+            size += len(chunk)
+            if size > retry.max_reply_bytes:
+                limit = retry.max_reply_bytes / 2**20
+                raise where.error(BadResponse, f"reply larger than {limit:g} MB; not read further")
+            if STOPPING.is_set():
+                raise where.error(ProviderUnavailable, "stopped: Tokenworth is quitting")
+            if time.monotonic() - started > retry.reply_deadline_s:
+                raise httpx.ReadTimeout(f"no complete reply within {retry.reply_deadline_s:g} s")
+            chunks.append(chunk)
+    kept = [(name, value) for name, value in streamed.headers.items() if name.lower() not in _RECODED_HEADERS]
+    return httpx.Response(streamed.status_code, headers=kept, content=b"".join(chunks), request=streamed.request)
 
 
 def parse_json(text: str, where: Where) -> Any:

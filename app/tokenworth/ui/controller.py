@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
@@ -128,6 +129,9 @@ class AppController(QObject):
     def shutdown(self) -> None:
         self._stopped = True
         self.stopping.set()  # an import under way commits the file it is on and ends
+        polling = sys.modules.get("tokenworth.services.polling")  # loaded only if a poll ran
+        if polling is not None:
+            polling.stop_polling()  # a poll waiting out a Retry-After, or on a slow reply, ends
         self.scheduler.stop()
         self.runner.wait()
 

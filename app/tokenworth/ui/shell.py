@@ -158,9 +158,9 @@ class TokenworthApp:
         log.info("ready: first numbers shown %.2f s after start", time.perf_counter() - self.started_at)
 
     def shutdown(self) -> None:
-        self.controller.shutdown()
-        if self.tray is not None:
+        if self.tray is not None:  # gone at once: the work in hand may take a moment to end
             self.tray.hide()
+        self.controller.shutdown()
         if self._dashboard is not None:
             self._dashboard.quit_on_close = False
 
