@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,30 @@ def test_commands_and_doctor_say_it_without_a_traceback(cli: CliRunner) -> None:
     assert "driver is not installed" in database["summary"]
     assert database["hint"] == "pip install 'tokenworth[postgres]' (the psycopg driver)"
     assert "hunter2secret" not in doctor.out + doctor.err
+
+
+def test_a_ledger_file_deleted_while_open_is_said_not_silently_made_anew(tmp_path: Path) -> None:
+    """A running app whose ledger file is deleted (or moved) must not confirm writes into the
+    deleted file, nor make an empty ledger in its place behind the user's back."""
+    from sqlalchemy import text
+
+    from tokenworth.core.config import sqlite_url
+    from tokenworth.core.db import LedgerFileGone
+
+    file = tmp_path / "tokenworth.db"
+    db = open_database(sqlite_url(file))
+    try:
+        assert db.fetch("SELECT COUNT(*) FROM tasks") == [(0,)]
+        with db.session() as session:
+            session.execute(text("SELECT 1"))  # the pooled connection is open on the file
+        for path in tmp_path.iterdir():
+            path.unlink()
+        with pytest.raises(LedgerFileGone, match="is gone"):
+            db.fetch("SELECT COUNT(*) FROM tasks")
+        with pytest.raises(LedgerFileGone), db.session() as session:
+            session.execute(text("INSERT INTO meta (key, value) VALUES ('k', 'v')"))
+        with pytest.raises(LedgerFileGone), db.transaction() as tx:
+            tx.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+        assert not file.exists()
+    finally:
+        db.dispose()

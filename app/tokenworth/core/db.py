@@ -27,6 +27,17 @@ class DatabaseError(RuntimeError):
     """The database cannot be opened or brought up to date; the message says why."""
 
 
+class LedgerFileGone(DatabaseError):
+    """The SQLite file was deleted or moved while Tokenworth had it open: nothing is written to a
+    file nobody will see again, and no empty ledger is made in its place behind the user's back."""
+
+    def __init__(self, file: Path) -> None:
+        super().__init__(
+            f"the ledger file {file} is gone (deleted or moved while Tokenworth was running); nothing"
+            " was written. Put it back, or restart Tokenworth to start a new, empty ledger there"
+        )
+
+
 def sqlite_file(url: str) -> Path | None:
     """The file of a plain `sqlite:///PATH` URL, or None for anything else (memory, options)."""
     prefix = "sqlite:///"
@@ -66,7 +77,7 @@ def database_problem(exc: BaseException) -> str:
 def sqlite_file_advice(problem: str, url: str) -> str:
     """What to do about a SQLite file's failure (damaged, or not writable), as a sentence to add
     to `problem`; '' for anything else."""
-    file = _sqlite_file(url)
+    file = sqlite_file(url)
     if file is None:
         return ""
     text = problem.lower()
@@ -82,13 +93,6 @@ def sqlite_file_advice(problem: str, url: str) -> str:
             " read it (its -wal and -shm files)."
         )
     return ""
-
-
-def _sqlite_file(url: str) -> Path | None:
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or url == prefix or url.endswith(":memory:"):
-        return None
-    return Path(url[len(prefix) :])
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -218,6 +222,8 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self._file = sqlite_file(url)
+        self._file_seen = False
+        """The SQLite file existed at some use: if it is missing later, it was taken away."""
         self._engine: Engine | None = None
         self._session_factory: sessionmaker[Session] | None = None
 
@@ -240,9 +246,20 @@ class Database:
             self._session_factory = sessionmaker(self.engine, expire_on_commit=False)
         return self._session_factory
 
+    def _check_file(self) -> None:
+        """Refuse to go on with a SQLite file deleted or moved since it was used (`sqlite3` would
+        make a new, empty one; an open connection would write to the deleted one)."""
+        if self._file is None:
+            return
+        if self._file.exists():
+            self._file_seen = True
+        elif self._file_seen:
+            raise LedgerFileGone(self._file)
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session committed on success and rolled back on any error."""
+        self._check_file()
         session = self.session_factory()
         try:
             yield session
@@ -257,6 +274,7 @@ class Database:
         """Rows of a read-only SQL query with `:name` parameters, as plain tuples of raw values
         (money as integer units, times as epoch milliseconds)."""
         if self._file is not None:
+            self._check_file()
             with closing(sqlite3.connect(self._file, timeout=10)) as conn:
                 return conn.execute(sql, params).fetchall()
         from sqlalchemy import text
@@ -284,6 +302,7 @@ class Database:
                     engine_conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
                 yield SqlAlchemyTransaction(engine_conn)
             return
+        self._check_file()
         raw = sqlite3.connect(self._file, timeout=10, isolation_level=None)
         try:
             raw.execute("PRAGMA journal_mode=WAL")

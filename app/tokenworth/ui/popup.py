@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from tokenworth.core.budget import Pace
+from tokenworth.core.db import DatabaseError
 from tokenworth.core.money import format_usd
 from tokenworth.services.task_preview import TaskPreview
 from tokenworth.services.tasks import TaskInputError, TaskNotFoundError, TaskView
@@ -67,7 +68,7 @@ SPAN_DEFAULT = timedelta(hours=1)
 def user_message(error: BaseException) -> str:
     """What to tell the user about a failed preview or save (input errors say what to fix; the
     database's own failures, such as a ledger locked by another program, in one plain line)."""
-    if isinstance(error, TaskInputError | TaskNotFoundError | ValueError):
+    if isinstance(error, TaskInputError | TaskNotFoundError | ValueError | DatabaseError):
         return str(error.args[0]) if error.args else str(error)
     if type(error).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg"):
         from tokenworth.core.db import database_problem
