@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +43,33 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env["QT_QPA_PLATFORM"] = env.get("QT_QPA_PLATFORM", "offscreen")
     env.update(extra)
     return env
+
+
+def at_once(url: str, work: Callable[[Database, Any], Any], items: Sequence[Any]) -> list[Any]:
+    """`work(db, item)` for each item in a thread of its own, each with its own connection to the
+    database at `url`, all released at the same moment (two terminals, or the tray and a
+    terminal). Their results, or the exception each raised, in the order of `items`."""
+    import threading
+
+    gate = threading.Barrier(len(items))
+    results: list[Any] = [None] * len(items)
+
+    def run(index: int, item: Any) -> None:
+        db = open_database(url)
+        try:
+            gate.wait()
+            results[index] = work(db, item)
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(items)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 @pytest.fixture(autouse=True)

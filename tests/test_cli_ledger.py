@@ -282,7 +282,7 @@ def test_only_the_databases_own_failures_are_told_as_database_errors() -> None:
     from sqlalchemy.exc import NoResultFound, OperationalError
     from sqlalchemy.orm.exc import DetachedInstanceError
 
-    from tokenworth.cli import _from_database
+    from tokenworth.core.db import from_database as _from_database
 
     assert _from_database(OperationalError("SELECT 1", {}, sqlite3.OperationalError("disk I/O error")))
     assert _from_database(sqlite3.OperationalError("no such table: tasks"))

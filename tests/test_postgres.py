@@ -23,7 +23,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 
 import routing_ledger
-from conftest import SAMPLES, CliRunner, subprocess_env
+from conftest import SAMPLES, CliRunner, at_once, subprocess_env
 from export_ledger import build_export_ledger
 from pg_server import PASSWORD, PostgresServer
 from provider_fakes import FAKE_KEY, NOW
@@ -523,8 +523,6 @@ def test_two_imports_at_once_each_count_only_their_own_records(
     """Two teammates' imports into one PostgreSQL ledger at the same moment: each says how many
     records it added, and the two add up to what the ledger holds (SQLite's write lock gives
     this; PostgreSQL takes an advisory lock for it)."""
-    import threading
-
     from tokenworth.services import importing
 
     monkeypatch.setattr(importing, "FLUSH_ROWS", 40)  # many small transactions, interleaved
@@ -551,22 +549,11 @@ def test_two_imports_at_once_each_count_only_their_own_records(
         (folder / "s.jsonl").write_text("\n".join(lines) + "\n")
         trees.append(tmp_path / who)
     open_database(pg_url).dispose()
-    added: dict[str, int] = {}
-    gate = threading.Barrier(2)
 
-    def run(tree: Path) -> None:
-        db = open_database(pg_url)
-        try:
-            gate.wait()
-            added[tree.name] = importing.import_local_logs(db, source_names=["claude-code"], paths=[tree]).records_added
-        finally:
-            db.dispose()
+    def run(db: Database, tree: Path) -> int:
+        return importing.import_local_logs(db, source_names=["claude-code"], paths=[tree]).records_added
 
-    threads = [threading.Thread(target=run, args=(tree,)) for tree in trees]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    added = dict(zip([tree.name for tree in trees], at_once(pg_url, run, trees), strict=True))
     db = open_database(pg_url)
     try:
         ((stored,),) = db.fetch("SELECT COUNT(*) FROM usage_records")

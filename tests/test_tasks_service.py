@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from conftest import at_once
 from task_ledger import at, event, known_events, record_ids, write_events
 from tokenworth.core.db import Database
 from tokenworth.core.models import UsageRecord
@@ -354,29 +355,11 @@ def test_a_session_task_is_listed_in_the_month_of_its_spend_whatever_its_span(
 
 def _start_together(url: str, titles: list[str]) -> list[str]:
     """Start a task per title, each from its own connection, all released at the same moment."""
-    import threading
-
-    from tokenworth.core.db import open_database
-
-    gate = threading.Barrier(len(titles))
-    outcomes: list[str] = []
-
-    def start(title: str) -> None:
-        database = open_database(url)
-        try:
-            gate.wait()
-            start_task(database, title)
-            outcomes.append("started")
-        except TaskConflictError:
-            outcomes.append("refused")
-        finally:
-            database.dispose()
-
-    threads = [threading.Thread(target=start, args=(title,)) for title in titles]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = []
+    for result in at_once(url, start_task, titles):
+        if isinstance(result, BaseException) and not isinstance(result, TaskConflictError):
+            raise result
+        outcomes.append("refused" if isinstance(result, TaskConflictError) else "started")
     return outcomes
 
 

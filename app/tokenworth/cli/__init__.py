@@ -151,10 +151,10 @@ def main(
             os.dup2(devnull, sys.stdout.fileno())
         return 1
     except Exception as exc:
-        if not _from_database(exc):
-            raise
-        from tokenworth.core.db import database_problem, safe_url, sqlite_file_advice
+        from tokenworth.core.db import database_problem, from_database, safe_url, sqlite_file_advice
 
+        if not from_database(exc):
+            raise
         problem = database_problem(exc)
         logger(__name__).warning("database error in %s: %s", command.name if command else "app", problem, exc_info=True)
         advice = sqlite_file_advice(problem, ctx.paths.db_url)
@@ -194,16 +194,6 @@ def _write_usage_errors(text: str, stderr: TextIO) -> None:
     if any(word == "--db" or word.startswith("--db=") for word in unrecognized):
         text = text.rstrip("\n") + "\n(--db goes before the command: tokenworth --db URL report daily)\n"
     stderr.write(text)
-
-
-def _from_database(exc: BaseException) -> bool:
-    """A database's failure after it was opened (the server stopped, a read-only role, a missing
-    table): the driver's own errors, as SQLAlchemy wraps them (DBAPIError). Its other errors
-    (a detached instance, no row found) are bugs of ours, and keep their traceback."""
-    for cls in type(exc).__mro__:
-        if cls.__module__ == "sqlalchemy.exc" and cls.__name__ == "DBAPIError":
-            return True
-    return type(exc).__module__.split(".")[0] in ("psycopg", "psycopg2", "sqlite3")
 
 
 _INTERRUPTED_IMPORT = "; nothing is half-written, and the next import carries on from its last commit"

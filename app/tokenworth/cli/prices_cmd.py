@@ -166,8 +166,9 @@ def run_prices(ctx: CliContext, args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(str(exc), 2) from exc
     _warn_about_cache_defaults(ctx, price)
-    if not providers_of_model(db, args.model) and similar_models(db, args.model):  # a typo, likely
-        warn_unknown_model(ctx, args.model, "it applies to records of that exact name imported from now on")
+    similar = [] if providers_of_model(db, args.model) else similar_models(db, args.model)
+    if similar:  # no record carries the name, and some look like it: a typo, likely
+        warn_unknown_model(ctx, args.model, "it applies to records of that exact name imported from now on", similar)
     ctx.out(
         f"Price set for {args.model} ({provider}). New records use it; to re-price existing ones run "
         f"`tokenworth reprice --since YYYY-MM-DD --model {args.model}`."
@@ -175,9 +176,9 @@ def run_prices(ctx: CliContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def warn_unknown_model(ctx: CliContext, model: str, consequence: str) -> None:
+def warn_unknown_model(ctx: CliContext, model: str, consequence: str, similar: list[str] | None = None) -> None:
     """No record carries `model`: say so, with the names in the ledger it may have meant."""
-    similar = similar_models(ctx.db(), model)
+    similar = similar_models(ctx.db(), model) if similar is None else similar
     meant = f"; did you mean {' or '.join(similar)}?" if similar else ""
     ctx.err(f"note: no record in the ledger is for {model!r} ({consequence}){meant}")
 

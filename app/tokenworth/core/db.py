@@ -74,6 +74,16 @@ def database_problem(exc: BaseException) -> str:
     return redact_secrets(message if len(message) <= 300 else message[:297] + "...")
 
 
+def from_database(exc: BaseException) -> bool:
+    """A database's failure after it was opened (the server stopped, a read-only role, a missing
+    table): the driver's own errors, as SQLAlchemy wraps them (DBAPIError). Its other errors
+    (a detached instance, no row found) are bugs of ours, and keep their traceback."""
+    for cls in type(exc).__mro__:
+        if cls.__module__ == "sqlalchemy.exc" and cls.__name__ == "DBAPIError":
+            return True
+    return type(exc).__module__.split(".")[0] in ("psycopg", "psycopg2", "sqlite3")
+
+
 def sqlite_file_advice(problem: str, url: str) -> str:
     """What to do about a SQLite file's failure (damaged, or not writable), as a sentence to add
     to `problem`; '' for anything else."""

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from tokenworth.core.budget import Pace
-from tokenworth.core.db import DatabaseError
+from tokenworth.core.db import DatabaseError, database_problem, from_database
 from tokenworth.core.money import format_usd
 from tokenworth.services.task_preview import TaskPreview
 from tokenworth.services.tasks import TaskInputError, TaskNotFoundError, TaskView
@@ -70,9 +70,7 @@ def user_message(error: BaseException) -> str:
     database's own failures, such as a ledger locked by another program, in one plain line)."""
     if isinstance(error, TaskInputError | TaskNotFoundError | ValueError | DatabaseError):
         return str(error.args[0]) if error.args else str(error)
-    if type(error).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg"):
-        from tokenworth.core.db import database_problem
-
+    if from_database(error):
         return f"The ledger could not be written ({database_problem(error)}); try again in a moment."
     return f"Something went wrong ({type(error).__name__}: {error}); details are in the log."
 
