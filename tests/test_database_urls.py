@@ -83,3 +83,25 @@ def test_a_ledger_file_deleted_while_open_is_said_not_silently_made_anew(tmp_pat
         assert not file.exists()
     finally:
         db.dispose()
+
+
+def test_a_command_whose_ledger_file_goes_away_midway_says_so(
+    cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tokenworth.cli import task_cmd
+    from tokenworth.services.tasks import list_tasks
+
+    assert cli("task", "list", "--no-import").code == 0  # the ledger exists and was used
+
+    def list_after_the_file_went(db, **kwargs):  # type: ignore[no-untyped-def]
+        db.fetch("SELECT 1")
+        for path in home.glob("tokenworth.db*"):
+            path.unlink()  # another program (or the user) removes it while the command runs
+        return list_tasks(db, **kwargs)
+
+    monkeypatch.setattr(task_cmd, "list_tasks", list_after_the_file_went)
+    result = cli("task", "list", "--no-import")
+    assert result.code == 1
+    assert "Traceback" not in result.err
+    assert "is gone (deleted or moved while Tokenworth was running)" in result.err
+    assert not (home / "tokenworth.db").exists()

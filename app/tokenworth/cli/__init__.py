@@ -151,8 +151,17 @@ def main(
             os.dup2(devnull, sys.stdout.fileno())
         return 1
     except Exception as exc:
-        from tokenworth.core.db import database_problem, from_database, safe_url, sqlite_file_advice
+        from tokenworth.core.db import (
+            LedgerFileGone,
+            database_problem,
+            from_database,
+            safe_url,
+            sqlite_file_advice,
+        )
 
+        if isinstance(exc, LedgerFileGone):  # deleted or moved while the command ran
+            print(f"tokenworth: {exc}", file=stderr)
+            return 1
         if not from_database(exc):
             raise
         problem = database_problem(exc)

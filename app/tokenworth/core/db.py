@@ -244,6 +244,7 @@ class Database:
 
     @property
     def engine(self) -> Engine:
+        self._check_file()  # every use through the engine too (`db.engine.begin()`)
         if self._engine is None:
             self._engine = create_db_engine(self.url)
         return self._engine
