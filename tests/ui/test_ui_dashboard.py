@@ -338,3 +338,44 @@ def test_a_months_first_day_is_named_on_the_day_axis(qtbot) -> None:
     assert "Oct 1" in texts
     last = chart.plot.mapFromScene(chart.day_axis.mapRectToScene(texts["Oct 31"])).boundingRect()
     assert last.right() <= chart.plot.width()  # the 31st is named whole, not cut at the edge
+
+
+def test_a_period_with_only_unpriced_usage_is_not_called_empty(dashboard, ledger) -> None:
+    """Usage of a model nobody has a price for: the spend charts say its cost is unknown, not that
+    nothing was spent (the table below lists the tokens)."""
+    from tokenworth.core.ledger import upsert_rows
+    from tokenworth.core.pricing import PriceBook
+    from tokenworth.core.timeutil import to_epoch_ms
+    from tokenworth.services.record_rows import event_row
+    from tokenworth.sources.records import UsageEvent
+
+    when = datetime(2026, 1, 10, 10, tzinfo=UTC)
+    event = UsageEvent(
+        source="manual",
+        provider="acme",
+        model="acme-mystery-7b",
+        timestamp=when,
+        dedupe_key="test:unpriced",
+        input_tokens=50_000,
+        output_tokens=9_000,
+    )
+    with ledger.engine.begin() as conn:
+        upsert_rows(conn, [event_row(event, PriceBook({}), to_epoch_ms(when))], "latest")
+    controller, window = dashboard()
+    controller.refresh()
+    for chart in (window.cumulative_chart, window.daily_chart, window.model_chart):
+        assert chart.placeholder_shown
+        assert "cost is unknown, not $0" in chart.placeholder.text()
+    add_spend(ledger, (datetime(2026, 1, 11, 9, tzinfo=UTC), "opus", "3"))
+    controller.refresh()
+    assert not window.cumulative_chart.placeholder_shown
+
+
+def test_a_single_day_of_spend_is_drawn_as_a_point(qtbot) -> None:
+    chart = CumulativeSpendChart()
+    qtbot.addWidget(chart)
+    chart.set_series(CumulativeSeries([date(2026, 11, 10)], [Decimal("2.05")], None, []))
+    assert chart.spent.opts["symbol"] == "o"  # a line through one point shows nothing
+    assert not chart.placeholder_shown
+    chart.set_series(CumulativeSeries([date(2026, 11, 10), date(2026, 11, 11)], [Decimal(1), Decimal(2)], None, []))
+    assert chart.spent.opts["symbol"] is None

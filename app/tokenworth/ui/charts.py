@@ -173,6 +173,10 @@ class LegendStrip(QLabel):
 # the panel every chart sits in -------------------------------------------------------------------
 
 
+NO_SPEND = "No spend in this period yet."
+ONLY_UNPRICED = "Only usage without a price in this period: its cost is unknown, not $0 (the table below lists it)."
+
+
 class ChartPanel(QFrame):
     """A titled plot that follows the palette, with a message shown when there is nothing to draw."""
 
@@ -233,6 +237,9 @@ class ChartPanel(QFrame):
         layout.addWidget(self.legend)
         self.apply_palette()
 
+    empty_text = NO_SPEND
+    """What a spend chart says when it has nothing to draw (the dashboard sets it per period)."""
+
     def set_placeholder(self, text: str | None) -> None:
         self.placeholder.setText(text or "")
         self._overlay.setVisible(bool(text))
@@ -291,7 +298,15 @@ class CumulativeSpendChart(ChartPanel):
         fill = QColor(color)
         fill.setAlpha(45)
         self.spent = self.plot_item.plot(
-            [], [], name="Spent", pen=pg.mkPen(color, width=2.5), fillLevel=0, brush=pg.mkBrush(fill)
+            [],
+            [],
+            name="Spent",
+            pen=pg.mkPen(color, width=2.5),
+            fillLevel=0,
+            brush=pg.mkBrush(fill),
+            symbolBrush=pg.mkBrush(color),
+            symbolPen=pg.mkPen(color),
+            symbolSize=9,
         )
         self.forecast = self.plot_item.plot(
             [], [], name="Forecast", pen=pg.mkPen(QColor(FORECAST_COLOR), width=2, style=Qt.PenStyle.DashLine)
@@ -305,7 +320,7 @@ class CumulativeSpendChart(ChartPanel):
         )
         self.plot_item.addItem(self.budget_line, ignoreBounds=True)
         self.budget_line.setVisible(False)
-        self.set_placeholder("No spend in this period yet.")
+        self.set_placeholder(self.empty_text)
         self.legend.set_entries([("Spent", SPENT_COLOR, "line")])
         self.apply_palette()
 
@@ -319,6 +334,7 @@ class CumulativeSpendChart(ChartPanel):
         x = np.arange(len(series.cumulative), dtype=float)
         y = _floats(series.cumulative)
         self.spent.setData(x, y)
+        self.spent.setSymbol("o" if len(x) == 1 else None)  # one day: a line of one point shows nothing
         top = float(y.max()) if len(y) else 0.0
         if series.forecast and days:
             start = days.index(series.forecast[0][0]) if series.forecast[0][0] in days else len(x) - 1
@@ -343,7 +359,7 @@ class CumulativeSpendChart(ChartPanel):
         self.legend.set_entries(entries)
         self.plot_item.setXRange(-0.5, max(len(days), 1) - 0.5, padding=0)
         self.plot_item.setYRange(0, top * 1.12 if top > 0 else 1, padding=0)
-        self.set_placeholder(None if len(y) and top > 0 else "No spend in this period yet.")
+        self.set_placeholder(None if len(y) and top > 0 else self.empty_text)
 
 
 def top_models(by_model: Mapping[str, Sequence[Decimal]], limit: int) -> dict[str, list[Decimal]]:
@@ -368,7 +384,7 @@ class DailySpendChart(ChartPanel):
         self.plot_item.setLabel("left", "Spend per day (USD)")
         self.plot_item.setLabel("bottom", "Day")
         self.bars: dict[str, pg.BarGraphItem] = {}
-        self.set_placeholder("No spend in this period yet.")
+        self.set_placeholder(self.empty_text)
 
     def set_series(self, series: StackedDaily) -> None:
         days = list(series.days)
@@ -396,7 +412,7 @@ class DailySpendChart(ChartPanel):
         top = float(bottom.max()) if len(bottom) else 0.0
         self.plot_item.setXRange(-0.6, max(len(days), 1) - 0.4, padding=0)
         self.plot_item.setYRange(0, top * 1.12 if top > 0 else 1, padding=0)
-        self.set_placeholder(None if top > 0 else "No spend in this period yet.")
+        self.set_placeholder(None if top > 0 else self.empty_text)
 
 
 NAME_AXIS_SHARE = 0.42
@@ -437,7 +453,7 @@ class ModelCostChart(ChartPanel):
         self.value_labels: list[pg.TextItem] = []
         self.ranked: list[tuple[str, Decimal]] = []
         self.plot_item.getViewBox().sigResized.connect(self.on_view_resized)
-        self.set_placeholder("No spend in this period yet.")
+        self.set_placeholder(self.empty_text)
 
     def on_palette_applied(self, background: QColor, foreground: QColor) -> None:
         for label in getattr(self, "value_labels", []):
@@ -468,7 +484,7 @@ class ModelCostChart(ChartPanel):
                 label.setVisible(False)
         self._fit_x_range()
         self.plot_item.setYRange(-0.6, max(n, 1) - 0.4, padding=0)
-        self.set_placeholder(None if n else "No spend in this period yet.")
+        self.set_placeholder(None if n else self.empty_text)
 
     def on_view_resized(self) -> None:
         self._fit_x_range()

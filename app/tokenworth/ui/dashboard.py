@@ -37,6 +37,8 @@ from tokenworth.core.periods import Period, custom_period, last_month, this_mont
 from tokenworth.services.overview import OverviewQuery, SpendOverview, TaskPoint
 from tokenworth.services.reports import UsageReport, UsageTotals
 from tokenworth.ui.charts import (
+    NO_SPEND,
+    ONLY_UNPRICED,
     CumulativeSeries,
     CumulativeSpendChart,
     DailySpendChart,
@@ -554,6 +556,10 @@ class DashboardWindow(QMainWindow):
         self.overview = overview
         self.today = overview.today
         self._refill_filters(overview)
+        totals = overview.models.totals
+        unpriced_only = totals.unpriced_records > 0 and not totals.cost_units
+        for chart in (self.cumulative_chart, self.daily_chart, self.model_chart):
+            chart.empty_text = ONLY_UNPRICED if unpriced_only else NO_SPEND
         self.cumulative_chart.set_series(cumulative_series(overview))
         self.daily_chart.set_series(stacked_daily(overview))
         self.model_chart.set_costs(model_costs(overview))
