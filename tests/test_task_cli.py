@@ -226,6 +226,23 @@ def test_plans(cli: CliRunner) -> None:
     assert cli("plan", "delete", "Claude Max").code == 1
 
 
+def test_a_plan_name_is_one_plan_however_its_accents_were_typed(cli: CliRunner) -> None:
+    decomposed, precomposed = "Cafe\u0301 Max", "Caf\u00e9 Max"  # both show as "Café Max"
+    assert cli("plan", "set", decomposed, "--monthly-fee", "20", "--covers", "claude-code").code == 0
+    again = cli("plan", "set", precomposed, "--monthly-fee", "30", "--covers", "claude-code")
+    assert again.code == 0, again.err  # the same plan, replaced: not an overlapping second one
+    plans = json.loads(cli("plan", "list", "--json").out)["plans"]
+    assert [(plan["name"], plan["monthly_fee_usd"]) for plan in plans] == [(precomposed, "30")]
+    assert cli("plan", "delete", decomposed).code == 0
+
+
+def test_a_plan_fee_is_whole_cents_as_a_budget_is(cli: CliRunner) -> None:
+    result = cli("plan", "set", "P", "--monthly-fee", "1e-9", "--covers", "claude-code")
+    assert result.code == 2
+    assert "more than two decimal places" in result.err
+    assert cli("plan", "set", "P", "--monthly-fee", "19.99", "--covers", "claude-code").code == 0
+
+
 def test_assign_and_unassign_through_the_cli(cli: CliRunner, claude_dir: Path) -> None:
     (claude_dir / "projects" / "p").mkdir()
     shutil.copy(SAMPLES / "claude-code.jsonl", claude_dir / "projects" / "p" / "s.jsonl")

@@ -8,6 +8,7 @@ plan in any month, so a fee is never counted twice.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -88,6 +89,12 @@ def _months_overlap(a: PlanView, first: str | None, last: str | None) -> bool:
     )
 
 
+def plan_name(text: str) -> str:
+    """A plan's name as stored and looked up: spaces collapsed, and one Unicode form (NFC), so
+    'Café' typed with a combining accent is the same plan as 'Café' typed precomposed."""
+    return unicodedata.normalize("NFC", " ".join(text.split()))
+
+
 def set_plan(
     db: Database,
     name: str,
@@ -99,7 +106,7 @@ def set_plan(
 ) -> PlanView:
     """Create or replace the plan called `name`. Refused when a covered source is already covered
     by another plan in an overlapping month."""
-    clean_name = " ".join(name.split())
+    clean_name = plan_name(name)
     if not clean_name or len(clean_name) > 128:
         raise PlanInputError("a plan needs a name of at most 128 characters")
     try:
@@ -107,6 +114,8 @@ def set_plan(
     except TaskInputError as exc:
         raise PlanInputError(str(exc)) from None
     assert fee is not None
+    if fee != fee.quantize(Decimal("0.01")):
+        raise PlanInputError(f"the monthly fee {fee} has more than two decimal places: a fee is whole cents")
     sources = list(dict.fromkeys(part.strip().lower() for part in covers if part.strip()))
     if not sources:
         raise PlanInputError("say which sources the plan covers, e.g. --covers claude-code or claude-code,codex")
@@ -147,7 +156,7 @@ def set_plan(
 def delete_plan(db: Database, name: str) -> PlanView:
     """Remove a plan; its usage is at API prices again. Returns the plan as it was."""
     with db.session() as session:
-        plan = session.scalars(select(Plan).where(Plan.name == " ".join(name.split()))).first()
+        plan = session.scalars(select(Plan).where(Plan.name == plan_name(name))).first()
         if plan is None:
             raise PlanNotFoundError(f"no plan called {name!r} (see `tokenworth plan list`)")
         view = _view(plan)

@@ -63,7 +63,8 @@ def render_dashboard(
     controller.refresh()
     overview = controller.overview
     if overview is not None:
-        dashboard.show_status(f"{overview.records_total:,} records · days in {overview.zone}")
+        count = overview.records_total
+        dashboard.show_status(f"{count:,} record{'' if count == 1 else 's'} in the ledger · days in {overview.zone}")
     out.parent.mkdir(parents=True, exist_ok=True)
     dashboard.render_png(out, width)
     dashboard.close()
