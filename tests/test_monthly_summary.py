@@ -127,6 +127,8 @@ def test_budget_outcome(db: Database, ledger: dict[str, int]) -> None:
         "used_pct": "84",
         "status": "under",
         "month_complete": True,
+        "forecast_usd": None,  # a finished month has no forecast
+        "pace": None,
     }
     over = summary_of(db, budget=Decimal(30)).as_json()["budget"]
     assert (over["status"], over["remaining_usd"], over["used_pct"]) == ("over", "-3.6", "112")
@@ -135,6 +137,23 @@ def test_budget_outcome(db: Database, ledger: dict[str, int]) -> None:
         db, month=MONTH, zone=UTC, budget=Decimal(40), now=datetime(2026, 1, 25, tzinfo=UTC), routing=None
     )
     assert running.as_json()["budget"]["month_complete"] is False
+    # Mid-month, the export says what the tray says: the month-end forecast and the pace.
+    from datetime import date
+
+    from tokenworth.core.money import decimal_str
+    from tokenworth.services.overview import month_status
+
+    tray = month_status(db, date(2026, 1, 25), UTC, Decimal(40))
+    budget = running.as_json()["budget"]
+    assert (budget["forecast_usd"], budget["pace"]) == (decimal_str(tray.forecast), tray.pace.value)
+    assert tray.forecast > 0
+    from tokenworth.core.budget import Pace
+    from tokenworth.core.money import format_usd
+    from tokenworth.services.export_markdown import render_markdown
+    from tokenworth.services.summary_document import build_document
+
+    text = render_markdown(build_document(running, charts=[]), lambda chart: "unused.png")
+    assert f"forecast {format_usd(tray.forecast)} by month end: {Pace(tray.pace).label}" in text
 
 
 def test_month_is_cut_in_the_zone(db: Database, ledger: dict[str, int]) -> None:

@@ -193,6 +193,10 @@ class BudgetOutcome:
     budget: Decimal
     spent: Decimal | None
     month_complete: bool
+    forecast: Decimal | None = None
+    """For the month under way: the month-end forecast, as the tray and dashboard make it."""
+    pace: str | None = None
+    """For the month under way: `core.budget.Pace` (on-track, ahead, over)."""
 
     @property
     def remaining(self) -> Decimal | None:
@@ -218,7 +222,29 @@ class BudgetOutcome:
             "used_pct": decimal_str(self.used_pct),
             "status": self.status,
             "month_complete": self.month_complete,
+            "forecast_usd": decimal_str(self.forecast),
+            "pace": self.pace,
         }
+
+
+def _budget_outcome(
+    db: Database,
+    budget: Decimal,
+    spent: Decimal | None,
+    month: Month,
+    zone: tzinfo,
+    now: datetime,
+    complete: bool,
+) -> BudgetOutcome:
+    """The budget line; for the month under way with the forecast and pace the tray shows, so an
+    export made mid-month does not say 'under budget' while the tray says 'ahead'."""
+    today = now.astimezone(zone).date()
+    if complete or (today.year, today.month) != month:
+        return BudgetOutcome(budget, spent, complete)
+    from tokenworth.services.overview import month_status
+
+    status = month_status(db, today, zone, budget)
+    return BudgetOutcome(budget, spent, complete, forecast=status.forecast, pace=status.pace.value)
 
 
 @dataclass(frozen=True)
@@ -787,7 +813,7 @@ def build_monthly_summary(
         reconciliation=_reconciliation(reconcile_report(db, zone=zone, since=first, until=last)),
         local_sources=_local_freshness(db),
         accounts=_account_freshness(list_accounts(db)),
-        budget=None if budget is None else BudgetOutcome(budget, monthly.totals.cost, complete),
+        budget=None if budget is None else _budget_outcome(db, budget, monthly.totals.cost, month, zone, now, complete),
         previous=previous,
         routing=_routing(find_routing_provider() if routing is _AUTO else routing, db, month, zone),
         top=top,

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from tokenworth.core.analytics import format_tfp as tfp_text
+from tokenworth.core.budget import Pace
 from tokenworth.core.money import format_cost as money
 from tokenworth.core.money import format_signed_usd as signed_money
 from tokenworth.core.money import format_usd
@@ -167,6 +168,10 @@ def _at_a_glance(summary: MonthlySummary) -> list[Block]:
                 f"{format_usd(budget.budget)}; {verb} under budget, {format_usd(budget.remaining)} left "
                 f"({pct(budget.used_pct)} used)"
             )
+        if budget.forecast is not None and budget.pace is not None:
+            text += f"; forecast {format_usd(budget.forecast)} by month end: {Pace(budget.pace).label}"
+        if summary.value_plan_basis is not None:
+            text += " (on API-equivalent cost; plan fees are not counted against it)"
         rows.append(("Budget", text))
     previous = summary.previous
     change = signed_money(previous.cost_change)
