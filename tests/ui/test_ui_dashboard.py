@@ -65,7 +65,7 @@ def test_dashboard_shows_the_imported_sample_logs_with_the_cli_numbers(dashboard
     x, y = window.cumulative_chart.spent.getData()
     assert len(x) == 20  # Jan 1..20 (today is the 20th)
     assert float(y[-1]) == pytest.approx(float(overview.period_cost))
-    assert window.cumulative_chart.budget_line.isVisible()
+    assert any(name.startswith("Budget") for name in window.cumulative_chart.legend.names())  # drawn, or named
     assert window.daily_chart.bars
     heights = sum(float(item.opts["height"][4]) for item in window.daily_chart.bars.values())  # Jan 5
     assert heights == pytest.approx(float(overview.period_cost))
@@ -201,6 +201,26 @@ def test_cumulative_chart_draws_budget_and_forecast(qtbot) -> None:
     assert chart.budget_line.value() == 25.0
     assert chart.legend.names() == ["Spent", "Forecast to month end", "Budget"]
     assert not chart.placeholder_shown
+
+
+def test_a_budget_far_above_the_spend_does_not_flatten_it(qtbot) -> None:
+    """$6 spent against a $10M budget: the axis fits the spend, and the legend names the budget."""
+    chart = CumulativeSpendChart()
+    qtbot.addWidget(chart)
+    days = [date(2026, 12, d) for d in range(1, 32)]
+    spent = [Decimal(2), Decimal(4), Decimal(6)]
+    chart.set_series(
+        CumulativeSeries(
+            days, spent, Decimal(10_000_000), [(date(2026, 12, 3), Decimal(6)), (date(2026, 12, 31), Decimal(62))]
+        )
+    )
+    _low, high = chart.plot_item.getViewBox().viewRange()[1]
+    assert 62 <= high < 100
+    assert not chart.budget_line.isVisible()
+    assert chart.legend.names()[-1] == "Budget $10,000,000, far above"
+    chart.set_series(CumulativeSeries(days, spent, Decimal(100), []))  # near the spend: drawn
+    assert chart.budget_line.isVisible()
+    assert chart.plot_item.getViewBox().viewRange()[1][1] >= 100
 
 
 def weeks() -> list[WeeklyTfp]:

@@ -173,6 +173,8 @@ class LegendStrip(QLabel):
 # the panel every chart sits in -------------------------------------------------------------------
 
 
+BUDGET_SCALE_LIMIT = 20.0
+"""A budget more than this many times the spend (and forecast) is named, not drawn to scale."""
 NO_SPEND = "No spend in this period yet."
 ONLY_UNPRICED = "Only usage without a price in this period: its cost is unknown, not $0 (the table below lists it)."
 
@@ -344,11 +346,16 @@ class CumulativeSpendChart(ChartPanel):
             top = max(top, float(fy.max()))
         else:
             self.forecast.setData([], [])
+        budget_off_scale = False
         if series.budget is not None and series.budget > 0:
             self.budget_line.setPos(float(series.budget))
             self.budget_line.label.setFormat(f"Budget {format_budget(series.budget)}")
-            self.budget_line.setVisible(True)
-            top = max(top, float(series.budget))
+            # A budget many times the spend would flatten the spend onto the axis: the axis then
+            # fits the spend, and the legend gives the budget.
+            budget_off_scale = top > 0 and float(series.budget) > BUDGET_SCALE_LIMIT * top
+            self.budget_line.setVisible(not budget_off_scale)
+            if not budget_off_scale:
+                top = max(top, float(series.budget))
         else:
             self.budget_line.setVisible(False)
         entries = [("Spent", SPENT_COLOR, "line")]
@@ -356,6 +363,8 @@ class CumulativeSpendChart(ChartPanel):
             entries.append(("Forecast to month end", FORECAST_COLOR, "dash"))
         if self.budget_line.isVisible():
             entries.append(("Budget", PACE_COLORS[Pace.OVER], "dash"))
+        elif budget_off_scale and series.budget is not None:
+            entries.append((f"Budget {format_budget(series.budget)}, far above", PACE_COLORS[Pace.OVER], "dash"))
         self.legend.set_entries(entries)
         self.plot_item.setXRange(-0.5, max(len(days), 1) - 0.5, padding=0)
         self.plot_item.setYRange(0, top * 1.12 if top > 0 else 1, padding=0)
