@@ -81,3 +81,15 @@ def test_the_out_extension_picks_the_format_when_none_is_given(cli: CliRunner, t
     refused = cli("export", *BASE, "--out", str(tmp_path / "jan.txt"))
     assert refused.code == 2
     assert "--format all writes a folder" in refused.err
+
+
+def test_report_value_refuses_a_month_that_has_not_started_as_export_does(cli: CliRunner) -> None:
+    result = cli("report", "value", "--month", _next_month(), "--no-import")
+    assert result.code == 2
+    assert f"--month {_next_month()} has not started yet" in result.err
+
+
+def test_plan_basis_with_no_plan_says_the_costs_are_api_equivalent(cli: CliRunner) -> None:
+    result = cli("report", "value", "--month", "2026-01", "--basis", "plan", "--tz", "UTC", "--no-import")
+    assert result.code == 0, result.err
+    assert "No plan covers this month: every cost is API-equivalent" in result.out

@@ -102,6 +102,17 @@ def zone_argument(ctx: CliContext, name: str | None) -> tzinfo:
         raise CommandError(str(exc), 2) from exc
 
 
+def refuse_future_month(month: tuple[int, int], zone: tzinfo) -> None:
+    """A month that has not begun has nothing to show; an empty summary would only mislead."""
+    from tokenworth.core.timeutil import month_key, utc_now
+
+    now = utc_now().astimezone(zone)
+    if month > (now.year, now.month):
+        raise CommandError(
+            f"--month {month_key(*month)} has not started yet (it is {month_key(now.year, now.month)} now)", 2
+        )
+
+
 def project_argument(text: str) -> str:
     """A project as `report projects` shows it: a folder typed with a trailing separator (as tab
     completion leaves it) names the same project."""

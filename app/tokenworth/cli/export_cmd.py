@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from tokenworth.cli.base import ZONE_DEFAULT, CliContext, Command, CommandError, zone_argument
+from tokenworth.cli.base import ZONE_DEFAULT, CliContext, Command, CommandError, refuse_future_month, zone_argument
 
 if TYPE_CHECKING:
     from tokenworth.services.export import ExportFormat
@@ -69,17 +68,6 @@ def _out_path(text: str | None, fmt: ExportFormat | Literal["all"], month: str) 
     return path
 
 
-def _refuse_future(month: tuple[int, int], zone: tzinfo) -> None:
-    """A month that has not begun has nothing to export; an empty summary would only mislead."""
-    from tokenworth.core.timeutil import month_key, utc_now
-
-    now = utc_now().astimezone(zone)
-    if month > (now.year, now.month):
-        raise CommandError(
-            f"--month {month_key(*month)} has not started yet (it is {month_key(now.year, now.month)} now)", 2
-        )
-
-
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
     from tokenworth.cli.value_cmd import month_argument
     from tokenworth.services.export import (
@@ -103,7 +91,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
             ctx.err(f"warning: settings: {problem}")
     zone = zone_argument(ctx, args.tz)  # without --tz: the Settings zone, as every command
     month = month_argument(args.month, zone)
-    _refuse_future(month, zone)
+    refuse_future_month(month, zone)
     to_stdout = args.out == "-"
     if to_stdout and args.format not in (None, "json"):
         raise CommandError("--out - (standard output) takes only --format json", 2)

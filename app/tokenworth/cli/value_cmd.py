@@ -7,7 +7,7 @@ from datetime import tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from tokenworth.cli.base import CliContext, CommandError
+from tokenworth.cli.base import CliContext, CommandError, refuse_future_month
 from tokenworth.cli.output import render_table, tokens, unpriced_note, write_json
 from tokenworth.core.analytics import BASIS_LABELS, COST_BASES, VALUE_GROUPINGS, format_tfp
 from tokenworth.core.money import format_cost, format_usd
@@ -47,6 +47,7 @@ def run_value_report(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) ->
     if args.since or args.until or args.source or args.project:
         raise CommandError("report value takes --month (not --since/--until/--source/--project)", 2)
     month = month_argument(args.month, zone)
+    refuse_future_month(month, zone)
     from tokenworth.services.value_report import value_report
 
     report = value_report(ctx.db(), month=month, zone=zone, by=args.by or "task", basis=args.basis or "api")
@@ -129,4 +130,6 @@ def render_value_report(report: ValueReport) -> str:
         )
     if report.plans and report.basis == "api":
         lines.append("Plans apply: `--basis plan` shows what you actually pay.")
+    if not report.plans and report.basis == "plan":
+        lines.append("No plan covers this month: every cost is API-equivalent (`tokenworth plan set` adds one).")
     return "\n".join(lines)
