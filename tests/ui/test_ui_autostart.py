@@ -8,6 +8,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QMessageBox
 
 from tokenworth.core.config import AppPaths
 from tokenworth.core.settings import Settings, load_settings
@@ -27,15 +28,31 @@ def entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def open_settings(qtbot, make_controller):
-    controller = make_controller(Settings(), hooks=default_hooks())
+    """Settings as the app opens it; `paths` gives the app another database (as `--db` does)."""
+    controllers: dict[object, object] = {}
 
-    def build() -> SettingsDialog:
-        dialog = SettingsDialog(controller)
+    def build(paths: AppPaths | None = None) -> SettingsDialog:
+        if paths not in controllers:
+            controllers[paths] = make_controller(Settings(), hooks=default_hooks(paths))
+        dialog = SettingsDialog(controllers[paths])
         qtbot.addWidget(dialog)
         dialog.show()
         return dialog
 
     return build
+
+
+def tick_and_save(qtbot, open_settings, budget: str, message: str) -> tuple[SettingsDialog, QMessageBox]:
+    """Open Settings, type a budget, tick start at login, Save; the dialog and its message box
+    (`autostart_message` or `save_message`), shown."""
+    dialog = open_settings()
+    dialog.budget.edit.setText(budget)
+    dialog.start_at_login.setChecked(True)
+    dialog.accept()
+    box = getattr(dialog, message)
+    assert box is not None
+    qtbot.waitUntil(box.isVisible)
+    return dialog, box
 
 
 def test_ticking_creates_the_entry_and_unticking_removes_it(open_settings, entry: Path, paths: AppPaths) -> None:
@@ -83,15 +100,8 @@ def test_the_users_own_entry_is_never_overwritten_and_the_box_reverts(
     entry.parent.mkdir(parents=True)
     own = "[Desktop Entry]\nType=Application\nName=Tokenworth\nExec=/home/me/bin/tokenworth --my-flags\n"
     entry.write_text(own, encoding="utf-8")
-    dialog = open_settings()
-    assert not dialog.start_at_login.isChecked()  # the user's entry is not ours
-    dialog.budget.edit.setText("300")
-    dialog.start_at_login.setChecked(True)
-    dialog.accept()
-
-    box = dialog.autostart_message
-    assert box is not None
-    qtbot.waitUntil(box.isVisible)
+    assert not open_settings().start_at_login.isChecked()  # the user's entry is not ours
+    dialog, box = tick_and_save(qtbot, open_settings, "300", "autostart_message")
     assert "could not be turned on" in box.text()
     assert "was not made by Tokenworth" in box.text()
     assert "Your other settings were saved." in box.text()
@@ -112,14 +122,7 @@ def test_settings_that_cannot_be_saved_change_nothing_and_say_why(
     disk alike): no traceback, the budget not applied, and no login entry made behind it."""
     paths.settings_file.unlink(missing_ok=True)
     paths.settings_file.mkdir(parents=True)
-    dialog = open_settings()
-    dialog.budget.edit.setText("20")
-    dialog.start_at_login.setChecked(True)
-    dialog.accept()
-
-    box = dialog.save_message
-    assert box is not None
-    qtbot.waitUntil(box.isVisible)
+    dialog, box = tick_and_save(qtbot, open_settings, "20", "save_message")
     assert "Could not save the settings" in box.text()
     assert "Nothing was changed." in box.text()
     assert dialog.isVisible()
@@ -129,14 +132,12 @@ def test_settings_that_cannot_be_saved_change_nothing_and_say_why(
 
 
 def test_the_entry_opens_the_database_this_app_runs_on(
-    qtbot, make_controller, entry: Path, paths: AppPaths, tmp_path: Path
+    open_settings, entry: Path, paths: AppPaths, tmp_path: Path
 ) -> None:
     """An app started with `--db URL` (or TOKENWORTH_HOME) registers an entry that opens the same
     ledger at the next login, not the default one."""
     team = dataclasses.replace(paths, db_url=f"sqlite:///{tmp_path / 'team.db'}")
-    dialog = SettingsDialog(make_controller(Settings(), hooks=default_hooks(team)))
-    qtbot.addWidget(dialog)
-    dialog.show()
+    dialog = open_settings(team)
     dialog.start_at_login.setChecked(True)
     dialog.accept()
     text = entry.read_text(encoding="utf-8")

@@ -538,13 +538,16 @@ def _new_task_id(session: Session) -> int | None:
     if session.get_bind().dialect.name != "sqlite":
         return None
     top = session.execute(text("SELECT COALESCE(MAX(id), 0) FROM tasks")).scalar_one()
+    return max(int(top), _highest_deleted_id(session)) + 1
+
+
+def _highest_deleted_id(session: Session) -> int:
     kept = session.execute(text("SELECT value FROM meta WHERE key = :key"), {"key": _HIGHEST_ID_KEY}).scalar()
-    return max(int(top), int(kept or 0)) + 1
+    return int(kept or 0)
 
 
 def _keep_highest_id(session: Session, deleted_id: int) -> None:
-    kept = session.execute(text("SELECT value FROM meta WHERE key = :key"), {"key": _HIGHEST_ID_KEY}).scalar()
-    if deleted_id > int(kept or 0):
+    if deleted_id > _highest_deleted_id(session):
         session.execute(text(META_UPSERT_SQL), {"key": _HIGHEST_ID_KEY, "value": str(deleted_id)})
 
 
