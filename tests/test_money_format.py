@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from tokenworth.core.money import (
     format_signed_usd,
     format_usd,
     money_label,
+    typed_dollars,
     without_thousands_commas,
 )
 
@@ -94,6 +95,20 @@ def test_a_comma_that_does_not_group_thousands_is_refused(typed: str) -> None:
 def test_thousands_commas_are_removed() -> None:
     assert without_thousands_commas("1,234,567.5") == "1234567.5"
     assert without_thousands_commas("250") == "250"
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [("$1,200.50", "1200.50"), ("-$5", "-5"), ("- $ 5", "-5"), ("$-5", "-5"), ("+$5", "5"), ("1_000", "1000")],
+)
+def test_typed_dollars_keep_their_sign_wherever_it_was_typed(typed: str, amount: str) -> None:
+    assert typed_dollars(typed) == Decimal(amount)
+
+
+@pytest.mark.parametrize("typed", ["-$-5", "$", "five", "-"])
+def test_typed_dollars_without_one_number_are_refused(typed: str) -> None:
+    with pytest.raises(InvalidOperation):
+        typed_dollars(typed)
 
 
 def test_a_budget_keeps_its_cents() -> None:

@@ -243,6 +243,21 @@ def test_a_plan_fee_is_whole_cents_as_a_budget_is(cli: CliRunner) -> None:
     assert cli("plan", "set", "P", "--monthly-fee", "19.99", "--covers", "claude-code").code == 0
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("plan", "set", "P", "--monthly-fee", "-$200", "--covers", "claude-code"),
+        ("task", *UTC, "log", "Bad", "--value", "-$1,000", "--start", "2026-01-05T10:00", "--end", "2026-01-05T11:00"),
+        ("prices", "set", "gpt-x", "--provider", "openai", "--input", "-$1", "--output", "2"),
+    ],
+)
+def test_a_negative_dollar_amount_gets_the_commands_own_answer(cli: CliRunner, args: tuple[str, ...]) -> None:
+    result = cli(*args)  # argparse alone takes `-$200` for an option: "expected one argument"
+    assert result.code == 2
+    assert "must be zero or more, got '-$" in result.err
+    assert "expected one argument" not in result.err
+
+
 def test_assign_and_unassign_through_the_cli(cli: CliRunner, claude_dir: Path) -> None:
     (claude_dir / "projects" / "p").mkdir()
     shutil.copy(SAMPLES / "claude-code.jsonl", claude_dir / "projects" / "p" / "s.jsonl")

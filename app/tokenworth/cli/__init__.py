@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import io
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,28 @@ COMMANDS: tuple[CommandEntry, ...] = (
 """Every subcommand, registered from this one table."""
 
 _GLOBAL_OPTIONS_WITH_VALUE = ("--db",)
+_NEGATIVE_AMOUNT = re.compile(r"-[\s$€£]*[\d.,]")
+"""A word such as `-$200` or `-1,000`: argparse takes it for an option, unlike a bare `-5`."""
+
+
+def negative_amounts_attached(argv: Sequence[str]) -> list[str]:
+    """`--monthly-fee -$200` as `--monthly-fee=-$200`, so that argparse hands the amount to the
+    command, which says why it is refused, instead of "expected one argument"."""
+    joined: list[str] = []
+    words = list(argv)
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word == "--":
+            return joined + words[index:]
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if word.startswith("--") and "=" not in word and _NEGATIVE_AMOUNT.match(following):
+            joined.append(f"{word}={following}")
+            index += 2
+        else:
+            joined.append(word)
+            index += 1
+    return joined
 
 
 def chosen_command(argv: Sequence[str]) -> str | None:
@@ -118,7 +141,7 @@ def main(
         _writable_streams(os.environ)
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = negative_amounts_attached(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     usage_errors = io.StringIO()
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 MONEY_SCALE = 10**10
 _QUANTUM = Decimal(1) / MONEY_SCALE
@@ -118,3 +118,17 @@ def without_thousands_commas(text: str) -> str:
     if not _GROUPED_THOUSANDS.fullmatch(text):
         raise ValueError(f"a comma only groups thousands (1,250.50); write cents with a point, not {text!r}")
     return text.replace(",", "")
+
+
+def typed_dollars(text: str) -> Decimal:
+    """Dollars as a person types them: `120`, `$1,200.50`, `1_000`, `-$5` or `$-5` (the sign is
+    kept, for the caller to refuse with its own words). ValueError for a decimal comma,
+    InvalidOperation for no number at all."""
+    cleaned = text.strip().replace("_", "")
+    sign = ""
+    if cleaned.startswith(("+", "-")) and cleaned[1:].lstrip().startswith("$"):
+        sign, cleaned = cleaned[0], cleaned[1:].lstrip()
+    cleaned = cleaned.removeprefix("$").strip()
+    if sign and cleaned.startswith(("+", "-")):
+        raise InvalidOperation(text)
+    return Decimal(sign + without_thousands_commas(cleaned))

@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 import orjson
 
 from tokenworth.core.budget import DEFAULT_THRESHOLDS_PCT
-from tokenworth.core.money import CENT, without_thousands_commas
+from tokenworth.core.money import CENT, typed_dollars
 
 SETTINGS_VERSION = 1
 """Bumped only when a stored field changes meaning. A new field with a default keeps it: an older
@@ -95,11 +95,10 @@ def parse_budget(text: str, what: str = "budget") -> Decimal | None:
 
     The one check for a budget, wherever it is typed (`what` names the field or flag in messages).
     """
-    cleaned = text.strip().replace("_", "").removeprefix("$").strip()
-    if not cleaned:
+    if not text.strip():
         return None
     try:
-        value = Decimal(without_thousands_commas(cleaned))
+        value = typed_dollars(text)
     except ValueError as exc:
         raise SettingsError(f"{what}: {exc}") from None
     except InvalidOperation:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, overload
 import orjson
 
 from tokenworth.core.db import META_UPSERT_SQL, Database, RawTransaction
-from tokenworth.core.money import ZERO, from_units
+from tokenworth.core.money import ZERO, from_units, typed_dollars
 from tokenworth.core.pricing import (
     ModelRates,
     PriceBook,
@@ -40,7 +40,9 @@ def parse_price(text: str | None, what: str) -> Decimal | None:
     if text is None:
         return None
     try:
-        value = Decimal(text.strip().lstrip("$"))
+        value = typed_dollars(text)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
     except InvalidOperation:
         raise ValueError(f"{what} must be a number of dollars per million tokens, got {text!r}") from None
     if not value.is_finite() or value < 0:

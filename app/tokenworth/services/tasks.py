@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from tokenworth.core.analytics import Tfp, exceeds, tfp, units_to_money
 from tokenworth.core.db import META_UPSERT_SQL, Database
 from tokenworth.core.models import UsageRecord
-from tokenworth.core.money import decimal_str, quantize_money, to_units, without_thousands_commas
+from tokenworth.core.money import decimal_str, quantize_money, to_units, typed_dollars
 from tokenworth.core.task_models import NO_BRANCH, Task, TaskAttribution, TaskBranch, TaskSession
 from tokenworth.core.timeutil import from_epoch_ms, month_bounds, to_epoch_ms, utc_now
 from tokenworth.services.attribution import (
@@ -69,9 +69,8 @@ def parse_amount(text: str | Decimal | int | None, what: str = "value") -> Decim
     if isinstance(text, Decimal | int) and not isinstance(text, bool):
         amount = Decimal(text)
     else:
-        cleaned = str(text).strip().replace("_", "").removeprefix("$").strip()
         try:
-            amount = Decimal(without_thousands_commas(cleaned))
+            amount = typed_dollars(str(text))
         except ValueError as exc:
             raise TaskInputError(f"{what}: {exc}") from None
         except InvalidOperation:
