@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from conftest import at_once
 from task_ledger import at, event, known_events, record_ids, write_events
-from tokenworth.core.db import Database
+from tokenworth.core.db import Database, open_database
 from tokenworth.core.models import UsageRecord
 from tokenworth.core.task_models import Task, TaskAttribution
 from tokenworth.services.attribution import rebuild_attribution, sync_attribution
@@ -367,7 +367,6 @@ def test_tasks_started_at_once_from_several_places_leave_one_running(tmp_path: P
     """Two terminals (or the tray and a terminal) starting a task together: one starts, the
     others are told a task is running, never several running tasks claiming the same usage."""
     from tokenworth.core.config import sqlite_url
-    from tokenworth.core.db import open_database
 
     url = sqlite_url(tmp_path / "shared.db")
     database = open_database(url)
@@ -392,3 +391,43 @@ def test_a_deleted_tasks_id_is_never_given_to_a_new_task(db: Database) -> None:
     delete_task(db, first.id)
     fourth = start_task(db, "fourth", now=at(5, 14))
     assert fourth.id > third.id
+
+
+def test_a_task_logged_while_new_usage_is_attributed_keeps_that_usage(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tray's refresh attributes fresh records while a terminal logs the task they belong to:
+    the refresh must not write shares from the rules it read before the task existed."""
+    import threading
+
+    import tokenworth.services.attribution as attribution
+
+    write_events(db, [event("fresh", at(5, 10, 10))])
+    url = str(db.engine.url)
+    logged = threading.Event()
+    started: list[threading.Thread] = []
+    read_rules = attribution.load_rules
+
+    def log_from_a_terminal() -> None:
+        terminal = open_database(url)
+        try:
+            log_task(terminal, TaskDraft("Feature A", Decimal(30), at(5, 10), at(5, 11)))
+        finally:
+            terminal.dispose()
+            logged.set()
+
+    def rules_read_while_a_task_is_logged(conn: object) -> object:
+        rules = read_rules(conn)
+        if not started:  # the refresh has read the rules: now the terminal logs its task
+            started.append(threading.Thread(target=log_from_a_terminal))
+            started[0].start()
+            logged.wait(0.5)  # it waits for the refresh's lock, or (unlocked) is done at once
+        return rules
+
+    monkeypatch.setattr(attribution, "load_rules", rules_read_while_a_task_is_logged)
+    sync_attribution(db)
+    started[0].join(10)
+    monkeypatch.undo()
+    (task,) = list_tasks(db)
+    assert shares(db) == {("fresh", task.id): 1}
+    assert get_task(db, task.id).cost == Decimal("1.00")

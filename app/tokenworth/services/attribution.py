@@ -33,18 +33,22 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     true,
     type_coerce,
     update,
 )
+from sqlalchemy.orm import Session
 
 from tokenworth.core.attribution import AttributionRules, SpanRule
-from tokenworth.core.db import Database
+from tokenworth.core.db import META_UPSERT_SQL, Database
 from tokenworth.core.models import MetaEntry, UsageRecord
 from tokenworth.core.task_models import NO_BRANCH, Task, TaskAttribution, TaskBranch, TaskSession
-from tokenworth.core.timeutil import to_epoch_ms
+from tokenworth.core.timeutil import to_epoch_ms, utc_now
 
 WATERMARK_KEY = "attribution:imported_through"
+ATTRIBUTION_LOCK_KEY = "tasks_written_at"
+"""The `meta` row written first by every change of tasks or shares (`lock_attribution`)."""
 """Meta key: records imported (epoch ms) up to this moment have been attributed."""
 
 _CHUNK = 500
@@ -231,15 +235,37 @@ def sync_attribution(db: Database, *, imported_since: datetime | int | None = No
     With `imported_since` (a writer's own `imported_at` stamp), exactly the records written with
     that stamp or later are done, whatever other processes synced meanwhile: writers of usage
     records call this when they finish. Without it, the records imported after the stored
-    watermark are done; cheap when nothing is new. Safe to call at any time, from any process.
+    watermark are done; cheap when nothing is new. Safe to call at any time, from any process:
+    the work holds the lock task changes hold, so rules read here stay the rules until it commits.
     """
+    if imported_since is None and not _has_fresh_records(db):
+        return 0  # the common case on every read: no lock, no write
     with db.engine.begin() as conn:
+        lock_attribution(conn)
         return sync_attribution_in(conn, imported_since=imported_since)
+
+
+def lock_attribution(conn: Connection | Session) -> None:
+    """Take the database's write lock before reading the rules, held until the commit: a task
+    changed meanwhile (the tray and a terminal) waits, instead of its shares being overwritten
+    by ones computed from the rules before it. SQLite locks the file at this first write;
+    PostgreSQL, this row."""
+    conn.execute(text(META_UPSERT_SQL), {"key": ATTRIBUTION_LOCK_KEY, "value": utc_now().isoformat()})
+
+
+def _has_fresh_records(db: Database) -> bool:
+    with db.engine.connect() as conn:
+        newest = conn.execute(select(func.max(_imported))).scalar()
+        if newest is None:
+            return False
+        watermark = _read_watermark(conn)
+        return watermark is None or int(newest) > watermark
 
 
 def rebuild_attribution(db: Database) -> int:
     """Recompute every share from the rules (a repair; normal use never needs it)."""
     with db.engine.begin() as conn:
+        lock_attribution(conn)
         rules = load_rules(conn)
         conn.execute(delete(_shares))
         clause = rules_clause(conn, rules)

@@ -33,6 +33,7 @@ from tokenworth.services.attribution import (
     UsageCell,
     attributed_usage,
     claim_clause,
+    lock_attribution,
     reattribute_task,
     sync_attribution,
     task_claim_clause,
@@ -515,7 +516,6 @@ def clean_draft(conn: Connection, draft: TaskDraft, *, allow_running: bool = Fal
     )
 
 
-_WRITE_LOCK_KEY = "tasks_written_at"
 _HIGHEST_ID_KEY = "tasks_highest_id"
 
 
@@ -523,10 +523,9 @@ _HIGHEST_ID_KEY = "tasks_highest_id"
 def _writing(db: Database) -> Iterator[Session]:
     """A session holding the database's write lock from its first statement, before it reads what
     a change is checked against: two commands at once (two `task start`s in two terminals) run one
-    after the other, and the second sees the first's task. On SQLite the first write takes the
-    file's lock; on PostgreSQL, this row's."""
+    after the other, and the second sees the first's task."""
     with db.session() as session:
-        session.execute(text(META_UPSERT_SQL), {"key": _WRITE_LOCK_KEY, "value": utc_now().isoformat()})
+        lock_attribution(session)
         yield session
 
 
