@@ -4,7 +4,7 @@ charts updated in place, the TFP and value charts with synthetic tasks, light an
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -252,6 +252,16 @@ def test_tfp_per_week_chart(qtbot) -> None:
     assert chart.break_even.value() == 1.0
     assert chart.week_axis.tickStrings([0.0, 1.0], 1, 1) == ["Jan 5", "Jan 12"]
     assert not chart.placeholder_shown
+
+
+def test_day_ticks_over_more_than_a_year_say_which_year() -> None:
+    from tokenworth.ui.charts import DayAxis
+
+    axis = DayAxis("bottom")
+    days = [date(2025, 12, 1) + timedelta(days=offset) for offset in range(400)]
+    axis.set_days(days)
+    ticks = [float(offset) for offset in (0, 31, 90, 365, 396)]
+    assert axis.tickStrings(ticks, 1, 1) == ["Dec 1 '25", "Jan 1 '26", "Mar 1", "Dec 1", "Jan 1 '27"]
 
 
 def test_value_cost_scatter_uses_log_scales_categories_and_hover(qtbot) -> None:

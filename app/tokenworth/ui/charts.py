@@ -128,15 +128,25 @@ class DayAxis(pg.AxisItem):
         return [(float(step), [float(i) for i in range(first, last + 1) if i % step == 0])]
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        labels = []
-        for value in values:
-            index = round(value)
-            if 0 <= index < len(self.days):
-                day = self.days[index]
-                labels.append(f"{day:%b} {day.day}")
-            else:
-                labels.append("")
-        return labels
+        days = [self.days[round(value)] if 0 <= round(value) < len(self.days) else None for value in values]
+        return day_labels(days, with_years=bool(self.days) and self.days[0].year != self.days[-1].year)
+
+
+def day_labels(days: Sequence[date | None], *, with_years: bool) -> list[str]:
+    """ "Jan 5" per tick; on a range over more than one year, the first tick and each tick in a
+    new year also say which ('Jan 5 '27'), or a January of two years would read the same."""
+    labels = []
+    shown_year: int | None = None
+    for day in days:
+        if day is None:
+            labels.append("")
+            continue
+        label = f"{day:%b} {day.day}"
+        if with_years and day.year != shown_year:
+            label += f" '{day:%y}"
+            shown_year = day.year
+        labels.append(label)
+    return labels
 
 
 class LegendStrip(QLabel):
