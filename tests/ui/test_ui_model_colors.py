@@ -8,7 +8,7 @@ from uihelpers import add_spend
 
 from tokenworth.core.app_state import load_state, state_file
 from tokenworth.ui.dashboard import DashboardWindow
-from tokenworth.ui.theme import SERIES_COLORS, ColorAssigner, preferred_color
+from tokenworth.ui.theme import OTHER_COLOR, SERIES_COLORS, ColorAssigner, preferred_color
 
 
 def _names_with_the_same_preferred_color() -> tuple[str, str]:
@@ -30,6 +30,31 @@ def test_a_name_gets_the_colour_it_hashes_to_and_never_shares_one_while_any_is_f
     many = [colors.color(f"m{n}") for n in range(len(SERIES_COLORS) - 2)]
     assert len({colors.color(first), colors.color(second), *many}) == len(SERIES_COLORS)
     assert colors.color("other") not in SERIES_COLORS
+
+
+def _lab(color: str) -> tuple[float, float, float]:
+    """CIE L*a*b* (D65) of `#rrggbb`: distances in it follow what eyes tell apart."""
+
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(int(color[i : i + 2], 16) / 255) for i in (1, 3, 5))
+    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+
+    def f(t: float) -> float:
+        return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116
+
+    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+
+def test_every_two_model_colours_can_be_told_apart() -> None:
+    import math
+    from itertools import combinations
+
+    for first, second in combinations((*SERIES_COLORS, OTHER_COLOR), 2):
+        assert math.dist(_lab(first), _lab(second)) > 15, f"{first} and {second} look alike"
 
 
 def test_remembered_colours_win_and_new_ones_are_reported() -> None:

@@ -31,9 +31,10 @@ SERIES_COLORS = (
     "#b07aa1",
     "#ff9da7",
     "#9c755f",
-    "#86bcb6",
+    "#6a3d9a",
 )
-"""Tableau 10: distinct hues with enough contrast on white and on near-black."""
+"""Tableau 10 with a deep purple for its grey (grey is "other"): distinct hues with enough
+contrast on white and on near-black."""
 OTHER_COLOR = "#9a9a9a"
 
 _original_palette: QPalette | None = None
