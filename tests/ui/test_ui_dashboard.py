@@ -254,6 +254,26 @@ def test_tfp_per_week_chart(qtbot) -> None:
     assert not chart.placeholder_shown
 
 
+def test_one_outstanding_week_does_not_flatten_the_others(qtbot) -> None:
+    from tokenworth.ui.charts import TfpWeeklyChart
+
+    chart = TfpWeeklyChart()
+    qtbot.addWidget(chart)
+    tfps = [2, 3.5, 480, 1.2, 4]
+    chart.set_weeks(
+        [WeeklyTfp(date(2026, 9, 7) + timedelta(weeks=i), Decimal(t * 10), Decimal(10)) for i, t in enumerate(tfps)]
+    )
+    (_x_range, (bottom, top)) = chart.plot_item.getViewBox().viewRange()
+    assert bottom == 0
+    assert 4 < top < 10  # the other weeks fill the chart, TFP = 1 shows
+    _x, y = chart.line.getData()
+    assert list(y[[0, 1, 3, 4]]) == [2, 3.5, 1.2, 4]
+    assert y[2] <= top  # the outstanding week sits at the top edge, its figure beside it
+    assert [label.toPlainText() for label in chart.outlier_labels] == ["480×"]
+    chart.set_weeks(weeks())  # an ordinary month again: no label left behind
+    assert chart.outlier_labels == []
+
+
 def test_day_ticks_over_more_than_a_year_say_which_year() -> None:
     from tokenworth.ui.charts import DayAxis
 

@@ -569,23 +569,55 @@ class TfpWeeklyChart(ChartPanel):
             labelOpts={"position": 0.9, "anchors": [(1, 1), (1, 1)]},
         )
         self.plot_item.addItem(self.break_even, ignoreBounds=True)
+        self.outlier_labels: list[pg.TextItem] = []
         self.set_placeholder(NO_VALUE_YET)
         self.apply_palette()
 
     def on_palette_applied(self, background: QColor, foreground: QColor) -> None:
         if hasattr(self, "break_even"):
             _line_label(self.break_even, foreground)
+        for label in getattr(self, "outlier_labels", []):
+            label.setColor(foreground)
 
     def set_weeks(self, weeks: Sequence[WeeklyTfp]) -> None:
         rows = [w for w in weeks if w.tfp is not None]
         self.week_axis.set_days([w.week_start for w in rows], weekly=True)
         x = np.arange(len(rows), dtype=float)
         y = np.array([float(w.tfp) for w in rows if w.tfp is not None], dtype=float)
-        self.line.setData(x, y)
-        top = max(float(y.max()) if len(y) else 0.0, 1.0)
+        top, above = tfp_axis_top([float(value) for value in y])
+        # A week above the axis is drawn at its top edge, as a triangle with its figure beside it.
+        shown = np.minimum(y, top * 0.96) if above else y
+        symbols = ["t1" if index in above else "o" for index in range(len(y))]
+        self.line.setData(x, shown, symbol=symbols)
         self.plot_item.setXRange(-0.5, max(len(rows), 1) - 0.5, padding=0)
-        self.plot_item.setYRange(0, top * 1.15, padding=0)
+        self.plot_item.setYRange(0, top, padding=0)
+        for label in self.outlier_labels:
+            self.plot_item.removeItem(label)
+        self.outlier_labels = []
+        for index in above:
+            label = pg.TextItem(f"{y[index]:,.0f}×", anchor=(0, 0), color=self.foreground)
+            label.setPos(float(index) + 0.08, top)
+            self.plot_item.addItem(label, ignoreBounds=True)
+            self.outlier_labels.append(label)
         self.set_placeholder(None if len(rows) else NO_VALUE_YET)
+
+
+OUTLIER_FACTOR = 5.0
+"""A week's TFP above this many times the next highest is an outlier the axis does not fit."""
+
+
+def tfp_axis_top(values: Sequence[float]) -> tuple[float, list[int]]:
+    """The top of the TFP axis, and the weeks drawn above it. One outstanding week (TFP 400
+    beside weeks of 2-5) would flatten every other week onto the axis: the axis then fits the
+    others and that week is named at the top. TFP = 1 always shows."""
+    if not values:
+        return 1.15, []
+    ordered = sorted(values)
+    highest = ordered[-1]
+    if len(ordered) >= 3 and highest > OUTLIER_FACTOR * max(ordered[-2], 1.0):
+        top = max(ordered[-2], 1.0) * 1.5
+        return top, [index for index, value in enumerate(values) if value > top]
+    return max(highest, 1.0) * 1.15, []
 
 
 def describe_task(task: TaskPoint) -> str:
