@@ -200,7 +200,21 @@ def test_cumulative_chart_draws_budget_and_forecast(qtbot) -> None:
     assert list(fy) == [20.0, 31.0]
     assert chart.budget_line.value() == 25.0
     assert chart.legend.names() == ["Spent", "Forecast to month end", "Budget"]
+    assert chart.budget_line.label.toPlainText() == "Budget $25"  # the first time it is drawn too
+    assert chart.budget_line.label.orthoPos < 0.5  # at the left, above the early spend
     assert not chart.placeholder_shown
+
+
+def test_a_budget_crossed_early_is_labelled_where_the_spend_line_is_not(qtbot) -> None:
+    chart = CumulativeSpendChart()
+    qtbot.addWidget(chart)
+    days = [date(2026, 11, d) for d in range(1, 31)]
+    spent = [Decimal(30), Decimal(45), Decimal(52), Decimal(60)]  # past the $40 budget on day 2
+    chart.set_series(CumulativeSeries(days, spent, Decimal(40), []))
+    label = chart.budget_line.label
+    assert label.toPlainText() == "Budget $40"
+    assert label.orthoPos > 0.5  # at the right, under the line: the spend runs above it there
+    assert label.anchor.y() == 0  # hangs below the line
 
 
 def test_a_budget_far_above_the_spend_does_not_flatten_it(qtbot) -> None:

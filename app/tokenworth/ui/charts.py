@@ -359,13 +359,15 @@ class CumulativeSpendChart(ChartPanel):
         budget_off_scale = False
         if series.budget is not None and series.budget > 0:
             self.budget_line.setPos(float(series.budget))
-            self.budget_line.label.setFormat(f"Budget {format_budget(series.budget)}")
             # A budget many times the spend would flatten the spend onto the axis: the axis then
             # fits the spend, and the legend gives the budget.
             budget_off_scale = top > 0 and float(series.budget) > BUDGET_SCALE_LIMIT * top
             self.budget_line.setVisible(not budget_off_scale)
+            # After showing it: pyqtgraph leaves a hidden line's label text as it was ("Budget").
+            self.budget_line.label.setFormat(f"Budget {format_budget(series.budget)}")
             if not budget_off_scale:
                 top = max(top, float(series.budget))
+            self._place_budget_label(y, float(series.budget), len(days))
         else:
             self.budget_line.setVisible(False)
         entries = [("Spent", SPENT_COLOR, "line")]
@@ -379,6 +381,23 @@ class CumulativeSpendChart(ChartPanel):
         self.plot_item.setXRange(-0.5, max(len(days), 1) - 0.5, padding=0)
         self.plot_item.setYRange(0, top * 1.12 if top > 0 else 1, padding=0)
         self.set_placeholder(None if len(y) and top > 0 else self.empty_text)
+
+    def _place_budget_label(self, spent: np.ndarray, budget: float, day_count: int) -> None:
+        """Above the budget line on the left, where the spend is low; when the spend crossed the
+        budget early, the line runs through that corner, and the label goes under the line at the
+        right, where the spend is above it."""
+        label = self.budget_line.label
+        crossed = np.flatnonzero(spent >= budget)
+        if len(crossed) and crossed[0] <= EARLY_CROSSING_SHARE * max(day_count - 1, 1):
+            label.anchors = [(1, 0), (1, 0)]
+            label.setPosition(0.98)
+        else:
+            label.anchors = [(0, 1), (0, 1)]
+            label.setPosition(0.02)
+
+
+EARLY_CROSSING_SHARE = 0.3
+"""A spend line crossing the budget within this share of the period runs through a label at the left."""
 
 
 def top_models(by_model: Mapping[str, Sequence[Decimal]], limit: int) -> dict[str, list[Decimal]]:
