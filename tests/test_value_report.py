@@ -234,6 +234,13 @@ def test_unvalued_task_is_shown_as_such(db: Database) -> None:
     assert report["totals"]["tfp_complete"] is False
 
 
+def test_tasks_of_equal_cost_keep_their_order_past_number_nine(db: Database) -> None:
+    for number in range(1, 12):  # #10 and #11 sort before #2 as text
+        log_task(db, TaskDraft(f"Chore {number}", Decimal(1), at(5 + number, 10), at(5 + number, 11)))
+    rows = value_report(db, month=JAN, zone=UTC).as_json()["rows"]
+    assert [row["task"]["id"] for row in rows] == list(range(1, 12))
+
+
 def test_month_value_for_the_popup(db: Database, ledger: dict[str, int]) -> None:
     month = month_value(db, month=JAN, zone=UTC)
     assert (month.value, month.cost, month.attributed_cost, month.unattributed_cost) == (

@@ -412,6 +412,8 @@ def _group(
             }
         elif by == "category":
             row.extra = {"tasks": len(row.figures.task_ids)}
+    if by == "task":  # ties in task order: by the label, #100 would come before #2
+        return sorted(rows.values(), key=lambda row: (-row.figures.cost_units, row.key["task"]["id"]))
     return sorted(rows.values(), key=lambda row: (-row.figures.cost_units, row.label))
 
 
