@@ -394,3 +394,10 @@ def test_budget_and_zone_come_from_the_settings_unless_given(cli: CliRunner, hom
     assert result.code == 0, result.err
     data = json.loads(target.read_text(encoding="utf-8"))
     assert (data["time_zone"], data["budget"]["budget_usd"], data["budget"]["status"]) == ("UTC", "1000", "under")
+
+
+def test_markdown_cells_show_a_title_as_typed() -> None:
+    from tokenworth.services.export_markdown import escape_cell
+
+    # `&amp;` would read "&", `|` end the cell, `*x*` turn italic, `<b>` vanish as HTML.
+    assert escape_cell("R&D &amp; ops | *fast* <b>") == r"R\&D \&amp; ops \| \*fast\* \<b\>"

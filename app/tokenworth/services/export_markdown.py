@@ -23,7 +23,7 @@ def _escape(text: str, chars: str) -> str:
 
 def escape_text(text: str) -> str:
     """Body text: Markdown punctuation that would change meaning is escaped (code spans kept)."""
-    special = "*_[]<>#"
+    special = "*_[]<>#&"  # & too: `&amp;` would show as "&"
     parts = text.split("`")
     if len(parts) % 2 == 0:  # an unpaired backtick is literal text
         return _escape(text, special + "`")
