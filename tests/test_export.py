@@ -239,6 +239,29 @@ def test_csv_can_be_a_zip(exported: Exported, tmp_path: Path) -> None:
     assert Decimal(summary["cost_usd"]) == JANUARY_SPEND
 
 
+def test_csv_into_a_folder_of_the_users_never_overwrites_its_files(exported: Exported, tmp_path: Path) -> None:
+    mine = tmp_path / "reports"
+    mine.mkdir()
+    (mine / "summary.csv").write_text("my own summary\n")
+    (mine / "notes.txt").write_text("keep\n")
+    code, _out, err = exported.run("export", *BASE, "--format", "csv", "--out", str(mine))
+    assert code == 0, err
+    assert (mine / "summary.csv").read_text() == "my own summary\n"
+    assert sorted(p.name for p in (mine / "tokenworth-2026-01-csv").iterdir()) == sorted(TABLE_FILES)
+    # A trailing slash says "into this folder", as for the other formats.
+    code, _out, err = exported.run("export", *BASE, "--format", "csv", "--out", f"{tmp_path / 'new'}/")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["tokenworth-2026-01-csv"]
+
+
+def test_csv_exported_again_to_its_folder_replaces_it_in_place(exported: Exported, tmp_path: Path) -> None:
+    target = tmp_path / "january"
+    for _again in range(2):
+        code, _out, err = exported.run("export", *BASE, "--format", "csv", "--out", str(target))
+        assert code == 0, err
+    assert sorted(p.name for p in target.iterdir()) == sorted(TABLE_FILES)
+
+
 def test_html_is_one_self_contained_file(exported: Exported) -> None:
     page = exported.path("tokenworth-2026-01.html").read_text(encoding="utf-8")
     images = re.findall(r'<img src="([^"]+)"', page)

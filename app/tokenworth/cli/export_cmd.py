@@ -61,7 +61,7 @@ def _out_path(text: str | None, fmt: ExportFormat | Literal["all"], month: str) 
     if text is None:
         return None
     path = Path(text)
-    if text.endswith(("/", os.sep)) and fmt not in ("csv", "all"):
+    if text.endswith(("/", os.sep)) and fmt != "all":
         from tokenworth.services.export import default_name
 
         return path / default_name(month, fmt)

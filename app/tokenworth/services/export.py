@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from tokenworth.core.db import Database
-from tokenworth.services.export_csv import write_csv
+from tokenworth.services.export_csv import TABLE_FILES, write_csv
 from tokenworth.services.export_html import render_standalone_html
 from tokenworth.services.export_io import ExportError, write_bytes, write_text, write_with
 from tokenworth.services.export_markdown import render_markdown
@@ -113,16 +113,23 @@ def default_name(month: str, fmt: ExportFormat | Literal["all"]) -> str:
 
 def resolve_target(month: str, fmt: ExportFormat | Literal["all"], out: Path | None, cwd: Path) -> Path:
     """Where to write. Without `out`: the default name in `cwd`. For csv and all, `out` is the
-    folder the files go into (or, for csv, a `.zip` archive); for one file, `out` is that file,
-    or the folder to put the default name in when it is an existing folder."""
+    folder the files go into (or, for csv, a `.zip` archive); for one file, `out` is that file.
+    An existing folder gets the default name inside it, except for all, and for csv a folder
+    that is empty or holds an earlier CSV export (written again, never nested)."""
     if out is None:
         return cwd / default_name(month, fmt)
     out = out.expanduser()
     if not out.is_absolute():
         out = cwd / out
-    if fmt not in ("csv", ALL) and out.is_dir():
+    if fmt != ALL and out.is_dir() and not (fmt == "csv" and _holds_csv_tables_only(out)):
         return out / default_name(month, fmt)
     return out
+
+
+def _holds_csv_tables_only(folder: Path) -> bool:
+    """Empty, or only the files a CSV export writes: the tables may go (again) into it. Any other
+    file means a folder of the user's, whose own `summary.csv` must not be overwritten."""
+    return all(entry.name in TABLE_FILES for entry in folder.iterdir())
 
 
 FILE_SUFFIXES: Final[Mapping[str, tuple[str, ...]]] = {
