@@ -81,3 +81,40 @@ def test_a_realistic_month_fills_its_pages(tmp_path: Path) -> None:
         body = page[: int(page.shape[0] * 0.9)]  # above the footer
         inked_rows = np.nonzero((body.astype(np.int16).sum(axis=2) < 600).any(axis=1))[0]
         assert inked_rows.max() > body.shape[0] * 0.6, f"{path.name} is mostly empty"
+
+
+@pytest.mark.system
+def test_a_row_of_several_lines_is_never_cut_by_a_page_edge(tmp_path: Path) -> None:
+    """Long task titles wrap over several lines: each row stays on one page (Qt alone spreads
+    such a row over two), and the table goes on under its header there."""
+    pdftotext = require_tool("pdftotext", "reads a PDF page's text")
+    from tokenworth.services.summary_document import Heading, SummaryDocument, Table
+    from tokenworth.ui.export_pdf import write_pdf
+
+    rows = []
+    for number in range(1, 121):
+        words = f"start{number} " + "and more words " * 30 + f"end{number}" if number % 4 == 0 else f"task {number}"
+        rows.append([f"#{number}", words, "$1.00"])
+    document = SummaryDocument(
+        "Tasks",
+        "rows of one and of several lines",
+        [Heading("All tasks"), Table(["#", "Task", "Spend"], rows, [False, False, True])],
+    )
+    target = tmp_path / "tasks.pdf"
+    assert write_pdf(document, target, "a4") > 2
+    boxes = subprocess.run([pdftotext, "-bbox", str(target), "-"], capture_output=True, text=True, check=True).stdout
+    body = (16 / 25.4 * 72, 842 - (16 + 9) / 25.4 * 72)  # A4 points between the margins, above the footer
+    pages: list[set[str]] = []  # the words shown on each page: text clipped at a page edge is left out
+    for page in boxes.split("<page ")[1:]:
+        pages.append(
+            {
+                word
+                for top, bottom, word in re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]+)<', page)
+                if body[0] - 1 <= float(top) and float(bottom) <= body[1] + 1
+            }
+        )
+    for number in range(4, 121, 4):
+        [page] = [index for index, words in enumerate(pages) if f"start{number}" in words]
+        assert f"end{number}" in pages[page], f"task {number}'s title goes on to the next page"
+    for words in pages[1:]:
+        assert "Spend" in words  # the header row again on every page

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from tokenworth.services.summary_document import Chart, Facts, Heading, Paragraph, SummaryDocument, Table
 
@@ -68,9 +68,10 @@ def _text(text: str) -> str:
     )
 
 
-def _table_open(css_class: str | None = None) -> str:
+def _table_open(css_class: str | None = None, *, page_break: bool = False) -> str:
     cls = f' class="{css_class}"' if css_class else ""
-    return f'<table{cls} width="100%" border="0" cellspacing="0" cellpadding="4">'
+    style = ' style="page-break-before: always"' if page_break else ""
+    return f'<table{cls}{style} width="100%" border="0" cellspacing="0" cellpadding="4">'
 
 
 def _cell(tag: str, text: str, numeric: bool, extra_class: str | None = None) -> str:
@@ -80,14 +81,18 @@ def _cell(tag: str, text: str, numeric: bool, extra_class: str | None = None) ->
     return f"<{tag}{cls}{align}>{html.escape(text)}</{tag}>"
 
 
-def _table(table: Table) -> list[str]:
+def _table(table: Table, breaks: Collection[int] = ()) -> list[str]:
+    """The table; `breaks` are rows that start a new page (the PDF's), each under the header again."""
     if not table.rows:
         return [f"<p>{_text(table.empty_text)}</p>"]
-    lines = [_table_open(), "<thead><tr>"]
-    lines += [_cell("th", header, numeric) for header, numeric in zip(table.headers, table.numeric, strict=True)]
-    lines += ["</tr></thead>", "<tbody>"]
+    header = ["<thead><tr>"]
+    header += [_cell("th", text, numeric) for text, numeric in zip(table.headers, table.numeric, strict=True)]
+    header += ["</tr></thead>", "<tbody>"]
+    lines = [_table_open(page_break=0 in breaks), *header]
     first_total = len(table.rows) - table.total_rows
     for index, row in enumerate(table.rows):
+        if index in breaks and index > 0:
+            lines += ["</tbody>", "</table>", _table_open(page_break=True), *header]
         total = index >= first_total
         cells = "".join(_cell("td", cell, numeric) for cell, numeric in zip(row, table.numeric, strict=True))
         lines.append(f'<tr class="total">{cells}</tr>' if total else f"<tr>{cells}</tr>")
@@ -118,14 +123,17 @@ def render_html(
     *,
     for_qt: bool = False,
     image_width: int | None = None,
+    table_breaks: Mapping[int, Collection[int]] | None = None,
 ) -> str:
-    """The document as an HTML page; `image_source` gives each chart's `src`."""
+    """The document as an HTML page; `image_source` gives each chart's `src`. `table_breaks`
+    (block index -> row indices) starts those rows on a new page: the PDF's way to keep a
+    row of several lines whole, which Qt would cut at the page's foot."""
     css = QT_CSS if for_qt else BROWSER_CSS
     body: list[str] = [
         f"<h1>{_text(document.title)}</h1>",
         f'<p class="subtitle">{_text(document.subtitle)}</p>',
     ]
-    for block in document.blocks:
+    for index, block in enumerate(document.blocks):
         if isinstance(block, Heading):
             level = min(max(block.level, 2), 4)
             body.append(f"<h{level}>{_text(block.text)}</h{level}>")
@@ -134,7 +142,7 @@ def render_html(
         elif isinstance(block, Facts):
             body += _facts(block)
         elif isinstance(block, Table):
-            body += _table(block)
+            body += _table(block, (table_breaks or {}).get(index, ()))
         elif isinstance(block, Chart):
             body += _chart(block, image_source, for_qt, image_width)
     head: Sequence[str] = (

@@ -1,10 +1,11 @@
 """The monthly summary as a PDF, laid out by Qt's rich text engine (no browser needed).
 
-The HTML export's markup goes into a QTextDocument paginated to the page's body; Qt keeps table
-rows whole, moves a row that does not fit to the next page and repeats the table's header row
-there. Qt does not keep a heading with what follows it (nor, after a table, always a line off
-the page edge), so after layout a heading left alone at the foot of a page, or any line cut by a
-page edge, starts the next page instead. Each page gets a footer with the report's name and
+The HTML export's markup goes into a QTextDocument paginated to the page's body; Qt moves a
+one-line table row that does not fit to the next page and repeats the table's header row there,
+but spreads a row of several lines (a long task title) over two pages: such a row starts a new
+page instead, its table split before it under the header again. Qt does not keep a heading with
+what follows it (nor, after a table, always a line off the page edge), so after layout a heading
+left alone at the foot of a page, or any line cut by a page edge, starts the next page instead. Each page gets a footer with the report's name and
 "Page N of M".
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt, QUrl
 from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
     QColor,
     QFont,
     QImage,
@@ -26,12 +28,13 @@ from PySide6.QtGui import (
     QTextCursor,
     QTextDocument,
     QTextFormat,
+    QTextFrame,
     QTextTable,
 )
 
 from tokenworth.services.export import PageSize
 from tokenworth.services.export_html import render_html
-from tokenworth.services.summary_document import Chart, SummaryDocument
+from tokenworth.services.summary_document import Chart, Facts, SummaryDocument, Table
 from tokenworth.ui.export_charts import FONT_FAMILY, MUTED_COLOR, ensure_gui
 
 RESOLUTION_DPI = 300
@@ -67,20 +70,13 @@ def write_pdf(document: SummaryDocument, path: Path, page_size: PageSize) -> int
     margin = _mm(MARGIN_MM)
     body = QRectF(margin, margin, page.width() - 2 * margin, page.height() - 2 * margin - _mm(FOOTER_MM))
 
-    text = QTextDocument()
-    text.documentLayout().setPaintDevice(writer)
-    font = QFont(FONT_FAMILY)
-    font.setPointSizeF(9)
-    text.setDefaultFont(font)
-    text.setDocumentMargin(0)
-    for chart in document.charts:
-        png = chart.chart.png
-        if png is not None:
-            text.addResource(QTextDocument.ResourceType.ImageResource, QUrl(_resource(chart)), QImage.fromData(png))
-    image_width = int(body.width() * _SCREEN_DPI / RESOLUTION_DPI)
-    text.setHtml(render_html(document, _resource, for_qt=True, image_width=image_width))
-    text.setPageSize(QSizeF(body.width(), body.height()))
-    keep_lines_on_pages(text, body.height())
+    breaks: dict[int, set[int]] = {}
+    for _attempt in range(MAX_PAGE_BREAKS):
+        text = _laid_out(document, writer, body, breaks)
+        cut = _row_cut_by_page_edge(text, document, breaks, body.height())
+        if cut is None:
+            break
+        breaks.setdefault(cut[0], set()).add(cut[1])
     pages = text.pageCount()
 
     painter = QPainter(writer)
@@ -97,6 +93,85 @@ def write_pdf(document: SummaryDocument, path: Path, page_size: PageSize) -> int
     finally:
         painter.end()
     return pages
+
+
+def _laid_out(
+    document: SummaryDocument, writer: QPdfWriter, body: QRectF, breaks: dict[int, set[int]]
+) -> QTextDocument:
+    """The document paginated to the page's body, with the table rows in `breaks` starting pages."""
+    text = QTextDocument()
+    text.documentLayout().setPaintDevice(writer)
+    font = QFont(FONT_FAMILY)
+    font.setPointSizeF(9)
+    text.setDefaultFont(font)
+    text.setDocumentMargin(0)
+    for chart in document.charts:
+        png = chart.chart.png
+        if png is not None:
+            text.addResource(QTextDocument.ResourceType.ImageResource, QUrl(_resource(chart)), QImage.fromData(png))
+    image_width = int(body.width() * _SCREEN_DPI / RESOLUTION_DPI)
+    text.setHtml(render_html(document, _resource, for_qt=True, image_width=image_width, table_breaks=breaks))
+    text.setPageSize(QSizeF(body.width(), body.height()))
+    keep_lines_on_pages(text, body.height())
+    return text
+
+
+def _row_cut_by_page_edge(
+    text: QTextDocument, document: SummaryDocument, breaks: dict[int, set[int]], page_height: float
+) -> tuple[int, int] | None:
+    """The first table row of several lines that a page edge cuts, as (block index, row index):
+    Qt moves a one-line row to the next page whole but spreads a taller one over two."""
+    placed: list[tuple[int, int] | None] = []  # each <table> as written: (block, its first row), None for facts
+    for index, block in enumerate(document.blocks):
+        if isinstance(block, Facts):
+            placed.append(None)
+        elif isinstance(block, Table) and block.rows:
+            placed += [(index, start) for start in [0, *sorted(row for row in breaks.get(index, ()) if row > 0)]]
+    tables = [frame for frame in _top_level_frames(text) if isinstance(frame, QTextTable)]
+    if len(tables) != len(placed):
+        return None  # not the markup expected: leave the rows as Qt placed them
+    layout = text.documentLayout()
+    for table, where in zip(tables, placed, strict=True):
+        if where is None:
+            continue
+        block_index, first_row = where
+        for row in range(1, table.rows()):  # row 0 is the header
+            top, bottom = _row_span(table, row, layout)
+            top, bottom = top + EDGE_SLACK, bottom - EDGE_SLACK
+            cut = _page(top, page_height) != _page(bottom, page_height)
+            at_a_page_top = row == 1 and first_row > 0  # a break put it there: nothing to gain
+            keepable = bottom - top < page_height / 2  # a taller row could never be kept whole
+            if cut and keepable and not at_a_page_top:
+                return block_index, first_row + row - 1
+    return None
+
+
+def _top_level_frames(text: QTextDocument) -> list[QTextFrame]:
+    frames = []
+    position = text.rootFrame().begin()
+    while not position.atEnd():
+        if position.currentFrame() is not None:
+            frames.append(position.currentFrame())
+        position += 1
+    return frames
+
+
+def _row_span(table: QTextTable, row: int, layout: QAbstractTextDocumentLayout) -> tuple[float, float]:
+    """Top of the first line and bottom of the last line of any cell in the row."""
+    top, bottom = float("inf"), float("-inf")
+    for column in range(table.columns()):
+        cell = table.cellAt(row, column)
+        block, last = cell.firstCursorPosition().block(), cell.lastCursorPosition().block()
+        while block.isValid():
+            lines = block.layout()
+            origin = layout.blockBoundingRect(block).top()
+            for number in range(lines.lineCount() if lines is not None else 0):
+                line = lines.lineAt(number)
+                top, bottom = min(top, origin + line.y()), max(bottom, origin + line.y() + line.height())
+            if block == last:
+                break
+            block = block.next()
+    return top, bottom
 
 
 MAX_PAGE_BREAKS = 500
