@@ -4,6 +4,9 @@ says another format. An --out extension alone picks the format."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -93,3 +96,25 @@ def test_plan_basis_with_no_plan_says_the_costs_are_api_equivalent(cli: CliRunne
     result = cli("report", "value", "--month", "2026-01", "--basis", "plan", "--tz", "UTC", "--no-import")
     assert result.code == 0, result.err
     assert "No plan covers this month: every cost is API-equivalent" in result.out
+
+
+def test_a_pdf_export_prints_no_qt_font_notes(tmp_path: Path) -> None:
+    """A Devanagari title made Qt print "OpenType support missing ..." on the command's stderr,
+    which reads as a failed export. In a process of its own: Qt is set up once per process."""
+    env = {**os.environ, "TOKENWORTH_HOME": str(tmp_path / "home"), "TZ": "UTC", "QT_QPA_PLATFORM": "offscreen"}
+    env["CLAUDE_CONFIG_DIR"] = str(tmp_path / "no-logs")
+
+    def tokenworth(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tokenworth", *args], capture_output=True, text=True, env=env, timeout=120
+        )
+
+    logged = tokenworth(
+        "task", "log", "हिन्दी रिपोर्ट", "--value", "5", "--start", "2026-01-05T10:00", "--end", "2026-01-05T11:00"
+    )
+    assert logged.returncode == 0, logged.stderr
+    exported = tokenworth(
+        "export", "--month", "2026-01", "--format", "pdf", "--out", str(tmp_path / "jan.pdf"), "--no-import"
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stderr == ""

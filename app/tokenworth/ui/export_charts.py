@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QLoggingCategory, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QGuiApplication, QImage, QPainter, QPen
 from PySide6.QtWidgets import QApplication
 
@@ -47,6 +47,9 @@ def ensure_gui() -> None:
     QApplication, so widgets can still be made later in the same process, as in the tray)."""
     global _app
     if QGuiApplication.instance() is None:
+        # Font-database notes ("OpenType support missing for ... script 11") are Qt's own
+        # housekeeping: on a command's stderr they read as a failed export.
+        QLoggingCategory.setFilterRules("qt.text.font.db.info=false")
         _app = QApplication(["tokenworth-export", "-platform", "offscreen"])
 
 

@@ -5,8 +5,8 @@ one-line table row that does not fit to the next page and repeats the table's he
 but spreads a row of several lines (a long task title) over two pages: such a row starts a new
 page instead, its table split before it under the header again. Qt does not keep a heading with
 what follows it (nor, after a table, always a line off the page edge), so after layout a heading
-left alone at the foot of a page, or any line cut by a page edge, starts the next page instead. Each page gets a footer with the report's name and
-"Page N of M".
+left alone at the foot of a page, or any line cut by a page edge, starts the next page instead.
+Each page gets a footer with the report's name and "Page N of M".
 """
 
 from __future__ import annotations
