@@ -214,6 +214,8 @@ class ChartPanel(QFrame):
         if left is not None:
             axis_items["left"] = left
         self.plot = pg.PlotWidget(axisItems=axis_items)
+        self.plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to do with the keyboard: no Tab stop
+        self.plot.setAccessibleName(title)
         self.plot.setMinimumHeight(230)
         self.plot_item: pg.PlotItem = self.plot.getPlotItem()
         self.plot_item.setMenuEnabled(False)

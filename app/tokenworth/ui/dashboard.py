@@ -257,9 +257,18 @@ def unfiltered_note(query: OverviewQuery) -> str:
     return f"all {' and '.join(cut)}" if cut else ""
 
 
-def _table(model: QAbstractTableModel) -> QTableView:
+def _buddy_label(text: str, field: QWidget) -> QLabel:
+    """A label that names `field` to screen readers, and whose Alt key focuses it."""
+    label = QLabel(text)
+    label.setBuddy(field)
+    return label
+
+
+def _table(model: QAbstractTableModel, name: str) -> QTableView:
     view = QTableView()
     view.setModel(model)
+    view.setAccessibleName(name)
+    view.setTabKeyNavigation(False)  # Tab moves on to the next control, arrows move in the table
     view.verticalHeader().setVisible(False)
     view.setAlternatingRowColors(True)
     view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
@@ -338,8 +347,8 @@ class DashboardWindow(QMainWindow):
         bar.setObjectName("filters")
         bar.setMovable(False)
         self.addToolBar(bar)
-        bar.addWidget(QLabel(" Period "))
         self.period = QComboBox()
+        bar.addWidget(_buddy_label(" &Period ", self.period))
         self.period.addItem("This month", "this-month")
         self.period.addItem("Last month", "last-month")
         self.period.addItem("Custom range…", "custom")
@@ -354,19 +363,21 @@ class DashboardWindow(QMainWindow):
         month = this_month(self.today)
         self.since.setDate(QDate(month.start.year, month.start.month, 1))
         self.until.setDate(QDate(self.today.year, self.today.month, self.today.day))
+        self.since.setAccessibleName("From")
+        self.until.setAccessibleName("To")
         self.range_dash = QLabel(" to ")
         self._since_action = bar.addWidget(self.since)
         self._dash_action = bar.addWidget(self.range_dash)
         self._until_action = bar.addWidget(self.until)
         self._show_custom(False)
         bar.addSeparator()
-        bar.addWidget(QLabel(" Source "))
         self.source = QComboBox()
+        bar.addWidget(_buddy_label(" &Source ", self.source))
         self.source.addItem("All sources", ALL)
         self.source.currentIndexChanged.connect(self.on_filter_changed)
         bar.addWidget(self.source)
-        bar.addWidget(QLabel(" Project "))
         self.project = QComboBox()
+        bar.addWidget(_buddy_label(" Pro&ject ", self.project))
         self.project.addItem("All projects", ALL)
         self.project.setMaximumWidth(280)
         self.project.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -417,9 +428,9 @@ class DashboardWindow(QMainWindow):
         self.projects_model = UsageTableModel("Project", "Models")
         self.tasks_model = TasksTableModel()
         self.tables = QTabWidget()
-        self.models_table = _table(self.models_model)
-        self.projects_table = _table(self.projects_model)
-        self.tasks_table = _table(self.tasks_model)
+        self.models_table = _table(self.models_model, "Usage by model")
+        self.projects_table = _table(self.projects_model, "Usage by project")
+        self.tasks_table = _table(self.tasks_model, "Tasks")
         self.tables.addTab(self.models_table, "Models")
         self.tables.addTab(self.projects_table, "Projects")
         self.tables.addTab(self.tasks_table, "Tasks")
@@ -439,6 +450,7 @@ class DashboardWindow(QMainWindow):
         self.arrange("wide")
         outer.addLayout(self.grid, 1)
         self.scroll = QScrollArea()
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a Tab stop with nothing to do
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(content)

@@ -103,7 +103,7 @@ class KeysSection(QWidget):
         self.keyring_label.setWordWrap(True)
         layout.addWidget(self.keyring_label)
 
-        self.table = row_picker_table(COLUMNS)
+        self.table = row_picker_table(COLUMNS, "Provider keys")
         layout.addWidget(self.table, 1)
         row = QHBoxLayout()
         self.test_button = QPushButton("Test keys")
@@ -132,6 +132,7 @@ class KeysSection(QWidget):
         self.label_edit.setToolTip("A name for this account; several keys per provider are told apart by it")
         self.label_error = error_label()
         self.key_edit = QLineEdit()
+        self.key_edit.setAccessibleName("Key")
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_edit.setPlaceholderText("paste the key: it goes to your keyring only, never to disk or a log")
         self.store_button = QPushButton("Check and store")

@@ -105,7 +105,7 @@ class PlansSection(QWidget):
         )
         note.setWordWrap(True)
         layout.addWidget(note)
-        self.table = row_picker_table(COLUMNS)
+        self.table = row_picker_table(COLUMNS, "Plans")
         self.table.itemSelectionChanged.connect(self.on_table_selection_changed)
         layout.addWidget(self.table, 1)
 

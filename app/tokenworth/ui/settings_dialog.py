@@ -53,6 +53,16 @@ INVALID_STYLE = "border: 1px solid #d64541; background: rgba(214, 69, 65, 0.08);
 PROVIDERS = prices.OVERRIDE_PROVIDERS
 
 
+def name_fields_by_their_labels(root: QWidget) -> None:
+    """A form label names its field for screen readers by being its buddy, but the buddy of a
+    composite field (`ValidatedField`) is the wrapper: its edit gets the label's name."""
+    for label in root.findChildren(QLabel):
+        buddy = label.buddy()
+        proxy = buddy.focusProxy() if buddy is not None else None
+        if proxy is not None and not proxy.accessibleName():
+            proxy.setAccessibleName(label.text().replace("&", "").strip())
+
+
 class ValidatedField(QWidget):
     """A line edit with a parser: wrong text gets a red border and a message under it."""
 
@@ -72,6 +82,7 @@ class ValidatedField(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.edit)
         layout.addWidget(self.error)
+        self.setFocusProxy(self.edit)  # its label's Alt key and a click on the form reach the edit
         self.valid = True
         self.value: Any = None
         self.edit.textChanged.connect(self.on_edit_text_changed)
@@ -130,6 +141,12 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.buttons)
         self._load(self.settings)
         self.reload_overrides()
+        name_fields_by_their_labels(self)
+        self.auto_export_folder.edit.setAccessibleName("Into the folder")
+        self.overrides.setAccessibleName("Your prices")
+        self.overrides.setTabKeyNavigation(False)
+        self.folders.setAccessibleName("Log folders")
+        self.budget.setFocus()  # the first field, not the tab strip
 
     # tabs ---------------------------------------------------------------------------------------
 
@@ -165,6 +182,7 @@ class SettingsDialog(QDialog):
         self.figure = QComboBox()
         self.figure.addItem("Spent this month", "spend")
         self.figure.addItem("Forecast for month end", "forecast")
+        self.figure.setAccessibleName("Figure on the tray icon")
         self.icon_figure.toggled.connect(self.figure.setEnabled)
         figure_row = QHBoxLayout()
         figure_row.addWidget(self.icon_figure)

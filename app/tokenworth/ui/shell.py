@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from tokenworth.core.config import AppPaths
@@ -119,8 +119,10 @@ class TokenworthApp:
         hooks = self.controller.hooks
         actions: list[QAction] = []
 
-        def add(text: str, slot: Callable[[], None] | None, tip: str = "") -> None:
+        def add(text: str, slot: Callable[[], None] | None, keys: QKeySequence, tip: str = "") -> None:
             action = QAction(text)
+            action.setShortcut(keys)  # the toolbar's buttons take no keyboard focus: keys reach them
+            action.setToolTip(f"{text.rstrip('…')} ({keys.toString(QKeySequence.SequenceFormat.NativeText)})")
             if slot is None:
                 action.setEnabled(False)
                 action.setToolTip(tip or "Arrives in a later version.")
@@ -131,11 +133,11 @@ class TokenworthApp:
         def hook_slot(hook: Any) -> Callable[[], None] | None:
             return None if hook is None else (lambda: hook(self.controller))
 
-        add("Log task value…", hook_slot(hooks.log_task_value))
-        add("Export this month…", hook_slot(hooks.export_month))
-        add("Refresh now", self.controller.refresh_now)
-        add("Settings…", self.open_settings)
-        add("Quit", self.quit)
+        add("Log task value…", hook_slot(hooks.log_task_value), QKeySequence("Ctrl+L"))
+        add("Export this month…", hook_slot(hooks.export_month), QKeySequence("Ctrl+E"))
+        add("Refresh now", self.controller.refresh_now, QKeySequence("F5"))
+        add("Settings…", self.open_settings, QKeySequence("Ctrl+,"))
+        add("Quit", self.quit, QKeySequence("Ctrl+Q"))
         self._actions = actions  # QActions without a parent live as long as we keep them
         return actions
 

@@ -1,0 +1,106 @@
+"""The dashboard and Settings from the keyboard and to a screen reader: every input has a name,
+Tab never gets stuck in a table, and the dashboard's actions have keys."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QComboBox,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QWidget,
+)
+
+from task_ledger import known_events, write_events
+from tokenworth.core.config import AppPaths
+from tokenworth.core.db import Database
+from tokenworth.core.periods import month_period
+from tokenworth.core.settings import Settings
+from tokenworth.services.overview import OverviewQuery
+from tokenworth.ui.dashboard import DashboardWindow
+from tokenworth.ui.hooks import default_hooks
+from tokenworth.ui.scheduler import Scheduler
+from tokenworth.ui.settings_dialog import SettingsDialog
+from tokenworth.ui.shell import TokenworthApp
+from tokenworth.ui.workers import TaskRunner
+
+INPUTS = (QLineEdit, QComboBox, QAbstractSpinBox, QAbstractItemView, QPlainTextEdit)
+
+
+def unnamed_inputs(root: QWidget) -> list[str]:
+    """Inputs a screen reader would announce without a name: no accessible name of their own and
+    no label whose buddy they are (what Qt names a field by)."""
+    labelled = {label.buddy() for label in root.findChildren(QLabel) if label.buddy() is not None}
+    found = []
+    for widget in root.findChildren(QWidget):
+        if not isinstance(widget, INPUTS) or isinstance(widget, QHeaderView):
+            continue
+        if isinstance(widget.parent(), (QComboBox, QAbstractSpinBox)) or _in_combo_popup(widget):
+            continue  # the inner parts of a combo box or spin box: named with it
+        if widget.accessibleName() or widget in labelled:
+            continue
+        hint = widget.placeholderText() if isinstance(widget, QLineEdit) else ""
+        found.append(f"{type(widget).__name__} {widget.objectName()} {hint}".strip())
+    return found
+
+
+def _in_combo_popup(widget: QWidget) -> bool:
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QComboBox):
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
+def test_every_settings_field_has_a_name_and_focus_starts_in_the_first(qtbot, make_controller) -> None:
+    dialog = SettingsDialog(make_controller(Settings(), hooks=default_hooks()))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert unnamed_inputs(dialog) == []
+    assert dialog.budget.edit.accessibleName() == "Monthly budget (USD)"
+    assert dialog.focusWidget() is dialog.budget.edit
+
+
+def test_the_dashboard_names_its_inputs_and_tab_leaves_a_table(qtbot, make_controller, ledger: Database) -> None:
+    write_events(ledger, known_events())
+    controller = make_controller(Settings())
+    window = DashboardWindow(today=controller.today())
+    qtbot.addWidget(window)
+    controller.overview_changed.connect(window.show_overview)
+    controller.set_query(OverviewQuery(month_period(2026, 1)))
+    window.show()
+    qtbot.waitExposed(window)
+    assert unnamed_inputs(window) == []
+    assert window.models_model.rowCount() > 1
+    window.tables.setCurrentWidget(window.models_table)
+    window.models_table.setFocus()
+    assert window.focusWidget() is window.models_table
+    QTest.keyClick(window.models_table, Qt.Key.Key_Tab)
+    assert window.focusWidget() is not window.models_table  # not from cell to cell for good
+
+
+def test_the_dashboards_actions_have_keys(qtbot, paths: AppPaths, ledger: Database, clock) -> None:
+    app = TokenworthApp(
+        paths=paths,
+        db=ledger,
+        settings=Settings(),
+        hooks=default_hooks(),
+        runner=TaskRunner(),
+        scheduler=Scheduler(clock=clock),
+        tray_available=True,
+    )
+    try:
+        actions = app._dashboard_actions()
+        keys = {action.text(): action.shortcut().toString() for action in actions}
+        assert all(keys.values()), keys  # the toolbar's buttons take no focus: keys are the way in
+        assert len(set(keys.values())) == len(keys)
+        assert keys["Refresh now"] == "F5"
+    finally:
+        app.shutdown()
