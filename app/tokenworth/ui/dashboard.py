@@ -47,7 +47,7 @@ from tokenworth.ui.charts import (
     TfpWeeklyChart,
     ValueCostScatter,
 )
-from tokenworth.ui.theme import PACE_COLORS, ColorAssigner
+from tokenworth.ui.theme import PACE_COLORS, ColorAssigner, readable_on
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 ALL = "__all__"
@@ -246,7 +246,7 @@ class SummaryCard(QFrame):
 
     def set(self, value: str, detail: str = "", color: str | None = None) -> None:
         self.value.setText(value)
-        self.value.setStyleSheet(f"color: {color};" if color else "")
+        self.value.setStyleSheet(f"color: {readable_on(color)};" if color else "")
         self.detail.setText(detail)
         self.detail.setToolTip(detail)
 
@@ -590,7 +590,7 @@ class DashboardWindow(QMainWindow):
                 + ", ".join(unpriced)
                 + ". Set a price in Settings › Prices."
             )
-            self.notice_label.setStyleSheet(f"color: {PACE_COLORS[Pace.AHEAD]};")
+            self.notice_label.setStyleSheet(f"color: {readable_on(PACE_COLORS[Pace.AHEAD])};")
         self.notice_label.setVisible(bool(unpriced))
 
     def _fill_cards(self, overview: SpendOverview) -> None:

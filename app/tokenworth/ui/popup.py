@@ -53,7 +53,7 @@ from tokenworth.ui.task_entry import (
     save_entry,
     tfp_text,
 )
-from tokenworth.ui.theme import PACE_COLORS
+from tokenworth.ui.theme import PACE_COLORS, readable_on
 from tokenworth.ui.workers import Lane
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ PREVIEW_DELAY_MS = 250
 """Typing pauses this long before the preview is asked for."""
 INVALID_STYLE = "border: 1px solid #d64541; background: rgba(214, 69, 65, 0.08);"
 ERROR_COLOR = "#d64541"
+MUTED_TEXT = "#8a8f98"
 SPAN_DEFAULT = timedelta(hours=1)
 
 
@@ -96,7 +97,7 @@ def to_qt_wall_clock(moment: datetime) -> QDateTime:
 def error_label() -> QLabel:
     label = QLabel("")
     label.setWordWrap(True)
-    label.setStyleSheet(f"color: {ERROR_COLOR};")
+    label.setStyleSheet(f"color: {readable_on(ERROR_COLOR)};")
     label.setVisible(False)
     return label
 
@@ -241,7 +242,7 @@ class TaskValuePopup(QDialog):
         self.cancel_button.clicked.connect(self.reject)
         buttons = QHBoxLayout()
         hint = QLabel("Enter saves · Esc closes")
-        hint.setEnabled(False)
+        hint.setStyleSheet(f"color: {readable_on(MUTED_TEXT)};")  # muted, yet readable (greyed out was 1.6:1)
         buttons.addWidget(hint)
         buttons.addStretch(1)
         buttons.addWidget(self.later_button)
@@ -513,7 +514,9 @@ class TaskValuePopup(QDialog):
         cost = format_usd(preview.cost) + ("" if usage.cost_complete or preview.cost is None else "+")
         self.cost_label.setText(cost)
         self.tfp_label.setText(tfp_text(preview.tfp))
-        self.tfp_label.setStyleSheet(f"color: {PACE_COLORS[_pace_of(preview)]};" if preview.value is not None else "")
+        self.tfp_label.setStyleSheet(
+            f"color: {readable_on(PACE_COLORS[_pace_of(preview)])};" if preview.value is not None else ""
+        )
         records = round(usage.records)
         parts = [f"{round(usage.tokens):,} tokens in {records:,} request{'' if records == 1 else 's'}"]
         if not usage.has_usage:

@@ -143,3 +143,32 @@ class ColorAssigner:
         start = SERIES_COLORS.index(preferred_color(name))
         candidates = [SERIES_COLORS[(start + step) % len(SERIES_COLORS)] for step in range(len(SERIES_COLORS))]
         return min(candidates, key=lambda color: used[color])  # the first least-used, from the preferred one
+
+
+TEXT_CONTRAST = 4.5
+"""The least contrast for normal text (WCAG AA): the pace amber on a light window read at 2:1."""
+
+
+def contrast(first: QColor, second: QColor) -> float:
+    """WCAG contrast ratio of two colours, 1 (none) to 21 (black on white)."""
+
+    def luminance(color: QColor) -> float:
+        def linear(channel: float) -> float:
+            return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+        return 0.2126 * linear(color.redF()) + 0.7152 * linear(color.greenF()) + 0.0722 * linear(color.blueF())
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def readable_on(color: str, background: QColor | None = None) -> str:
+    """`color` for text: darkened on a light window (lightened on a dark one) until it reads at
+    `TEXT_CONTRAST`; the hue stays, so amber still says "ahead". Background: the app's window."""
+    background = background or QGuiApplication.palette().color(QPalette.ColorRole.Window)
+    text = QColor(color)
+    for _step in range(40):
+        if contrast(text, background) >= TEXT_CONTRAST:
+            break
+        text = text.lighter(110) if background.lightness() < 128 else text.darker(110)
+    return text.name()
