@@ -288,6 +288,21 @@ def test_one_outstanding_week_does_not_flatten_the_others(qtbot) -> None:
     assert chart.outlier_labels == []
 
 
+def test_day_ticks_make_room_for_a_large_font(qtbot) -> None:
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from tokenworth.ui.charts import DayAxis
+
+    axis = DayAxis("bottom")
+    axis.set_days([date(2026, 1, 1) + timedelta(days=offset) for offset in range(31)])
+    big = QFont()
+    big.setPointSize(20)
+    axis.setStyle(tickFont=big)
+    [(step, _ticks)] = axis.tickValues(0, 30, 600)  # a month on 600 px
+    label = QFontMetrics(big).horizontalAdvance("Jan 10")
+    assert step * 600 / 30 > label  # each label fits before the next begins
+
+
 def test_day_ticks_over_more_than_a_year_say_which_year() -> None:
     from tokenworth.ui.charts import DayAxis
 

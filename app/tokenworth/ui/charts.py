@@ -117,7 +117,9 @@ class DayAxis(pg.AxisItem):
         if not self.days:
             return super().tickValues(minVal, maxVal, size)
         span = max(maxVal - minVal, 1.0)
-        per_tick_px = 58.0
+        # Room for the widest label in the font in use: a large system font ran "Jan 10Jan 13" together.
+        widest = "Dec 31 '25" if self.days and self.days[0].year != self.days[-1].year else "Dec 31"
+        per_tick_px = max(58.0, QFontMetrics(self.style.get("tickFont") or QFont()).horizontalAdvance(widest) + 18.0)
         step = 1
         for candidate in (1, 2, 3, 5, 7, 14, 28, 56, 91, 182, 365):
             step = candidate
