@@ -141,3 +141,23 @@ def test_the_popups_hint_is_muted_yet_readable(qtbot, make_controller) -> None:
         popup.close()
     finally:
         apply_theme("system")
+
+
+def test_settings_keep_save_on_screen_with_a_large_font(qtbot, make_controller) -> None:
+    from PySide6.QtGui import QFont
+
+    original = QApplication.font()
+    big = QFont(original)
+    big.setPointSize(20)
+    QApplication.setFont(big)
+    try:
+        dialog = SettingsDialog(make_controller(Settings(), hooks=default_hooks()))
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        screen = dialog.screen().availableGeometry()
+        assert dialog.height() <= screen.height()  # the General tab scrolls instead
+        save = dialog.save_button
+        assert save.mapTo(dialog, save.rect().bottomRight()).y() <= dialog.height()
+    finally:
+        QApplication.setFont(original)

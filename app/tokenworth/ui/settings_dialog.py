@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -52,6 +55,15 @@ from tokenworth.ui.workers import Lane
 
 INVALID_STYLE = "border: 1px solid #d64541; background: rgba(214, 69, 65, 0.08);"
 PROVIDERS = prices.OVERRIDE_PROVIDERS
+
+
+def _scrolling(page: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return area
 
 
 def name_fields_by_their_labels(root: QWidget) -> None:
@@ -128,7 +140,7 @@ class SettingsDialog(QDialog):
         self.save_message: QMessageBox | None = None
         """Shown when the settings file cannot be written (kept for tests)."""
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._general_tab(), "General")
+        self.tabs.addTab(_scrolling(self._general_tab()), "General")
         self.tabs.addTab(self._folders_tab(), "Log folders")
         self.tabs.addTab(self._prices_tab(), "Prices")
         self.tabs.addTab(self._keys_tab(), "Keys")
@@ -148,6 +160,23 @@ class SettingsDialog(QDialog):
         self.overrides.setTabKeyNavigation(False)
         self.folders.setAccessibleName("Log folders")
         self.budget.setFocus()  # the first field, not the tab strip
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        """As tall as the General tab needs, but never past the screen's free area: with a large
+        system font the tab scrolls and Save stays on screen (it was 930 px tall at 20 pt)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        general = self.tabs.widget(0)
+        assert isinstance(general, QScrollArea)
+        content = general.widget().sizeHint()
+        buttons_and_margins = self.sizeHint().height() - self.tabs.sizeHint().height()
+        wanted_width = max(self.sizeHint().width(), content.width() + 40)
+        wanted_height = content.height() + self.tabs.tabBar().sizeHint().height() + buttons_and_margins + 12
+        if screen is not None:
+            area = screen.availableGeometry()
+            wanted_width = min(wanted_width, area.width())
+            wanted_height = min(wanted_height, area.height() - 40)  # the title bar
+        self.resize(wanted_width, wanted_height)
 
     # tabs ---------------------------------------------------------------------------------------
 
