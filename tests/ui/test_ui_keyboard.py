@@ -27,6 +27,7 @@ from tokenworth.services.overview import OverviewQuery
 from tokenworth.ui.dashboard import DashboardWindow
 from tokenworth.ui.hooks import default_hooks
 from tokenworth.ui.popup import ERROR_COLOR, MUTED_TEXT
+from tokenworth.ui.price_panel import PricePanel
 from tokenworth.ui.scheduler import Scheduler
 from tokenworth.ui.settings_dialog import SettingsDialog
 from tokenworth.ui.shell import TokenworthApp
@@ -161,3 +162,18 @@ def test_settings_keep_save_on_screen_with_a_large_font(qtbot, make_controller) 
         assert save.mapTo(dialog, save.rect().bottomRight()).y() <= dialog.height()
     finally:
         QApplication.setFont(original)
+
+
+def test_the_popup_and_the_price_panel_name_their_inputs(qtbot, make_controller) -> None:
+    controller = make_controller(Settings(), hooks=default_hooks())
+    controller.hooks.log_task_value(controller)
+    popup = task_actions(controller).popup
+    assert popup is not None
+    assert unnamed_inputs(popup) == []
+    popup.close()
+    panel = PricePanel(controller)
+    qtbot.addWidget(panel)
+    assert unnamed_inputs(panel) == []
+    panel.text.setFocus()
+    QTest.keyClick(panel.text, Qt.Key.Key_Tab)
+    assert panel.text.toPlainText() == ""  # Tab moved on instead of typing a tab

@@ -40,6 +40,7 @@ from tokenworth.services.value_report import PlanUse, value_report
 from tokenworth.ui.controller import AppController
 from tokenworth.ui.popup import ERROR_COLOR, INVALID_STYLE, error_label
 from tokenworth.ui.tables import row_picker_table
+from tokenworth.ui.theme import readable_on
 from tokenworth.ui.workers import Lane, if_alive
 
 COLUMNS = ("Plan", "Monthly fee", "Covers", "From", "Until", "API-equivalent this month", "Leverage")
@@ -173,7 +174,7 @@ class PlansSection(QWidget):
 
     def show_status(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet(f"color: {ERROR_COLOR};" if error else "")
+        self.status.setStyleSheet(f"color: {readable_on(ERROR_COLOR)};" if error else "")
 
     # reading ------------------------------------------------------------------------------------
 

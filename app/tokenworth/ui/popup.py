@@ -205,6 +205,9 @@ class TaskValuePopup(QDialog):
         form.addRow("", self.value_error)
         form.addRow("C&overs", self.cover_combo)
         self.span_label = QLabel("From")
+        self.span_label.setBuddy(self.start_edit)
+        self.start_edit.setAccessibleName("From")
+        self.end_edit.setAccessibleName("To")
         form.addRow(self.span_label, self.span_row)
         form.addRow("", self.span_error)
 

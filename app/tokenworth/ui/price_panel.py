@@ -29,6 +29,7 @@ from tokenworth.core.tokens import ESTIMATE_ENCODING
 from tokenworth.services.prompt_pricing import OutputAssumption, PromptCost, parse_output_tokens, price_prompt
 from tokenworth.ui.controller import AppController
 from tokenworth.ui.popup import ERROR_COLOR, INVALID_STYLE
+from tokenworth.ui.theme import readable_on
 from tokenworth.ui.workers import Lane
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ class PricePanel(QWidget):
         self._busy = False
         self._again = False
         self.text = QPlainTextEdit()
+        self.text.setAccessibleName("Prompt to price")
+        self.text.setTabChangesFocus(True)  # Tab moves on; a prompt's own tabs come with a paste
         self.text.setPlaceholderText("Paste a prompt here to see what it would cost on each model…")
         self.text.textChanged.connect(self.on_input_changed)
         self.output_edit = QLineEdit()
@@ -102,9 +105,11 @@ class PricePanel(QWidget):
         self.output_edit.setMaximumWidth(160)
         self.output_edit.textChanged.connect(self.on_input_changed)
         self.output_error = QLabel("")
-        self.output_error.setStyleSheet(f"color: {ERROR_COLOR};")
+        self.output_error.setStyleSheet(f"color: {readable_on(ERROR_COLOR)};")
         self.status = QLabel("")
         self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setAccessibleName("The prompt's cost on each model")
+        self.table.setTabKeyNavigation(False)
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
@@ -120,7 +125,9 @@ class PricePanel(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.text, 1)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Answer tokens"))
+        answer_label = QLabel("Answer tokens")
+        answer_label.setBuddy(self.output_edit)
+        row.addWidget(answer_label)
         row.addWidget(self.output_edit)
         row.addWidget(self.output_error, 1)
         left_layout.addLayout(row)

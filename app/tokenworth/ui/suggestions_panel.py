@@ -45,6 +45,7 @@ from tokenworth.services.routing_text import (
 )
 from tokenworth.ui.controller import AppController
 from tokenworth.ui.popup import ERROR_COLOR
+from tokenworth.ui.theme import readable_on
 from tokenworth.ui.workers import Lane, if_alive
 
 if TYPE_CHECKING:
@@ -331,7 +332,7 @@ class SuggestionsPanel(QWidget):
 
     def _set_status(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet(f"color: {ERROR_COLOR};" if error else "")
+        self.status.setStyleSheet(f"color: {readable_on(ERROR_COLOR)};" if error else "")
         self._load_failed = False
 
     # one-click experiments ----------------------------------------------------------------------
