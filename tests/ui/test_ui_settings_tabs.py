@@ -27,9 +27,11 @@ from tokenworth.sources.provider_http import RetryPolicy
 from tokenworth.ui.hooks import default_hooks
 from tokenworth.ui.keys_section import KeysSection
 from tokenworth.ui.plans_section import PlansSection
+from tokenworth.ui.popup import ERROR_COLOR
 from tokenworth.ui.price_panel import PricePanel
 from tokenworth.ui.provider_poll import poll_providers
 from tokenworth.ui.settings_dialog import SettingsDialog
+from tokenworth.ui.theme import readable_on
 
 WRONG_KEY = "sk-admin-WRONG0KEY0typed0by0mistake000000"
 
@@ -140,7 +142,7 @@ def test_keys_tab_without_a_keyring_says_so_and_how_to_fix_it(qtbot, settings_di
     text = section.keyring_label.text()
     assert text.startswith("No usable keyring")
     assert "gnome-keyring" in text.lower() or "GNOME Keyring" in text
-    assert "d64541" in section.keyring_label.styleSheet()
+    assert readable_on(ERROR_COLOR) in section.keyring_label.styleSheet()  # the error red, as text
     assert not section.key_edit.isEnabled()
     assert not section.store_button.isEnabled()
     assert fake.requests == []

@@ -17,7 +17,9 @@ from tokenworth.core.money import format_usd
 from tokenworth.core.periods import month_period
 from tokenworth.services.overview import OverviewQuery
 from tokenworth.services.routing import list_experiments, routing_report
+from tokenworth.ui.popup import ERROR_COLOR
 from tokenworth.ui.suggestions_panel import SuggestionsPanel
+from tokenworth.ui.theme import readable_on
 from tokenworth.ui.workers import TaskRunner
 
 JAN = (2026, 1)
@@ -132,7 +134,7 @@ def test_a_refused_experiment_is_shown_not_raised(qtbot, panel: SuggestionsPanel
     panel.accept(docs_to_nano.id)  # the same switch again (e.g. a stale list): refused by the service
     qtbot.waitUntil(lambda: "Could not start" in panel.status.text(), timeout=10_000)
     assert "already tries nano for docs tasks" in panel.status.text()
-    assert "d64541" in panel.status.styleSheet()
+    assert readable_on(ERROR_COLOR) in panel.status.styleSheet()  # the error red, as text
     assert len(list_experiments(ledger)) == 1
     panel.accept("0badc0de")
     qtbot.waitUntil(lambda: "no suggestion 0badc0de" in panel.status.text(), timeout=10_000)
