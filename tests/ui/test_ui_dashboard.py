@@ -303,6 +303,19 @@ def test_day_ticks_make_room_for_a_large_font(qtbot) -> None:
     assert step * 600 / 30 > label  # each label fits before the next begins
 
 
+def test_dollar_ticks_make_room_for_a_large_font(qtbot) -> None:
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from tokenworth.ui.charts import MoneyAxis
+
+    axis = MoneyAxis("bottom")
+    big = QFont()
+    big.setPointSize(20)
+    axis.setStyle(tickFont=big)
+    [(step, _offset)] = axis.tickSpacing(0, 0.08, 600)  # $0.005 steps ran "$0.005$0.01$0.015" together
+    assert step / 0.08 * 600 > QFontMetrics(big).horizontalAdvance("$0.015")
+
+
 def test_day_ticks_over_more_than_a_year_say_which_year() -> None:
     from tokenworth.ui.charts import DayAxis
 

@@ -83,6 +83,25 @@ def test_narrow_windows_reflow_instead_of_cutting_off_the_right(
         assert widget.geometry().right() < visible, f"{type(widget).__name__} is cut off at {width} px"
 
 
+def test_a_large_font_reflows_as_a_narrower_window_would(qtbot, make_controller, ledger, tmp_path: Path) -> None:
+    from PySide6.QtGui import QFont
+
+    add_spend(ledger, *((datetime(2026, 1, 10, 9, tzinfo=UTC), name, cost) for name, cost in MODELS))
+    controller = make_controller(Settings(monthly_budget=Decimal(380)))
+    window = DashboardWindow(today=controller.today(), colors=controller.model_colors)
+    qtbot.addWidget(window)
+    big = QFont(window.font())
+    big.setPointSize(18)
+    window.setFont(big)
+    controller.overview_changed.connect(window.show_overview)
+    controller.refresh()
+    window.render_png(tmp_path / "dash.png", 1400)
+    assert window.arrangement != "wide"  # 1400 px of 18-point text is 700 px of the usual
+    visible = window.scroll.viewport().width()
+    for widget in (*window.cards, *window.charts):
+        assert widget.geometry().right() < visible, f"{type(widget).__name__} is cut off"
+
+
 def test_a_custom_range_and_its_long_tfp_note_do_not_widen_the_page(
     qtbot, make_controller, ledger, tmp_path: Path
 ) -> None:

@@ -84,7 +84,8 @@ class MoneyAxis(pg.AxisItem):
         span = abs(maxVal - minVal)
         if self.logMode or self.orientation not in ("bottom", "top") or span == 0 or size <= 0:
             return super().tickSpacing(minVal, maxVal, size)
-        return [(nice_step(span * MIN_MONEY_TICK_PX / size), 0.0)]
+        widest = QFontMetrics(self.style.get("tickFont") or QFont()).horizontalAdvance("$0.025") + 16.0
+        return [(nice_step(span * max(MIN_MONEY_TICK_PX, widest) / size), 0.0)]
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         if self.logMode:
@@ -276,7 +277,10 @@ class ChartPanel(QFrame):
             axis = self.plot_item.getAxis(name)
             axis.setPen(pg.mkPen(muted))
             axis.setTextPen(pg.mkPen(foreground))
-            label_style = {"color": foreground.name(), "font-size": "9pt"}
+            # Larger with a large system font, as the ticks are, but at most 11 points: a vertical
+            # title longer than its chart is cut ("Cumulative spend (U").
+            size = min(11.0, max(9.0, self.font().pointSizeF()))
+            label_style = {"color": foreground.name(), "font-size": f"{size:g}pt"}
             axis.labelStyle = label_style
             axis._updateLabel()
         self.placeholder.setStyleSheet(

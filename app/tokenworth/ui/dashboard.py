@@ -293,7 +293,10 @@ ARRANGEMENTS: dict[str, tuple[int, int, tuple[Place, ...]]] = {
     "narrow": (2, 1, ((0, 0, 1, 1), (1, 0, 1, 1), (2, 0, 1, 1), (3, 0, 1, 1), (4, 0, 1, 1))),
 }
 ARRANGEMENT_MIN_WIDTH_PX = (("wide", 1240), ("medium", 760), ("narrow", 0))
-"""The window width from which each arrangement is used, widest first."""
+"""The window width from which each arrangement is used, widest first, with the usual 9-point
+font; a larger font needs as much more room (`font_scale`)."""
+REFERENCE_TEXT = ("Spend per day, by model", 151)
+"""A chart title and its width in pixels in the usual 9-point font."""
 
 
 DEFAULT_SIZE = (1280, 900)
@@ -484,9 +487,15 @@ class DashboardWindow(QMainWindow):
             self.grid.setColumnStretch(column, 1)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        width = event.size().width()
+        width = event.size().width() / self.font_scale()
         self.arrange(next(name for name, least in ARRANGEMENT_MIN_WIDTH_PX if width >= least))
         super().resizeEvent(event)
+
+    def font_scale(self) -> float:
+        """How much wider than usual text is here (a large system font: 2 at 18 points): the
+        side-by-side arrangement needs that much more room, or the cards and charts are cut."""
+        text, usual_px = REFERENCE_TEXT
+        return max(1.0, self.fontMetrics().horizontalAdvance(text) / usual_px)
 
     def _show_custom(self, visible: bool) -> None:
         for action in (self._since_action, self._dash_action, self._until_action):
