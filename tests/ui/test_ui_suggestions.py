@@ -153,3 +153,11 @@ def test_a_hidden_panel_waits_until_it_is_shown(qtbot, make_controller, ledger: 
         widget.show()
     assert widget.report is not None
     assert len(widget.suggestion_rows()) == 5
+
+
+def test_the_panel_fits_a_window_of_800_px(panel: SuggestionsPanel) -> None:
+    """Four side-by-side lists with long titles needed 976 px: an 800-px dashboard scrolled sideways."""
+    from tokenworth.ui.dashboard import ARRANGEMENT_MIN_WIDTH_PX
+
+    medium = dict(ARRANGEMENT_MIN_WIDTH_PX)["medium"]
+    assert panel.minimumSizeHint().width() < medium

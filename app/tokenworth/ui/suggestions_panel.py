@@ -138,8 +138,11 @@ def notes_text(report: RoutingReport) -> str:
     return "\n".join(lines)
 
 
-def _list_box(title: str) -> tuple[QGroupBox, QListWidget]:
+def _list_box(title: str, explained: str = "") -> tuple[QGroupBox, QListWidget]:
+    """A titled list; the title stays short (four sit side by side in an 800-px window) and the
+    tooltip says the rest."""
     box = QGroupBox(title)
+    box.setToolTip(explained)
     items = QListWidget()
     items.setWordWrap(True)
     items.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -199,9 +202,9 @@ class SuggestionsPanel(QWidget):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         experiments_box, self.experiments = _list_box("Experiments")
-        tfp_box, self.tfp_flags = _list_box("TFP below 1 (the work was worth less than its tokens)")
-        caching_box, self.caching = _list_box("Caching opportunities")
-        projects_box, self.projects = _list_box("Categories across projects (by project and model)")
+        tfp_box, self.tfp_flags = _list_box("TFP below 1", "TFP below 1: the work was worth less than its tokens")
+        caching_box, self.caching = _list_box("Caching", "Caching opportunities")
+        projects_box, self.projects = _list_box("Across projects", "Categories across projects, by project and model")
         lists = QWidget()
         lists_layout = QHBoxLayout(lists)
         lists_layout.setContentsMargins(0, 0, 0, 0)
