@@ -118,3 +118,23 @@ def test_a_row_of_several_lines_is_never_cut_by_a_page_edge(tmp_path: Path) -> N
         assert f"end{number}" in pages[page], f"task {number}'s title goes on to the next page"
     for words in pages[1:]:
         assert "Spend" in words  # the header row again on every page
+
+
+@pytest.mark.system
+def test_a_heading_moved_to_the_next_page_is_in_the_pdfs_text_once(tmp_path: Path) -> None:
+    """A heading pushed to the next page kept its top margin on the page before, where it was drawn
+    clipped: invisible, but in the text layer, so a search or a copy found it twice."""
+    pdftotext = require_tool("pdftotext", "reads a PDF's text")
+    from tokenworth.services.summary_document import Heading, SummaryDocument, Table
+    from tokenworth.ui.export_pdf import write_pdf
+
+    counts = []
+    after = Table(["Model", "Cost"], [["alpha", "$1.00"]] * 3, [False, True])
+    for rows in range(30, 38):  # some of these leave the heading at the first page's foot
+        table = Table(["#", "Task"], [[f"#{n}", f"task {n}"] for n in range(rows)], [False, False])
+        document = SummaryDocument("T", "s", [table, Heading("Needle heading"), after])
+        target = tmp_path / f"rows{rows}.pdf"
+        write_pdf(document, target, "a4")
+        text = subprocess.run([pdftotext, str(target), "-"], capture_output=True, text=True, check=True).stdout
+        counts.append(text.count("Needle heading"))
+    assert counts == [1] * len(counts)

@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QPageLayout,
     QPageSize,
     QPainter,
+    QPalette,
     QPdfWriter,
     QPen,
     QTextBlock,
@@ -87,12 +88,31 @@ def write_pdf(document: SummaryDocument, path: Path, page_size: PageSize) -> int
                 writer.newPage()
             painter.save()
             painter.translate(body.left(), body.top() - index * body.height())
-            text.drawContents(painter, QRectF(0, index * body.height(), body.width(), body.height()))
+            _draw_page(text, painter, QRectF(0, index * body.height(), body.width(), body.height()))
             painter.restore()
             _footer(painter, body, document.title, index + 1, pages)
     finally:
         painter.end()
     return pages
+
+
+LEAD_IN_PX = 30.0
+"""Less than a line of 9-point text at 300 dpi (37 px): a block whose box begins this close to
+a page's foot has no line on that page (its first line was moved to the next)."""
+
+
+def _draw_page(text: QTextDocument, painter: QPainter, page: QRectF) -> None:
+    """Draw one page of the document, clipped to it. As `QTextDocument.drawContents`, except that
+    a block whose box only begins in the page's last few pixels (a heading moved to the next
+    page keeps its top margin here) is not drawn: clipped, it was invisible, yet its text stayed
+    in the PDF, so a search found the heading twice."""
+    painter.save()
+    painter.setClipRect(page)
+    context = QAbstractTextDocumentLayout.PaintContext()
+    context.clip = page.adjusted(0, 0, 0, -LEAD_IN_PX)
+    context.palette.setColor(QPalette.ColorRole.Text, Qt.GlobalColor.black)
+    text.documentLayout().draw(painter, context)
+    painter.restore()
 
 
 def _laid_out(
