@@ -471,3 +471,39 @@ def test_a_single_day_of_spend_is_drawn_as_a_point(qtbot) -> None:
     assert not chart.placeholder_shown
     chart.set_series(CumulativeSeries([date(2026, 11, 10), date(2026, 11, 11)], [Decimal(1), Decimal(2)], None, []))
     assert chart.spent.opts["symbol"] is None
+
+
+def test_each_chart_says_in_words_what_it_shows(qtbot) -> None:
+    """A screen reader gets a plot as pixels: each chart carries a description of its figures."""
+    from tokenworth.ui.charts import DailySpendChart, ModelCostChart, TfpWeeklyChart
+
+    days = [date(2026, 1, d) for d in range(1, 32)]
+    cumulative = CumulativeSpendChart()
+    cumulative.set_series(
+        CumulativeSeries(
+            days, [Decimal(i) for i in range(1, 11)], Decimal(25), [(days[9], Decimal(10)), (days[-1], Decimal(31))]
+        )
+    )
+    daily = DailySpendChart(ColorAssigner())
+    daily.set_series(
+        StackedDaily(
+            days[:3], {"opus": [Decimal(1), Decimal(4), Decimal(0)], "haiku": [Decimal(0), Decimal(1), Decimal(1)]}
+        )
+    )
+    costs = ModelCostChart(ColorAssigner())
+    costs.set_costs([("opus", Decimal("12.50")), ("haiku", Decimal("0.40"))])
+    tfp = TfpWeeklyChart()
+    tfp.set_weeks(weeks())
+    scatter = ValueCostScatter(ColorAssigner())
+    scatter.set_tasks(tasks())
+    for chart in (cumulative, daily, costs, tfp, scatter):
+        qtbot.addWidget(chart)
+    described = {type(c).__name__: c.plot.accessibleDescription() for c in (cumulative, daily, costs, tfp, scatter)}
+    assert (
+        described["CumulativeSpendChart"]
+        == "Spent $10.00 by Jan 10, 2026; forecast $31.00 by Jan 31, 2026; budget $25."
+    )
+    assert described["DailySpendChart"] == "Highest day Jan 2, 2026, $5; models: opus, haiku."
+    assert described["ModelCostChart"] == "opus $12.50; haiku $0.40."
+    assert described["TfpWeeklyChart"].startswith("week of Jan 5, 2026: TFP 3.0×; week of Jan 12, 2026: TFP 0.5×")
+    assert described["ValueCostScatter"].startswith("3 tasks: 2 worth more than their tokens")

@@ -135,6 +135,10 @@ class DayAxis(pg.AxisItem):
         return day_labels(days, with_years=bool(self.days) and self.days[0].year != self.days[-1].year)
 
 
+def _day(day: date) -> str:
+    return f"{day:%b} {day.day}, {day.year}"
+
+
 def day_labels(days: Sequence[date | None], *, with_years: bool) -> list[str]:
     """ "Jan 5" per tick; on a range over more than one year, the first tick and each tick in a
     new year also say which ('Jan 5 '27'), or a January of two years would read the same."""
@@ -260,6 +264,12 @@ class ChartPanel(QFrame):
     def set_placeholder(self, text: str | None) -> None:
         self.placeholder.setText(text or "")
         self._overlay.setVisible(bool(text))
+        if text:
+            self.describe(text)
+
+    def describe(self, text: str) -> None:
+        """What the chart shows, in words, for a screen reader (a plot is only pixels to it)."""
+        self.plot.setAccessibleDescription(text)
 
     @property
     def placeholder_shown(self) -> bool:
@@ -388,6 +398,13 @@ class CumulativeSpendChart(ChartPanel):
         self.legend.set_entries(entries)
         self.plot_item.setXRange(-0.5, max(len(days), 1) - 0.5, padding=0)
         self.plot_item.setYRange(0, top * 1.12 if top > 0 else 1, padding=0)
+        if series.cumulative and days:
+            words = [f"Spent {format_usd(series.cumulative[-1])} by {_day(days[len(series.cumulative) - 1])}"]
+            if series.forecast:
+                words.append(f"forecast {format_usd(series.forecast[-1][1])} by {_day(series.forecast[-1][0])}")
+            if series.budget is not None and series.budget > 0:
+                words.append(f"budget {format_budget(series.budget)}")
+            self.describe("; ".join(words) + ".")
         self.set_placeholder(None if len(y) and top > 0 else self.empty_text)
 
     def _place_budget_label(self, spent: np.ndarray, budget: float, day_count: int) -> None:
@@ -458,6 +475,9 @@ class DailySpendChart(ChartPanel):
         top = float(bottom.max()) if len(bottom) else 0.0
         self.plot_item.setXRange(-0.6, max(len(days), 1) - 0.4, padding=0)
         self.plot_item.setYRange(0, top * 1.12 if top > 0 else 1, padding=0)
+        if top > 0:
+            peak = int(bottom.argmax())
+            self.describe(f"Highest day {_day(days[peak])}, {money_label(top)}; models: {', '.join(shown)}.")
         self.set_placeholder(None if top > 0 else self.empty_text)
 
 
@@ -530,6 +550,8 @@ class ModelCostChart(ChartPanel):
                 label.setVisible(False)
         self._fit_x_range()
         self.plot_item.setYRange(-0.6, max(n, 1) - 0.4, padding=0)
+        if n:
+            self.describe("; ".join(f"{name} {format_usd(cost)}" for name, cost in ranked) + ".")
         self.set_placeholder(None if n else self.empty_text)
 
     def on_view_resized(self) -> None:
@@ -626,6 +648,8 @@ class TfpWeeklyChart(ChartPanel):
             label.setPos(float(index) + 0.08, top)
             self.plot_item.addItem(label, ignoreBounds=True)
             self.outlier_labels.append(label)
+        if rows:
+            self.describe("; ".join(f"week of {_day(w.week_start)}: TFP {float(w.tfp or 0):,.1f}×" for w in rows) + ".")
         self.set_placeholder(None if len(rows) else NO_VALUE_YET)
 
 
@@ -724,6 +748,12 @@ class ValueCostScatter(ChartPanel):
         self.legend.set_entries([(c, self.colors.color(c), "dot") for c in by_category])
         note = f" ({self.hidden_tasks} with $0 cost or value not shown)" if self.hidden_tasks else ""
         self.hover.setText(self.HINT + note)
+        if plotted:
+            above = sum(1 for task in plotted if task.value > task.cost)
+            self.describe(
+                f"{len(plotted)} tasks: {above} worth more than their tokens (TFP above 1), "
+                f"{len(plotted) - above} not{note}."
+            )
         self.set_placeholder(None if plotted else NO_VALUE_YET)
 
     @staticmethod
