@@ -258,6 +258,15 @@ def test_a_negative_dollar_amount_gets_the_commands_own_answer(cli: CliRunner, a
     assert "expected one argument" not in result.err
 
 
+def test_a_title_that_starts_like_an_amount_stays_a_title() -> None:
+    from tokenworth.cli import negative_amounts_attached
+
+    words = ["task", "log", "--dry-run", "-$5 off the bill", "--value", "-$5", "--", "--note", "-$1"]
+    assert negative_amounts_attached(words) == [
+        "task", "log", "--dry-run", "-$5 off the bill", "--value=-$5", "--", "--note", "-$1",
+    ]  # fmt: skip
+
+
 def test_assign_and_unassign_through_the_cli(cli: CliRunner, claude_dir: Path) -> None:
     (claude_dir / "projects" / "p").mkdir()
     shutil.copy(SAMPLES / "claude-code.jsonl", claude_dir / "projects" / "p" / "s.jsonl")

@@ -56,8 +56,9 @@ COMMANDS: tuple[CommandEntry, ...] = (
 """Every subcommand, registered from this one table."""
 
 _GLOBAL_OPTIONS_WITH_VALUE = ("--db",)
-_NEGATIVE_AMOUNT = re.compile(r"-[\s$€£]*[\d.,]")
-"""A word such as `-$200` or `-1,000`: argparse takes it for an option, unlike a bare `-5`."""
+_NEGATIVE_AMOUNT = re.compile(r"-\s*[$€£]?\s*[\d.,_]+")
+"""A whole word such as `-$200` or `-1,000`: argparse takes it for an option, unlike a bare `-5`
+(a title such as "-$5 off" is no amount, and argparse reads it as the text it is)."""
 
 
 def negative_amounts_attached(argv: Sequence[str]) -> list[str]:
@@ -71,7 +72,7 @@ def negative_amounts_attached(argv: Sequence[str]) -> list[str]:
         if word == "--":
             return joined + words[index:]
         following = words[index + 1] if index + 1 < len(words) else ""
-        if word.startswith("--") and "=" not in word and _NEGATIVE_AMOUNT.match(following):
+        if word.startswith("--") and "=" not in word and _NEGATIVE_AMOUNT.fullmatch(following):
             joined.append(f"{word}={following}")
             index += 2
         else:
