@@ -4,6 +4,7 @@ through the file watcher and a worker thread, while the main thread keeps runnin
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -227,4 +228,43 @@ def test_a_folder_watched_for_a_missing_log_folder_only_asks_for_a_new_plan(qtbo
     assert scheduler.apply_watch_plan(watch_plan([root], home=home)) == 3  # two folders and the file
     assert sorted(scheduler.watched()[0]) == [str(root), str(root / "p")]
     assert scheduler.watched()[1] == [str(session)]
+    scheduler.stop()
+
+
+def test_new_sessions_are_watched_however_many_files_came_before(qtbot, tmp_path: Path, monkeypatch) -> None:
+    """The watch list has room for a few hundred files. Files once watched kept their place for
+    good, so after some days of sessions a new session's lines were not seen until the next
+    poll (15 minutes): the quietest file now gives its place up, and a new plan drops the rest."""
+    from tokenworth.ui import scheduler as scheduling
+
+    monkeypatch.setattr(scheduling, "MAX_WATCHED_FILES", 3)  # room for 6 files, as 800 in the app
+    root = tmp_path / "projects" / "p"
+    root.mkdir(parents=True)
+    for number in range(8):
+        old = root / f"old{number}.jsonl"
+        old.write_text("{}\n")
+        os.utime(old, ns=(number * 10**9, number * 10**9))
+    scheduler = Scheduler()
+    changes: list[int] = []
+    scheduler.files_changed.connect(lambda: changes.append(1))
+    scheduler.apply_watch_plan(watch_plan([root.parent], recent_files=3))
+    assert sorted(Path(f).name for f in scheduler.watched()[1]) == ["old5.jsonl", "old6.jsonl", "old7.jsonl"]
+
+    for number in range(5):  # a day of sessions
+        (root / f"day{number}.jsonl").write_text("{}\n")
+        qtbot.waitUntil(lambda n=number: str(root / f"day{n}.jsonl") in scheduler.watched()[1], timeout=2000)
+    session = root / "new-session.jsonl"
+    session.write_text("{}\n")
+    qtbot.waitUntil(lambda: str(session) in scheduler.watched()[1], timeout=2000)
+    assert len(scheduler.watched()[1]) == 6
+    qtbot.waitUntil(lambda: scheduler._debounce.isActive() is False, timeout=2000)
+    changes.clear()
+    with session.open("a", encoding="utf-8") as handle:
+        handle.write("{}\n")
+    qtbot.waitUntil(lambda: bool(changes), timeout=2000)  # its new line is seen at once
+
+    scheduler.apply_watch_plan(watch_plan([root.parent], recent_files=3))  # the next poll's plan
+    watched = {Path(f).name for f in scheduler.watched()[1]}
+    assert "new-session.jsonl" in watched
+    assert not any(name.startswith("old") for name in watched)  # the quiet ones gave their watch back
     scheduler.stop()

@@ -126,6 +126,14 @@ class Scheduler(QObject):
         if stale:
             self._watcher.removePaths(stale)
             self._waiting_only.difference_update(stale)
+        # Files quieter than all the plan counts as recent give their watch back: kept for good,
+        # they filled the watch list within days, and a new session's lines were not seen live.
+        # One written since the plan was made (a new session) keeps its watch.
+        plan_files = {str(f) for f in plan.files}
+        least_recent = min((_modified_ns(f) for f in plan_files), default=0)
+        quiet = [f for f in self._watcher.files() if f not in plan_files and _modified_ns(f) < least_recent]
+        if quiet:
+            self._watcher.removePaths(quiet)
         added = self._add(plan.dirs, plan.files)
         have_dirs = set(self._watcher.directories())
         new_waiting = [folder for folder in waiting if folder not in have_dirs]
@@ -150,9 +158,17 @@ class Scheduler(QObject):
         have_dirs = set(self._watcher.directories()) - self._waiting_only
         have_files = set(self._watcher.files())
         new_dirs = [str(d) for d in dirs if str(d) not in have_dirs][: max(0, MAX_WATCHED_DIRS - len(have_dirs))]
-        new_files = [str(f) for f in files if str(f) not in have_files][
-            : max(0, MAX_WATCHED_FILES * 2 - len(have_files))
-        ]
+        limit = MAX_WATCHED_FILES * 2
+        new_files = list(dict.fromkeys(str(f) for f in files if str(f) not in have_files))
+        if len(have_files) + len(new_files) > limit:
+            # Full: the most recently written files keep (or get) a watch, the quietest give
+            # theirs up. A new session is where lines are being written; kept for good, old
+            # watches filled the list within days and a new session was not seen live.
+            recent = set(sorted(have_files.union(new_files), key=_modified_ns, reverse=True)[:limit])
+            quietest = [path for path in have_files if path not in recent]
+            if quietest:
+                self._watcher.removePaths(quietest)
+            new_files = [path for path in new_files if path in recent]
         # A folder watched only for a missing root to appear is in the watcher already; as a log
         # folder now, it counts as added (what was written in it has not been imported live).
         promoted = self._waiting_only.intersection(new_dirs)
@@ -203,6 +219,14 @@ class Scheduler(QObject):
         if path not in self._watcher.files() and os.path.exists(path):
             self._watcher.addPath(path)
         self._debounce.start()
+
+
+def _modified_ns(path: str) -> int:
+    """When a watched file was last written (0 for one that is gone: it goes first)."""
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _next_step(folder: Path, root: Path) -> Path:
