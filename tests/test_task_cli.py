@@ -258,13 +258,12 @@ def test_a_negative_dollar_amount_gets_the_commands_own_answer(cli: CliRunner, a
     assert "expected one argument" not in result.err
 
 
-def test_a_title_that_starts_like_an_amount_stays_a_title() -> None:
-    from tokenworth.cli import negative_amounts_attached
-
-    words = ["task", "log", "--dry-run", "-$5 off the bill", "--value", "-$5", "--", "--note", "-$1"]
-    assert negative_amounts_attached(words) == [
-        "task", "log", "--dry-run", "-$5 off the bill", "--value=-$5", "--", "--note", "-$1",
-    ]  # fmt: skip
+@pytest.mark.parametrize("title", ["-5", "-$5 off the bill"])
+def test_a_title_that_starts_like_an_amount_stays_a_title(cli: CliRunner, title: str) -> None:
+    when = ("--start", "2026-01-05T10:00", "--end", "2026-01-05T11:00")
+    logged = cli("task", *UTC, "log", "--no-import", title, "--value", "10", *when)
+    assert logged.code == 0, logged.err
+    assert [task["title"] for task in tasks_json(cli)] == [title]
 
 
 def test_assign_and_unassign_through_the_cli(cli: CliRunner, claude_dir: Path) -> None:

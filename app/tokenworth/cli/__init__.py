@@ -56,14 +56,18 @@ COMMANDS: tuple[CommandEntry, ...] = (
 """Every subcommand, registered from this one table."""
 
 _GLOBAL_OPTIONS_WITH_VALUE = ("--db",)
-_NEGATIVE_AMOUNT = re.compile(r"-\s*[$€£]?\s*[\d.,_]+")
-"""A whole word such as `-$200` or `-1,000`: argparse takes it for an option, unlike a bare `-5`
-(a title such as "-$5 off" is no amount, and argparse reads it as the text it is)."""
+AMOUNT_OPTIONS = frozenset(
+    {"--monthly-fee", "--value", "--budget", "--input", "--output", "--cache-read", "--cache-write", "--cache-write-1h"}
+)
+"""The options that take dollars: the only ones a negative amount is attached to."""
+_NEGATIVE_AMOUNT = re.compile(r"-\s*\$?\s*[\d.,_]+")
+"""A whole word such as `-$200` or `-1,000`: argparse takes it for an option, unlike a bare `-5`."""
 
 
 def negative_amounts_attached(argv: Sequence[str]) -> list[str]:
     """`--monthly-fee -$200` as `--monthly-fee=-$200`, so that argparse hands the amount to the
-    command, which says why it is refused, instead of "expected one argument"."""
+    command, which says why it is refused, instead of "expected one argument". Only after an
+    option that takes dollars: after `--dry-run`, `-5` is a task's title."""
     joined: list[str] = []
     words = list(argv)
     index = 0
@@ -72,7 +76,7 @@ def negative_amounts_attached(argv: Sequence[str]) -> list[str]:
         if word == "--":
             return joined + words[index:]
         following = words[index + 1] if index + 1 < len(words) else ""
-        if word.startswith("--") and "=" not in word and _NEGATIVE_AMOUNT.fullmatch(following):
+        if word in AMOUNT_OPTIONS and _NEGATIVE_AMOUNT.fullmatch(following):
             joined.append(f"{word}={following}")
             index += 2
         else:
