@@ -47,9 +47,9 @@ from tokenworth.core.task_models import NO_BRANCH, Task, TaskAttribution, TaskBr
 from tokenworth.core.timeutil import to_epoch_ms, utc_now
 
 WATERMARK_KEY = "attribution:imported_through"
+"""Meta key: records imported (epoch ms) up to this moment have been attributed."""
 ATTRIBUTION_LOCK_KEY = "tasks_written_at"
 """The `meta` row written first by every change of tasks or shares (`lock_attribution`)."""
-"""Meta key: records imported (epoch ms) up to this moment have been attributed."""
 
 _CHUNK = 500
 _INSERT_BATCH = 5000
@@ -209,12 +209,8 @@ def sync_attribution_in(conn: Connection, *, imported_since: datetime | int | No
     since = _ms(imported_since)
     newest: int | None = None
     if since is None:
-        watermark = _read_watermark(conn)
-        newest_value = conn.execute(select(func.max(_imported))).scalar()
-        if newest_value is None:
-            return 0
-        newest = int(newest_value)
-        if watermark is not None and newest <= watermark:
+        watermark, newest = _watermark_and_newest(conn)
+        if newest is None or (watermark is not None and newest <= watermark):
             return 0
         fresh: ColumnElement[bool] = _imported > watermark if watermark is not None else true()
     else:
@@ -255,11 +251,14 @@ def lock_attribution(conn: Connection | Session) -> None:
 
 def _has_fresh_records(db: Database) -> bool:
     with db.engine.connect() as conn:
-        newest = conn.execute(select(func.max(_imported))).scalar()
-        if newest is None:
-            return False
-        watermark = _read_watermark(conn)
-        return watermark is None or int(newest) > watermark
+        watermark, newest = _watermark_and_newest(conn)
+    return newest is not None and (watermark is None or newest > watermark)
+
+
+def _watermark_and_newest(conn: Connection) -> tuple[int | None, int | None]:
+    """Attributed through when, and the newest record's import time (None: no records)."""
+    newest = conn.execute(select(func.max(_imported))).scalar()
+    return _read_watermark(conn), None if newest is None else int(newest)
 
 
 def rebuild_attribution(db: Database) -> int:
