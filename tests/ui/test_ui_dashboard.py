@@ -288,6 +288,23 @@ def test_one_outstanding_week_does_not_flatten_the_others(qtbot) -> None:
     assert chart.outlier_labels == []
 
 
+def test_an_outstanding_latest_week_keeps_its_figure_inside_the_chart(qtbot) -> None:
+    from tokenworth.ui.charts import TfpWeeklyChart
+
+    chart = TfpWeeklyChart()
+    qtbot.addWidget(chart)
+    chart.resize(500, 300)
+    chart.show()
+    tfps = [2, 3.5, 1.2, 4, 0.6, 2.2, 3, 2, 1, 2, 3, 1480]
+    chart.set_weeks(
+        [WeeklyTfp(date(2026, 9, 7) + timedelta(weeks=i), Decimal(t * 10), Decimal(10)) for i, t in enumerate(tfps)]
+    )
+    qtbot.wait(50)
+    [label] = chart.outlier_labels
+    view = chart.plot_item.getViewBox().sceneBoundingRect()
+    assert label.sceneBoundingRect().right() <= view.right()  # not cut at the plot's edge
+
+
 def test_day_ticks_make_room_for_a_large_font(qtbot) -> None:
     from PySide6.QtGui import QFont, QFontMetrics
 

@@ -643,9 +643,10 @@ class TfpWeeklyChart(ChartPanel):
         for label in self.outlier_labels:
             self.plot_item.removeItem(label)
         self.outlier_labels = []
-        for index in above:
-            label = pg.TextItem(f"{y[index]:,.0f}×", anchor=(0, 0), color=self.foreground)
-            label.setPos(float(index) + 0.08, top)
+        for index in above:  # beside its triangle, on the side with room (the latest week: left)
+            on_left = index > (len(y) - 1) / 2
+            label = pg.TextItem(f"{y[index]:,.0f}×", anchor=(1 if on_left else 0, 0), color=self.foreground)
+            label.setPos(float(index) + (-0.08 if on_left else 0.08), top)
             self.plot_item.addItem(label, ignoreBounds=True)
             self.outlier_labels.append(label)
         if rows:
