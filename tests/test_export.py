@@ -248,18 +248,19 @@ def test_csv_into_a_folder_of_the_users_never_overwrites_its_files(exported: Exp
     assert code == 0, err
     assert (mine / "summary.csv").read_text() == "my own summary\n"
     assert sorted(p.name for p in (mine / "tokenworth-2026-01-csv").iterdir()) == sorted(TABLE_FILES)
-    # A trailing slash says "into this folder", as for the other formats.
+    # A new folder, or one holding only the tables (and hidden files), is the folder of tables.
     code, _out, err = exported.run("export", *BASE, "--format", "csv", "--out", f"{tmp_path / 'new'}/")
     assert code == 0, err
-    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["tokenworth-2026-01-csv"]
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == sorted(TABLE_FILES)
 
 
 def test_csv_exported_again_to_its_folder_replaces_it_in_place(exported: Exported, tmp_path: Path) -> None:
     target = tmp_path / "january"
-    for _again in range(2):
-        code, _out, err = exported.run("export", *BASE, "--format", "csv", "--out", str(target))
+    for out in (str(target), f"{target}/"):  # as typed, or with the slash a shell's completion adds
+        code, _out, err = exported.run("export", *BASE, "--format", "csv", "--out", out)
         assert code == 0, err
-    assert sorted(p.name for p in target.iterdir()) == sorted(TABLE_FILES)
+        (target / ".DS_Store").write_bytes(b"")  # a file manager's note is no file of the user's
+    assert sorted(p.name for p in target.iterdir() if not p.name.startswith(".")) == sorted(TABLE_FILES)
 
 
 def test_html_is_one_self_contained_file(exported: Exported) -> None:

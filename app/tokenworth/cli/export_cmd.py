@@ -29,7 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--out",
         metavar="PATH",
         help="file to write, - for standard output (JSON only), or a folder (existing, or ending in /) to "
-        "write the default name into "
+        "write the default name into; for csv, the folder of tables (one already holding other files gets "
+        "tokenworth-YYYY-MM-csv/ inside it) "
         "(default: tokenworth-YYYY-MM.<ext> in the current folder)",
     )
     parser.add_argument("--tz", metavar="ZONE", help=f"cut days and the month in this IANA zone ({ZONE_DEFAULT})")
@@ -61,7 +62,7 @@ def _out_path(text: str | None, fmt: ExportFormat | Literal["all"], month: str) 
     if text is None:
         return None
     path = Path(text)
-    if text.endswith(("/", os.sep)) and fmt != "all":
+    if text.endswith(("/", os.sep)) and fmt not in ("csv", "all"):  # csv: see `resolve_target`
         from tokenworth.services.export import default_name
 
         return path / default_name(month, fmt)

@@ -127,9 +127,10 @@ def resolve_target(month: str, fmt: ExportFormat | Literal["all"], out: Path | N
 
 
 def _holds_csv_tables_only(folder: Path) -> bool:
-    """Empty, or only the files a CSV export writes: the tables may go (again) into it. Any other
-    file means a folder of the user's, whose own `summary.csv` must not be overwritten."""
-    return all(entry.name in TABLE_FILES for entry in folder.iterdir())
+    """Empty, or only the files a CSV export writes (and hidden ones, such as a `.DS_Store`): the
+    tables may go (again) into it. Any other file means a folder of the user's, whose own
+    `summary.csv` must not be overwritten."""
+    return all(entry.name in TABLE_FILES or entry.name.startswith(".") for entry in folder.iterdir())
 
 
 FILE_SUFFIXES: Final[Mapping[str, tuple[str, ...]]] = {
