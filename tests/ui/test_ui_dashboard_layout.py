@@ -90,13 +90,15 @@ def test_a_large_font_reflows_as_a_narrower_window_would(qtbot, make_controller,
     controller = make_controller(Settings(monthly_budget=Decimal(380)))
     window = DashboardWindow(today=controller.today(), colors=controller.model_colors)
     qtbot.addWidget(window)
-    big = QFont(window.font())
-    big.setPointSize(18)
-    window.setFont(big)
     controller.overview_changed.connect(window.show_overview)
     controller.refresh()
+    window.render_png(tmp_path / "usual.png", 1400)
+    assert window.arrangement == "wide"
+    big = QFont(window.font())
+    big.setPointSize(18)
+    window.setFont(big)  # as the system's text size changes while the window is open
+    assert window.arrangement != "wide"  # 1400 px of 18-point text is about 800 px of the usual
     window.render_png(tmp_path / "dash.png", 1400)
-    assert window.arrangement != "wide"  # 1400 px of 18-point text is 700 px of the usual
     visible = window.scroll.viewport().width()
     for widget in (*window.cards, *window.charts):
         assert widget.geometry().right() < visible, f"{type(widget).__name__} is cut off"

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QDate, QEvent, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -293,10 +293,10 @@ ARRANGEMENTS: dict[str, tuple[int, int, tuple[Place, ...]]] = {
     "narrow": (2, 1, ((0, 0, 1, 1), (1, 0, 1, 1), (2, 0, 1, 1), (3, 0, 1, 1), (4, 0, 1, 1))),
 }
 ARRANGEMENT_MIN_WIDTH_PX = (("wide", 1240), ("medium", 760), ("narrow", 0))
-"""The window width from which each arrangement is used, widest first, with the usual 9-point
-font; a larger font needs as much more room (`font_scale`)."""
-REFERENCE_TEXT = ("Spend per day, by model", 151)
-"""A chart title and its width in pixels in the usual 9-point font."""
+"""The window width from which each arrangement is used, widest first, with the usual text size;
+larger text needs as much more room (`font_scale`)."""
+USUAL_LINE_PX = 16
+"""The line height of the usual interface font: 14-16 px on Linux, macOS (13 pt) and Windows."""
 
 
 DEFAULT_SIZE = (1280, 900)
@@ -487,15 +487,22 @@ class DashboardWindow(QMainWindow):
             self.grid.setColumnStretch(column, 1)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        width = event.size().width() / self.font_scale()
-        self.arrange(next(name for name, least in ARRANGEMENT_MIN_WIDTH_PX if width >= least))
+        self._arrange_for(event.size().width())
         super().resizeEvent(event)
 
+    def _arrange_for(self, width: int) -> None:
+        usual_width = width / self.font_scale()
+        self.arrange(next(name for name, least in ARRANGEMENT_MIN_WIDTH_PX if usual_width >= least))
+
     def font_scale(self) -> float:
-        """How much wider than usual text is here (a large system font: 2 at 18 points): the
-        side-by-side arrangement needs that much more room, or the cards and charts are cut."""
-        text, usual_px = REFERENCE_TEXT
-        return max(1.0, self.fontMetrics().horizontalAdvance(text) / usual_px)
+        """How much larger than usual the text is here (a large system font: 1.75 at 18 points):
+        the side-by-side arrangement needs that much more room, or the cards and charts are cut."""
+        return max(1.0, self.fontMetrics().height() / USUAL_LINE_PX)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange:  # the text grew or shrank: arrange again
+            self._arrange_for(self.width())
+        super().changeEvent(event)
 
     def _show_custom(self, visible: bool) -> None:
         for action in (self._since_action, self._dash_action, self._until_action):
