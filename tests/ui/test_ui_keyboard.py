@@ -26,13 +26,13 @@ from tokenworth.core.settings import Settings
 from tokenworth.services.overview import OverviewQuery
 from tokenworth.ui.dashboard import DashboardWindow
 from tokenworth.ui.hooks import default_hooks
-from tokenworth.ui.popup import ERROR_COLOR, MUTED_TEXT
+from tokenworth.ui.popup import MUTED_TEXT
 from tokenworth.ui.price_panel import PricePanel
 from tokenworth.ui.scheduler import Scheduler
 from tokenworth.ui.settings_dialog import SettingsDialog
 from tokenworth.ui.shell import TokenworthApp
 from tokenworth.ui.task_actions import task_actions
-from tokenworth.ui.theme import PACE_COLORS, apply_theme, contrast, readable_on
+from tokenworth.ui.theme import ERROR_COLOR, PACE_COLORS, apply_theme, contrast, readable_on
 from tokenworth.ui.workers import TaskRunner
 
 INPUTS = (QLineEdit, QComboBox, QAbstractSpinBox, QAbstractItemView, QPlainTextEdit)

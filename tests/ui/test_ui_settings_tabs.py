@@ -27,11 +27,10 @@ from tokenworth.sources.provider_http import RetryPolicy
 from tokenworth.ui.hooks import default_hooks
 from tokenworth.ui.keys_section import KeysSection
 from tokenworth.ui.plans_section import PlansSection
-from tokenworth.ui.popup import ERROR_COLOR
 from tokenworth.ui.price_panel import PricePanel
 from tokenworth.ui.provider_poll import poll_providers
 from tokenworth.ui.settings_dialog import SettingsDialog
-from tokenworth.ui.theme import readable_on
+from tokenworth.ui.theme import ERROR_COLOR, readable_on
 
 WRONG_KEY = "sk-admin-WRONG0KEY0typed0by0mistake000000"
 

@@ -17,9 +17,8 @@ from tokenworth.core.money import format_usd
 from tokenworth.core.periods import month_period
 from tokenworth.services.overview import OverviewQuery
 from tokenworth.services.routing import list_experiments, routing_report
-from tokenworth.ui.popup import ERROR_COLOR
 from tokenworth.ui.suggestions_panel import SuggestionsPanel
-from tokenworth.ui.theme import readable_on
+from tokenworth.ui.theme import ERROR_COLOR, readable_on
 from tokenworth.ui.workers import TaskRunner
 
 JAN = (2026, 1)

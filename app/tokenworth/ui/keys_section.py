@@ -40,9 +40,9 @@ from tokenworth.services.accounts import (
 )
 from tokenworth.sources.provider_http import KeyRejected, ProviderError
 from tokenworth.ui.controller import AppController
-from tokenworth.ui.popup import ERROR_COLOR, INVALID_STYLE, error_label
+from tokenworth.ui.popup import error_label
 from tokenworth.ui.tables import row_picker_table
-from tokenworth.ui.theme import readable_on
+from tokenworth.ui.theme import INVALID_STYLE, error_text_style
 from tokenworth.ui.workers import Lane, if_alive
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ class KeysSection(QWidget):
 
     def show_status(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet(f"color: {readable_on(ERROR_COLOR)};" if error else "")
+        self.status.setStyleSheet(error_text_style() if error else "")
 
     # reading ------------------------------------------------------------------------------------
 
@@ -204,7 +204,7 @@ class KeysSection(QWidget):
             self.keyring_ok = False
             message = str(error) if isinstance(error, KeyringUnavailable) else f"The keyring cannot be used: {error}"
             self.keyring_label.setText(message)
-            self.keyring_label.setStyleSheet(f"color: {readable_on(ERROR_COLOR)};")
+            self.keyring_label.setStyleSheet(error_text_style())
         else:
             self.keyring_ok = True
             self.keyring_label.setText(

@@ -38,9 +38,9 @@ from tokenworth.services.plans import (
 from tokenworth.services.tasks import TaskInputError, parse_amount
 from tokenworth.services.value_report import PlanUse, value_report
 from tokenworth.ui.controller import AppController
-from tokenworth.ui.popup import ERROR_COLOR, INVALID_STYLE, error_label
+from tokenworth.ui.popup import error_label
 from tokenworth.ui.tables import row_picker_table
-from tokenworth.ui.theme import readable_on
+from tokenworth.ui.theme import INVALID_STYLE, error_text_style
 from tokenworth.ui.workers import Lane, if_alive
 
 COLUMNS = ("Plan", "Monthly fee", "Covers", "From", "Until", "API-equivalent this month", "Leverage")
@@ -174,7 +174,7 @@ class PlansSection(QWidget):
 
     def show_status(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet(f"color: {readable_on(ERROR_COLOR)};" if error else "")
+        self.status.setStyleSheet(error_text_style() if error else "")
 
     # reading ------------------------------------------------------------------------------------
 

@@ -53,15 +53,13 @@ from tokenworth.ui.task_entry import (
     save_entry,
     tfp_text,
 )
-from tokenworth.ui.theme import PACE_COLORS, readable_on
+from tokenworth.ui.theme import INVALID_STYLE, PACE_COLORS, error_text_style, readable_on
 from tokenworth.ui.workers import Lane
 
 log = logging.getLogger(__name__)
 
 PREVIEW_DELAY_MS = 250
 """Typing pauses this long before the preview is asked for."""
-INVALID_STYLE = "border: 1px solid #d64541; background: rgba(214, 69, 65, 0.08);"
-ERROR_COLOR = "#d64541"
 MUTED_TEXT = "#8a8f98"
 SPAN_DEFAULT = timedelta(hours=1)
 
@@ -97,7 +95,7 @@ def to_qt_wall_clock(moment: datetime) -> QDateTime:
 def error_label() -> QLabel:
     label = QLabel("")
     label.setWordWrap(True)
-    label.setStyleSheet(f"color: {readable_on(ERROR_COLOR)};")
+    label.setStyleSheet(error_text_style())
     label.setVisible(False)
     return label
 

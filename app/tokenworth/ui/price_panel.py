@@ -28,8 +28,7 @@ from tokenworth.core.money import format_usd
 from tokenworth.core.tokens import ESTIMATE_ENCODING
 from tokenworth.services.prompt_pricing import OutputAssumption, PromptCost, parse_output_tokens, price_prompt
 from tokenworth.ui.controller import AppController
-from tokenworth.ui.popup import ERROR_COLOR, INVALID_STYLE
-from tokenworth.ui.theme import readable_on
+from tokenworth.ui.theme import INVALID_STYLE, error_text_style
 from tokenworth.ui.workers import Lane
 
 log = logging.getLogger(__name__)
@@ -105,7 +104,7 @@ class PricePanel(QWidget):
         self.output_edit.setMaximumWidth(160)
         self.output_edit.textChanged.connect(self.on_input_changed)
         self.output_error = QLabel("")
-        self.output_error.setStyleSheet(f"color: {readable_on(ERROR_COLOR)};")
+        self.output_error.setStyleSheet(error_text_style())
         self.status = QLabel("")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setAccessibleName("The prompt's cost on each model")

@@ -50,10 +50,9 @@ from tokenworth.core.settings import (
 )
 from tokenworth.services import prices
 from tokenworth.ui.controller import AppController
-from tokenworth.ui.theme import readable_on
+from tokenworth.ui.theme import INVALID_STYLE, error_text_style
 from tokenworth.ui.workers import Lane
 
-INVALID_STYLE = "border: 1px solid #d64541; background: rgba(214, 69, 65, 0.08);"
 PROVIDERS = prices.OVERRIDE_PROVIDERS
 
 
@@ -88,7 +87,7 @@ class ValidatedField(QWidget):
         self.edit.setPlaceholderText(placeholder)
         self.error = QLabel("")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {readable_on('#d64541')};")
+        self.error.setStyleSheet(error_text_style())
         self.error.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -44,8 +44,7 @@ from tokenworth.services.routing_text import (
     tfp_flag_text,
 )
 from tokenworth.ui.controller import AppController
-from tokenworth.ui.popup import ERROR_COLOR
-from tokenworth.ui.theme import readable_on
+from tokenworth.ui.theme import error_text_style
 from tokenworth.ui.workers import Lane, if_alive
 
 if TYPE_CHECKING:
@@ -335,7 +334,7 @@ class SuggestionsPanel(QWidget):
 
     def _set_status(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet(f"color: {readable_on(ERROR_COLOR)};" if error else "")
+        self.status.setStyleSheet(error_text_style() if error else "")
         self._load_failed = False
 
     # one-click experiments ----------------------------------------------------------------------

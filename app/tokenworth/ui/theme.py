@@ -172,3 +172,14 @@ def readable_on(color: str, background: QColor | None = None) -> str:
             break
         text = text.lighter(110) if background.lightness() < 128 else text.darker(110)
     return text.name()
+
+
+ERROR_COLOR = PACE_COLORS[Pace.OVER]
+"""The red of a refusal: a field's border, and (made readable) its message."""
+INVALID_STYLE = "border: 1px solid #d64541; background: rgba(214, 69, 65, 0.08);"
+"""A field whose text is refused."""
+
+
+def error_text_style() -> str:
+    """The style sheet of an error message: the error red at a readable contrast."""
+    return f"color: {readable_on(ERROR_COLOR)};"
