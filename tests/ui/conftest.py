@@ -84,6 +84,35 @@ def make_controller(paths: AppPaths, ledger: Database, clock: Clock, qtbot):
         controller.shutdown()
 
 
+@pytest.fixture
+def make_app(paths: AppPaths, ledger: Database, clock: Clock, qtbot):
+    """Build the whole app (tray and all) on the real ledger, with real worker threads; shut
+    down after the test."""
+    from tokenworth.ui.shell import TokenworthApp
+    from tokenworth.ui.workers import TaskRunner
+
+    made: list[TokenworthApp] = []
+
+    def build(*, hooks: AppHooks | None = None, settings: Settings | None = None) -> TokenworthApp:
+        app = TokenworthApp(
+            paths=paths,
+            db=ledger,
+            settings=settings or Settings(),
+            hooks=hooks,
+            runner=TaskRunner(),
+            scheduler=Scheduler(clock=clock),
+            tray_available=True,
+        )
+        made.append(app)
+        return app
+
+    yield build
+    for app in made:
+        app.shutdown()
+        if app.dashboard_built:
+            app.dashboard.close()
+
+
 @pytest.fixture(autouse=True)
 def _collect_garbage_on_the_main_thread() -> Iterator[None]:
     """Python's cyclic GC may run in whichever thread allocates: a worker thread collecting a

@@ -13,18 +13,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QRunnable, QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
-from uihelpers import Clock
 
 from tokenworth.core import logsetup
 from tokenworth.core.config import AppPaths
 from tokenworth.core.db import Database
-from tokenworth.core.settings import Settings
 from tokenworth.ui.app import report_crashes, run_app
 from tokenworth.ui.dashboard import DashboardWindow
 from tokenworth.ui.hooks import AppHooks
-from tokenworth.ui.scheduler import Scheduler
-from tokenworth.ui.shell import TokenworthApp
-from tokenworth.ui.workers import TaskRunner
 
 pytestmark = pytest.mark.qt_no_exception_capture  # the app's own hooks must see these errors
 
@@ -72,17 +67,9 @@ def log_text(path: Path) -> str:
 
 
 def test_errors_in_a_slot_and_in_threads_are_logged_and_told_in_the_tray(
-    qtbot, crash_hooks: Path, paths: AppPaths, ledger: Database, clock: Clock
+    qtbot, crash_hooks: Path, paths: AppPaths, make_app
 ) -> None:
-    app = TokenworthApp(
-        paths=paths,
-        db=ledger,
-        settings=Settings(),
-        hooks=AppHooks(),
-        runner=TaskRunner(),
-        scheduler=Scheduler(clock=clock),
-        tray_available=True,
-    )
+    app = make_app(hooks=AppHooks())
     stop_reporting = report_crashes(app, paths)
     try:
         app.start()

@@ -15,12 +15,10 @@ from PySide6.QtWidgets import QComboBox
 from uihelpers import Clock, add_spend
 
 from export_ledger import build_export_ledger
-from tokenworth.core.config import AppPaths
 from tokenworth.core.db import Database
 from tokenworth.core.settings import Settings
 from tokenworth.ui.export_action import FILE_TYPES, IconsByKind, MonthExporter, export_target, month_exporter
 from tokenworth.ui.hooks import Notice, default_hooks
-from tokenworth.ui.scheduler import Scheduler
 from tokenworth.ui.shell import TokenworthApp
 from tokenworth.ui.workers import TaskRunner
 
@@ -35,22 +33,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def tray_app(qtbot, paths: AppPaths, ledger: Database, clock: Clock):
+def tray_app(make_app, ledger: Database):
     """The app with its tray controller and the default hooks, on the known January 2026 ledger."""
     build_export_ledger(ledger)
-    app = TokenworthApp(
-        paths=paths,
-        db=ledger,
-        settings=Settings(),
-        hooks=default_hooks(),
-        runner=TaskRunner(),
-        scheduler=Scheduler(clock=clock),
-        tray_available=True,
-    )
-    yield app
-    app.shutdown()
-    if app.dashboard_built:
-        app.dashboard.close()
+    return make_app(hooks=default_hooks())
 
 
 def open_export_dialog(app: TokenworthApp) -> MonthExporter:

@@ -4,7 +4,7 @@ Tab never gets stuck in a table, the dashboard's actions have keys, coloured tex
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QAction, QColor, QPalette
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 )
 
 from task_ledger import known_events, write_events
-from tokenworth.core.config import AppPaths
 from tokenworth.core.db import Database
 from tokenworth.core.periods import month_period
 from tokenworth.core.settings import Settings
@@ -28,12 +27,9 @@ from tokenworth.ui.dashboard import DashboardWindow
 from tokenworth.ui.hooks import default_hooks
 from tokenworth.ui.popup import MUTED_TEXT
 from tokenworth.ui.price_panel import PricePanel
-from tokenworth.ui.scheduler import Scheduler
 from tokenworth.ui.settings_dialog import SettingsDialog
-from tokenworth.ui.shell import TokenworthApp
 from tokenworth.ui.task_actions import task_actions
 from tokenworth.ui.theme import ERROR_COLOR, PACE_COLORS, apply_theme, contrast, readable_on
-from tokenworth.ui.workers import TaskRunner
 
 INPUTS = (QLineEdit, QComboBox, QAbstractSpinBox, QAbstractItemView, QPlainTextEdit)
 
@@ -92,24 +88,20 @@ def test_the_dashboard_names_its_inputs_and_tab_leaves_a_table(qtbot, make_contr
     assert window.focusWidget() is not window.models_table  # not from cell to cell for good
 
 
-def test_the_dashboards_actions_have_keys(qtbot, paths: AppPaths, ledger: Database, clock) -> None:
-    app = TokenworthApp(
-        paths=paths,
-        db=ledger,
-        settings=Settings(),
-        hooks=default_hooks(),
-        runner=TaskRunner(),
-        scheduler=Scheduler(clock=clock),
-        tray_available=True,
-    )
-    try:
-        actions = app._dashboard_actions()
-        keys = {action.text(): action.shortcut().toString() for action in actions}
-        assert all(keys.values()), keys  # the toolbar's buttons take no focus: keys are the way in
-        assert len(set(keys.values())) == len(keys)
-        assert keys["Refresh now"] == "F5"
-    finally:
-        app.shutdown()
+def test_the_dashboards_actions_answer_their_keys(qtbot, make_app) -> None:
+    """The toolbar's buttons take no keyboard focus: their keys are the way in."""
+    app = make_app(hooks=default_hooks())
+    window = app.dashboard
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    with qtbot.waitSignal(app.controller.overview_changed, timeout=10_000):
+        QTest.keyClick(window, Qt.Key.Key_F5)  # Refresh now
+    QTest.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)  # Settings…
+    qtbot.waitUntil(lambda: app.settings_dialog is not None and app.settings_dialog.isVisible(), timeout=5_000)
+    app.settings_dialog.reject()
+    keys = [action.shortcut().toString() for action in window.findChildren(QAction) if action.text().endswith("…")]
+    assert all(keys), keys  # every action has its key, Log and Export too
 
 
 def test_coloured_text_reads_on_either_theme(qtbot) -> None:
