@@ -86,31 +86,40 @@ def make_controller(paths: AppPaths, ledger: Database, clock: Clock, qtbot):
 
 @pytest.fixture
 def make_app(paths: AppPaths, ledger: Database, clock: Clock, qtbot):
-    """Build the whole app (tray and all) on the real ledger, with real worker threads; shut
-    down after the test."""
+    """Build the whole app (tray and all) on the real ledger, with real worker threads unless
+    told otherwise; shut down after the test."""
+    from uihelpers import shut_down
+
     from tokenworth.ui.shell import TokenworthApp
     from tokenworth.ui.workers import TaskRunner
 
     made: list[TokenworthApp] = []
 
-    def build(*, hooks: AppHooks | None = None, settings: Settings | None = None) -> TokenworthApp:
-        app = TokenworthApp(
+    def build(
+        *,
+        hooks: AppHooks | None = None,
+        settings: Settings | None = None,
+        runner=None,
+        tray: bool = True,
+        first_import_in_child: bool = False,
+        kind: type[TokenworthApp] = TokenworthApp,
+    ) -> TokenworthApp:
+        app = kind(
             paths=paths,
             db=ledger,
             settings=settings or Settings(),
             hooks=hooks,
-            runner=TaskRunner(),
+            runner=runner or TaskRunner(),
             scheduler=Scheduler(clock=clock),
-            tray_available=True,
+            tray_available=tray,
+            first_import_in_child=first_import_in_child,
         )
         made.append(app)
         return app
 
     yield build
     for app in made:
-        app.shutdown()
-        if app.dashboard_built:
-            app.dashboard.close()
+        shut_down(app)
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ from pathlib import Path
 import orjson
 import pytest
 from PySide6.QtWidgets import QApplication
-from uihelpers import Clock, shut_down
 
 from tokenworth.core.config import AppPaths, sqlite_url
 from tokenworth.core.db import Database, open_database
@@ -17,11 +16,10 @@ from tokenworth.core.settings import Settings, load_settings
 from tokenworth.services import prices
 from tokenworth.services.importing import import_local_logs
 from tokenworth.ui.hooks import AppHooks
-from tokenworth.ui.scheduler import Scheduler
 from tokenworth.ui.settings_dialog import SettingsDialog
 from tokenworth.ui.shell import TokenworthApp
 from tokenworth.ui.single_instance import SingleInstance, server_name
-from tokenworth.ui.workers import InlineRunner, Lane, TaskRunner
+from tokenworth.ui.workers import InlineRunner, Lane
 
 
 class RecordingApp(TokenworthApp):
@@ -34,33 +32,14 @@ class RecordingApp(TokenworthApp):
 
 
 @pytest.fixture
-def build_app(qtbot, paths: AppPaths, ledger: Database, clock: Clock):
-    made: list[TokenworthApp] = []
+def build_app(make_app):
+    """The app as `make_app` builds it, quitting recorded (`RecordingApp`); `tray` says whether
+    the desktop has a tray."""
 
-    def build(
-        *,
-        tray: bool,
-        settings: Settings | None = None,
-        runner=None,
-        hooks: AppHooks | None = None,
-        first_import_in_child: bool = False,
-    ):
-        app = RecordingApp(
-            paths=paths,
-            db=ledger,
-            settings=settings or Settings(),
-            hooks=hooks,
-            runner=runner or TaskRunner(),
-            scheduler=Scheduler(clock=clock),
-            tray_available=tray,
-            first_import_in_child=first_import_in_child,
-        )
-        made.append(app)
-        return app
+    def build(*, tray: bool, **options):
+        return make_app(tray=tray, kind=RecordingApp, **options)
 
-    yield build
-    for app in made:
-        shut_down(app)
+    return build
 
 
 @pytest.mark.parametrize("in_child", [False, True], ids=["in-process", "in-a-child-process"])

@@ -64,16 +64,22 @@ def test_long_names_lose_their_date_before_anything_else() -> None:
     assert fit_names(names, metrics, 40)[0].endswith("…")
 
 
-@pytest.mark.parametrize(("width", "arrangement"), [(800, "medium"), (1024, "medium"), (1400, "wide"), (600, "narrow")])
-def test_narrow_windows_reflow_instead_of_cutting_off_the_right(
-    qtbot, make_controller, ledger, tmp_path: Path, width: int, arrangement: str
-) -> None:
+def dashboard_of_many_models(qtbot, make_controller, ledger) -> DashboardWindow:
+    """A dashboard showing a month of the long model names in MODELS, against a budget."""
     add_spend(ledger, *((datetime(2026, 1, 10, 9, tzinfo=UTC), name, cost) for name, cost in MODELS))
     controller = make_controller(Settings(monthly_budget=Decimal(380)))
     window = DashboardWindow(today=controller.today(), colors=controller.model_colors)
     qtbot.addWidget(window)
     controller.overview_changed.connect(window.show_overview)
     controller.refresh()
+    return window
+
+
+@pytest.mark.parametrize(("width", "arrangement"), [(800, "medium"), (1024, "medium"), (1400, "wide"), (600, "narrow")])
+def test_narrow_windows_reflow_instead_of_cutting_off_the_right(
+    qtbot, make_controller, ledger, tmp_path: Path, width: int, arrangement: str
+) -> None:
+    window = dashboard_of_many_models(qtbot, make_controller, ledger)
     pixmap = window.render_png(tmp_path / "dash.png", width)
     assert pixmap.width() == width
     assert window.arrangement == arrangement
@@ -86,12 +92,7 @@ def test_narrow_windows_reflow_instead_of_cutting_off_the_right(
 def test_a_large_font_reflows_as_a_narrower_window_would(qtbot, make_controller, ledger, tmp_path: Path) -> None:
     from PySide6.QtGui import QFont
 
-    add_spend(ledger, *((datetime(2026, 1, 10, 9, tzinfo=UTC), name, cost) for name, cost in MODELS))
-    controller = make_controller(Settings(monthly_budget=Decimal(380)))
-    window = DashboardWindow(today=controller.today(), colors=controller.model_colors)
-    qtbot.addWidget(window)
-    controller.overview_changed.connect(window.show_overview)
-    controller.refresh()
+    window = dashboard_of_many_models(qtbot, make_controller, ledger)
     window.render_png(tmp_path / "usual.png", 1400)
     assert window.arrangement == "wide"
     big = QFont(window.font())

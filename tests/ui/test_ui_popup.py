@@ -11,7 +11,7 @@ import pytest
 import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
-from uihelpers import Clock, shut_down
+from uihelpers import Clock
 
 from task_ledger import known_events, write_events
 from tokenworth.core.db import Database
@@ -19,8 +19,6 @@ from tokenworth.core.settings import Settings
 from tokenworth.services.tasks import list_tasks, running_task
 from tokenworth.ui.hooks import default_hooks
 from tokenworth.ui.popup import TaskValuePopup, to_qt_wall_clock
-from tokenworth.ui.scheduler import Scheduler
-from tokenworth.ui.shell import TokenworthApp
 from tokenworth.ui.task_actions import task_actions
 from tokenworth.ui.task_entry import CoverKind
 from tokenworth.ui.workers import InlineRunner, TaskRunner
@@ -265,25 +263,10 @@ def test_a_running_task_stopped_elsewhere_keeps_its_end_when_the_popup_saves(
 
 
 @pytest.fixture
-def app_with_tray(qtbot, paths, known, clock: Clock):
-    made: list[TokenworthApp] = []
-
-    def build() -> TokenworthApp:
-        app = TokenworthApp(
-            paths=paths,
-            db=known,
-            settings=Settings(monthly_budget=Decimal("100")),
-            hooks=default_hooks(),
-            runner=InlineRunner(),
-            scheduler=Scheduler(clock=clock),
-            tray_available=True,
-        )
-        made.append(app)
-        return app
-
-    yield build
-    for app in made:
-        shut_down(app)
+def app_with_tray(make_app, known: Database):
+    """The app, tray and all, on the known January ledger with a $100 budget."""
+    budget = Settings(monthly_budget=Decimal("100"))
+    return lambda: make_app(hooks=default_hooks(), settings=budget, runner=InlineRunner())
 
 
 def test_saving_a_task_updates_the_charts_tables_and_tray_tfp(qtbot, app_with_tray, known: Database) -> None:
