@@ -75,8 +75,8 @@ def write_pdf(document: SummaryDocument, path: Path, page_size: PageSize) -> int
     for _attempt in range(MAX_PAGE_BREAKS):
         text = _laid_out(document, writer, body, breaks)
         cut = _row_cut_by_page_edge(text, document, breaks, body.height())
-        if cut is None:
-            break
+        if cut is None or cut[1] in breaks.get(cut[0], ()):
+            break  # all rows whole (or a break did not take: no use laying out again)
         breaks.setdefault(cut[0], set()).add(cut[1])
     pages = text.pageCount()
 
