@@ -561,3 +561,16 @@ def test_two_imports_at_once_each_count_only_their_own_records(
         db.dispose()
     assert added == {"ann": 1500, "bob": 1500}
     assert stored == 3000
+
+
+def test_a_task_logged_while_new_usage_is_attributed_keeps_that_usage(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on SQLite (test_tasks_service): on PostgreSQL the lock is the `meta` row both write first."""
+    from test_tasks_service import log_a_task_while_new_usage_is_attributed
+
+    db = open_database(pg_url)
+    try:
+        log_a_task_while_new_usage_is_attributed(db, monkeypatch)
+    finally:
+        db.dispose()

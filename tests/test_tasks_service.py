@@ -398,12 +398,18 @@ def test_a_task_logged_while_new_usage_is_attributed_keeps_that_usage(
 ) -> None:
     """The tray's refresh attributes fresh records while a terminal logs the task they belong to:
     the refresh must not write shares from the rules it read before the task existed."""
+    log_a_task_while_new_usage_is_attributed(db, monkeypatch)
+
+
+def log_a_task_while_new_usage_is_attributed(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sync reads the rules; a terminal then logs a task over the fresh record (in its own
+    connection); once both are done, the record is the task's. (Also run on PostgreSQL.)"""
     import threading
 
     import tokenworth.services.attribution as attribution
 
     write_events(db, [event("fresh", at(5, 10, 10))])
-    url = str(db.engine.url)
+    url = db.engine.url.render_as_string(hide_password=False)
     logged = threading.Event()
     started: list[threading.Thread] = []
     read_rules = attribution.load_rules
