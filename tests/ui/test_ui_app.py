@@ -27,7 +27,7 @@ class RecordingApp(TokenworthApp):
 
     quits = 0
 
-    def quit(self) -> None:
+    def end_event_loop(self) -> None:
         self.quits += 1
 
 
@@ -345,3 +345,14 @@ def test_quit_while_a_poll_waits_on_a_provider_ends_at_once(qtbot, build_app) ->
     finally:
         server.clear()
         server.stop()
+
+
+def test_quit_is_written_in_the_log_as_a_signal_is(build_app, caplog: pytest.LogCaptureFixture) -> None:
+    """A log that just stops reads as a crash: Quit says it was chosen, as SIGTERM is named."""
+    import logging
+
+    app = build_app(tray=False)
+    with caplog.at_level(logging.INFO, logger="tokenworth.ui.shell"):
+        app.quit()
+    assert app.quits == 1
+    assert "quitting: Quit chosen" in caplog.text

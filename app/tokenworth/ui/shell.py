@@ -167,6 +167,11 @@ class TokenworthApp:
             self._dashboard.quit_on_close = False
 
     def quit(self) -> None:
+        # As a signal's quit is: a log that just stops reads as a crash.
+        log.info("quitting: Quit chosen (or, with no tray, the dashboard closed)")
+        self.end_event_loop()
+
+    def end_event_loop(self) -> None:
         QApplication.quit()
 
     # user-facing reactions ----------------------------------------------------------------------
