@@ -425,3 +425,11 @@ def test_markdown_cells_show_a_title_as_typed() -> None:
 
     # `&amp;` would read "&", `|` end the cell, `*x*` turn italic, `<b>` vanish as HTML.
     assert escape_cell("R&D &amp; ops | *fast* <b>") == r"R\&D \&amp; ops \| \*fast\* \<b\>"
+
+
+def test_value_outside_every_model_row_is_stated(exported: Exported) -> None:
+    """ "Spike" ($50) has no usage in January: the Value columns by model and project cannot carry
+    it, and their sum falls short of the month's value by exactly that, said in words."""
+    page = exported.path("tokenworth-2026-01.md").read_text(encoding="utf-8")
+    assert "Tasks with no usage this month carry $50.00 of value, in no model's row." in page
+    assert "Tasks with no usage this month carry $50.00 of value, in no project's row." in page

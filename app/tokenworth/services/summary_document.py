@@ -294,10 +294,22 @@ def _models(summary: MonthlySummary) -> list[Block]:
         ),
         Paragraph(
             "Value is the part of the tasks' value carried by each model's attributed spend; "
-            "TFP divides it by that attributed spend.",
+            "TFP divides it by that attributed spend." + _value_outside_rows(summary, "model"),
             note=True,
         ),
     ]
+
+
+def _value_outside_rows(summary: MonthlySummary, row: str) -> str:
+    """The value of tasks with no usage this month, which no model's or project's row can carry:
+    without it, the Value column's sum and the month's value differ unexplained."""
+    outside = sum(
+        (r.figures.value or Decimal(0) for r in summary.value_by_task.rows if not r.figures.usage.has_usage),
+        Decimal(0),
+    )
+    if outside <= 0:
+        return ""
+    return f" Tasks with no usage this month carry {format_usd(outside)} of value, in no {row}'s row."
 
 
 def _projects(summary: MonthlySummary) -> list[Block]:
@@ -306,6 +318,7 @@ def _projects(summary: MonthlySummary) -> list[Block]:
         value = row.value
         cells = ["-", "-", "-"] if value is None else _value_cells(value.figures)
         rows.append([row.label, *_usage_cells(row), cells[0], cells[1], cells[2]])
+    outside = _value_outside_rows(summary, "project")
     return [
         Heading("Spend by project"),
         Table(
@@ -314,7 +327,7 @@ def _projects(summary: MonthlySummary) -> list[Block]:
             [False, True, True, True, True, True, True],
             empty_text="No usage this month.",
         ),
-    ]
+    ] + ([Paragraph(outside.strip(), note=True)] if outside else [])
 
 
 def _sources(summary: MonthlySummary) -> list[Block]:
