@@ -26,7 +26,7 @@ import orjson
 
 from tokenworth.core.db import Database
 from tokenworth.core.dedupe import ConflictPolicy
-from tokenworth.sources.files import LogFile, file_identity
+from tokenworth.sources.files import LogFile, file_identity, path_text
 from tokenworth.sources.lines import TORN_LINE
 from tokenworth.sources.local_logs import LocalLogSource, resolve_sources, sniff_source
 from tokenworth.sources.records import BrokenLine, UsageEvent
@@ -207,18 +207,26 @@ class _PlannedFile:
     def identity(self) -> tuple[int, int]:
         return file_identity(self.stat) or (0, 0)
 
+    def _head_hash(self, offset: int) -> str | None:
+        """The hash of the head read so far; None for a file gone since it was read (the next
+        import, finding no match, reads whatever stands there again: dedupe keeps it exact)."""
+        try:
+            return head_hash(self.path, min(HEAD_BYTES, offset))
+        except OSError:
+            return None
+
     def cursor(self, offset: int, known_head_hash: str | None = None) -> dict[str, Any]:
         """The file's position row as it stands after reading up to `offset` (`known_head_hash`:
         its head's hash, when the reader already had those bytes in hand)."""
         return {
             "source": self.source.name,
-            "path": str(self.path),
+            "path": path_text(str(self.path)),
             "device": self.identity[0],
             "inode": self.identity[1],
             "size": self.stat.st_size,
             "mtime_ns": self.stat.st_mtime_ns,
             "offset": offset,
-            "head_hash": known_head_hash or (head_hash(self.path, min(HEAD_BYTES, offset)) if offset else None),
+            "head_hash": known_head_hash or (self._head_hash(offset) if offset else None),
             "parser_state": dict(self.state),
             "broken_lines": self.broken,
             "records": self.records,
@@ -280,7 +288,7 @@ def discover_files(
     found: dict[str, list[LogFile]] = {source.name: [] for source in sources}
     if paths:
         for folder in paths:
-            if not folder.exists():
+            if not os.path.exists(folder):
                 summary.missing_dirs.append(str(folder))
                 continue
             if len(sources) == 1:  # the source was named: read the folder as its logs, but say if they look otherwise
@@ -299,8 +307,11 @@ def discover_files(
     for source in sources:
         summary.searched_dirs.extend((source.name, str(folder)) for folder in source.default_dirs(env, home))
         for folder in source.configured_dirs(env, home):
-            if not folder.exists() and str(folder) not in summary.missing_dirs:
+            if not os.path.exists(folder) and str(folder) not in summary.missing_dirs:
                 summary.missing_dirs.append(str(folder))
+        for folder in source.default_dirs(env, home):
+            if os.path.isdir(folder) and not os.access(folder, os.R_OK | os.X_OK):
+                summary.unreadable_files[str(folder)] = "cannot open this folder (permission denied)"
         found[source.name] = source.find_default(env, home)
     return found
 
@@ -379,7 +390,13 @@ def import_local_logs(
             except OSError:
                 continue
             summary.files_found += 1
-            plan = _plan_file(source, item.path, stat, cursors.get((source.name, item.path)))
+            try:
+                plan = _plan_file(source, item.path, stat, cursors.get((source.name, path_text(item.path))))
+            except FileNotFoundError:
+                continue  # gone since it was found: its records stay in the ledger
+            except OSError as exc:  # unreadable since the last import: the other files go on
+                summary.unreadable_files[path_text(item.path)] = str(exc)
+                continue
             if plan is None:
                 summary.files_unchanged += 1
             else:
@@ -522,7 +539,7 @@ def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, sta
         except (OSError, ValueError) as exc:
             yield _Chunk([], [], offset, 0, failure=str(exc))
             return
-        result = source.parse(data, path=str(path), state=state, final=True)
+        result = source.parse(data, path=path_text(str(path)), state=state, final=True)
         broken = result.broken
         complete = bool(result.consumed)  # else a JSON document caught mid-write: read it again
         if path.name.endswith(".zst"):  # never grows: a torn last line will not be finished later
@@ -537,6 +554,9 @@ def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, sta
         yield _Chunk([], [], offset, 0, failure=str(exc))
         return
     with handle:
+        if end <= offset:  # an empty file: its place is kept, so it is not read again and again
+            yield _Chunk([], [], offset, 0)
+            return
         handle.seek(offset)
         carry = b""
         position = offset  # file offset of carry[0]
@@ -549,7 +569,7 @@ def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, sta
                 head = chunk[:HEAD_BYTES]
             data = carry + chunk if carry else chunk
             at_end = position + len(data) >= end
-            result = source.parse(data, path=str(path), state=state, final=at_end)
+            result = source.parse(data, path=path_text(str(path)), state=state, final=at_end)
             position += result.consumed
             carry = data[result.consumed :]
             fingerprint = _fingerprint(head[: min(HEAD_BYTES, position)]) if head is not None and position else None
@@ -676,7 +696,7 @@ def _write_results(
         for chunk in chunks:
             if chunk.failed:
                 # Unreadable now: no position is stored, so the next import tries again.
-                summary.unreadable_files[str(plan.path)] = chunk.failure
+                summary.unreadable_files[path_text(str(plan.path))] = chunk.failure
                 continue
             summary.bytes_read += chunk.bytes_read
             summary.events_read += chunk.events_read
@@ -691,7 +711,7 @@ def _write_results(
             if writer.pending_rows >= FLUSH_ROWS:
                 writer.flush()
         done_bytes += max(plan.stat.st_size - plan.offset, 0)
-        if str(plan.path) not in summary.unreadable_files:
+        if path_text(str(plan.path)) not in summary.unreadable_files:
             summary.files_read += 1
         if progress:
             progress(min(done_bytes, total_bytes), total_bytes)

@@ -40,7 +40,7 @@ def default_roots(env: Mapping[str, str] | None = None, home: Path | None = None
 
 def projects_dir(folder: Path) -> Path:
     """A config folder holding `projects/`, or `projects/` itself, as the `projects/` folder."""
-    if folder.name != "projects" and (folder / "projects").is_dir():
+    if folder.name != "projects" and os.path.isdir(folder / "projects"):  # False, not an error, if unopenable
         return folder / "projects"
     return folder
 

@@ -48,8 +48,9 @@ class TranscriptLine(
     uuid: Any = None
 
 
-UnreadableLine = (msgspec.DecodeError, ValueError)
+UnreadableLine = (msgspec.DecodeError, ValueError, RecursionError)
 """Raised for a line that is not JSON, not shaped like a transcript line (ValidationError is a
-DecodeError), or with bytes that are not UTF-8 in a field read here (UnicodeDecodeError)."""
+DecodeError), with bytes that are not UTF-8 in a field read here (UnicodeDecodeError), or nested
+thousands deep (RecursionError)."""
 
 decode_line = msgspec.json.Decoder(TranscriptLine).decode

@@ -43,7 +43,7 @@ def find_files(root: Path) -> list[Path]:
     chosen: dict[str, Path] = {}
     for folder in ("sessions", "archived_sessions"):
         base = root / folder
-        if not base.is_dir():
+        if not os.path.isdir(base):  # a folder left root's by `sudo codex`: skipped, not a crash
             continue
         for path in sorted(base.rglob("*.jsonl*")):
             name = path.name

@@ -51,6 +51,17 @@ def log_files(paths: Iterable[Path]) -> list[LogFile]:
     return [LogFile(str(path)) for path in paths]
 
 
+def path_text(path: str) -> str:
+    """A path as text that can be stored and printed. A file name that is not UTF-8 (bytes the
+    file system allows, such as Latin-1 `caf\xe9`) keeps those bytes as `\xe9` escapes: as they
+    came, it could not be written to the ledger, and every import stopped on it."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
+
+
 def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[LogFile]:
     """Every regular file under `root` whose name ends with one of `suffixes`, with its stat, in
     a stable (sorted) order. A missing or unreadable folder yields nothing."""

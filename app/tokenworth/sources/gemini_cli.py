@@ -30,7 +30,7 @@ def default_root(env: Mapping[str, str] | None = None, home: Path | None = None)
 
 def find_files(root: Path) -> list[Path]:
     """Every chat recording (`*.json`, `*.jsonl`) inside a `chats/` folder under the root."""
-    if not root.is_dir():
+    if not os.path.isdir(root):  # also for a folder that cannot be opened: skipped, not a crash
         return []
     found = [
         path

@@ -99,7 +99,10 @@ def loads_json(data: bytes) -> Any:
             return loads_json(data[len(_BOM) :])
         if b"\\u" not in data:
             raise
-    return _without_lone_surrogates(json.loads(data))
+    try:
+        return _without_lone_surrogates(json.loads(data))
+    except RecursionError:  # nested thousands deep: no agent writes that, it is no usage line
+        raise ValueError("JSON nested too deep") from None
 
 
 _BOM = b"\xef\xbb\xbf"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,7 @@ def _claude_in(folder: Path) -> list[LogFile]:
 
 def _codex_in(folder: Path) -> list[LogFile]:
     found = codex.find_files(folder)
-    if not found and folder.is_dir():
+    if not found and os.path.isdir(folder):
         # A folder of rollouts itself rather than a CODEX_HOME.
         found = sorted(p for p in folder.rglob("*.jsonl*") if p.name.endswith((".jsonl", ".jsonl.zst")))
     return log_files(found)
@@ -90,9 +91,9 @@ LOCAL_SOURCES: dict[str, LocalLogSource] = {
 
 def sniff_source(folder: Path) -> str | None:
     """Which agent wrote the logs in `folder` (for `import --path DIR` without `--source`)."""
-    if folder.name == "projects" or (folder / "projects").is_dir():
+    if folder.name == "projects" or os.path.isdir(folder / "projects"):
         return claude_code.SOURCE
-    if (folder / "sessions").is_dir() or (folder / "archived_sessions").is_dir():
+    if os.path.isdir(folder / "sessions") or os.path.isdir(folder / "archived_sessions"):
         return codex.SOURCE
     if folder.name == "chats" or any(part == "chats" for part in folder.parts) or any(folder.glob("*/chats")):
         return gemini_cli.SOURCE
