@@ -106,3 +106,33 @@ def test_empty_log_files_are_not_read_again_on_every_import(db: Database, claude
     import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
     again = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
     assert (again.files_read, again.files_unchanged) == (0, 3)
+
+
+def test_a_project_folder_linked_in_is_read_and_a_link_back_up_is_no_loop(
+    db: Database, claude_dir: Path, tmp_path: Path
+) -> None:
+    moved = tmp_path / "other-disk" / "-home-dev-app"  # moved to another disk, linked back
+    moved.mkdir(parents=True)
+    (moved / "s1.jsonl").write_text(_line("m1", 5) + "\n", encoding="utf-8")
+    (claude_dir / "projects").mkdir(exist_ok=True)
+    (claude_dir / "projects" / "-home-dev-app").symlink_to(moved, target_is_directory=True)
+    (moved / "up").symlink_to(claude_dir, target_is_directory=True)  # a loop, as links allow
+    summary = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    assert (summary.records_added, summary.files_found) == (1, 1)
+
+
+def test_linked_in_codex_and_gemini_folders_are_read(db: Database, tmp_path: Path) -> None:
+    codex_day = tmp_path / "elsewhere" / "01"
+    codex_day.mkdir(parents=True)
+    shutil.copy(SAMPLES / "codex-rollout.jsonl", codex_day / "rollout-2026-01-05T09-10-00-a.jsonl")
+    (tmp_path / "codex" / "sessions" / "2026").mkdir(parents=True)
+    (tmp_path / "codex" / "sessions" / "2026" / "01").symlink_to(codex_day, target_is_directory=True)
+    chats = tmp_path / "elsewhere" / "p1" / "chats"
+    chats.mkdir(parents=True)
+    shutil.copy(SAMPLES / "gemini-cli-session.jsonl", chats / "session-a.jsonl")
+    (tmp_path / "gemini" / "tmp").mkdir(parents=True)
+    (tmp_path / "gemini" / "tmp" / "p1").symlink_to(chats.parent, target_is_directory=True)
+    env = {"CODEX_HOME": str(tmp_path / "codex"), "GEMINI_DATA_DIR": str(tmp_path / "gemini" / "tmp")}
+    summary = import_local_logs(db, source_names=["codex", "gemini-cli"], env=env)
+    assert summary.files_found == 2
+    assert summary.records_added > 0

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenworth.core.timeutil import parse_timestamp
+from tokenworth.sources.files import walk_files
 from tokenworth.sources.lines import as_int, parse_json_lines
 from tokenworth.sources.records import ParseResult, UsageEvent
 
@@ -45,10 +46,9 @@ def find_files(root: Path) -> list[Path]:
         base = root / folder
         if not os.path.isdir(base):  # a folder left root's by `sudo codex`: skipped, not a crash
             continue
-        for path in sorted(base.rglob("*.jsonl*")):
+        for item in walk_files(base, (".jsonl", ".jsonl.zst")):  # linked-in folders too
+            path = Path(item.path)
             name = path.name
-            if not (name.endswith(".jsonl") or name.endswith(".jsonl.zst")) or not path.is_file():
-                continue
             relative = str(path.relative_to(base)).removesuffix(".zst")
             current = chosen.get(relative)
             if current is None or (current.name.endswith(".zst") and not name.endswith(".zst")):

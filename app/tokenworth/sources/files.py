@@ -64,11 +64,19 @@ def path_text(path: str) -> str:
 
 def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[LogFile]:
     """Every regular file under `root` whose name ends with one of `suffixes`, with its stat, in
-    a stable (sorted) order. A missing or unreadable folder yields nothing."""
+    a stable (sorted) order. A missing or unreadable folder yields nothing. A folder linked in (a
+    project moved to another disk and linked back) is followed, each real folder once: a link
+    back up the tree is no loop."""
     stack = [str(root)]
+    visited: set[tuple[int, int]] = set()
     while stack:
         folder = stack.pop()
         try:
+            real = os.stat(folder)
+            if real.st_ino:  # a file system without ids (FAT) has no links to loop through either
+                if (real.st_dev, real.st_ino) in visited:
+                    continue
+                visited.add((real.st_dev, real.st_ino))
             with os.scandir(folder) as entries:
                 listed = sorted(entries, key=lambda entry: entry.name)
         except OSError:
@@ -76,7 +84,7 @@ def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[LogFile]:
         subfolders = []
         for entry in listed:
             try:
-                if entry.is_dir(follow_symlinks=False):
+                if entry.is_dir():  # a folder, or a link to one
                     subfolders.append(entry.path)
                 elif entry.name.endswith(suffixes) and entry.is_file():
                     yield LogFile(entry.path, os.stat(entry.path) if SCANDIR_STAT_HAS_NO_ID else entry.stat())

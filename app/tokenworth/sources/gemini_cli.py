@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenworth.core.timeutil import parse_timestamp
+from tokenworth.sources.files import walk_files
 from tokenworth.sources.lines import as_int, loads_json, parse_json_lines
 from tokenworth.sources.records import BrokenLine, ParseResult, UsageEvent
 
@@ -32,12 +33,8 @@ def find_files(root: Path) -> list[Path]:
     """Every chat recording (`*.json`, `*.jsonl`) inside a `chats/` folder under the root."""
     if not os.path.isdir(root):  # also for a folder that cannot be opened: skipped, not a crash
         return []
-    found = [
-        path
-        for path in sorted(root.rglob("*.json*"))
-        if path.suffix in (".json", ".jsonl") and "chats" in path.parts and path.is_file()
-    ]
-    return found
+    found = (Path(item.path) for item in walk_files(root, (".json", ".jsonl")))  # linked-in folders too
+    return [path for path in found if "chats" in path.parts]
 
 
 def project_from_path(path: str) -> str | None:
