@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tokenworth.core.dedupe import ConflictPolicy
 from tokenworth.sources import claude_code, codex, gemini_cli
-from tokenworth.sources.files import LogFile, log_files
+from tokenworth.sources.files import LogFile, log_files, walk_files
 from tokenworth.sources.records import ParseResult
 
 Parser = Callable[..., ParseResult]
@@ -51,7 +51,7 @@ def _codex_in(folder: Path) -> list[LogFile]:
     found = codex.find_files(folder)
     if not found and os.path.isdir(folder):
         # A folder of rollouts itself rather than a CODEX_HOME.
-        found = sorted(p for p in folder.rglob("*.jsonl*") if p.name.endswith((".jsonl", ".jsonl.zst")))
+        return list(walk_files(folder, (".jsonl", ".jsonl.zst")))
     return log_files(found)
 
 
