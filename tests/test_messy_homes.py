@@ -136,3 +136,13 @@ def test_linked_in_codex_and_gemini_folders_are_read(db: Database, tmp_path: Pat
     summary = import_local_logs(db, source_names=["codex", "gemini-cli"], env=env)
     assert summary.files_found == 2
     assert summary.records_added > 0
+
+
+def test_a_line_written_after_a_crash_leftover_of_nul_bytes_counts(db: Database, claude_dir: Path) -> None:
+    """After a crash a file can end in NUL bytes where its last writes were; the agent's next
+    line then follows them with no newline between. That line's request is spend all the same."""
+    session = _claude_session(claude_dir, "a", "s1.jsonl", _line("m1", 5))
+    with session.open("ab") as handle:
+        handle.write(b"\0" * 4096 + _line("m2", 7).encode() + b"\n")
+    summary = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
+    assert summary.records_added == 2

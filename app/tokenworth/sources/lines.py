@@ -90,13 +90,17 @@ def loads_json(data: bytes) -> Any:
     and no string that cannot be stored as UTF-8 gets further.
 
     A file some editor or tool saved with a UTF-8 byte-order mark has it before its first line;
-    that line is read without it rather than lost.
+    that line is read without it rather than lost. After a crash, a file can hold a run of NUL
+    bytes where its last writes were, and the agent's next line follows them on the same line:
+    that line is read without them too.
     """
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         if data.startswith(_BOM):
             return loads_json(data[len(_BOM) :])
+        if data.startswith(b"\0") and data.strip(b"\0"):
+            return loads_json(data.lstrip(b"\0"))
         if b"\\u" not in data:
             raise
     try:
