@@ -77,6 +77,7 @@ def test_an_agent_folder_that_cannot_be_opened_is_said_and_the_others_imported(t
     assert "permission denied" in summary["unreadable_files"][str(codex)]
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="macOS and Windows refuse file names that are not UTF-8")
 def test_a_file_name_that_is_not_utf8_is_imported_once(db: Database, claude_dir: Path) -> None:
     folder = claude_dir / "projects" / os.fsdecode(b"-home-dev-caf\xe9")
     folder.mkdir(parents=True)
@@ -146,3 +147,36 @@ def test_a_line_written_after_a_crash_leftover_of_nul_bytes_counts(db: Database,
         handle.write(b"\0" * 4096 + _line("m2", 7).encode() + b"\n")
     summary = import_local_logs(db, paths=[claude_dir], source_names=["claude-code"])
     assert summary.records_added == 2
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="macOS and Windows refuse file names that are not UTF-8")
+def test_a_folder_whose_name_is_not_utf8_is_named_in_the_json_summary(cli, tmp_path: Path) -> None:
+    folder = tmp_path / os.fsdecode(b"logs-caf\xe9") / "projects" / "p"
+    folder.mkdir(parents=True)
+    (folder / os.fsdecode(b"s\xff.jsonl")).write_text(_line("m1", 5) + "\n{torn\n" + _line("m2", 6) + "\n")
+    result = cli("import", "--json", "--source", "claude-code", "--path", str(folder.parent.parent))
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    assert summary["records_added"] == 2
+    [name] = summary["broken_by_file"]
+    assert name.endswith("logs-caf\\xe9/projects/p/s\\xff.jsonl")
+    missing = cli("import", "--json", "--source", "claude-code", "--path", os.fsdecode(b"/nowhere-\xff"))
+    assert missing.code == 2
+    assert "no such folder" in missing.err
+
+
+def test_a_link_sorted_before_its_folder_and_a_link_loop_find_each_file_once(db: Database, tmp_path: Path) -> None:
+    projects = tmp_path / "claude" / "projects"
+    real = projects / "-home-dev-app"
+    real.mkdir(parents=True)
+    (real / "s1.jsonl").write_text(_line("m1", 5) + "\n", encoding="utf-8")
+    (projects / "-a-old-name").symlink_to(real, target_is_directory=True)  # sorts first
+    days = tmp_path / "codex" / "sessions" / "2026"
+    (days / "01").mkdir(parents=True)
+    shutil.copy(SAMPLES / "codex-rollout.jsonl", days / "01" / "rollout-2026-01-05T09-10-00-a.jsonl")
+    (days / "01" / "again").symlink_to(days, target_is_directory=True)  # a loop
+    env = {"CLAUDE_CONFIG_DIR": str(tmp_path / "claude"), "CODEX_HOME": str(tmp_path / "codex")}
+    summary = import_local_logs(db, source_names=["claude-code", "codex"], env=env)
+    assert summary.files_found == 2
+    stored = {row[0] for row in db.fetch("SELECT path FROM imported_files")}
+    assert str(real / "s1.jsonl") in stored  # by the folder itself, not by the link's name

@@ -245,6 +245,7 @@ def _deferred_file_handler_class() -> Callable[[Path], logging.Handler]:
                             maxBytes=LOG_FILE_MAX_BYTES,
                             backupCount=LOG_FILE_BACKUPS,
                             encoding="utf-8",
+                            errors="backslashreplace",  # a path that is not UTF-8 is logged, not a traceback
                         )
                     except OSError as exc:
                         self._give_up(exc)

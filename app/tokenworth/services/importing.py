@@ -289,29 +289,29 @@ def discover_files(
     if paths:
         for folder in paths:
             if not os.path.exists(folder):
-                summary.missing_dirs.append(str(folder))
+                summary.missing_dirs.append(path_text(str(folder)))
                 continue
             if len(sources) == 1:  # the source was named: read the folder as its logs, but say if they look otherwise
                 targets = list(sources)
                 recognised = sniff_source(folder)
                 if recognised is not None and recognised != sources[0].name:
-                    summary.mismatched_dirs.append((str(folder), sources[0].name, recognised))
+                    summary.mismatched_dirs.append((path_text(str(folder)), sources[0].name, recognised))
             else:
                 targets = [s for s in sources if s.name == sniff_source(folder)]
-            summary.searched_dirs.extend((source.name, str(folder)) for source in targets or [])
+            summary.searched_dirs.extend((source.name, path_text(str(folder))) for source in targets or [])
             if not targets:
-                summary.searched_dirs.append(("", str(folder)))
+                summary.searched_dirs.append(("", path_text(str(folder))))
             for source in targets:
                 found[source.name].extend(source.find_in(folder))
         return found
     for source in sources:
-        summary.searched_dirs.extend((source.name, str(folder)) for folder in source.default_dirs(env, home))
+        summary.searched_dirs.extend((source.name, path_text(str(folder))) for folder in source.default_dirs(env, home))
         for folder in source.configured_dirs(env, home):
-            if not os.path.exists(folder) and str(folder) not in summary.missing_dirs:
-                summary.missing_dirs.append(str(folder))
+            if not os.path.exists(folder) and path_text(str(folder)) not in summary.missing_dirs:
+                summary.missing_dirs.append(path_text(str(folder)))
         for folder in source.default_dirs(env, home):
             if os.path.isdir(folder) and not os.access(folder, os.R_OK | os.X_OK):
-                summary.unreadable_files[str(folder)] = "cannot open this folder (permission denied)"
+                summary.unreadable_files[path_text(str(folder))] = "cannot open this folder (permission denied)"
         found[source.name] = source.find_default(env, home)
     return found
 
@@ -545,7 +545,7 @@ def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, sta
         if path.name.endswith(".zst"):  # never grows: a torn last line will not be finished later
             complete = True
             if data[result.consumed :].strip():
-                broken = [*broken, BrokenLine(str(path), int(state.get("line", 1)), TORN_LINE)]
+                broken = [*broken, BrokenLine(path_text(str(path)), int(state.get("line", 1)), TORN_LINE)]
         yield _Chunk(result.events, broken, end if complete else 0, len(data))
         return
     try:

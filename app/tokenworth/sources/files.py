@@ -68,9 +68,10 @@ def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[LogFile]:
     project moved to another disk and linked back) is followed, each real folder once: a link
     back up the tree is no loop."""
     stack = [str(root)]
+    linked: list[str] = []  # followed once every real folder is walked: a link to one is no second way in
     visited: set[tuple[int, int]] = set()
-    while stack:
-        folder = stack.pop()
+    while stack or linked:
+        folder = stack.pop() if stack else linked.pop(0)
         try:
             real = os.stat(folder)
             if real.st_ino:  # a file system without ids (FAT) has no links to loop through either
@@ -84,8 +85,10 @@ def walk_files(root: Path, suffixes: tuple[str, ...]) -> Iterator[LogFile]:
         subfolders = []
         for entry in listed:
             try:
-                if entry.is_dir():  # a folder, or a link to one
+                if entry.is_dir(follow_symlinks=False):
                     subfolders.append(entry.path)
+                elif entry.is_dir():  # a link to a folder
+                    linked.append(entry.path)
                 elif entry.name.endswith(suffixes) and entry.is_file():
                     yield LogFile(entry.path, os.stat(entry.path) if SCANDIR_STAT_HAS_NO_ID else entry.stat())
             except OSError:
