@@ -268,3 +268,26 @@ def test_new_sessions_are_watched_however_many_files_came_before(qtbot, tmp_path
     assert "new-session.jsonl" in watched
     assert not any(name.startswith("old") for name in watched)  # the quiet ones gave their watch back
     scheduler.stop()
+
+
+def test_a_project_folder_linked_in_is_watched_live(qtbot, tmp_path: Path) -> None:
+    """The import reads a folder linked into the logs (a project moved to another disk); the
+    tray watches it too, so its new lines show at once, and a link back up is no loop."""
+    projects = tmp_path / "claude" / "projects"
+    projects.mkdir(parents=True)
+    moved = tmp_path / "other-disk" / "-home-dev-app"
+    moved.mkdir(parents=True)
+    session = moved / "s1.jsonl"
+    session.write_text("{}\n")
+    (projects / "-home-dev-app").symlink_to(moved, target_is_directory=True)
+    (moved / "up").symlink_to(projects, target_is_directory=True)
+    plan = watch_plan([projects])
+    assert [path.name for path in plan.files] == ["s1.jsonl"]
+    scheduler = Scheduler()
+    changes: list[int] = []
+    scheduler.files_changed.connect(lambda: changes.append(1))
+    scheduler.apply_watch_plan(plan)
+    with session.open("a", encoding="utf-8") as handle:
+        handle.write("{}\n")
+    qtbot.waitUntil(lambda: bool(changes), timeout=2000)
+    scheduler.stop()

@@ -57,8 +57,12 @@ def watch_plan(roots: Sequence[Path], *, recent_files: int = MAX_WATCHED_FILES, 
             if anchor is not None:
                 plan.waiting.setdefault(anchor, []).append(Path(os.path.abspath(root)))
             continue
-        for folder, subdirs, names in os.walk(root):
+        visited: set[tuple[int, int]] = set()
+        for folder, subdirs, names in os.walk(root, followlinks=True):  # linked-in folders, as the import reads
             subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+            if not first_visit(folder, visited):  # a link back up the tree: no loop
+                subdirs[:] = []
+                continue
             if len(plan.dirs) >= MAX_WATCHED_DIRS:
                 break
             plan.dirs.append(Path(folder))
@@ -72,6 +76,21 @@ def watch_plan(roots: Sequence[Path], *, recent_files: int = MAX_WATCHED_FILES, 
     candidates.sort(reverse=True)
     plan.files = [path for _mtime, path in candidates[:recent_files]]
     return plan
+
+
+def first_visit(folder: str, visited: set[tuple[int, int]]) -> bool:
+    """Whether a walk that follows links comes to this real folder for the first time."""
+    try:
+        real = os.stat(folder)
+    except OSError:
+        return False
+    if not real.st_ino:  # a file system without ids has no links either
+        return True
+    key = (real.st_dev, real.st_ino)
+    if key in visited:
+        return False
+    visited.add(key)
+    return True
 
 
 def waiting_folder(root: Path, home: Path | None = None) -> Path | None:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal, Slot
 
 from tokenworth.core.settings import POLL_INTERVAL_S
 from tokenworth.core.timeutil import local_day_start, utc_now
-from tokenworth.services.local_sync import MAX_WATCHED_DIRS, MAX_WATCHED_FILES, WatchPlan
+from tokenworth.services.local_sync import MAX_WATCHED_DIRS, MAX_WATCHED_FILES, WatchPlan, first_visit
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ class Scheduler(QObject):
                 for entry in entries:
                     if entry.name.startswith("."):
                         continue
-                    if entry.is_dir(follow_symlinks=False):
+                    if entry.is_dir():  # a folder, or one linked in (read by the import too)
                         new_dirs.append(Path(entry.path))
                         new_dirs.extend(_subdirs(Path(entry.path)))
                     elif entry.name.endswith(LOG_SUFFIXES):
@@ -239,9 +239,13 @@ def _next_step(folder: Path, root: Path) -> Path:
 
 def _subdirs(folder: Path) -> list[Path]:
     found: list[Path] = []
+    visited: set[tuple[int, int]] = set()
     try:
-        for root, subdirs, _files in os.walk(folder):
+        for root, subdirs, _files in os.walk(folder, followlinks=True):  # linked-in folders, as imported
             subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+            if not first_visit(root, visited):  # a link back up the tree: no loop
+                subdirs[:] = []
+                continue
             found.extend(Path(root) / d for d in subdirs)
             if len(found) > 200:
                 break
