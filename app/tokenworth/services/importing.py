@@ -207,6 +207,11 @@ class _PlannedFile:
     def identity(self) -> tuple[int, int]:
         return file_identity(self.stat) or (0, 0)
 
+    @property
+    def name(self) -> str:
+        """The path as stored and shown (`path_text`)."""
+        return path_text(self.path)
+
     def _head_hash(self, offset: int) -> str | None:
         """The hash of the head read so far; None for a file gone since it was read (the next
         import, finding no match, reads whatever stands there again: dedupe keeps it exact)."""
@@ -220,7 +225,7 @@ class _PlannedFile:
         its head's hash, when the reader already had those bytes in hand)."""
         return {
             "source": self.source.name,
-            "path": path_text(str(self.path)),
+            "path": self.name,
             "device": self.identity[0],
             "inode": self.identity[1],
             "size": self.stat.st_size,
@@ -289,29 +294,29 @@ def discover_files(
     if paths:
         for folder in paths:
             if not os.path.exists(folder):
-                summary.missing_dirs.append(path_text(str(folder)))
+                summary.missing_dirs.append(path_text(folder))
                 continue
             if len(sources) == 1:  # the source was named: read the folder as its logs, but say if they look otherwise
                 targets = list(sources)
                 recognised = sniff_source(folder)
                 if recognised is not None and recognised != sources[0].name:
-                    summary.mismatched_dirs.append((path_text(str(folder)), sources[0].name, recognised))
+                    summary.mismatched_dirs.append((path_text(folder), sources[0].name, recognised))
             else:
                 targets = [s for s in sources if s.name == sniff_source(folder)]
-            summary.searched_dirs.extend((source.name, path_text(str(folder))) for source in targets or [])
+            summary.searched_dirs.extend((source.name, path_text(folder)) for source in targets or [])
             if not targets:
-                summary.searched_dirs.append(("", path_text(str(folder))))
+                summary.searched_dirs.append(("", path_text(folder)))
             for source in targets:
                 found[source.name].extend(source.find_in(folder))
         return found
     for source in sources:
-        summary.searched_dirs.extend((source.name, path_text(str(folder))) for folder in source.default_dirs(env, home))
+        summary.searched_dirs.extend((source.name, path_text(folder)) for folder in source.default_dirs(env, home))
         for folder in source.configured_dirs(env, home):
-            if not os.path.exists(folder) and path_text(str(folder)) not in summary.missing_dirs:
-                summary.missing_dirs.append(path_text(str(folder)))
+            if not os.path.exists(folder) and path_text(folder) not in summary.missing_dirs:
+                summary.missing_dirs.append(path_text(folder))
         for folder in source.default_dirs(env, home):
             if os.path.isdir(folder) and not os.access(folder, os.R_OK | os.X_OK):
-                summary.unreadable_files[path_text(str(folder))] = "cannot open this folder (permission denied)"
+                summary.unreadable_files[path_text(folder)] = "cannot open this folder (permission denied)"
         found[source.name] = source.find_default(env, home)
     return found
 
@@ -533,19 +538,20 @@ class _Chunk:
 
 def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, state: dict[str, Any]) -> Iterator[_Chunk]:
     """Parse `path` from `offset` to `end` in bounded chunks, updating `state` as it goes."""
+    name = path_text(path)
     if source.is_whole_file(path):
         try:
             data = _decompressed(path) if path.name.endswith(".zst") else path.read_bytes()
         except (OSError, ValueError) as exc:
             yield _Chunk([], [], offset, 0, failure=str(exc))
             return
-        result = source.parse(data, path=path_text(str(path)), state=state, final=True)
+        result = source.parse(data, path=name, state=state, final=True)
         broken = result.broken
         complete = bool(result.consumed)  # else a JSON document caught mid-write: read it again
         if path.name.endswith(".zst"):  # never grows: a torn last line will not be finished later
             complete = True
             if data[result.consumed :].strip():
-                broken = [*broken, BrokenLine(path_text(str(path)), int(state.get("line", 1)), TORN_LINE)]
+                broken = [*broken, BrokenLine(name, int(state.get("line", 1)), TORN_LINE)]
         yield _Chunk(result.events, broken, end if complete else 0, len(data))
         return
     try:
@@ -569,7 +575,7 @@ def _parse_chunks(source: LocalLogSource, path: Path, offset: int, end: int, sta
                 head = chunk[:HEAD_BYTES]
             data = carry + chunk if carry else chunk
             at_end = position + len(data) >= end
-            result = source.parse(data, path=path_text(str(path)), state=state, final=at_end)
+            result = source.parse(data, path=name, state=state, final=at_end)
             position += result.consumed
             carry = data[result.consumed :]
             fingerprint = _fingerprint(head[: min(HEAD_BYTES, position)]) if head is not None and position else None
@@ -696,7 +702,7 @@ def _write_results(
         for chunk in chunks:
             if chunk.failed:
                 # Unreadable now: no position is stored, so the next import tries again.
-                summary.unreadable_files[path_text(str(plan.path))] = chunk.failure
+                summary.unreadable_files[plan.name] = chunk.failure
                 continue
             summary.bytes_read += chunk.bytes_read
             summary.events_read += chunk.events_read
@@ -711,7 +717,7 @@ def _write_results(
             if writer.pending_rows >= FLUSH_ROWS:
                 writer.flush()
         done_bytes += max(plan.stat.st_size - plan.offset, 0)
-        if path_text(str(plan.path)) not in summary.unreadable_files:
+        if plan.name not in summary.unreadable_files:
             summary.files_read += 1
         if progress:
             progress(min(done_bytes, total_bytes), total_bytes)

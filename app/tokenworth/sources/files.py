@@ -51,10 +51,11 @@ def log_files(paths: Iterable[Path]) -> list[LogFile]:
     return [LogFile(str(path)) for path in paths]
 
 
-def path_text(path: str) -> str:
+def path_text(path: str | os.PathLike[str]) -> str:
     """A path as text that can be stored and printed. A file name that is not UTF-8 (bytes the
     file system allows, such as Latin-1 `caf\xe9`) keeps those bytes as `\xe9` escapes: as they
     came, it could not be written to the ledger, and every import stopped on it."""
+    path = os.fspath(path)
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:

@@ -75,6 +75,11 @@ def nice_step(least: float) -> float:
     return 10.0 * power
 
 
+def tick_metrics(axis: pg.AxisItem) -> QFontMetrics:
+    """The metrics of the axis's tick labels: its own font if set, else the system's."""
+    return QFontMetrics(axis.style.get("tickFont") or QFont())
+
+
 class MoneyAxis(pg.AxisItem):
     """Dollar tick labels, linear or log (in log mode the view holds log10 values)."""
 
@@ -84,7 +89,7 @@ class MoneyAxis(pg.AxisItem):
         span = abs(maxVal - minVal)
         if self.logMode or self.orientation not in ("bottom", "top") or span == 0 or size <= 0:
             return super().tickSpacing(minVal, maxVal, size)
-        widest = QFontMetrics(self.style.get("tickFont") or QFont()).horizontalAdvance("$0.025") + 16.0
+        widest = tick_metrics(self).horizontalAdvance("$0.025") + 16.0
         return [(nice_step(span * max(MIN_MONEY_TICK_PX, widest) / size), 0.0)]
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
@@ -119,8 +124,8 @@ class DayAxis(pg.AxisItem):
             return super().tickValues(minVal, maxVal, size)
         span = max(maxVal - minVal, 1.0)
         # Room for the widest label in the font in use: a large system font ran "Jan 10Jan 13" together.
-        widest = "Dec 31 '25" if self.days and self.days[0].year != self.days[-1].year else "Dec 31"
-        per_tick_px = max(58.0, QFontMetrics(self.style.get("tickFont") or QFont()).horizontalAdvance(widest) + 18.0)
+        widest = "Dec 31 '25" if self.spans_years else "Dec 31"
+        per_tick_px = max(58.0, tick_metrics(self).horizontalAdvance(widest) + 18.0)
         step = 1
         for candidate in (1, 2, 3, 5, 7, 14, 28, 56, 91, 182, 365):
             step = candidate
@@ -132,7 +137,11 @@ class DayAxis(pg.AxisItem):
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         days = [self.days[round(value)] if 0 <= round(value) < len(self.days) else None for value in values]
-        return day_labels(days, with_years=bool(self.days) and self.days[0].year != self.days[-1].year)
+        return day_labels(days, with_years=self.spans_years)
+
+    @property
+    def spans_years(self) -> bool:
+        return bool(self.days) and self.days[0].year != self.days[-1].year
 
 
 def _day(day: date) -> str:
@@ -565,7 +574,7 @@ class ModelCostChart(ChartPanel):
         """Model names on the left axis, given at most `NAME_AXIS_SHARE` of the panel's width, so
         the bars and their amounts keep the rest: without their date suffix, then cut, if need be."""
         axis = self.plot_item.getAxis("left")
-        metrics = QFontMetrics(axis.style.get("tickFont") or QFont())
+        metrics = tick_metrics(axis)
         room = int(min(240, max(60, self.width() * NAME_AXIS_SHARE))) - NAME_AXIS_PAD_PX
         names = fit_names([_elide(name) for name, _cost in self.ranked], metrics, room)
         ys = np.arange(len(names) - 1, -1, -1, dtype=float)

@@ -71,9 +71,10 @@ def write_pdf(document: SummaryDocument, path: Path, page_size: PageSize) -> int
     margin = _mm(MARGIN_MM)
     body = QRectF(margin, margin, page.width() - 2 * margin, page.height() - 2 * margin - _mm(FOOTER_MM))
 
+    images = {_resource(c): QImage.fromData(c.chart.png) for c in document.charts if c.chart.png is not None}
     breaks: dict[int, set[int]] = {}
     for _attempt in range(MAX_PAGE_BREAKS):
-        text = _laid_out(document, writer, body, breaks)
+        text = _laid_out(document, images, writer, body, breaks)
         cut = _row_cut_by_page_edge(text, document, breaks, body.height())
         if cut is None or cut[1] in breaks.get(cut[0], ()):
             break  # all rows whole (or a break did not take: no use laying out again)
@@ -116,19 +117,22 @@ def _draw_page(text: QTextDocument, painter: QPainter, page: QRectF) -> None:
 
 
 def _laid_out(
-    document: SummaryDocument, writer: QPdfWriter, body: QRectF, breaks: dict[int, set[int]]
+    document: SummaryDocument,
+    images: dict[str, QImage],
+    writer: QPdfWriter,
+    body: QRectF,
+    breaks: dict[int, set[int]],
 ) -> QTextDocument:
-    """The document paginated to the page's body, with the table rows in `breaks` starting pages."""
+    """The document paginated to the page's body, with the table rows in `breaks` starting pages
+    (`images`: the charts, decoded once for every layout)."""
     text = QTextDocument()
     text.documentLayout().setPaintDevice(writer)
     font = QFont(FONT_FAMILY)
     font.setPointSizeF(9)
     text.setDefaultFont(font)
     text.setDocumentMargin(0)
-    for chart in document.charts:
-        png = chart.chart.png
-        if png is not None:
-            text.addResource(QTextDocument.ResourceType.ImageResource, QUrl(_resource(chart)), QImage.fromData(png))
+    for name, image in images.items():
+        text.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), image)
     image_width = int(body.width() * _SCREEN_DPI / RESOLUTION_DPI)
     text.setHtml(render_html(document, _resource, for_qt=True, image_width=image_width, table_breaks=breaks))
     text.setPageSize(QSizeF(body.width(), body.height()))
