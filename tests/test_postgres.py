@@ -458,7 +458,8 @@ def test_names_are_ordered_by_code_point_whatever_the_servers_collation(
     plans = assert_same(cli, twins, "plan", "list", "--month", "2026-01", "--tz", "UTC", "--json")
     assert [row["name"] for row in plans["plans"]] == sorted(f"{name} plan" for name in NAMES)
     categories = assert_same(cli, twins, "task", "categories", "--json")
-    assert [row["category"] for row in categories[: len(NAMES)]] == sorted(NAMES)  # used at the same time
+    spelled = sorted(set(NAMES) - {"alpha"})  # 'alpha', typed after 'Alpha', joins it: one category
+    assert [row["category"] for row in categories[: len(spelled)]] == spelled  # used at the same time
     tasks = assert_same(cli, twins, "task", "--tz", "UTC", "list", "--json", "--no-import")
     holder = next(task for task in tasks["tasks"] if task["title"] == "Holds them all")
     shown = assert_same(cli, twins, "task", "--tz", "UTC", "show", str(holder["id"]), "--json")

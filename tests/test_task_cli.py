@@ -378,3 +378,102 @@ def test_an_empty_month_is_said_as_such(cli: CliRunner) -> None:
     assert "No tasks yet" not in listed.out
     proposed = cli("task", *UTC, "proposals", "--month", "2024-02", "--no-import")
     assert "Nothing to propose in 2024-02: no spend is left without a valued task." in proposed.out
+
+
+def _sample_imported(cli: CliRunner, claude_dir: Path) -> None:
+    (claude_dir / "projects" / "p").mkdir()
+    shutil.copy(SAMPLES / "claude-code.jsonl", claude_dir / "projects" / "p" / "s.jsonl")
+    assert cli("import").code == 0
+
+
+SESSION_AA = "00000000-0000-4000-8000-0000000000aa"
+
+
+def test_an_edit_may_not_move_a_task_into_the_future(cli: CliRunner) -> None:
+    """A typo'd year in `task edit` would claim usage not made yet and block `task start` until
+    then; it is refused as `task log` refuses it."""
+    span = ("--start", "2026-01-05T09:00", "--end", "2026-01-05T10:00")
+    assert cli("task", *UTC, "log", "Done", "--value", "5", *span, "--no-import").code == 0
+    late_end = cli("task", *UTC, "edit", "1", "--end", "2099-03-01T10:00")
+    assert late_end.code == 2
+    assert "in the future" in late_end.err
+    assert tasks_json(cli)[0]["end"].startswith("2026-01-05T10:00")
+    assert cli("task", "start", "Next").code == 0
+    late_start = cli("task", *UTC, "edit", "2", "--start", "2099-01-01T10:00")
+    assert late_start.code == 2
+    assert "in the future" in late_start.err
+    assert cli("task", "stop", "--no-import").code == 0
+    assert cli("task", *UTC, "edit", "1", "--start", "2026-01-05T08:00").code == 0  # the past is fine
+
+
+def test_a_dry_run_fails_as_the_save_would(cli: CliRunner) -> None:
+    span = ("--start", "2026-01-05T09:00", "--end", "2099-01-01T00:00")
+    dry = cli("task", *UTC, "log", "Typo", "--value", "1", *span, "--no-import", "--dry-run")
+    assert dry.code == 2
+    assert "in the future" in dry.err
+    assert "Nothing saved" not in dry.out
+
+
+def test_a_task_id_too_large_for_the_database_is_refused_plainly(cli: CliRunner) -> None:
+    too_large = cli("task", "show", "9223372036854775808", "--no-import")
+    assert too_large.code == 2
+    assert "at most 9223372036854775807" in too_large.err
+    assert "Traceback" not in too_large.err
+    largest = cli("task", "delete", "9223372036854775807")
+    assert largest.code == 1
+    assert "no task #9223372036854775807" in largest.err
+
+
+def test_a_category_typed_in_another_case_is_the_same_category(cli: CliRunner) -> None:
+    """'coding' and 'Coding' are one row in the reports and one history for routing."""
+    for day, category in (("05", "Coding"), ("06", "coding"), ("07", " CODING ")):
+        span = ("--start", f"2026-01-{day}T09:00", "--end", f"2026-01-{day}T10:00")
+        logged = cli("task", *UTC, "log", "Work", "--value", "5", *span, "--category", category, "--no-import")
+        assert logged.code == 0, logged.err
+    assert {task["category"] for task in tasks_json(cli)} == {"Coding"}
+    value = json.loads(cli("report", "value", "--month", "2026-01", *UTC, "--by", "category", "--json").out)
+    assert [row["category"] for row in value["rows"] if row["category"]] == ["Coding"]
+    assert cli("task", "edit", "2", "--category", "docs").code == 0
+    assert cli("task", "edit", "2", "--category", "CODING").code == 0  # joins the others' spelling
+    assert tasks_json(cli)[1]["category"] == "Coding"
+
+
+def test_a_category_held_by_one_task_can_be_recased(cli: CliRunner) -> None:
+    span = ("--start", "2026-01-05T09:00", "--end", "2026-01-05T10:00")
+    assert cli("task", *UTC, "log", "Work", "--value", "5", *span, "--category", "ml", "--no-import").code == 0
+    assert cli("task", "edit", "1", "--category", "ML").code == 0
+    assert tasks_json(cli)[0]["category"] == "ML"
+
+
+def test_a_task_logged_from_a_session_keeps_its_last_request_once_unassigned(cli: CliRunner, claude_dir: Path) -> None:
+    """The span taken from a session's usage ends after its last request (a span's end is
+    exclusive): unassigned, the task is attributed by that span and holds the same usage."""
+    _sample_imported(cli, claude_dir)
+    logged = cli("task", *UTC, "log", "Session work", "--value", "50", "--session", SESSION_AA, "--no-import")
+    assert logged.code == 0, logged.err
+    [assigned] = tasks_json(cli)
+    assert assigned["tokens"] > 0
+    assert cli("task", "unassign", "1", "--session", SESSION_AA).code == 0
+    [by_span] = tasks_json(cli)
+    assert by_span["attributed_by"] == "time"
+    assert (by_span["tokens"], by_span["cost_usd"]) == (assigned["tokens"], assigned["cost_usd"])
+
+
+def test_giving_a_session_to_a_task_says_what_it_took_from_another(cli: CliRunner, claude_dir: Path) -> None:
+    """A session is given wholesale: spend a valued task held by its span moves with it, and the
+    user is told, not only in a dry run."""
+    _sample_imported(cli, claude_dir)
+    span = ("--start", "2026-01-05T00:00", "--end", "2026-01-06T00:00")
+    assert cli("task", *UTC, "log", "Valued", "--value", "300", *span, "--no-import").code == 0
+    held = tasks_json(cli)[0]["tokens"]
+    assert held > 0
+    logged = cli("task", *UTC, "log", "Session", "--value", "10", "--session", SESSION_AA, "--no-import")
+    assert logged.code == 0, logged.err
+    assert "were task #1's until now" in logged.out
+    assert cli("task", "delete", "2").code == 0
+    assert cli("task", *UTC, "log", "Later", "--value", "1", "--start", "2026-02-01", "--end", "2026-02-02").code == 0
+    assigned = cli("task", "assign", "3", "--session", SESSION_AA)
+    assert assigned.code == 0, assigned.err
+    assert "were task #1's until now" in assigned.out
+    again = cli("task", "assign", "3", "--session", SESSION_AA)  # nothing more to take
+    assert "until now" not in again.out

@@ -121,6 +121,10 @@ def project_argument(text: str) -> str:
     return trimmed or stripped
 
 
+MAX_ID = 2**63 - 1
+"""The largest id a database row can have (a signed 64-bit integer, in SQLite and PostgreSQL)."""
+
+
 def id_argument(what: str) -> Callable[[str], int]:
     """An argparse type for ids like `3` or `#3`; `what` names it in the message ('a task id')."""
 
@@ -131,6 +135,8 @@ def id_argument(what: str) -> Callable[[str], int]:
             value = 0
         if value < 1:
             raise argparse.ArgumentTypeError(f"{what} is a number like 3, got {text!r}")
+        if value > MAX_ID:
+            raise argparse.ArgumentTypeError(f"{what} is at most {MAX_ID}, got {text!r}")
         return value
 
     return parse

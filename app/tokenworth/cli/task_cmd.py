@@ -22,7 +22,7 @@ from tokenworth.cli.value_cmd import month_argument
 from tokenworth.core.analytics import format_tfp, units_to_money
 from tokenworth.core.money import format_cost, format_usd
 from tokenworth.core.timeutil import parse_day_or_time, utc_now
-from tokenworth.services.attribution import rebuild_attribution
+from tokenworth.services.attribution import UsageCell, rebuild_attribution
 from tokenworth.services.proposals import Proposal, list_proposals
 from tokenworth.services.task_preview import preview_task
 from tokenworth.services.tasks import (
@@ -35,6 +35,7 @@ from tokenworth.services.tasks import (
     TaskView,
     assign,
     category_history,
+    check_draft,
     delete_task,
     edit_task,
     get_task,
@@ -271,6 +272,14 @@ def _print_preview(ctx: CliContext, draft: TaskDraft) -> None:
         ctx.out(f"  of which task #{task_id} holds {held} now")
 
 
+def _say_taken(ctx: CliContext, taken_from: dict[int, UsageCell]) -> None:
+    """Say what a saved assignment took from other tasks: a session or branch is given wholesale,
+    so spend a valued task held moves with it, and that task's TFP changes."""
+    for task_id, usage in sorted(taken_from.items()):
+        held = format_cost(units_to_money(usage.cost_units), usage.cost_complete)
+        ctx.out(f"  {tokens(round(usage.tokens))} tokens, {held}, were task #{task_id}'s until now")
+
+
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
     zone = zone_argument(ctx, args.tz)
     handler = _HANDLERS[args.action]
@@ -327,10 +336,13 @@ def _log(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
     parse_amount(args.value)  # bad input fails before the import runs
     _import_first(ctx, args)  # the work just done has its usage in the ledger, to be shown
     if args.dry_run:
+        check_draft(ctx.db(), draft)  # a dry run fails as the save would
         _print_preview(ctx, draft)
         return 0
+    taken = preview_task(ctx.db(), draft).taken_from if draft.assignments else {}
     view = log_task(ctx.db(), draft)
     ctx.out(f"Logged {_describe(view, zone)}")
+    _say_taken(ctx, taken)
     return 0
 
 
@@ -403,10 +415,24 @@ def _delete(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
 def _assign(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:
     assignment = _assignment(args)
     assert assignment is not None
+    taken = _taken_by_assigning(ctx, args.id, assignment)
     view = assign(ctx.db(), args.id, assignment)
     ctx.out(f"Assigned {assignment.label} to {_describe(view, zone)}")
+    _say_taken(ctx, taken)
     ctx.out(f"Task #{view.id} is now attributed by its assignments only (its time span no longer claims usage).")
     return 0
+
+
+def _taken_by_assigning(ctx: CliContext, task_id: int, assignment: Assignment) -> dict[int, UsageCell]:
+    """What assigning would take from other tasks, previewed before it is saved."""
+    task = get_task(ctx.db(), task_id)
+    held = [Assignment(session_id=session) for session in task.sessions]
+    held += [Assignment(project=project, branch=branch) for project, branch in task.branches]
+    draft = TaskDraft(title=task.title, assignments=(*held, assignment))
+    try:
+        return preview_task(ctx.db(), draft, task_id=task_id).taken_from
+    except TaskInputError:
+        return {}  # `assign` says what is wrong with it
 
 
 def _unassign(ctx: CliContext, args: argparse.Namespace, zone: tzinfo) -> int:

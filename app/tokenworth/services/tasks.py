@@ -103,6 +103,22 @@ def _category(text: str | None) -> str | None:
     return category or None
 
 
+def _spelling_in_use(session: Session, category: str | None, task_id: int | None = None) -> str | None:
+    """`category` as the other tasks already spell it, ignoring case ('coding' typed, 'Coding' in
+    use): one category is one row in the reports and one history for routing, however it is
+    typed. The task being edited does not count, so its own category can still be re-cased."""
+    if category is None:
+        return None
+    folded = category.casefold()
+    in_use = session.execute(
+        select(Task.category, func.count(), func.max(Task.id))
+        .where(Task.category.is_not(None), Task.id != (task_id or 0))
+        .group_by(Task.category)
+    ).all()
+    matches = sorted((row for row in in_use if str(row[0]).casefold() == folded), key=lambda row: (-row[1], -row[2]))
+    return str(matches[0][0]) if matches else category
+
+
 def _url(text: str | None) -> str | None:
     if text is None or not text.strip():
         return None
@@ -150,6 +166,9 @@ def _check_logged_span(start: datetime, end: datetime | None, now: datetime) -> 
             " (or `tokenworth task start` it now and stop it when it is)"
         )
 
+
+REQUEST_SPAN_MS = 1000
+"""The time a single request (no bucket) covers in a span taken from usage: its end is exclusive."""
 
 LOGGED_START_SLACK = timedelta(minutes=5)
 """A typed start a little ahead of this machine's clock (another device's clock, a rounded
@@ -401,12 +420,12 @@ def _usage_span(conn: Connection, assignments: Sequence[Assignment]) -> tuple[da
         return None
     c = UsageRecord.__table__.c
     ts = type_coerce(c.ts, BigInteger)
-    row = conn.execute(select(func.min(ts), func.max(ts + c.bucket_seconds * 1000)).where(clause)).first()
+    row = conn.execute(select(func.min(ts), func.max(ts), func.max(ts + c.bucket_seconds * 1000)).where(clause)).first()
     if row is None or row[0] is None:
         return None
-    end = int(row[1])
-    if end <= int(row[0]):
-        end = int(row[0]) + 1000  # a single request: a one-second span holding it
+    # A span's end is exclusive: the last request gets a second of its own, as a lone one does,
+    # or the task, once attributed by this span again (unassigned), would lose it.
+    end = max(int(row[2]), int(row[1]) + REQUEST_SPAN_MS)
     return from_epoch_ms(int(row[0])), from_epoch_ms(end)
 
 
@@ -573,7 +592,7 @@ def start_task(
         task = Task(
             id=_new_task_id(session),
             title=clean_title,
-            category=clean_category,
+            category=_spelling_in_use(session, clean_category),
             value=clean_value,
             started_at=moment,
             ended_at=None,
@@ -642,7 +661,7 @@ def log_task(db: Database, draft: TaskDraft, *, now: datetime | None = None) -> 
         task = Task(
             id=_new_task_id(session),
             title=clean.title,
-            category=clean.category,
+            category=_spelling_in_use(session, clean.category),
             value=clean.value,
             started_at=clean.start,
             ended_at=clean.end,
@@ -669,8 +688,8 @@ def check_draft(db: Database, draft: TaskDraft, *, task_id: int | None = None) -
     with db.session() as session:
         conn = session.connection()
         clean = clean_draft(conn, draft)
+        _check_logged_span(clean.start, clean.end, utc_now())
         if task_id is None:
-            _check_logged_span(clean.start, clean.end, utc_now())
             for assignment in clean.assignments:
                 _check_assignment_free(session, assignment, None)
                 _check_assignment_known(conn, assignment)
@@ -719,7 +738,9 @@ def edit_task(db: Database, task_id: int, changes: TaskChanges, *, now: datetime
     with _writing(db) as session:
         task = _get(session, task_id)
         title = task.title if changes.title is KEEP else _title(changes.title)
-        category = task.category if changes.category is KEEP else _category(changes.category)
+        category = task.category
+        if changes.category is not KEEP:
+            category = _spelling_in_use(session, _category(changes.category), task.id)
         value = task.value if changes.value is KEEP else parse_amount(changes.value)
         start = task.started_at if changes.start is KEEP else _to_ms_precision(changes.start)
         end = task.ended_at if changes.end is KEEP else (None if changes.end is None else _to_ms_precision(changes.end))
@@ -731,6 +752,8 @@ def edit_task(db: Database, task_id: int, changes: TaskChanges, *, now: datetime
             task.git_branch if changes.git_branch is KEEP else _optional_text(changes.git_branch, 256, "a branch name")
         )
         _check_span(start, end)
+        if changes.start is not KEEP or changes.end is not KEEP:
+            _check_logged_span(start, end, moment)  # a typo'd year would claim usage not made yet
         active = task.active and end is None
         _check_rules(
             session,
