@@ -254,6 +254,22 @@ def test_csv_into_a_folder_of_the_users_never_overwrites_its_files(exported: Exp
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == sorted(TABLE_FILES)
 
 
+@pytest.mark.parametrize("own_files", [("tasks.csv",), ("summary.csv", "records.csv")])
+def test_csv_into_a_folder_of_the_users_tables_named_like_ours_never_overwrites_them(
+    exported: Exported, tmp_path: Path, own_files: tuple[str, ...]
+) -> None:
+    """A `tasks.csv` of one's own is a common name: only a folder an export wrote (its
+    `summary.csv` ours) takes the tables again."""
+    mine = tmp_path / "budget"
+    mine.mkdir()
+    for name in own_files:
+        (mine / name).write_text("id,title\n1,my own\n")
+    code, _out, err = exported.run("export", *BASE, "--format", "csv", "--out", str(mine))
+    assert code == 0, err
+    assert all((mine / name).read_text() == "id,title\n1,my own\n" for name in own_files)
+    assert sorted(p.name for p in (mine / "tokenworth-2026-01-csv").iterdir()) == sorted(TABLE_FILES)
+
+
 def test_csv_exported_again_to_its_folder_replaces_it_in_place(exported: Exported, tmp_path: Path) -> None:
     target = tmp_path / "january"
     for out in (str(target), f"{target}/"):  # as typed, or with the slash a shell's completion adds

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from tokenworth.core.db import Database
-from tokenworth.services.export_csv import TABLE_FILES, write_csv
+from tokenworth.services.export_csv import TABLE_FILES, is_summary_table, write_csv
 from tokenworth.services.export_html import render_standalone_html
 from tokenworth.services.export_io import ExportError, write_bytes, write_text, write_with
 from tokenworth.services.export_markdown import render_markdown
@@ -121,16 +121,19 @@ def resolve_target(month: str, fmt: ExportFormat | Literal["all"], out: Path | N
     out = out.expanduser()
     if not out.is_absolute():
         out = cwd / out
-    if fmt != ALL and out.is_dir() and not (fmt == "csv" and _holds_csv_tables_only(out)):
+    if fmt != ALL and out.is_dir() and not (fmt == "csv" and _holds_csv_export_only(out)):
         return out / default_name(month, fmt)
     return out
 
 
-def _holds_csv_tables_only(folder: Path) -> bool:
-    """Empty, or only the files a CSV export writes (and hidden ones, such as a `.DS_Store`): the
-    tables may go (again) into it. Any other file means a folder of the user's, whose own
-    `summary.csv` must not be overwritten."""
-    return all(entry.name in TABLE_FILES or entry.name.startswith(".") for entry in folder.iterdir())
+def _holds_csv_export_only(folder: Path) -> bool:
+    """Empty, or an earlier CSV export (only its tables, its `summary.csv` ours, and hidden files
+    such as a `.DS_Store`): the tables may go (again) into it. Anything else is a folder of the
+    user's, whose own `tasks.csv` must not be overwritten."""
+    names = {entry.name for entry in folder.iterdir() if not entry.name.startswith(".")}
+    if not names:
+        return True
+    return names <= set(TABLE_FILES) and "summary.csv" in names and is_summary_table(folder / "summary.csv")
 
 
 FILE_SUFFIXES: Final[Mapping[str, tuple[str, ...]]] = {

@@ -343,6 +343,19 @@ def summary_tables(summary: MonthlySummary, db: Database) -> list[CsvTable]:
     ]
 
 
+SUMMARY_HEAD = "field,value\r\nschema_version,"
+"""How the `summary.csv` a CSV export writes begins (after its byte order mark)."""
+
+
+def is_summary_table(path: Path) -> bool:
+    """Whether `path` is the `summary.csv` of a CSV export (not a user's own file of that name)."""
+    try:
+        with path.open(encoding=CSV_ENCODING, newline="") as handle:
+            return handle.read(len(SUMMARY_HEAD)) == SUMMARY_HEAD
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def _write_table(handle: io.TextIOWrapper, table: CsvTable) -> None:
     writer = csv.writer(handle)
     writer.writerow(table.headers)
