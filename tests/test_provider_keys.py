@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import sys
 from pathlib import Path
@@ -182,6 +183,69 @@ def test_without_a_keyring_keys_set_says_so_and_asks_for_nothing(
     assert fake.requests == []
 
 
+def test_a_key_pasted_with_a_curly_quote_is_refused_at_once(
+    cli: Any, memory_keyring: MemoryKeyring, fake_env: dict[str, str]
+) -> None:
+    for flags in ((), ("--no-check",)):
+        refused = cli("keys", "set", "openrouter", *flags, stdin=FAKE_KEY + "\u201d")
+        assert refused.code == 2
+        assert "not plain ASCII" in refused.err
+        assert FAKE_KEY not in refused.err
+    assert memory_keyring.entries == {}
+
+
+def test_a_stored_key_no_header_can_carry_fails_its_account_only(
+    cli: Any, memory_keyring: MemoryKeyring, fake_env: dict[str, str], fake: FakeProviders, quick_retries: Any
+) -> None:
+    """A key stored before keys were checked for ASCII: its account says what to do, and every
+    other account is still polled and tested."""
+    fake.now = polling.utc_now()
+    assert cli("keys", "set", "openrouter", stdin=FAKE_KEY).code == 0
+    assert cli("keys", "set", "anthropic", stdin=FAKE_KEY).code == 0
+    memory_keyring.entries[("tokenworth", "anthropic:default")] = FAKE_KEY + "\u201d"
+    polled = cli("poll", "--json")
+    assert polled.code == 1
+    statuses = {(a["provider"], a["status"]) for a in json.loads(polled.out)["accounts"]}
+    assert statuses == {("anthropic", "key rejected"), ("openrouter", "ok")}
+    assert "keys set anthropic --label default" in polled.out
+    tested = cli("keys", "test")
+    assert tested.code == 1
+    assert "openrouter:default: ok" in tested.out
+    assert "anthropic:default: key rejected" in tested.out
+    assert FAKE_KEY not in tested.out + tested.err + polled.out + polled.err
+
+
+def test_a_key_stored_again_under_a_new_label_warns_of_the_old_labels_usage(
+    cli: Any, memory_keyring: MemoryKeyring, fake_env: dict[str, str], fake: FakeProviders, quick_retries: Any
+) -> None:
+    """Renaming a label is delete, then set: the old label's polled usage stays, so the new one's
+    first poll would count the same days twice. `keys set` says so and how to drop the old copy."""
+    fake.now = polling.utc_now()
+
+    def total_tokens() -> int:
+        report = json.loads(cli("report", "monthly", "--json", "--no-import", "--tz", "UTC").out)
+        return sum(row["input_tokens"] + row["output_tokens"] for row in report["rows"])
+
+    assert cli("keys", "set", "openai", stdin=FAKE_KEY).code == 0
+    assert cli("poll").code == 0
+    once = total_tokens()
+    assert once > 0
+    assert cli("keys", "delete", "openai").code == 0
+    renamed = cli("keys", "set", "openai", "--label", "work", stdin=FAKE_KEY)
+    assert renamed.code == 0
+    assert "usage polled by openai:default" in renamed.out
+    assert "keys delete openai --label default --drop-usage" in renamed.out
+    dropped = cli("keys", "delete", "openai", "--label", "default", "--drop-usage")
+    assert dropped.code == 0, dropped.err
+    assert "Dropped" in dropped.out
+    assert total_tokens() == 0
+    assert cli("poll").code == 0
+    assert total_tokens() == once
+    assert "usage polled by" not in cli("keys", "set", "openai", "--label", "work", stdin=FAKE_KEY).out  # replaced
+    still_stored = cli("keys", "delete", "openai", "--label", "nothing-here", "--drop-usage")
+    assert still_stored.code == 1
+
+
 def test_keys_test_and_delete(
     cli: Any, memory_keyring: MemoryKeyring, fake_env: dict[str, str], fake: FakeProviders
 ) -> None:
@@ -237,6 +301,7 @@ def test_report_reconcile_is_a_report_kind(cli: Any, memory_keyring: MemoryKeyri
     assert cli("report", "reconcile", "--no-import", "--project", "x").code == 2
     assert '"report": "reconcile"' in cli("report", "reconcile", "--json", "--no-import").out
     assert cli("report", "daily", "--no-import").code == 0  # the other kinds are untouched
+    assert "for reconcile: UTC" in " ".join(cli("report", "--help").out.split())  # as it runs
 
 
 def test_the_key_appears_nowhere_but_the_keyring(

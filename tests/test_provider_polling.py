@@ -469,6 +469,26 @@ def test_an_unknown_field_is_ignored(
     assert count(db, UsageRecord.__table__) == DAILY_BUCKETS + HOURLY_BUCKETS
 
 
+def test_an_openai_cost_line_without_an_amount_bills_nothing_and_stops_nothing(
+    db: Database, secrets: SecretStore, fake_env: dict[str, str], fake: FakeProviders, poll: Any
+) -> None:
+    """Only `object` is documented as required in a cost result: a line with no amount (a credit
+    note, say) is skipped, and the lines beside it and after it are stored as usual."""
+
+    def with_note(provider: str, endpoint: str, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if endpoint != "costs":
+            return results
+        note = {"object": "organization.costs.result", "line_item": "Credit adjustment"}
+        return [*results, note, dict(note, amount=None), dict(note, amount={"currency": "usd", "value": None})]
+
+    fake.restate = with_note
+    add_account(db, secrets, fake_env, "openai")
+    summary = poll()
+    assert summary.ok, summary.as_json()
+    assert endpoint_result(summary, "openai", "costs").billed_rows == COST_BUCKETS * 2
+    assert progress(db)["costs"] is not None
+
+
 def test_a_poll_that_died_on_page_3_is_completed_by_the_next_one(
     db: Database,
     secrets: SecretStore,

@@ -7,6 +7,7 @@ import getpass
 import sys
 
 from tokenworth.cli.base import CliContext, Command, CommandError
+from tokenworth.cli.import_cmd import plural
 from tokenworth.cli.output import render_table, write_json
 from tokenworth.core.secrets import KeyringUnavailable, SecretStore, account_name
 from tokenworth.services import polling
@@ -15,9 +16,11 @@ from tokenworth.services.accounts import (
     PROVIDERS,
     check_stored_keys,
     delete_account,
+    drop_polled_usage,
     list_accounts,
     provider_info,
     store_key,
+    usage_left_by_deleted_keys,
 )
 from tokenworth.sources.provider_http import KeyRejected, ProviderError
 
@@ -38,6 +41,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     rm = sub.add_parser("delete", help="remove a key from the keyring (usage already polled stays)")
     rm.add_argument("provider", choices=list(PROVIDERS))
     rm.add_argument("--label", default=DEFAULT_LABEL)
+    rm.add_argument(
+        "--drop-usage",
+        action="store_true",
+        help="also delete the usage and billed lines this account polled (its key may be deleted already)",
+    )
     test = sub.add_parser("test", help="check each stored key with one cheap call")
     test.add_argument("provider", nargs="?", choices=list(PROVIDERS), help="only this provider's keys")
     test.add_argument("--label", help="only this label")
@@ -97,6 +105,8 @@ def _set(ctx: CliContext, args: argparse.Namespace) -> int:
         f"{verb} the {account.provider} key '{account.label}' ({account.masked_key}) in the keyring "
         f"({secrets.backend_name}); {checked}."
     )
+    if not stored.replaced:
+        _say_usage_left(ctx, account.provider, account.label)
     if account.details.get("is_management_key") is False and info.name == "openrouter":
         ctx.out("This is not a management key: polls show its totals only, not daily activity per model.")
     return 0
@@ -149,10 +159,35 @@ def _no_such_key(ctx: CliContext, provider: str | None, label: str | None) -> st
 
 def _delete(ctx: CliContext, args: argparse.Namespace) -> int:
     info = provider_info(args.provider)
-    if not delete_account(ctx.db(), SecretStore(), info.name, args.label):
-        raise CommandError(_no_such_key(ctx, info.name, args.label), 1)
-    ctx.out(f"Deleted the {info.name} key '{args.label}' from the keyring; usage already polled is kept.")
+    deleted = delete_account(ctx.db(), SecretStore(), info.name, args.label)
+    if not args.drop_usage:
+        if not deleted:
+            raise CommandError(_no_such_key(ctx, info.name, args.label), 1)
+        ctx.out(f"Deleted the {info.name} key '{args.label}' from the keyring; usage already polled is kept.")
+        return 0
+    records, lines = drop_polled_usage(ctx.db(), info.name, args.label)
+    if not deleted and not records and not lines:
+        raise CommandError(f"{_no_such_key(ctx, info.name, args.label)}, and no usage was polled under that name", 1)
+    if deleted:
+        ctx.out(f"Deleted the {info.name} key '{args.label}' from the keyring.")
+    ctx.out(
+        f"Dropped {plural(records, 'usage record')} and {plural(lines, 'billed line')} polled by "
+        f"{account_name(info.name, args.label)}; local agent logs are untouched."
+    )
     return 0
+
+
+def _say_usage_left(ctx: CliContext, provider: str, label: str) -> None:
+    """Warn when usage polled under another label of this provider outlived its key: if the new
+    key reads the same organisation, its first poll stores those days again beside it."""
+    for left in usage_left_by_deleted_keys(ctx.db(), provider):
+        span = "" if left.first is None or left.last is None else f", {left.first:%Y-%m-%d} to {left.last:%Y-%m-%d}"
+        ctx.out(
+            f"Note: usage polled by {left.account} ({plural(left.records, 'record')}, "
+            f"{plural(left.billed_lines, 'billed line')}{span}) is still in the ledger, and its key is gone. "
+            f"If this key reads the same organisation, reports would count those days twice; drop the old copy "
+            f"with `tokenworth keys delete {provider} --label {left.account.split(':', 1)[1]} --drop-usage`."
+        )
 
 
 def _test(ctx: CliContext, args: argparse.Namespace) -> int:

@@ -49,7 +49,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def add_range_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", type=_date, metavar="DATE", help="first day included (YYYY-MM-DD)")
     parser.add_argument("--until", type=_date, metavar="DATE", help="last day included (YYYY-MM-DD)")
-    parser.add_argument("--tz", metavar="ZONE", help=f"cut days in this IANA zone ({ZONE_DEFAULT})")
+    parser.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help=f"cut days in this IANA zone ({ZONE_DEFAULT}; for reconcile: UTC, as providers bill)",
+    )
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:

@@ -14,14 +14,15 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from tokenworth.core.db import Database
-from tokenworth.core.provider_models import ProviderAccount
+from tokenworth.core.models import UsageRecord
+from tokenworth.core.provider_models import BilledCost, ProviderAccount
 from tokenworth.core.secrets import SecretStore, account_name, mask_key
 from tokenworth.core.timeutil import utc_now
 from tokenworth.sources import anthropic_api, openai_api, openrouter_api
-from tokenworth.sources.provider_http import ProviderError, RetryPolicy
+from tokenworth.sources.provider_http import KeyRejected, ProviderError, RetryPolicy
 from tokenworth.sources.provider_records import ProviderClient
 
 DEFAULT_LABEL = "default"
@@ -79,7 +80,15 @@ def check_key_text(key: str) -> str:
         raise ValueError("no key given (type or pipe it in; it is never read from the command line)")
     if any(ch.isspace() for ch in key) or not key.isprintable():
         raise ValueError("the key contains spaces, line breaks or control characters: give one key only")
+    if not key.isascii():
+        raise ValueError(NOT_ASCII)
     return key
+
+
+NOT_ASCII = (
+    "the key holds a character that is not plain ASCII (a curly quote or dash copied with it?); "
+    "copy the key again from the provider's console"
+)
 
 
 def base_url(info: ProviderInfo, env: Mapping[str, str]) -> str:
@@ -107,9 +116,14 @@ def make_poller(
     retry: RetryPolicy,
 ) -> ProviderClient:
     info = provider_info(provider)
-    poller: ProviderClient = info.poller(
-        http, key, account=account_name(info.name, label), base_url=base_url(info, env), retry=retry
-    )
+    account = account_name(info.name, label)
+    try:
+        check_key_text(key)
+    except ValueError as exc:  # stored before keys were checked so: no request header could carry it
+        raise KeyRejected(
+            account, "key", f"{exc}; store it again with `tokenworth keys set {info.name} --label {label}`"
+        ) from None
+    poller: ProviderClient = info.poller(http, key, account=account, base_url=base_url(info, env), retry=retry)
     return poller
 
 
@@ -236,6 +250,68 @@ def delete_account(db: Database, secrets: SecretStore, provider: str, label: str
         if row is not None:
             session.delete(row)
     return removed_key or row is not None
+
+
+@dataclass(frozen=True)
+class LeftUsage:
+    """Usage an account polled whose key is no longer stored: it stays in the ledger, so a new
+    label for the same organisation's key would poll those days again beside it."""
+
+    account: str
+    records: int
+    billed_lines: int
+    first: datetime | None
+    last: datetime | None
+
+
+def usage_left_by_deleted_keys(db: Database, provider: str) -> list[LeftUsage]:
+    """The provider's accounts with polled usage or billed lines and no stored key, by name."""
+    info = provider_info(provider)
+    usage, billed = UsageRecord.__table__.c, BilledCost.__table__.c
+    with db.session() as session:
+        stored = {
+            account_name(info.name, label)
+            for label in session.scalars(select(ProviderAccount.label).where(ProviderAccount.provider == info.name))
+        }
+        records = {
+            str(row[0]): (int(row[1]), row[2], row[3])
+            for row in session.execute(
+                select(usage.account, func.count(), func.min(usage.ts), func.max(usage.ts))
+                .where(usage.source == info.name, usage.account.is_not(None))
+                .group_by(usage.account)
+            )
+        }
+        lines = {
+            str(row[0]): int(row[1])
+            for row in session.execute(
+                select(billed.account, func.count()).where(billed.source == info.name).group_by(billed.account)
+            )
+        }
+    left = []
+    for account in sorted((set(records) | set(lines)) - stored):
+        count, first, last = records.get(account, (0, None, None))
+        left.append(LeftUsage(account, count, lines.get(account, 0), first, last))
+    return left
+
+
+def drop_polled_usage(db: Database, provider: str, label: str) -> tuple[int, int]:
+    """Delete the usage records and billed lines the account `provider:label` polled; returns
+    their counts. Local agent logs are never touched; the account's own key must be gone first."""
+    info = provider_info(provider)
+    account = account_name(info.name, label)
+    usage, billed = UsageRecord.__table__.c, BilledCost.__table__.c
+    with db.session() as session:
+        if session.execute(
+            select(ProviderAccount.id).where(ProviderAccount.provider == info.name, ProviderAccount.label == label)
+        ).first():
+            raise ValueError(f"{account}'s key is still stored: delete it first")
+        records = session.execute(
+            delete(UsageRecord.__table__).where(usage.source == info.name, usage.account == account)
+        )
+        lines = session.execute(
+            delete(BilledCost.__table__).where(billed.source == info.name, billed.account == account)
+        )
+        return int(getattr(records, "rowcount", 0) or 0), int(getattr(lines, "rowcount", 0) or 0)
 
 
 @dataclass

@@ -375,8 +375,8 @@ def _poll_account(
             f"`tokenworth keys set {row.provider} --label {row.label}`"
         )
         return result
-    poller = make_poller(row.provider, http, key, label=row.label, env=env, retry=retry)
     try:
+        poller = make_poller(row.provider, http, key, label=row.label, env=env, retry=retry)
         result.details = poller.account_details()
         specs = poller.endpoints(result.details)
     except ProviderError as exc:

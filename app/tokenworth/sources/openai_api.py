@@ -115,11 +115,11 @@ class OpenAIPoller(BucketReportPoller):
             project=row.string("project_id", required=False),
         )
 
-    def _cost(self, spec: EndpointSpec, row: Reader, start: datetime, width_s: int) -> BilledCostRow:
+    def _cost(self, spec: EndpointSpec, row: Reader, start: datetime, width_s: int) -> BilledCostRow | None:
         amount_reader = row.obj_or_none("amount")
-        if amount_reader is None:
-            raise FieldError(f"{row.where}: missing field 'amount'")
-        amount = amount_reader.amount("value")
+        amount = None if amount_reader is None else amount_reader.money("value", required=False)
+        if amount_reader is None or amount is None:
+            return None  # only `object` is documented as required: a line with no amount bills nothing
         currency = (amount_reader.string("currency", required=False) or "usd").upper()
         line_item = row.string("line_item", required=False)
         project = row.string("project_id", required=False)

@@ -74,7 +74,8 @@ class BucketReportPoller(KeyedPoller):
     def _usage(self, spec: EndpointSpec, row: Reader, start: datetime, width_s: int) -> UsageEvent:
         raise NotImplementedError
 
-    def _cost(self, spec: EndpointSpec, row: Reader, start: datetime, width_s: int) -> BilledCostRow:
+    def _cost(self, spec: EndpointSpec, row: Reader, start: datetime, width_s: int) -> BilledCostRow | None:
+        """A result row as a billed line, or None for a row that bills nothing."""
         raise NotImplementedError
 
     def _long_context(self, row: Reader) -> bool:
@@ -134,7 +135,9 @@ class BucketReportPoller(KeyedPoller):
             for row_index, result in enumerate(bucket.items("results")):
                 row = Reader(result, f"{bucket.where}, result {row_index}")
                 if spec.kind == "cost":
-                    page.costs.append(self._cost(spec, row, start, width_s))
+                    cost = self._cost(spec, row, start, width_s)
+                    if cost is not None:
+                        page.costs.append(cost)
                 else:
                     event = self._usage(spec, row, start, width_s)
                     if self._long_context(row):
