@@ -121,6 +121,15 @@ def test_prices_without_an_action_shows_the_list(cli: CliRunner) -> None:
     assert listed.code == 0, listed.err
     assert "claude-imaginary-9" in listed.out
     assert listed.out == cli("prices", "list").out
+    as_json = cli("prices", "--json")  # as `prices list --json`, as its help says
+    assert as_json.code == 0, as_json.err
+    assert as_json.out == cli("prices", "list", "--json").out == cli("prices", "--json", "list").out
+    assert json.loads(as_json.out)[0]["model"] == "claude-imaginary-9"
+    not_a_price = cli("prices", "set", "claude-imaginary-9", "--input", "inf", "--output", "8")
+    assert not_a_price.code == 2
+    assert "must be a number of dollars per million tokens, got 'inf'" in not_a_price.err
+    removed = cli("prices", "delete", "claude-imaginary-9")
+    assert "tokenworth reprice --since DATE --model claude-imaginary-9" in removed.out
 
 
 def test_bad_input_gives_a_clear_message_and_exit_2(cli: CliRunner) -> None:

@@ -181,3 +181,23 @@ def test_tray_check_is_headless_without_a_display(cli: CliRunner, monkeypatch: p
     assert tray["summary"].startswith("no display")
     assert tray["facts"]["platform"] == "offscreen"
     assert tray["facts"]["tray"] is False
+
+
+def test_a_home_that_cannot_be_made_is_an_error_and_no_command_crashes(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TOKENWORTH_HOME under a file: doctor says so (not "ok, not created yet"), and the commands
+    that need the ledger say it in one line, not a traceback pointing at a log never written."""
+    in_the_way = tmp_path / "notes.txt"
+    in_the_way.write_text("a file, not a folder\n")
+    monkeypatch.setenv("TOKENWORTH_HOME", str(in_the_way / "home"))
+    doctor = cli("doctor", "--json", "--no-tray")
+    checks = json.loads(doctor.out)["checks"]
+    assert checks["data_dir"]["status"] == "error"
+    assert f"{in_the_way} is a file, not a folder" in checks["data_dir"]["summary"]
+    assert checks["database"]["status"] == "error"
+    for command in (("report", "daily"), ("import",), ("prices",)):
+        result = cli(*command)
+        assert result.code == 1, command
+        assert "cannot create the folder of the database" in result.err
+        assert "Traceback" not in result.err

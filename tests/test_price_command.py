@@ -364,6 +364,11 @@ def test_decoding_rules() -> None:
     assert decode_prompt("naïve".encode(), "x") == "naïve"
     assert decode_prompt(b"\xef\xbb\xbfhi", "x") == "hi"
     assert decode_prompt(b"\xfe\xff" + "hi ✓".encode("utf-16-be"), "x") == "hi ✓"
+    for codec in ("utf-32", "utf-32-le", "utf-32-be"):  # FF FE 00 00 also starts like UTF-16's BOM
+        data = "hello world ✓".encode(codec)
+        if codec != "utf-32":
+            data = ("\ufeff" + "hello world ✓").encode(codec)
+        assert decode_prompt(data, "x") == "hello world ✓"
 
 
 def test_an_embedding_model_is_priced_for_its_input_alone(cli: CliRunner, prompt_file: Path) -> None:

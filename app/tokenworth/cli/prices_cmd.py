@@ -26,9 +26,10 @@ PROVIDERS = OVERRIDE_PROVIDERS
 
 
 def configure_prices(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="the overrides as JSON (as `prices list --json`)")
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     show = sub.add_parser("list", help="the overrides in force (what `tokenworth prices` alone shows)")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("--json", action="store_true", default=argparse.SUPPRESS)  # `prices --json list` too
     setp = sub.add_parser("set", help="set a model's price (USD per million tokens); wins over the database")
     setp.add_argument("model", help="the model name exactly as the logs write it")
     setp.add_argument(
@@ -149,7 +150,7 @@ def run_prices(ctx: CliContext, args: argparse.Namespace) -> int:
             raise CommandError(f"no override for {args.model} ({provider})")
         ctx.out(
             f"Removed the override for {args.model} ({provider}). Existing records keep their cost; "
-            "run `tokenworth reprice` to apply the database price."
+            f"run `tokenworth reprice --since DATE --model {args.model}` to apply the database price."
         )
         return 0
     try:

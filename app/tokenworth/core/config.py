@@ -49,6 +49,23 @@ def resolve_paths(env: Mapping[str, str] | None = None, db_url: str | None = Non
     return AppPaths(home=home, log_dir=log_dir, db_url=url)
 
 
+def folder_problem(folder: Path) -> str | None:
+    """Why `folder` cannot be made or written in (a file in its way, no permission), or None.
+
+    Looks at the folder or, when it does not exist yet, at its nearest existing parent: what
+    creating it would run into."""
+    at = folder
+    while not at.exists():
+        if at.parent == at:
+            return None
+        at = at.parent
+    if not at.is_dir():
+        return f"{at} is a file, not a folder"
+    if not os.access(at, os.W_OK | os.X_OK):
+        return f"cannot write in {at} (permission denied)"
+    return None
+
+
 def default_db_url(home: Path) -> str:
     """The SQLite ledger kept in the state folder when no other database is named."""
     return sqlite_url(home / "tokenworth.db")

@@ -389,7 +389,10 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
             ) from None
     db = Database(url)
     if db._file is not None:
-        db._file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db._file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create the folder of the database, {db._file.parent}: {exc.strerror}") from exc
         if migrate and (not db._file.exists() or db._file.stat().st_size == 0):
             from tokenworth.core.schema import create_fresh, packaged_schema
 

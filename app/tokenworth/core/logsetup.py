@@ -293,7 +293,7 @@ def log_file_of() -> Path | None:
 
     for handler in logging.getLogger().handlers:
         filename = getattr(handler, "baseFilename", None)
-        if filename and getattr(handler, _HANDLER_MARK, False):
+        if filename and getattr(handler, _HANDLER_MARK, False) and not getattr(handler, "_unwritable", False):
             return Path(filename)
     return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tokenworth import __version__
-from tokenworth.core.config import AppPaths
+from tokenworth.core.config import HOME_ENV, AppPaths, folder_problem
 from tokenworth.core.redact import redact_secrets
 from tokenworth.core.selfexec import child_command, is_frozen
 
@@ -158,6 +159,10 @@ def check_paths(paths: AppPaths) -> Check:
         f"log file: {log_file}" + (f" ({size:,} bytes)" if size is not None else " (nothing logged yet)"),
         f"settings: {paths.settings_file}" + ("" if facts["settings_file_exists"] else " (defaults)"),
     ]
+    problem = folder_problem(paths.home)
+    if problem is not None:
+        hint = f"point {HOME_ENV} at a folder you can write in" if os.environ.get(HOME_ENV) else None
+        return Check("error", f"{paths.home}: cannot be used: {problem}", hint=hint, facts=facts, lines=lines)
     return Check("ok", summary, facts=facts, lines=lines)
 
 
@@ -181,6 +186,9 @@ def check_database(url: str) -> Check:
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         file = Path(parsed.database or "").expanduser()
         if not file.exists():
+            problem = folder_problem(file.parent)
+            if problem is not None:
+                return Check("error", f"{shown}: cannot be created: {problem}", facts=facts)
             return Check("info", f"{shown}: not created yet (made at the first import)", facts=facts)
         facts["bytes"] = file.stat().st_size
     db = Database(url)  # opening runs no migration; a SQLite file is only read

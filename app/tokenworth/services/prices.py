@@ -45,7 +45,9 @@ def parse_price(text: str | None, what: str) -> Decimal | None:
         raise ValueError(f"{what}: {exc}") from None
     except InvalidOperation:
         raise ValueError(f"{what} must be a number of dollars per million tokens, got {text!r}") from None
-    if not value.is_finite() or value < 0:
+    if not value.is_finite():
+        raise ValueError(f"{what} must be a number of dollars per million tokens, got {text!r}")
+    if value < 0:
         raise ValueError(f"{what} must be zero or more, got {text!r}")
     return value
 

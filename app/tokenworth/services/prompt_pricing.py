@@ -23,10 +23,16 @@ class PromptInputError(ValueError):
 
 
 def decode_prompt(data: bytes, source: str) -> str:
-    """Bytes from a file or stdin as text: UTF-8 (with or without BOM), or UTF-16 with a BOM.
+    """Bytes from a file or stdin as text: UTF-8 (with or without BOM), or UTF-16 or UTF-32 with
+    a BOM.
 
     Anything else is refused with a message naming `source`, never guessed at.
     """
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: FF FE starts both
+        try:
+            return data.decode("utf-32")
+        except UnicodeDecodeError as exc:
+            raise PromptInputError(f"{source} starts like UTF-32 text but is not valid UTF-32") from exc
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16")
