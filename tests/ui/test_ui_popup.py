@@ -390,3 +390,19 @@ def test_a_message_wrapping_onto_two_lines_is_shown_whole(qtbot, make_controller
     qtbot.wait(20)
     assert label.height() >= label.heightForWidth(label.width())  # every line of it, none cut
     assert popup.height() >= popup.layout().totalHeightForWidth(popup.width())
+
+
+def test_the_popup_growing_at_the_screen_bottom_stays_on_screen(qtbot, open_popup, known: Database) -> None:
+    """Opened above a bottom taskbar, it grows when the span row shows: its Save button and
+    error lines must not go past the screen's edge."""
+    popup = open_popup()
+    popup.present()
+    area = popup.screen().availableGeometry()
+    popup.move(popup.x(), area.bottom() + 1 - popup.frameGeometry().height())
+    before = popup.height()
+    choose(popup, CoverKind.SPAN)
+    set_span(popup, datetime(2026, 1, 5, 12, tzinfo=UTC), datetime(2026, 1, 5, 10, tzinfo=UTC))  # an error line too
+    qtbot.waitUntil(lambda: popup.height() > before)
+    qtbot.wait(20)
+    assert popup.frameGeometry().bottom() <= area.bottom()
+    assert popup.frameGeometry().top() >= area.top()

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QDate, QDateTime, QStringListModel, Qt, QTime, QTimer, QTimeZone, Signal
-from PySide6.QtGui import QCursor, QGuiApplication, QKeyEvent
+from PySide6.QtGui import QCursor, QGuiApplication, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -85,6 +85,20 @@ def place_near_cursor(window: QWidget) -> None:
     x = min(max(point.x() - size.width() // 2, area.left()), area.right() - size.width())
     y = min(max(point.y() + 12, area.top()), area.bottom() - size.height())
     window.move(x, y)
+
+
+def keep_on_screen(window: QWidget) -> None:
+    """Move a window that has grown past its screen's edge (a row or an error line shown below
+    the others) back inside it, so its buttons stay reachable; its top edge wins if it is taller."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return
+    area = screen.availableGeometry()
+    frame = window.frameGeometry()
+    x = max(min(frame.x(), area.right() + 1 - frame.width()), area.left())
+    y = max(min(frame.y(), area.bottom() + 1 - frame.height()), area.top())
+    if (x, y) != (frame.x(), frame.y()):
+        window.move(x, y)
 
 
 def to_qt_wall_clock(moment: datetime) -> QDateTime:
@@ -285,6 +299,11 @@ class TaskValuePopup(QDialog):
         self.activateWindow()
         self.title_edit.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
         self.title_edit.selectAll()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.isVisible():
+            keep_on_screen(self)
 
     def done(self, result: int) -> None:
         self.closed = True
