@@ -291,3 +291,45 @@ def test_a_project_folder_linked_in_is_watched_live(qtbot, tmp_path: Path) -> No
         handle.write("{}\n")
     qtbot.waitUntil(lambda: bool(changes), timeout=2000)
     scheduler.stop()
+
+
+def test_refresh_now_with_nothing_new_ends_its_refreshing_status(qtbot, make_controller) -> None:
+    """An import that finds nothing new refreshes nothing: the status still ends, with the time."""
+    runner = TaskRunner()
+    controller = make_controller(Settings(), runner=runner)
+    controller.start()
+    qtbot.waitUntil(lambda: controller.state.first_import_done and controller.overview is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
+    said: list[str] = []
+    controller.status_changed.connect(said.append)
+    controller.refresh_now()
+    assert said[0] == "Refreshing…"
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
+    qtbot.waitUntil(lambda: controller.status.startswith("Up to date at "), timeout=LIVE_DEADLINE_MS)
+
+
+def test_a_change_made_from_the_command_line_shows_without_a_refresh(
+    qtbot, make_controller, ledger, monkeypatch
+) -> None:
+    """Records written by another process (the CLI, say) reach the dashboard within a check;
+    once shown, the app's own refresh does not set off another one."""
+    from task_ledger import known_events, write_events
+    from tokenworth.core.db import Database
+    from tokenworth.ui import controller as controller_module
+
+    monkeypatch.setattr(controller_module, "LEDGER_CHECK_MS", 50)
+    runner = TaskRunner()
+    controller = make_controller(Settings(), runner=runner)
+    controller.start()
+    qtbot.waitUntil(lambda: controller.state.first_import_done and controller.overview is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
+    assert controller.overview.records_total == 0
+    qtbot.wait(200)  # the check has taken note of the ledger as it is
+
+    write_events(Database(ledger.url), known_events())  # another process's connection
+    qtbot.waitUntil(lambda: controller.overview.records_total == len(known_events()), timeout=LIVE_DEADLINE_MS)
+    qtbot.wait(300)
+    refreshes: list[object] = []
+    controller.overview_changed.connect(refreshes.append)
+    qtbot.wait(500)  # ten checks
+    assert refreshes == []

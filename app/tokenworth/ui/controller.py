@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from tokenworth.core.app_state import AppState, load_state, save_state, state_file
 from tokenworth.core.budget import due_alerts
@@ -26,6 +26,7 @@ from tokenworth.core.periods import this_month
 from tokenworth.core.settings import Settings, save_settings
 from tokenworth.core.timeutil import resolve_zone
 from tokenworth.services.importing import ImportSummary
+from tokenworth.services.ledger_changes import LedgerChanges
 from tokenworth.services.local_sync import WatchPlan, import_all, log_roots, watch_plan
 from tokenworth.services.overview import OverviewQuery, SpendOverview, build_overview
 from tokenworth.ui.hooks import ActiveTask, AppHooks, Notice
@@ -37,6 +38,12 @@ RELEASE_AFTER_BYTES = 16 * 1024 * 1024
 """After an import that read this much, freed memory is handed back to the system."""
 
 log = logging.getLogger(__name__)
+
+LEDGER_CHECK_MS = 5_000
+"""How often the app asks whether another process changed the ledger (a cheap SQLite pragma)."""
+
+REFRESHING = "Refreshing…"
+"""The status while "Refresh now" runs; replaced by the time it ended, or by what went wrong."""
 
 
 def _size(count: int) -> str:
@@ -107,6 +114,11 @@ class AppController(QObject):
         self._plan_again = False
         self._roots_missing: list[Path] = []
         """The log folders that did not exist (yet) at the last watch plan."""
+        self._ledger_changes = LedgerChanges(db.url)
+        self._checking_ledger = False
+        self._ledger_timer = QTimer(self)
+        self._ledger_timer.setInterval(LEDGER_CHECK_MS)
+        self._ledger_timer.timeout.connect(self._check_ledger)
         self._stopped = False
         self.stopping = threading.Event()
         """Set when the app shuts down: a long job in a worker (an import) ends early on it."""
@@ -125,15 +137,18 @@ class AppController(QObject):
         self.refresh()
         self.import_logs()
         self.update_watches()
+        self._ledger_timer.start()
 
     def shutdown(self) -> None:
         self._stopped = True
+        self._ledger_timer.stop()
         self.stopping.set()  # an import under way commits the file it is on and ends
         polling = sys.modules.get("tokenworth.services.polling")  # loaded only if a poll ran
         if polling is not None:
             polling.stop_polling()  # a poll waiting out a Retry-After, or on a slow reply, ends
         self.scheduler.stop()
         self.runner.wait()
+        self._ledger_changes.close()
 
     def today(self) -> date:
         """Today in the user's zone, by the scheduler's (replaceable) clock."""
@@ -145,6 +160,23 @@ class AppController(QObject):
             return resolve_zone(settings.time_zone)
         except ValueError:
             return resolve_zone(None)
+
+    # changes made elsewhere ---------------------------------------------------------------------
+
+    def _check_ledger(self) -> None:
+        """Refresh when the ledger changed under the app (a task logged or a price set from the
+        command line): the dashboard and an export made from it show the same figures."""
+        if self._stopped or self._checking_ledger or self._importing:
+            return  # an import refreshes when it ends; the check after it sees its commits once
+        self._checking_ledger = True
+        self.runner.submit(self._ledger_changes.changed, self._on_ledger_checked, lane=Lane.DB)
+
+    def _on_ledger_checked(self, changed: bool | None, error: BaseException | None) -> None:
+        self._checking_ledger = False
+        if error is not None:
+            log.warning("cannot tell whether the ledger changed: %s", error)
+        elif changed:
+            self.refresh()
 
     # importing ----------------------------------------------------------------------------------
 
@@ -218,6 +250,7 @@ class AppController(QObject):
         # folder are added by the scheduler as they come, so no walk is needed after other imports.
         if any(root.is_dir() for root in self._roots_missing):  # a few stats, not a walk
             self.update_watches()
+        self._say_refreshed()
 
     def _after_import(self, first: bool, summary: ImportSummary) -> None:
         log.info(
@@ -309,6 +342,13 @@ class AppController(QObject):
         if self._refresh_again and not self._stopped:
             self._refresh_again = False
             self.refresh()
+        self._say_refreshed()
+
+    def _say_refreshed(self) -> None:
+        """Replace "Refreshing…" once the import, poll and refresh it started have all ended (an
+        import that found nothing new refreshes nothing, so any of them may end last)."""
+        if self.status == REFRESHING and not (self._importing or self._polling or self._refreshing):
+            self._set_status(f"Up to date at {self.scheduler.clock().astimezone(self.zone):%H:%M}.")
 
     def _check_budget_alerts(self, overview: SpendOverview) -> None:
         if not self.settings.notify_budget:
@@ -335,7 +375,7 @@ class AppController(QObject):
 
     def refresh_now(self) -> None:
         """ "Refresh now": import local logs and poll providers (when that hook exists)."""
-        self._set_status("Refreshing…")
+        self._set_status(REFRESHING)
         self.import_logs()
         self.poll_providers()
         self.refresh()
