@@ -3,6 +3,7 @@ one instance, the error message, and the settings dialog (validation, round-trip
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -129,6 +130,32 @@ def test_second_instance_signals_the_first(qtbot, tmp_path: Path) -> None:
     assert not SingleInstance(name).signal_running(timeout_ms=200)
 
 
+def test_a_second_launch_with_a_period_shows_that_period(qtbot, tmp_path: Path, build_app) -> None:
+    """`tokenworth dashboard --period 2026-01` while the app runs: the running app shows January,
+    not whatever it showed before (an older instance would just come forward)."""
+    from tokenworth.ui.app import _on_second_launch
+
+    name = server_name(tmp_path)
+    first = SingleInstance(name)
+    assert first.listen()
+    try:
+        with qtbot.waitSignal(first.activated, timeout=3000) as asked:
+            assert SingleInstance(name).signal_running(options={"period": "2026-01"})
+    finally:
+        first.close()
+    assert asked.args == [{"period": "2026-01"}]
+
+    app = build_app(tray=True, runner=InlineRunner())
+    app.start()
+    _on_second_launch(app, asked.args[0])
+    assert app.dashboard.isVisible()
+    assert app.dashboard.period.currentData() == "custom"
+    assert app.dashboard.since.date().toPython() == date(2026, 1, 1)
+    assert (app.controller.query.period.start.year, app.controller.query.period.start.month) == (2026, 1)
+    _on_second_launch(app, {"period": "not a period"})  # said in the log; the dashboard still comes
+    assert app.dashboard.isVisible()
+
+
 def test_names_are_per_home(tmp_path: Path) -> None:
     assert server_name(tmp_path / "a") != server_name(tmp_path / "b")
     assert server_name(tmp_path / "a") == server_name(tmp_path / "a")
@@ -247,6 +274,10 @@ def test_price_overrides_from_the_dialog(qtbot, dialog, ledger: Database) -> Non
     )
     assert dlg.overrides.rowCount() == 1
     assert dlg.overrides.item(0, 1).text() == "my-local-model"
+    # cache prices left blank are the input price: said on saving, and shown so in the table
+    assert "priced at the input price ($0.5/M)" in dlg.price_status.text()
+    assert [dlg.overrides.item(0, column).text() for column in (4, 5)] == ["=input", "=input"]
+    assert "input price" in dlg.price_cache_read.edit.placeholderText()
     dlg.overrides.selectRow(0)
     dlg.on_delete_price_clicked()
     assert prices.list_overrides(ledger) == []

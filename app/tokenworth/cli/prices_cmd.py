@@ -12,6 +12,7 @@ from tokenworth.core.timeutil import parse_day_or_time, parse_until_day_or_time
 from tokenworth.services.prices import (
     OVERRIDE_PROVIDERS,
     OverrideInput,
+    cache_defaults_note,
     delete_override,
     list_overrides,
     override_providers,
@@ -185,29 +186,9 @@ def warn_unknown_model(ctx: CliContext, model: str, consequence: str, similar: l
 
 
 def _warn_about_cache_defaults(ctx: CliContext, price: OverrideInput) -> None:
-    """Cache prices left out fall back to the input price: say so, with the database's figures,
-    since for most models cache reads cost a tenth of input and the difference is large."""
-    missing = [
-        flag
-        for flag, value in (("--cache-read", price.cache_read_mtok), ("--cache-write", price.cache_write_5m_mtok))
-        if value is None
-    ]
-    if not missing:
-        return
-    from tokenworth.core.pricing import PriceDatabase
-    from tokenworth.core.timeutil import utc_now
-
-    known = PriceDatabase().rates(price.provider, price.model, utc_now())
-    hint = ""
-    if known is not None:
-        hint = (
-            f" The price database has cache reads at ${known.cache_read.base}/M and cache writes at"
-            f" ${known.cache_write_5m.base}/M for this model."
-        )
-    ctx.err(
-        f"note: without {' and '.join(missing)}, those tokens are priced at the input price"
-        f" (${price.input_mtok}/M).{hint}"
-    )
+    note = cache_defaults_note(price, ("--cache-read", "--cache-write"))
+    if note is not None:
+        ctx.err(f"note: {note}")
 
 
 PRICES = Command(

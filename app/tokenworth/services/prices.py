@@ -150,6 +150,30 @@ def override_providers(db: Database, model: str) -> list[str]:
     return sorted(str(provider) for (provider,) in rows)
 
 
+def cache_defaults_note(price: OverrideInput, names: tuple[str, str]) -> str | None:
+    """What leaving the cache prices out means (`names`: how the caller calls the read and write
+    fields), with the price database's figures for the model: for most models cache reads cost a
+    tenth of input, so the difference is large. None when both were given."""
+    missing = [
+        name
+        for name, value in zip(names, (price.cache_read_mtok, price.cache_write_5m_mtok), strict=True)
+        if value is None
+    ]
+    if not missing:
+        return None
+    from tokenworth.core.pricing import PriceDatabase
+    from tokenworth.core.timeutil import utc_now
+
+    known = PriceDatabase().rates(price.provider, price.model, utc_now())
+    hint = ""
+    if known is not None:
+        hint = (
+            f" The price database has cache reads at ${known.cache_read.base}/M and cache writes at"
+            f" ${known.cache_write_5m.base}/M for this model."
+        )
+    return f"without {' and '.join(missing)}, those tokens are priced at the input price (${price.input_mtok}/M).{hint}"
+
+
 def set_override(db: Database, price: OverrideInput) -> None:
     """Store (or replace) the price of one model at one provider. Existing records keep their
     frozen cost until `reprice` is asked for."""

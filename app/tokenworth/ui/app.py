@@ -13,7 +13,8 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -27,6 +28,7 @@ from tokenworth.ui.single_instance import SingleInstance, server_name
 if TYPE_CHECKING:
     import socket
 
+    from tokenworth.core.periods import Period
     from tokenworth.ui.hooks import AppHooks, Notice
     from tokenworth.ui.shell import TokenworthApp
 
@@ -103,17 +105,31 @@ def _apply_start_options(tokenworth: TokenworthApp, args: argparse.Namespace) ->
 
         apply_theme(args.theme)
     if args.period is not None:
-        from tokenworth.core.periods import parse_period
         from tokenworth.services.overview import OverviewQuery
 
-        try:
-            period = parse_period(args.period, tokenworth.controller.today())
-        except ValueError as exc:
-            log.warning("start option --period: %s", exc)
-            return
-        tokenworth.controller.query = OverviewQuery(period)
-        tokenworth.dashboard.set_period(period)
-        log.info("the dashboard shows %s, as the start options asked", period.label)
+        period = _period_option(tokenworth, args.period)
+        if period is not None:
+            tokenworth.controller.query = OverviewQuery(period)
+            tokenworth.dashboard.set_period(period)
+            log.info("the dashboard shows %s, as the start options asked", period.label)
+
+
+def _period_option(tokenworth: TokenworthApp, text: str) -> Period | None:
+    from tokenworth.core.periods import parse_period
+
+    try:
+        return parse_period(text, tokenworth.controller.today())
+    except ValueError as exc:
+        log.warning("start option --period: %s", exc)
+        return None
+
+
+def _on_second_launch(tokenworth: TokenworthApp, options: Mapping[str, str]) -> None:
+    """`tokenworth dashboard --period last-month` while the app runs: that period, brought forward."""
+    period = None if "period" not in options else _period_option(tokenworth, options["period"])
+    if period is not None:
+        tokenworth.dashboard.choose_period(period)
+    tokenworth.show_dashboard()
 
 
 def settings_notice(problems: Sequence[str]) -> Notice:
@@ -181,9 +197,11 @@ def run_app(paths: AppPaths, argv: Sequence[str] = (), *, hooks: AppHooks | None
     app.setApplicationDisplayName("Tokenworth")
     app.setQuitOnLastWindowClosed(False)
     instance = SingleInstance(server_name(paths.home))
-    if instance.signal_running():
+    if instance.signal_running(options={} if args.period is None else {"period": args.period}):
         log.info("another Tokenworth is running for %s; asked it to show its dashboard", paths.home)
         print("Tokenworth is already running; its dashboard was brought forward.", file=sys.stderr)
+        if args.theme is not None:
+            print("(--theme applies when the app starts: quit it from the tray to change colours.)", file=sys.stderr)
         return 0
     instance.listen()
     if args.show_dashboard or args.period is not None:
@@ -214,7 +232,7 @@ def run_app(paths: AppPaths, argv: Sequence[str] = (), *, hooks: AppHooks | None
         # the app does not keep the import's peak memory. Elsewhere the app imports in-process.
         first_import_in_child=sys.platform.startswith("linux"),
     )
-    instance.activated.connect(tokenworth.show_dashboard)
+    instance.activated.connect(partial(_on_second_launch, tokenworth))
     stop_reporting = report_crashes(tokenworth, paths)
     from tokenworth.ui.gc_guard import MainThreadGc
 

@@ -570,6 +570,11 @@ class DashboardWindow(QMainWindow):
         finally:
             self._building_filters = False
 
+    def choose_period(self, period: Period) -> None:
+        """Show `period` as if the user picked it (the other filters stay as they are)."""
+        self.set_period(period)
+        self._emit_query()
+
     # showing numbers ----------------------------------------------------------------------------
 
     def _loading(self, text: str) -> None:

@@ -296,8 +296,12 @@ class SettingsDialog(QDialog):
         self.price_model = ValidatedField(lambda t: t.strip() or _raise("model must not be empty"), "model id")
         self.price_input = ValidatedField(lambda t: prices.parse_price(t, "input price"), "e.g. 3")
         self.price_output = ValidatedField(lambda t: prices.parse_price(t, "output price"), "e.g. 15")
-        self.price_cache_read = ValidatedField(lambda t: _price_or_none(t, "cache read price"), "optional")
-        self.price_cache_write = ValidatedField(lambda t: _price_or_none(t, "cache write price"), "optional")
+        self.price_cache_read = ValidatedField(
+            lambda t: _price_or_none(t, "cache read price"), "blank: the input price"
+        )
+        self.price_cache_write = ValidatedField(
+            lambda t: _price_or_none(t, "cache write price"), "blank: the input price"
+        )
         form.addRow("Provider", self.price_provider)
         form.addRow("Model", self.price_model)
         form.addRow("Input $/M", self.price_input)
@@ -504,7 +508,7 @@ class SettingsDialog(QDialog):
             cache_write_1h_mtok=self.price_cache_write.value,
         )
         self.controller.runner.submit(
-            partial(prices.set_override, self.controller.db, price),
+            partial(_set_price, self.controller.db, price),
             partial(self._after_price_change, f"Price for {price.model} saved."),
             lane=Lane.DB,
         )
@@ -530,7 +534,9 @@ class SettingsDialog(QDialog):
             lane=Lane.DB,
         )
 
-    def _after_price_change(self, message: str, _result: Any, error: BaseException | None) -> None:
+    def _after_price_change(self, message: str, note: Any, error: BaseException | None) -> None:
+        if error is None and isinstance(note, str):
+            message += f" Note: {note[0].upper()}{note[1:]}"
         self.price_status.setText(f"Could not change the price: {error}" if error else message)
         self.reload_overrides()
 
@@ -559,9 +565,24 @@ def _raise(message: str) -> str:
     raise SettingsError(message)
 
 
+def _set_price(db: Database, price: prices.OverrideInput) -> str | None:
+    """Save an override (in the worker); what its blank cache prices mean, to say (or None)."""
+    prices.set_override(db, price)
+    return prices.cache_defaults_note(price, ("a cache read price", "a cache write price"))
+
+
 def _list_overrides(db: Database) -> list[tuple[str | None, ...]]:
+    """The overrides as the table shows them: a cache price left out is the input price, shown
+    as `=input` (as `tokenworth prices list` does), never as an empty cell that reads as "none"."""
     return [
-        (o.provider, o.model, o.input_mtok, o.output_mtok, o.cache_read_mtok, o.cache_write_5m_mtok)
+        (
+            o.provider,
+            o.model,
+            o.input_mtok,
+            o.output_mtok,
+            o.cache_read_mtok or "=input",
+            o.cache_write_5m_mtok or "=input",
+        )
         for o in prices.list_overrides(db)
     ]
 

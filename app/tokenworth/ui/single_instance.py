@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -30,21 +31,24 @@ def server_name(home: Path) -> str:
 class SingleInstance(QObject):
     """The first instance listens; later ones connect, say "show", and exit."""
 
-    activated = Signal()
-    """A second launch asked this instance to bring its dashboard forward."""
+    activated = Signal(object)
+    """A second launch asked this instance to bring its dashboard forward; with the start options
+    it was given (`{"period": "last-month"}`), to apply first."""
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.name = name
         self.server: QLocalServer | None = None
 
-    def signal_running(self, timeout_ms: int = CONNECT_TIMEOUT_MS) -> bool:
-        """True when another instance answered (and was told to come forward)."""
+    def signal_running(self, timeout_ms: int = CONNECT_TIMEOUT_MS, options: Mapping[str, str] | None = None) -> bool:
+        """True when another instance answered (and was told to come forward, with `options`:
+        one `name=value` line each after "show", which an older instance ignores)."""
         socket = QLocalSocket()
         socket.connectToServer(self.name)
         if not socket.waitForConnected(timeout_ms):
             return False
-        socket.write(SHOW_MESSAGE)
+        lines = "".join(f"{name}={value}\n" for name, value in (options or {}).items() if "\n" not in value)
+        socket.write(SHOW_MESSAGE + lines.encode("utf-8"))
         socket.flush()
         socket.waitForBytesWritten(timeout_ms)
         socket.disconnectFromServer()
@@ -89,7 +93,8 @@ class SingleInstance(QObject):
             self._read(socket)
 
     def _read(self, socket: QLocalSocket) -> None:
-        data = bytes(socket.readAll().data())
-        if SHOW_MESSAGE.strip() in data:
-            log.info("a second launch asked for the dashboard; bringing it forward")
-            self.activated.emit()
+        lines = bytes(socket.readAll().data()).decode("utf-8", "replace").splitlines()
+        if SHOW_MESSAGE.decode().strip() in lines:
+            options = dict(line.split("=", 1) for line in lines if "=" in line)
+            log.info("a second launch asked for the dashboard (%s); bringing it forward", options or "no options")
+            self.activated.emit(options)
