@@ -379,3 +379,11 @@ def test_an_embedding_model_is_priced_for_its_input_alone(cli: CliRunner, prompt
     (row,) = rows_of(result.out)
     assert row["output_tokens"] == 0
     assert Decimal(row["cost_usd"]) == Decimal(row["input_tokens"]) * Decimal("0.02") / 1_000_000
+
+
+def test_a_model_priced_by_the_hour_says_its_cost_is_this_hours(cli: CliRunner, prompt_file: Path) -> None:
+    result = cli("price", str(prompt_file), "--models", "deepseek-chat,claude-haiku-4-5")
+    assert result.code == 0, result.err
+    [note] = [line for line in result.out.splitlines() if line.startswith("Priced by the hour")]
+    assert "deepseek-chat" in note
+    assert "claude-haiku" not in note

@@ -112,3 +112,25 @@ def test_polled_embedding_usage_is_priced(db: Database) -> None:
     with db.transaction() as tx:
         upsert_rows(tx, [event_row(embedding, PriceBook(), 0)], "latest")
     assert db.fetch("SELECT cost, cost_provenance FROM usage_records") == [(24_000_000, "computed")]  # $0.0024
+
+
+def test_a_model_priced_by_the_hour_is_priced_at_each_hour_not_the_days_first() -> None:
+    """DeepSeek's peak hours cost twice its off-peak ones: one lookup per day must not fix the
+    whole day at whichever hour was asked first."""
+    book = PriceBook()
+    peak = book.rates("deepseek", "deepseek-chat", datetime(2026, 11, 10, 3, tzinfo=UTC))
+    off_peak = book.rates("deepseek", "deepseek-chat", datetime(2026, 11, 10, 18, tzinfo=UTC))
+    assert peak is not None and off_peak is not None
+    assert peak.input.base == 2 * off_peak.input.base
+    assert book.rates("deepseek", "deepseek-chat", datetime(2026, 11, 10, 3, 30, tzinfo=UTC)) == peak
+
+
+def test_a_days_work_on_a_model_priced_by_the_hour_counts_its_dearest_hour() -> None:
+    """Routing projects a month's work onto a candidate: whatever the hour it is asked, the
+    projection is the same, and never counts on off-peak prices."""
+    book = PriceBook()
+    asked = [book.day_rates("deepseek", "deepseek-chat", datetime(2026, 11, 10, hour, tzinfo=UTC)) for hour in (3, 18)]
+    peak = book.rates("deepseek", "deepseek-chat", datetime(2026, 11, 10, 3, tzinfo=UTC))
+    assert asked == [peak, peak]
+    steady = book.rates("anthropic", "claude-haiku-4-5", datetime(2026, 11, 10, 18, tzinfo=UTC))
+    assert book.day_rates("anthropic", "claude-haiku-4-5", datetime(2026, 11, 10, 18, tzinfo=UTC)) == steady

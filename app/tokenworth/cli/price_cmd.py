@@ -9,6 +9,7 @@ from pathlib import Path
 from tokenworth.cli.base import CliContext, Command, CommandError
 from tokenworth.cli.output import render_table, tokens, write_json
 from tokenworth.core.money import decimal_str, format_usd
+from tokenworth.core.timeutil import utc_now
 from tokenworth.core.tokens import ESTIMATE_ENCODING, EncodingUnavailable
 from tokenworth.services.prices import load_price_book
 from tokenworth.services.prompt_pricing import (
@@ -155,6 +156,12 @@ def render_prices(rows: list[PromptCost], output: OutputAssumption) -> str:
         lines.append(
             f"Unpriced (no price known, not $0): {', '.join(unpriced)}. "
             "Set one with `tokenworth prices set MODEL --provider P --input $ --output $`."
+        )
+    hourly = [row.model for row in rows if row.hourly and row.cost is not None]
+    if hourly:
+        lines.append(
+            f"Priced by the hour: {', '.join(hourly)} cost what they cost now, at {utc_now():%H:%M} UTC; "
+            "at another hour the same prompt may cost several times as much (or less)."
         )
     for row in rows:
         if row.exceeds_context:

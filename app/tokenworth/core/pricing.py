@@ -14,7 +14,7 @@ import threading
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
@@ -308,6 +308,8 @@ class PriceDatabase:
         self._models: dict[tuple[str, str], Any] = {}
         self._version: str | None = None
         self._schedules: dict[tuple[str, str], _Schedule | None] = {}
+        self.hourly: set[tuple[str, str]] = set()
+        """Models whose price depends on the hour (off-peak discounts): no per-day caching."""
         self.learned = False
         """Whether a schedule was looked up in the snapshot since construction (worth keeping)."""
         if known_schedules and known_schedules.get("version") == self.version:
@@ -362,10 +364,22 @@ class PriceDatabase:
             info = self._model_info(provider, model)
             schedule = _schedule_of(info, self.version)
             if schedule is _BY_TIME_OF_DAY:
+                self.hourly.add(key)
                 return _rates_from_model_price(info.get_prices(at), self.version, info.context_window)
             self._schedules[key] = schedule
             self.learned = True
         return _resolve(self._schedules[key], at)
+
+    def day_rates(self, provider: str, model: str, at: datetime) -> ModelRates | None:
+        """The rates for work spread over `at`'s (UTC) day: for a model priced by the hour, those
+        of its dearest hour, so a projection of a month's work never counts on off-peak prices."""
+        found = self.rates(provider, model, at)
+        if (provider, model) not in self.hourly:
+            return found
+        midnight = (at if at.tzinfo is None else at.astimezone(UTC)).replace(hour=0, minute=0, second=0, microsecond=0)
+        every_half_hour = (self.rates(provider, model, midnight + timedelta(minutes=30 * n)) for n in range(48))
+        priced = [rates for rates in every_half_hour if rates is not None]
+        return max(priced, key=lambda rates: rates.input.base + rates.output.base, default=found)
 
     def model_id(self, provider: str, model: str) -> str | None:
         """The price database's id for `model` (e.g. 'gpt-5' for 'gpt-5-codex'), or None."""
@@ -553,11 +567,22 @@ class PriceBook:
         override = self.overrides.get((provider, model))
         if override is not None:
             return override
-        day = at.toordinal()
-        key = (provider, model, day)
+        if (provider, model) in self.database.hourly:
+            return self.database.rates(provider, model, at)  # by the hour: a day's first lookup is no answer
+        key = (provider, model, at.toordinal())
         if key not in self._cache:
-            self._cache[key] = self.database.rates(provider, model, at)
+            found = self.database.rates(provider, model, at)
+            if (provider, model) in self.database.hourly:
+                return found
+            self._cache[key] = found
         return self._cache[key]
+
+    def day_rates(self, provider: str, model: str, at: datetime) -> ModelRates | None:
+        """As `rates`, for work spread over the day (see `PriceDatabase.day_rates`)."""
+        override = self.overrides.get((provider, model))
+        if override is not None:
+            return override
+        return self.database.day_rates(provider, model, at)
 
     def find(self, name: str) -> tuple[str, str] | None:
         """The (provider, model) key a model name typed by the user is priced under, or None.

@@ -118,6 +118,8 @@ class PromptCost:
     encoding: str
     context_window: int | None = None
     price_version: str | None = None
+    hourly: bool = False
+    """The price depends on the hour (off-peak discounts): `cost` is this hour's."""
 
     @property
     def exceeds_context(self) -> bool:
@@ -195,6 +197,7 @@ def price_prompt(
                 encoding=tokenizer.encoding,
                 context_window=None if rates is None else rates.context_window,
                 price_version=None if rates is None else rates.version,
+                hourly=key is not None and key not in book.overrides and key in book.database.hourly,
             )
         )
     rows.sort(key=lambda row: (row.cost is None, row.cost or Decimal(0), row.model))

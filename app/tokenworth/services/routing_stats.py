@@ -286,7 +286,7 @@ def candidate_pool(
     for key in used:
         if not is_chat_model(key.model):
             continue
-        rates = book.rates(key.provider, key.model, at)
+        rates = book.day_rates(key.provider, key.model, at)
         identity = model_identity(book.database, key)
         seen.add(identity)
         if rates is not None:
@@ -327,12 +327,13 @@ def _curated_candidate(book: PriceBook, name: str, at: datetime) -> tuple[ModelK
     if not is_chat_model(found[1]):
         return "not a chat model"
     key = ModelKey(*found)
-    rates = book.rates(key.provider, key.model, at)
+    rates = book.day_rates(key.provider, key.model, at)
     if rates is None:
         return f"no price for {key.provider} on {at:%Y-%m-%d}"
     return key, rates
 
 
 def price_moment(end: datetime, now: datetime) -> datetime:
-    """Candidates are priced as at the month's last moment (now, for the current month)."""
+    """Candidates are priced as at the month's last moment (now, for the current month); one
+    priced by the hour at its dearest hour (`PriceBook.day_rates`): the work was spread over days."""
     return min(now, end - timedelta(milliseconds=1))
