@@ -125,6 +125,7 @@ def test_prices_without_an_action_shows_the_list(cli: CliRunner) -> None:
     assert as_json.code == 0, as_json.err
     assert as_json.out == cli("prices", "list", "--json").out == cli("prices", "--json", "list").out
     assert json.loads(as_json.out)[0]["model"] == "claude-imaginary-9"
+    assert cli("prices", "--json", "delete", "claude-imaginary-9").code == 2  # said, not ignored
     not_a_price = cli("prices", "set", "claude-imaginary-9", "--input", "inf", "--output", "8")
     assert not_a_price.code == 2
     assert "must be a number of dollars per million tokens, got 'inf'" in not_a_price.err

@@ -120,7 +120,8 @@ def test_a_model_priced_by_the_hour_is_priced_at_each_hour_not_the_days_first() 
     book = PriceBook()
     peak = book.rates("deepseek", "deepseek-chat", datetime(2026, 11, 10, 3, tzinfo=UTC))
     off_peak = book.rates("deepseek", "deepseek-chat", datetime(2026, 11, 10, 18, tzinfo=UTC))
-    assert peak is not None and off_peak is not None
+    assert peak is not None
+    assert off_peak is not None
     assert peak.input.base == 2 * off_peak.input.base
     assert book.rates("deepseek", "deepseek-chat", datetime(2026, 11, 10, 3, 30, tzinfo=UTC)) == peak
 

@@ -291,3 +291,18 @@ def test_an_experiment_counts_the_first_k_finished_tasks_by_start_time() -> None
     assert outcome.running == ()
     partial = track_experiment(tasks[:3], 3, BASELINE)
     assert ([t.task_id for t in partial.counted], [t.task_id for t in partial.running]) == ([3, 7], [5])
+
+
+def test_a_curated_candidate_priced_by_the_hour_is_projected_the_same_at_any_hour() -> None:
+    """deepseek-chat costs half off-peak: a month's work moved to it is projected at its dearest
+    hour, so the suggestion does not change with the hour (or --tz) the report runs at."""
+    from tokenworth.services.routing_stats import candidate_pool
+
+    book = PriceBook()
+    pools = [
+        candidate_pool(book, [], ["deepseek-chat"], at=datetime(2026, 11, 30, hour, tzinfo=UTC)) for hour in (3, 20)
+    ]
+    [[morning], [evening]] = pools
+    assert (
+        morning.rates == evening.rates == book.rates("deepseek", "deepseek-chat", datetime(2026, 11, 30, 3, tzinfo=UTC))
+    )

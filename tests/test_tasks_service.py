@@ -437,3 +437,26 @@ def log_a_task_while_new_usage_is_attributed(db: Database, monkeypatch: pytest.M
     (task,) = list_tasks(db)
     assert shares(db) == {("fresh", task.id): 1}
     assert get_task(db, task.id).cost == Decimal("1.00")
+
+
+def test_checking_an_edit_refuses_a_new_span_in_the_future_as_saving_would(
+    ledger: Database, tasks: dict[str, int]
+) -> None:
+    """The popup checks an edit with `check_draft`: a span moved into the future is refused
+    there as `edit_task` refuses it; the stored span, unchanged, is never held against it."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from tokenworth.services.tasks import check_draft
+
+    feature = tasks["T1"]
+    later = TaskDraft("Feature A", Decimal(30), at(5, 10), datetime(2099, 1, 1, tzinfo=UTC))
+    with pytest.raises(TaskInputError, match="in the future"):
+        check_draft(ledger, later, task_id=feature)
+    with pytest.raises(TaskInputError, match="in the future"):
+        edit_task(ledger, feature, TaskChanges(end=datetime(2099, 1, 1, tzinfo=UTC)))
+    with ledger.session() as session:  # saved so by an older version, which did not check
+        session.execute(update(Task).where(Task.id == feature).values(ended_at=datetime(2099, 1, 1, tzinfo=UTC)))
+    check_draft(ledger, later, task_id=feature)  # only the title or value changes: accepted
+    edit_task(ledger, feature, TaskChanges(title="Feature A, renamed"))

@@ -156,6 +156,29 @@ def test_a_second_launch_with_a_period_shows_that_period(qtbot, tmp_path: Path, 
     assert app.dashboard.isVisible()
 
 
+def test_a_message_arriving_in_pieces_is_read_whole(qtbot, tmp_path: Path) -> None:
+    """A local socket may deliver the request in several reads: the option is not lost or cut."""
+    from PySide6.QtNetwork import QLocalSocket
+
+    name = server_name(tmp_path)
+    first = SingleInstance(name)
+    assert first.listen()
+    try:
+        with qtbot.waitSignal(first.activated, timeout=3000) as asked:
+            sender = QLocalSocket()
+            sender.connectToServer(name)
+            assert sender.waitForConnected(1000)
+            for piece in (b"sh", b"ow\nperiod=2026-", b"01\n"):
+                sender.write(piece)
+                sender.flush()
+                sender.waitForBytesWritten(1000)
+                qtbot.wait(30)  # the first instance reads each piece on its own
+            sender.disconnectFromServer()
+    finally:
+        first.close()
+    assert asked.args == [{"period": "2026-01"}]
+
+
 def test_names_are_per_home(tmp_path: Path) -> None:
     assert server_name(tmp_path / "a") != server_name(tmp_path / "b")
     assert server_name(tmp_path / "a") == server_name(tmp_path / "a")

@@ -333,3 +333,12 @@ def test_a_change_made_from_the_command_line_shows_without_a_refresh(
     controller.overview_changed.connect(refreshes.append)
     qtbot.wait(500)  # ten checks
     assert refreshes == []
+
+    # the app's own import refreshes once, not once more when the check sees its commit
+    session = Path(os.environ["CLAUDE_CONFIG_DIR"]) / "projects" / "-home-dev-x" / "s.jsonl"
+    session.parent.mkdir(parents=True)
+    session.write_text(assistant_line(1))
+    controller.import_logs()
+    qtbot.waitUntil(lambda: controller.overview.records_total == len(known_events()) + 1, timeout=LIVE_DEADLINE_MS)
+    qtbot.wait(500)
+    assert len(refreshes) == 1

@@ -165,6 +165,32 @@ def test_a_rejected_key_is_announced_once(
     assert account.last_status == "key rejected"
 
 
+def test_a_key_stored_under_a_new_label_is_told_of_the_old_labels_usage(
+    qtbot,
+    settings_dialog,
+    memory_keyring: MemoryKeyring,
+    fake_env: dict[str, str],
+    fake: FakeProviders,
+    ledger: Database,
+    quick_retries: None,
+) -> None:
+    """As `keys set` says it: the old label's polled usage is still in the ledger."""
+    from tokenworth.core.secrets import SecretStore
+
+    fake.now = polling.utc_now()
+    store_key(ledger, SecretStore(), "openai", "work", FAKE_KEY, env=fake_env)
+    assert poll_providers(ledger, env=fake_env) == []
+    dialog = settings_dialog()
+    section = dialog.tabs.widget(3)
+    section.delete_account(section.accounts[0])
+    section.provider.setCurrentIndex(section.provider.findData("openai"))
+    section.label_edit.setText("home")
+    section.key_edit.setText(FAKE_KEY)
+    section.on_store_clicked()
+    assert "Usage polled by openai:work" in section.status.text()
+    assert "keys delete openai --label work --drop-usage" in section.status.text()
+
+
 def test_plans_tab_round_trip(qtbot, settings_dialog, ledger: Database) -> None:
     write_events(ledger, known_events())
     dialog = settings_dialog()

@@ -20,7 +20,6 @@ from tokenworth.services.accounts import (
     list_accounts,
     provider_info,
     store_key,
-    usage_left_by_deleted_keys,
 )
 from tokenworth.sources.provider_http import KeyRejected, ProviderError
 
@@ -105,8 +104,8 @@ def _set(ctx: CliContext, args: argparse.Namespace) -> int:
         f"{verb} the {account.provider} key '{account.label}' ({account.masked_key}) in the keyring "
         f"({secrets.backend_name}); {checked}."
     )
-    if not stored.replaced:
-        _say_usage_left(ctx, account.provider, account.label)
+    for note in stored.notes():
+        ctx.out(f"Note: {note[0].lower()}{note[1:]}")
     if account.details.get("is_management_key") is False and info.name == "openrouter":
         ctx.out("This is not a management key: polls show its totals only, not daily activity per model.")
     return 0
@@ -159,7 +158,9 @@ def _no_such_key(ctx: CliContext, provider: str | None, label: str | None) -> st
 
 def _delete(ctx: CliContext, args: argparse.Namespace) -> int:
     info = provider_info(args.provider)
-    deleted = delete_account(ctx.db(), SecretStore(), info.name, args.label)
+    stored = bool(list_accounts(ctx.db(), info.name, args.label))
+    # The leftover usage of a key deleted earlier is rows in the ledger only: no keyring asked.
+    deleted = delete_account(ctx.db(), SecretStore(), info.name, args.label) if stored or not args.drop_usage else False
     if not args.drop_usage:
         if not deleted:
             raise CommandError(_no_such_key(ctx, info.name, args.label), 1)
@@ -175,19 +176,6 @@ def _delete(ctx: CliContext, args: argparse.Namespace) -> int:
         f"{account_name(info.name, args.label)}; local agent logs are untouched."
     )
     return 0
-
-
-def _say_usage_left(ctx: CliContext, provider: str, label: str) -> None:
-    """Warn when usage polled under another label of this provider outlived its key: if the new
-    key reads the same organisation, its first poll stores those days again beside it."""
-    for left in usage_left_by_deleted_keys(ctx.db(), provider):
-        span = "" if left.first is None or left.last is None else f", {left.first:%Y-%m-%d} to {left.last:%Y-%m-%d}"
-        ctx.out(
-            f"Note: usage polled by {left.account} ({plural(left.records, 'record')}, "
-            f"{plural(left.billed_lines, 'billed line')}{span}) is still in the ledger, and its key is gone. "
-            f"If this key reads the same organisation, reports would count those days twice; drop the old copy "
-            f"with `tokenworth keys delete {provider} --label {left.account.split(':', 1)[1]} --drop-usage`."
-        )
 
 
 def _test(ctx: CliContext, args: argparse.Namespace) -> int:

@@ -94,6 +94,8 @@ def _provider(ctx: CliContext, args: argparse.Namespace) -> str:
 
 
 def run_prices(ctx: CliContext, args: argparse.Namespace) -> int:
+    if getattr(args, "json", False) and args.action not in (None, "list"):
+        raise CommandError(f"--json shows the list; `prices {args.action}` has no JSON output", 2)
     db = ctx.db()
     if args.action in (None, "list"):  # `tokenworth prices` alone shows the list
         rows = list_overrides(db)

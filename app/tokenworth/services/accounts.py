@@ -187,6 +187,13 @@ class StoredKey:
     account: AccountView
     replaced: bool
     checked: bool
+    usage_left: list[LeftUsage] = field(default_factory=list)
+    """A new account's provider has usage polled under labels whose key is gone (see
+    `usage_left_by_deleted_keys`): to say, since the same organisation's days would count twice."""
+
+    def notes(self) -> list[str]:
+        """What to tell the user besides "stored" (the CLI and Settings › Keys say the same)."""
+        return [left.note(self.account.provider) for left in self.usage_left]
 
 
 def store_key(
@@ -236,7 +243,7 @@ def store_key(
             row.details = json.dumps(details, sort_keys=True)
         session.flush()
         view = _view(row)
-    return StoredKey(view, replaced, check)
+    return StoredKey(view, replaced, check, [] if replaced else usage_left_by_deleted_keys(db, info.name))
 
 
 def delete_account(db: Database, secrets: SecretStore, provider: str, label: str) -> bool:
@@ -262,6 +269,16 @@ class LeftUsage:
     billed_lines: int
     first: datetime | None
     last: datetime | None
+
+    def note(self, provider: str) -> str:
+        span = "" if self.first is None or self.last is None else f", {self.first:%Y-%m-%d} to {self.last:%Y-%m-%d}"
+        records = f"{self.records:,} record{'' if self.records == 1 else 's'}"
+        lines = f"{self.billed_lines:,} billed line{'' if self.billed_lines == 1 else 's'}"
+        return (
+            f"Usage polled by {self.account} ({records}, {lines}{span}) is still in the ledger, and its key is gone. "
+            "If this key reads the same organisation, reports would count those days twice; drop the old copy "
+            f"with `tokenworth keys delete {provider} --label {self.account.split(':', 1)[1]} --drop-usage`."
+        )
 
 
 def usage_left_by_deleted_keys(db: Database, provider: str) -> list[LeftUsage]:

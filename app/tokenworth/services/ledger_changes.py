@@ -11,8 +11,9 @@ from tokenworth.core.db import sqlite_file
 
 class LedgerChanges:
     """Asks SQLite's `PRAGMA data_version` on a read-only connection of its own: its value moves
-    when any other connection commits, the app's own included. Costs a read of shared memory, no
-    query of the tables. Other databases have no such signal: `changed()` is then always False.
+    when any other connection commits, the app's own included, so the app also calls `changed()`
+    as each refresh starts (what it reads then is shown). Costs a read of shared memory, no query
+    of the tables. Other databases have no such signal: `changed()` is then always False.
 
     One caller at a time (the app asks from its serial database lane)."""
 

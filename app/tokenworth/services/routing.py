@@ -363,7 +363,7 @@ def _month_inputs(
     rates: dict[ModelKey, ModelRates | None] = {candidate.model: candidate.rates for candidate in pool}
     for cell in cells:
         if cell.model not in rates:
-            rates[cell.model] = book.day_rates(cell.model.provider, cell.model.model, moment)
+            rates[cell.model] = book.rates(cell.model.provider, cell.model.model, moment)
     return _MonthInputs(month_key(*month), cells, samples, pool, rates, skipped)
 
 

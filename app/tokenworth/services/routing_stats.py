@@ -286,7 +286,7 @@ def candidate_pool(
     for key in used:
         if not is_chat_model(key.model):
             continue
-        rates = book.day_rates(key.provider, key.model, at)
+        rates = book.rates(key.provider, key.model, at)  # the user's own: its rates also price its cells
         identity = model_identity(book.database, key)
         seen.add(identity)
         if rates is not None:
@@ -334,6 +334,7 @@ def _curated_candidate(book: PriceBook, name: str, at: datetime) -> tuple[ModelK
 
 
 def price_moment(end: datetime, now: datetime) -> datetime:
-    """Candidates are priced as at the month's last moment (now, for the current month); one
-    priced by the hour at its dearest hour (`PriceBook.day_rates`): the work was spread over days."""
+    """Candidates are priced as at the month's last moment (now, for the current month); a
+    curated one priced by the hour at its dearest hour (`PriceBook.day_rates`): the work it would
+    take over was spread over the day."""
     return min(now, end - timedelta(milliseconds=1))

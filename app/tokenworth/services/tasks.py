@@ -688,14 +688,16 @@ def check_draft(db: Database, draft: TaskDraft, *, task_id: int | None = None) -
     with db.session() as session:
         conn = session.connection()
         clean = clean_draft(conn, draft)
-        _check_logged_span(clean.start, clean.end, utc_now())
         if task_id is None:
+            _check_logged_span(clean.start, clean.end, utc_now())
             for assignment in clean.assignments:
                 _check_assignment_free(session, assignment, None)
                 _check_assignment_known(conn, assignment)
             by_time = not clean.assignments
         else:
-            _get(session, task_id)
+            task = _get(session, task_id)
+            if (clean.start, clean.end) != (task.started_at, task.ended_at):  # as `edit_task` checks it
+                _check_logged_span(clean.start, clean.end, utc_now())
             by_time = not _has_assignments(session, task_id)
         _check_rules(session, task_id=task_id, start=clean.start, end=clean.end, active=False, by_time=by_time)
 

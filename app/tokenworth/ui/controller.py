@@ -312,6 +312,7 @@ class AppController(QObject):
             self.scheduler.clock(),
             self.settings.monthly_budget,
             self.hooks,
+            self._ledger_changes,
         )
         self.runner.submit(job, self._on_overview_done, lane=Lane.DB)
 
@@ -323,8 +324,12 @@ class AppController(QObject):
         now: datetime,
         budget: Decimal | None,
         hooks: AppHooks,
+        changes: LedgerChanges,
     ) -> tuple[SpendOverview, ActiveTask | None]:
-        """One unit of work in the DB lane: the overview, plus the active task when hooked."""
+        """One unit of work in the DB lane: the overview, plus the active task when hooked. What
+        was committed before it reads is in it: the check for changes made elsewhere starts here
+        (so the app's own imports and saves, refreshed already, set off no second refresh)."""
+        changes.changed()
         overview = build_overview(db, query, zone=zone, now=now, budget=budget, value_source=hooks.value_source)
         active = hooks.active_task(db) if hooks.active_task is not None else None
         return overview, active

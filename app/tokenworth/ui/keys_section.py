@@ -276,7 +276,13 @@ class KeysSection(QWidget):
             account = stored.account
             verb = "Replaced" if stored.replaced else "Stored"
             self.show_status(
-                f"{verb} the {account.provider} key '{account.label}' ({account.masked_key}) in the keyring; it works."
+                "\n".join(
+                    [
+                        f"{verb} the {account.provider} key '{account.label}' ({account.masked_key}) in the keyring; "
+                        "it works.",
+                        *stored.notes(),
+                    ]
+                )
             )
         self.reload()
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QDate, QDateTime, QStringListModel, Qt, QTime, QTimer, QTimeZone, Signal
+from PySide6.QtCore import QDate, QDateTime, QRect, QSize, QStringListModel, Qt, QTime, QTimer, QTimeZone, Signal
 from PySide6.QtGui import QCursor, QGuiApplication, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -80,25 +80,29 @@ def place_near_cursor(window: QWidget) -> None:
     screen = QGuiApplication.screenAt(point) or QGuiApplication.primaryScreen()
     if screen is None:
         return
-    area = screen.availableGeometry()
     size = window.sizeHint().expandedTo(window.minimumSize())
-    x = min(max(point.x() - size.width() // 2, area.left()), area.right() - size.width())
-    y = min(max(point.y() + 12, area.top()), area.bottom() - size.height())
-    window.move(x, y)
+    window.move(*_on_screen(point.x() - size.width() // 2, point.y() + 12, size, screen.availableGeometry()))
 
 
 def keep_on_screen(window: QWidget) -> None:
     """Move a window that has grown past its screen's edge (a row or an error line shown below
-    the others) back inside it, so its buttons stay reachable; its top edge wins if it is taller."""
+    the others) back inside it, so its buttons stay reachable."""
     screen = window.screen() or QGuiApplication.primaryScreen()
     if screen is None:
         return
-    area = screen.availableGeometry()
     frame = window.frameGeometry()
-    x = max(min(frame.x(), area.right() + 1 - frame.width()), area.left())
-    y = max(min(frame.y(), area.bottom() + 1 - frame.height()), area.top())
+    x, y = _on_screen(frame.x(), frame.y(), frame.size(), screen.availableGeometry())
     if (x, y) != (frame.x(), frame.y()):
         window.move(x, y)
+
+
+def _on_screen(x: int, y: int, size: QSize, area: QRect) -> tuple[int, int]:
+    """Where a window of `size` wanted at (x, y) goes to be inside `area`; one taller or wider
+    than the screen keeps its top left corner on it (the title field, where typing starts; Enter
+    saves)."""
+    x = max(min(x, area.right() + 1 - size.width()), area.left())
+    y = max(min(y, area.bottom() + 1 - size.height()), area.top())
+    return x, y
 
 
 def to_qt_wall_clock(moment: datetime) -> QDateTime:

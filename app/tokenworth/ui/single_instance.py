@@ -81,20 +81,42 @@ class SingleInstance(QObject):
         assert self.server is not None
         while self.server.hasPendingConnections():
             socket = self.server.nextPendingConnection()
+            socket.setProperty(_RECEIVED, b"")
             socket.readyRead.connect(self.on_socket_ready_read)
+            socket.disconnected.connect(self.on_socket_disconnected)
             socket.disconnected.connect(socket.deleteLater)
             if socket.bytesAvailable():
-                self._read(socket)
+                self._gather(socket)
+            if socket.state() == QLocalSocket.LocalSocketState.UnconnectedState:
+                self._read(socket)  # said all and gone before we looked
 
     @Slot()
     def on_socket_ready_read(self) -> None:
         socket = self.sender()
         if isinstance(socket, QLocalSocket):
+            self._gather(socket)
+
+    @Slot()
+    def on_socket_disconnected(self) -> None:
+        socket = self.sender()
+        if isinstance(socket, QLocalSocket):
             self._read(socket)
 
+    @staticmethod
+    def _gather(socket: QLocalSocket) -> None:
+        """Keep what arrived: a message may come in pieces, and is read once the sender is done."""
+        socket.setProperty(_RECEIVED, bytes(socket.property(_RECEIVED) or b"") + bytes(socket.readAll().data()))
+
     def _read(self, socket: QLocalSocket) -> None:
-        lines = bytes(socket.readAll().data()).decode("utf-8", "replace").splitlines()
+        self._gather(socket)
+        received = bytes(socket.property(_RECEIVED) or b"")
+        socket.setProperty(_RECEIVED, b"")
+        lines = received.decode("utf-8", "replace").splitlines()
         if SHOW_MESSAGE.decode().strip() in lines:
             options = dict(line.split("=", 1) for line in lines if "=" in line)
             log.info("a second launch asked for the dashboard (%s); bringing it forward", options or "no options")
             self.activated.emit(options)
+
+
+_RECEIVED = "tokenworthReceived"
+"""The socket property holding the bytes a second launch has sent so far."""
