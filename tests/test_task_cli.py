@@ -477,3 +477,20 @@ def test_giving_a_session_to_a_task_says_what_it_took_from_another(cli: CliRunne
     assert "were task #1's until now" in assigned.out
     again = cli("task", "assign", "3", "--session", SESSION_AA)  # nothing more to take
     assert "until now" not in again.out
+
+
+def test_a_japanese_title_keeps_the_task_tables_columns_in_line(cli: CliRunner) -> None:
+    """A wide character takes two terminal columns: padding by character count pushed the
+    columns after a Japanese title to the right, and a long one past its 40-column width."""
+    from tokenworth.cli.output import display_width
+
+    for day, title in (("05", "請求書のOCRプロトタイプ" * 3), ("06", "Plain title")):
+        span = ("--start", f"2026-01-{day}T09:00", "--end", f"2026-01-{day}T10:00")
+        assert cli("task", *UTC, "log", title, "--value", "5", *span, "--category", "ocr", "--no-import").code == 0
+    listed = cli("task", *UTC, "list", "--no-import")
+    rows = [line for line in listed.out.splitlines() if "ocr" in line]
+    assert len(rows) == 2
+    columns = {display_width(row[: row.index("ocr")]) for row in rows}
+    assert len(columns) == 1  # the category starts at the same column on both rows
+    wide = next(row for row in rows if "請求書" in row)
+    assert display_width(wide.split("  ")[1].strip()) <= 40

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -13,16 +14,40 @@ def write_json(stream: TextIO, payload: Any) -> None:
     stream.write("\n")
 
 
+def display_width(text: str) -> int:
+    """Columns `text` takes on a terminal: wide (CJK) characters two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def clip_to_width(text: str, width: int) -> str:
+    """`text` cut to `width` terminal columns, with an ellipsis where it was cut."""
+    if display_width(text) <= width:
+        return text
+    kept, used = [], 0
+    for ch in text:
+        used += display_width(ch)
+        if used > width - 1:
+            break
+        kept.append(ch)
+    return "".join(kept) + "…"
+
+
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right_align: Sequence[bool]) -> str:
-    """Columns padded to fit; numbers right-aligned. A rule under the header and above a total."""
-    widths = [len(h) for h in headers]
+    """Columns padded to fit (by terminal columns: a Japanese title is twice its length);
+    numbers right-aligned. A rule under the header and above a total."""
+    widths = [display_width(h) for h in headers]
     for row in rows:
         for index, cell in enumerate(row):
-            widths[index] = max(widths[index], len(cell))
+            widths[index] = max(widths[index], display_width(cell))
+
+    def pad(cell: str, index: int) -> str:
+        space = " " * (widths[index] - display_width(cell))
+        return space + cell if right_align[index] else cell + space
 
     def fmt(row: Sequence[str]) -> str:
-        cells = [cell.rjust(widths[i]) if right_align[i] else cell.ljust(widths[i]) for i, cell in enumerate(row)]
-        return "  ".join(cells).rstrip()
+        return "  ".join(pad(cell, i) for i, cell in enumerate(row)).rstrip()
 
     rule = "  ".join("-" * w for w in widths)
     lines = [fmt(headers), rule]

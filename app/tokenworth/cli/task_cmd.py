@@ -17,7 +17,7 @@ from tokenworth.cli.base import (
     zone_argument,
 )
 from tokenworth.cli.import_cmd import import_first, plural
-from tokenworth.cli.output import render_table, tokens, write_json
+from tokenworth.cli.output import clip_to_width, render_table, tokens, write_json
 from tokenworth.cli.value_cmd import month_argument
 from tokenworth.core.analytics import format_tfp, units_to_money
 from tokenworth.core.money import format_cost, format_usd
@@ -207,7 +207,7 @@ def _table(views: list[TaskView], zone: tzinfo) -> str:
         rows.append(
             [
                 str(view.id),
-                view.title if len(view.title) <= 40 else view.title[:39] + "…",
+                clip_to_width(view.title, 40),
                 view.category or "",
                 start,
                 end,
