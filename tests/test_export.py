@@ -296,6 +296,16 @@ def test_html_is_one_self_contained_file(exported: Exported) -> None:
     assert "$33.60+" in page  # the month's spend; + as mystery is unpriced
 
 
+def test_a_task_the_value_chart_cannot_draw_is_named_under_it(exported: Exported) -> None:
+    """A $0 value has no place on the log scale: the export says which task it leaves out, as
+    the dashboard's chart does, in every format."""
+    note = "Not shown: 2 with $0 cost or value ('Codex work', 'Spike')"  # $0 value; no spend
+    text = exported.path("tokenworth-2026-01.md").read_text(encoding="utf-8")
+    after_chart = text.split("value-vs-cost.png)", 1)[1].lstrip().splitlines()[0]
+    assert note in after_chart
+    assert note.replace("'", "&#x27;") in exported.path("tokenworth-2026-01.html").read_text(encoding="utf-8")
+
+
 def test_markdown_links_its_chart_files(exported: Exported) -> None:
     text = exported.path("tokenworth-2026-01.md").read_text(encoding="utf-8")
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import CliRunner
 from export_ledger import MONTH, build_export_ledger
 from tokenworth.core.db import Database
 from tokenworth.services.monthly_summary import build_monthly_summary
@@ -137,3 +139,47 @@ def test_nothing_to_draw_means_no_chart_and_a_reason(db: Database) -> None:
     assert drawn == []
     assert [(c.png, c.note) for c in charts] == [(None, EMPTY_NOTES[c.spec.name]) for c in charts]
     assert ModelCostChart(bars=[("x", Decimal(0))]).empty
+
+
+def test_an_export_chart_gives_each_model_the_dashboards_colour(cli: CliRunner, claude_dir: Path, home: Path) -> None:
+    """The dashboard keeps each model's colour in the app state: the export's charts use it,
+    so Sonnet is the same colour on the screen and on paper."""
+    import json
+    import shutil
+
+    from conftest import SAMPLES
+
+    (claude_dir / "projects" / "p").mkdir()
+    shutil.copy(SAMPLES / "claude-code.jsonl", claude_dir / "projects" / "p" / "s.jsonl")
+    assert cli("import").code == 0
+    january = ("--since", "2026-01-01", "--until", "2026-01-31", "--tz", "UTC")
+    rows = json.loads(cli("report", "models", *january, "--json", "--no-import").out)["rows"]
+    models = [row["model"] for row in rows if row["cost_usd"] not in (None, "0")]  # the ones with a bar
+    remembered = {model: SERIES_COLORS[(index + 5) % len(SERIES_COLORS)] for index, model in enumerate(models)}
+    (home / "state.json").write_text(json.dumps({"version": 1, "series_colors": remembered}))
+    out = home / "jan.md"
+    exported = cli("export", "--month", "2026-01", "--tz", "UTC", "--format", "md", "--out", str(out), "--no-import")
+    assert exported.code == 0, exported.err
+    image = pixels((home / "jan-charts" / "cost-per-model.png").read_bytes())
+    for model in models:
+        assert share_of(image, remembered[model]) > 0.001, model
+    assert share_of(image, SERIES_COLORS[0]) < 0.0005  # the rank colour it would get without the dashboard's
+
+
+def test_a_label_is_never_placed_on_another_tasks_dot() -> None:
+    """Labels are placed after every dot is known: one drawn later no longer covers a label."""
+    from PySide6.QtCore import QPointF, QRectF
+
+    from tokenworth.ui.export_charts import label_places
+
+    centres = [
+        QPointF(100, 100),
+        QPointF(150, 100),
+        QPointF(300, 200),
+    ]  # the second dot sits where the first's label would
+    places = label_places(centres, [80, 80, 80], QRectF(0, 0, 600, 400))
+    dots = [QRectF(c.x() - 7, c.y() - 7, 14, 14) for c in centres]
+    for place in places:
+        assert place is None or not any(place.intersects(dot) for dot in dots)
+    assert places[0] is not None
+    assert places[0].right() < 100  # moved to the left of its dot

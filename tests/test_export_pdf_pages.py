@@ -138,3 +138,39 @@ def test_a_heading_moved_to_the_next_page_is_in_the_pdfs_text_once(tmp_path: Pat
         text = subprocess.run([pdftotext, str(target), "-"], capture_output=True, text=True, check=True).stdout
         counts.append(text.count("Needle heading"))
     assert counts == [1] * len(counts)
+
+
+@pytest.mark.system
+def test_a_note_under_a_table_never_starts_a_page_alone(tmp_path: Path) -> None:
+    """The remark under a table (what its figures mean) goes to the next page with the table's
+    last row, never alone at the top of a page the table is not on."""
+    pdftotext = require_tool("pdftotext", "reads a PDF's text")
+    from tokenworth.services.summary_document import Paragraph, SummaryDocument, Table
+    from tokenworth.ui.export_pdf import write_pdf
+
+    alone = []
+    for rows in range(34, 46):  # one of these ends the table at the first page's foot
+        table = Table(["#", "Task"], [[f"#{n}", f"task {n}"] for n in range(rows)], [False, False])
+        document = SummaryDocument("T", "s", [table, Paragraph("Needle note about the table.", note=True)])
+        target = tmp_path / f"rows{rows}.pdf"
+        write_pdf(document, target, "a4")
+        text = subprocess.run([pdftotext, "-layout", str(target), "-"], capture_output=True, text=True, check=True)
+        page = next(page for page in text.stdout.split("\f") if "Needle note" in page)
+        alone.append(not re.search(r"task \d+", page))
+    assert not any(alone)
+
+
+def test_characters_no_font_can_draw_are_named_not_left_as_boxes(cli: CliRunner, tmp_path: Path) -> None:
+    """A title in a script no installed font covers (Linear A here; a Japanese one on a machine
+    without a CJK font) shows as boxes in the PDF: the export says so, with what to do."""
+    from tokenworth.ui.export_pdf import unprintable
+
+    assert unprintable(["Café 𐘀𐘁 plain"]) == "𐘀𐘁"  # é is in the export's font
+    span = ("--start", "2026-01-05T09:00", "--end", "2026-01-05T10:00")
+    assert cli("task", "--tz", "UTC", "log", "Tablet 𐘀𐘁", "--value", "5", *span, "--no-import").code == 0
+    out = tmp_path / "jan.pdf"
+    exported = cli("export", "--month", "2026-01", "--tz", "UTC", "--format", "pdf", "--out", str(out), "--no-import")
+    assert exported.code == 0, exported.err
+    assert "note: no font here can draw 𐘀𐘁: the PDF and its charts show boxes" in exported.out
+    html = cli("export", "--month", "2026-01", "--tz", "UTC", "--format", "html", "--out", str(tmp_path / "j.html"))
+    assert "no font here" not in html.out  # a browser picks its own fonts

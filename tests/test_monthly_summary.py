@@ -230,6 +230,20 @@ def test_routing_suggestions_come_from_the_routing_service(
     ]
 
 
+def test_a_suggestion_for_uncategorized_tasks_is_named_as_everywhere_else(db: Database) -> None:
+    """`report routing` and the value report say "(uncategorized)": so does the export."""
+    from tokenworth.services.export_markdown import render_markdown
+    from tokenworth.services.summary_document import build_document
+
+    uncategorized = {"suggestions": [dict(SUGGESTIONS["suggestions"][0], category=None)]}
+    summary = build_monthly_summary(
+        db, month=MONTH, zone=UTC, now=AFTER_JANUARY, routing=lambda *_: routing_section_from_json(uncategorized)
+    )
+    text = render_markdown(build_document(summary, charts=[]), lambda chart: "unused.png")
+    [row] = [line for line in text.splitlines() if "beta-mini" in line]
+    assert row.startswith("| (uncategorized) |")
+
+
 def test_a_failing_routing_service_leaves_the_section_unavailable(db: Database) -> None:
     def broken(database: Database, month: tuple[int, int], zone: Any) -> RoutingSection:
         raise RuntimeError("no price database")

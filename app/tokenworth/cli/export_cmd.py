@@ -120,7 +120,9 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
                 raise CommandError(f"PDF export needs Qt (PySide6), which cannot be loaded here: {exc}") from exc
             ctx.err(f"warning: charts are left out: Qt (PySide6) cannot be loaded here: {exc}")
         else:
-            hooks = qt_export_hooks()
+            from tokenworth.core.app_state import load_state, state_file
+
+            hooks = qt_export_hooks(load_state(state_file(ctx.paths.home)).series_colors)  # the dashboard's colours
     summary = build_monthly_summary(ctx.db(), month=month, zone=zone, budget=budget)
     if to_stdout:
         from tokenworth.services.export import summary_json

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from tokenworth.cli.base import CliContext, CommandError
 from tokenworth.cli.output import render_table, tokens, write_json
 from tokenworth.cli.value_cmd import month_argument
-from tokenworth.core.analytics import units_to_money
+from tokenworth.core.analytics import UNCATEGORIZED, units_to_money
 from tokenworth.core.money import format_cost, format_usd
 from tokenworth.services.routing_text import (
     caching_text,
@@ -94,7 +94,7 @@ def _cells_table(report: RoutingReport) -> str:
         share = cell.all_tokens.cache_read_share
         rows.append(
             [
-                cell.category or "(uncategorized)",
+                cell.category or UNCATEGORIZED,
                 cell.model.model,
                 str(cell.tasks),
                 format_cost(None if cell.all_unpriced else units_to_money(cell.cost_units), cell.cost_complete),
@@ -121,7 +121,7 @@ def _suggestions_table(report: RoutingReport) -> str:
         rows.append(
             [
                 item.id,
-                item.category or "(uncategorized)",
+                item.category or UNCATEGORIZED,
                 item.from_model.model,
                 item.to_model.model,
                 str(item.tasks),

@@ -23,6 +23,9 @@ BASIS_LABELS = {
     "plan": "plan fees for covered usage, API-equivalent cost for the rest",
 }
 
+UNCATEGORIZED = "(uncategorized)"
+"""How a task without a category is named in every table, chart and report."""
+
 
 TFP_PLACES = 4
 """Decimal places of a TFP or leverage figure in JSON (the text output shows two)."""

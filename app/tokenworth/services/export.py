@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
@@ -50,6 +50,8 @@ class ExportHooks:
 
     render_chart: ChartRenderer | None = None
     write_pdf: PdfWriter | None = None
+    unprintable: Callable[[Iterable[str]], str] | None = None
+    """The characters of these texts no installed font can draw (they show as boxes)."""
 
 
 @dataclass
@@ -247,6 +249,12 @@ def export_format(
         pages: list[int] = []
         result.paths = [write_with(target, lambda path: pages.append(writer(prepared.document, path, page_size)))]
         result.pages = pages[0] if pages else None
+        missing = hooks.unprintable(prepared.document.texts()) if hooks.unprintable is not None else ""
+        if missing:
+            result.notes.append(
+                f"no font here can draw {missing[:12]}{'…' if len(missing) > 12 else ''}: the PDF and its charts show "
+                "boxes for them (install a font that covers them, e.g. Noto Sans CJK, and export again)"
+            )
     else:
         raise ValueError(f"unknown export format {fmt!r}")
     return result

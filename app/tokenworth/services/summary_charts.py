@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from tokenworth.core.analytics import UNCATEGORIZED
 from tokenworth.services.monthly_summary import MonthlySummary
 from tokenworth.services.overview import TaskPoint
 
@@ -55,10 +56,24 @@ class ValueCostChart:
     points: Sequence[TaskPoint]
     name: str = "value-vs-cost"
     title: str = "Value against cost per task"
+    left_out: Sequence[str] = ()
+    """Titles of valued tasks not drawn: a $0 value or cost has no place on a log scale."""
 
     @property
     def empty(self) -> bool:
         return not self.points
+
+    @property
+    def caption(self) -> str | None:
+        """What the drawing leaves out, said under it (the dashboard's chart says the same)."""
+        if not self.left_out:
+            return None
+        named = ", ".join(repr(title) for title in self.left_out[:3])
+        more = f" and {len(self.left_out) - 3} more" if len(self.left_out) > 3 else ""
+        return (
+            f"Not shown: {len(self.left_out)} with $0 cost or value ({named}{more}); a log scale has no zero. "
+            "See the tables below."
+        )
 
 
 ChartSpec = DailySpendChart | ModelCostChart | ValueCostChart
@@ -108,12 +123,17 @@ def model_cost_chart(summary: MonthlySummary) -> ModelCostChart:
 
 def value_cost_chart(summary: MonthlySummary) -> ValueCostChart:
     points = []
+    left_out = []
     for row in summary.tasks:
         cost, value = row.figures.cost, row.figures.value
-        if cost is not None and value is not None and cost > 0 and value > 0:
-            title = str(row.key["task"]["title"])
-            points.append(TaskPoint(title, row.key.get("category") or "(uncategorized)", cost, value))
-    return ValueCostChart(points=points)
+        if cost is None or value is None:
+            continue
+        title = str(row.key["task"]["title"])
+        if cost > 0 and value > 0:
+            points.append(TaskPoint(title, row.key.get("category") or UNCATEGORIZED, cost, value))
+        else:
+            left_out.append(title)
+    return ValueCostChart(points=points, left_out=left_out)
 
 
 EMPTY_NOTES = {
@@ -137,5 +157,6 @@ def render_charts(summary: MonthlySummary, renderer: ChartRenderer | None) -> li
         elif renderer is None:
             result.append(RenderedChart(spec, None, "Charts need Qt (PySide6), which is not available here."))
         else:
-            result.append(RenderedChart(spec, renderer(spec)))
+            caption = spec.caption if isinstance(spec, ValueCostChart) else None
+            result.append(RenderedChart(spec, renderer(spec), caption))
     return result

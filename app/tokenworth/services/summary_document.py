@@ -7,11 +7,12 @@ JSON exports keep exact decimal strings instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from tokenworth.core.analytics import UNCATEGORIZED
 from tokenworth.core.analytics import format_tfp as tfp_text
 from tokenworth.core.budget import Pace
 from tokenworth.core.money import format_cost as money
@@ -78,6 +79,23 @@ class SummaryDocument:
     @property
     def charts(self) -> list[Chart]:
         return [block for block in self.blocks if isinstance(block, Chart)]
+
+    def texts(self) -> Iterator[str]:
+        """Every piece of text the document shows (the charts' labels come from the same titles)."""
+        yield self.title
+        yield self.subtitle
+        for block in self.blocks:
+            if isinstance(block, Heading | Paragraph):
+                yield block.text
+            elif isinstance(block, Facts):
+                for label, value in block.rows:
+                    yield label
+                    yield value
+            elif isinstance(block, Table):
+                yield from block.headers
+                for row in block.rows:
+                    yield from row
+                yield block.empty_text
 
 
 # --- formatting -----------------------------------------------------------------------------------
@@ -417,7 +435,7 @@ def _routing(summary: MonthlySummary) -> list[Block]:
         return blocks
     rows = [
         [
-            s.category or "(none)",
+            s.category or UNCATEGORIZED,
             s.from_model or "",
             s.to_model or "",
             "" if s.tasks is None else count(s.tasks),
@@ -511,6 +529,8 @@ def build_document(summary: MonthlySummary, charts: Sequence[RenderedChart]) -> 
             blocks.append(Paragraph(f"{chart.spec.title}: {chart.note}", note=True))
         else:
             blocks.append(Chart(chart))
+            if chart.note:  # what the drawing leaves out
+                blocks.append(Paragraph(chart.note, note=True))
     blocks += _providers(summary)
     blocks += _models(summary)
     blocks += _projects(summary)

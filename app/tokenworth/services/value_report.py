@@ -27,6 +27,7 @@ from sqlalchemy import exists, select
 from tokenworth.core.analytics import (
     BASIS_LABELS,
     COST_BASES,
+    UNCATEGORIZED,
     VALUE_GROUPINGS,
     CostBasis,
     Tfp,
@@ -388,7 +389,7 @@ def _group(
         elif by == "category":
             group_key = task.category
             key = {"category": task.category}
-            label = task.category or "(uncategorized)"
+            label = task.category or UNCATEGORIZED
         elif by == "model":
             group_key = model
             key = {"model": model}

@@ -21,6 +21,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QFrame, QLabel, QStackedLayout, QVBoxLayout, QWidget
 
+from tokenworth.core.analytics import UNCATEGORIZED
 from tokenworth.core.budget import Pace
 from tokenworth.core.money import format_budget, format_usd, money_label
 from tokenworth.services.overview import TaskPoint, WeeklyTfp
@@ -726,7 +727,7 @@ class ValueCostScatter(ChartPanel):
         self.hidden_tasks = len(tasks) - len(plotted)
         by_category: dict[str, list[TaskPoint]] = {}
         for task in plotted:
-            by_category.setdefault(task.category or "uncategorised", []).append(task)
+            by_category.setdefault(task.category or UNCATEGORIZED, []).append(task)
         for category, items in by_category.items():
             x = np.log10(_floats([t.cost for t in items]))
             y = np.log10(_floats([t.value for t in items]))

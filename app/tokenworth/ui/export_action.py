@@ -87,6 +87,8 @@ def export_job(
     now: datetime,
     env: Mapping[str, str],
     progress: Callable[[str], None],
+    *,
+    series_colors: Mapping[str, str] | None = None,
 ) -> list[ExportResult]:
     """Build the month's summary and write one format to `path` (worker, DB lane)."""
     from tokenworth.services.export import default_page_size, export_month
@@ -102,13 +104,20 @@ def export_job(
         [file_type.format],
         out=path,
         cwd=path.parent,
-        hooks=qt_export_hooks(),
+        hooks=qt_export_hooks(series_colors),
         page_size=default_page_size(env, system_locale()),
     )
 
 
 def auto_export_job(
-    db: Database, now: datetime, zone: tzinfo, folder: str | None, budget: Decimal | None, env: Mapping[str, str]
+    db: Database,
+    now: datetime,
+    zone: tzinfo,
+    folder: str | None,
+    budget: Decimal | None,
+    env: Mapping[str, str],
+    *,
+    series_colors: Mapping[str, str] | None = None,
 ) -> AutoExportOutcome:
     """Last month's export if it is due (every format, into `folder`); else nothing (worker, DB lane)."""
     from tokenworth.core.config import default_export_folder
@@ -122,7 +131,7 @@ def auto_export_job(
         now=now,
         zone=zone,
         folder=target,
-        hooks=qt_export_hooks(),
+        hooks=qt_export_hooks(series_colors),
         budget=budget,
         page_size=default_page_size(env, system_locale()),
     )
@@ -261,6 +270,7 @@ class MonthExporter(QObject):
             path,
             controller.scheduler.clock(),
             dict(controller.env),
+            series_colors=dict(controller.state.series_colors),  # the dashboard's, as they are now
         )
         controller.runner.submit(
             job,
@@ -284,7 +294,10 @@ class MonthExporter(QObject):
         pages = f" ({result.pages} pages)" if result.pages else ""
         log.info("exported %s to %s", label, result.target)
         controller.set_status(f"Exported {label} to {result.target}")
-        controller.notice.emit(Notice("info", "Export ready", f"{label} saved to {result.target}{pages}"))
+        saved = f"{label} saved to {result.target}{pages}"
+        if result.notes:  # e.g. characters no font here can draw
+            saved += "." + "".join(f" Note: {note}." for note in result.notes)
+        controller.notice.emit(Notice("info", "Export ready", saved))
         self.finished.emit(results)
 
     # automatic export of last month -------------------------------------------------------------
@@ -306,6 +319,7 @@ class MonthExporter(QObject):
             settings.auto_export_folder,
             settings.monthly_budget,
             dict(controller.env),
+            series_colors=dict(controller.state.series_colors),
         )
         controller.runner.submit(job, self._on_auto_exported, lane=Lane.DB)
 

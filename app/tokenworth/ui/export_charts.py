@@ -8,7 +8,7 @@ break-even line TFP = 1. Money is Decimal up to here and becomes float only as p
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QLoggingCategory, QPointF, QRectF, Qt
@@ -76,13 +76,21 @@ def _font(pixels: float, bold: bool = False) -> QFont:
     return font
 
 
-def model_colors(names: Sequence[str]) -> dict[str, QColor]:
-    """Colours by rank (the charts rank models by cost alike); "other" rows stay grey."""
+SeriesColors = Callable[[str], str]
+"""A model's or category's colour by name: the dashboard's (`ColorAssigner.color`), so an export
+reads like it."""
+
+
+def model_colors(names: Sequence[str], series: SeriesColors | None = None) -> dict[str, QColor]:
+    """Each name's colour from `series`, or by rank without it (the charts rank models by cost
+    alike); "other" rows stay grey."""
     colors: dict[str, QColor] = {}
     index = 0
     for name in names:
         if name.startswith(OTHER) or name.endswith("more models"):
             colors[name] = QColor(OTHER_COLOR)
+        elif series is not None:
+            colors[name] = QColor(series(name))
         else:
             colors[name] = QColor(SERIES_COLORS[index % len(SERIES_COLORS)])
             index += 1
@@ -192,9 +200,9 @@ def _axis_label_width(canvas: Canvas, maximum: float) -> float:
     return max(canvas.text_width(label, TICK_PX) for label in labels) + 16
 
 
-def draw_daily_spend(spec: DailySpendChart) -> bytes:
+def draw_daily_spend(spec: DailySpendChart, series: SeriesColors | None = None) -> bytes:
     names = [name for name, _amounts in spec.series]
-    colors = model_colors(names)
+    colors = model_colors(names, series)
     entries = [(name, colors[name], "box") for name in names]
     days = list(spec.days)
     totals = [sum((float(amounts[i]) for _n, amounts in spec.series), 0.0) for i in range(len(days))]
@@ -244,9 +252,9 @@ def draw_daily_spend(spec: DailySpendChart) -> bytes:
     return canvas.png()
 
 
-def draw_model_costs(spec: ModelCostChart) -> bytes:
+def draw_model_costs(spec: ModelCostChart, series: SeriesColors | None = None) -> bytes:
     bars = list(spec.bars)
-    colors = model_colors([name for name, _cost in bars])
+    colors = model_colors([name for name, _cost in bars], series)
     row = 30.0
     probe = Canvas.open(WIDTH_PX, 10)
     name_width = min(max((probe.text_width(elide(n, 36), LABEL_PX) for n, _c in bars), default=60) + 24, WIDTH_PX * 0.4)
@@ -299,10 +307,13 @@ def _log_ticks(low: float, high: float) -> list[float]:
     return [t for t in ticks if low <= t <= high]
 
 
-def draw_value_cost(spec: ValueCostChart) -> bytes:
+def draw_value_cost(spec: ValueCostChart, series: SeriesColors | None = None) -> bytes:
     points = list(spec.points)
     categories = sorted({p.category for p in points})
-    palette = {name: QColor(SERIES_COLORS[i % len(SERIES_COLORS)]) for i, name in enumerate(categories)}
+    palette = {
+        name: QColor(series(name) if series is not None else SERIES_COLORS[i % len(SERIES_COLORS)])
+        for i, name in enumerate(categories)
+    }
     entries = [(name, palette[name], "dot") for name in categories] + [
         ("TFP = 1 (above the line, the work was worth more than its tokens)", QColor(AXIS_COLOR), "line")
     ]
@@ -380,33 +391,50 @@ def draw_value_cost(spec: ValueCostChart) -> bytes:
     )
     painter.restore()
 
-    taken: list[QRectF] = []
-    label_points = len(points) <= 20
-    for point in sorted(points, key=lambda p: -p.value):
-        x, y = to_x(float(point.cost)), to_y(float(point.value))
+    ranked = sorted(points, key=lambda p: -p.value)
+    centres = [QPointF(to_x(float(p.cost)), to_y(float(p.value))) for p in ranked]
+    for point, centre in zip(ranked, centres, strict=True):
         painter.setPen(QPen(QColor("#ffffff"), 1.5))
         painter.setBrush(QBrush(palette[point.category]))
-        painter.drawEllipse(QPointF(x, y), 6, 6)
-        if label_points:
-            label = elide(point.title, 26)
-            width = canvas.text_width(label, TICK_PX) + 4
-            rect = QRectF(x + 9, y - 9, width, 18)
-            if rect.right() > plot.right():
-                rect.moveRight(x - 9)
-            if not any(rect.intersects(other) for other in taken):
-                taken.append(rect)
-                painter.fillRect(rect.adjusted(-2, 1, 0, -1), QColor(255, 255, 255, 210))  # readable over lines
+        painter.drawEllipse(centre, 6, 6)
+    if len(points) <= 20:
+        labels = [elide(point.title, 26) for point in ranked]
+        widths = [canvas.text_width(label, TICK_PX) + 4 for label in labels]
+        for label, rect in zip(labels, label_places(centres, widths, plot), strict=True):
+            if rect is not None:
+                painter.fillRect(rect.adjusted(-2, 1, 0, -1), QColor(255, 255, 255, 210))  # over grid lines
                 canvas.text(rect, label, size=TICK_PX, color=TEXT_COLOR)
     canvas.legend(entries, plot.bottom() + 50)
     return canvas.png()
 
 
-def render_chart_png(spec: ChartSpec) -> bytes:
-    """The `ChartRenderer` the export service takes: one chart as PNG bytes."""
+def label_places(centres: Sequence[QPointF], widths: Sequence[float], plot: QRectF) -> list[QRectF | None]:
+    """Where each dot's label goes: right of it, else left, inside the plot and clear of every
+    dot (not only those drawn before it) and of the labels placed so far; None leaves it out."""
+    taken = [QRectF(centre.x() - 7, centre.y() - 7, 14, 14) for centre in centres]
+    places: list[QRectF | None] = []
+    for centre, width in zip(centres, widths, strict=True):
+        found = None
+        for rect in (
+            QRectF(centre.x() + 9, centre.y() - 9, width, 18),
+            QRectF(centre.x() - 9 - width, centre.y() - 9, width, 18),
+        ):
+            inside = plot.left() <= rect.left() and rect.right() <= plot.right()
+            if inside and not any(rect.intersects(other) for other in taken):
+                found = rect
+                taken.append(rect)
+                break
+        places.append(found)
+    return places
+
+
+def render_chart_png(spec: ChartSpec, series: SeriesColors | None = None) -> bytes:
+    """The `ChartRenderer` the export service takes: one chart as PNG bytes, its models and
+    categories in `series`' colours (the dashboard's) when given."""
     if isinstance(spec, DailySpendChart):
-        return draw_daily_spend(spec)
+        return draw_daily_spend(spec, series)
     if isinstance(spec, ModelCostChart):
-        return draw_model_costs(spec)
+        return draw_model_costs(spec, series)
     if isinstance(spec, ValueCostChart):
-        return draw_value_cost(spec)
+        return draw_value_cost(spec, series)
     raise TypeError(f"no renderer for {type(spec).__name__}")

@@ -11,6 +11,7 @@ Each page gets a footer with the report's name and "Page N of M".
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt, QUrl
@@ -18,6 +19,8 @@ from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
     QColor,
     QFont,
+    QFontDatabase,
+    QFontMetrics,
     QImage,
     QPageLayout,
     QPageSize,
@@ -35,7 +38,7 @@ from PySide6.QtGui import (
 
 from tokenworth.services.export import PageSize
 from tokenworth.services.export_html import render_html
-from tokenworth.services.summary_document import Chart, Facts, SummaryDocument, Table
+from tokenworth.services.summary_document import Chart, Facts, Paragraph, SummaryDocument, Table
 from tokenworth.ui.export_charts import FONT_FAMILY, MUTED_COLOR, ensure_gui
 
 RESOLUTION_DPI = 300
@@ -155,7 +158,7 @@ def _row_cut_by_page_edge(
     if len(tables) != len(placed):
         return None  # not the markup expected: leave the rows as Qt placed them
     layout = text.documentLayout()
-    for table, where in zip(tables, placed, strict=True):
+    for number, (table, where) in enumerate(zip(tables, placed, strict=True)):
         if where is None:
             continue
         block_index, first_row = where
@@ -167,7 +170,27 @@ def _row_cut_by_page_edge(
             keepable = bottom - top < page_height / 2  # a taller row could never be kept whole
             if cut and keepable and not at_a_page_top:
                 return block_index, first_row + row - 1
+        last_part = number + 1 == len(placed) or (placed[number + 1] or (-1, 0))[0] != block_index
+        if last_part and table.rows() > 2 and _note_left_alone(text, table, document, block_index, page_height):
+            return block_index, first_row + table.rows() - 2  # its last row goes along with the note
     return None
+
+
+def _note_left_alone(
+    text: QTextDocument, table: QTextTable, document: SummaryDocument, block_index: int, page_height: float
+) -> bool:
+    """Whether the note under a table (what its figures mean) starts a page the table is not on."""
+    following = document.blocks[block_index + 1] if block_index + 1 < len(document.blocks) else None
+    if not (isinstance(following, Paragraph) and following.note):
+        return False
+    block = text.findBlock(table.lastPosition() + 1)
+    while block.isValid() and not block.text().strip():  # Qt puts an empty block after a table
+        block = block.next()
+    span = _line_span(block) if block.isValid() else None
+    if span is None:
+        return False
+    _top, last_row_bottom = _row_span(table, table.rows() - 1, text.documentLayout())
+    return _page(span[0] + EDGE_SLACK, page_height) > _page(last_row_bottom - EDGE_SLACK, page_height)
 
 
 def _top_level_frames(text: QTextDocument) -> list[QTextFrame]:
@@ -264,6 +287,25 @@ def keep_lines_on_pages(text: QTextDocument, page_height: float) -> int:
         form.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
         QTextCursor(block).setBlockFormat(form)
     return MAX_PAGE_BREAKS
+
+
+def unprintable(texts: Iterable[str]) -> str:
+    """The characters of `texts` that neither the export's font nor any other installed one can
+    draw (Qt would fall back to one that can): a Japanese title on a machine without a CJK font."""
+    ensure_gui()
+    primary = QFontMetrics(QFont(FONT_FAMILY))
+    wanted = list(  # in the order they appear, so the note reads like the title
+        dict.fromkeys(ch for text in texts for ch in text if not ch.isascii() and ch.isprintable() and not ch.isspace())
+    )
+    missing = [ch for ch in wanted if not primary.inFontUcs4(ord(ch))]
+    if not missing:
+        return ""
+    for family in QFontDatabase.families():
+        metrics = QFontMetrics(QFont(family))
+        missing = [ch for ch in missing if not metrics.inFontUcs4(ord(ch))]
+        if not missing:
+            break
+    return "".join(missing)
 
 
 def _resource(chart: Chart) -> str:

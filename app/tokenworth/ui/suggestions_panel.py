@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tokenworth.core.analytics import UNCATEGORIZED
 from tokenworth.core.db import Database
 from tokenworth.core.money import format_cost, format_usd
 from tokenworth.services.routing_text import (
@@ -99,7 +100,7 @@ def start_experiment(
 def suggestion_cells(item: Suggestion) -> list[str]:
     """One suggestion row, as `report routing` prints it."""
     return [
-        item.category or "(uncategorized)",
+        item.category or UNCATEGORIZED,
         item.from_model.model,
         item.to_model.model,
         str(item.tasks),
