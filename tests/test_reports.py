@@ -65,6 +65,19 @@ def test_half_hour_zones_cut_at_their_own_midnight(db: Database) -> None:
     assert [r.key for r in rows] == ["2026-01-05", "2026-01-06"]
 
 
+def test_a_zone_whose_summer_offset_is_whole_hours_cuts_its_winter_days_at_half_past(db: Database) -> None:
+    """Lord Howe Island: +11 in summer (now and at the range's ends here), +10:30 in winter. A
+    request at 00:15 local on a winter day belongs to that day, not to the one before."""
+    _add(
+        db,
+        _event("before-midnight", datetime(2026, 6, 15, 13, 15, tzinfo=UTC)),  # 23:45 on the 15th
+        _event("after-midnight", datetime(2026, 6, 15, 13, 45, tzinfo=UTC)),  # 00:15 on the 16th
+        _event("summer", datetime(2026, 12, 1, 0, 0, tzinfo=UTC)),
+    )
+    rows = usage_report(db, "daily", zone=ZoneInfo("Australia/Lord_Howe")).rows
+    assert [(r.key, r.totals.input_tokens) for r in rows][:2] == [("2026-06-15", 100_000), ("2026-06-16", 100_000)]
+
+
 def test_days_are_cut_at_local_midnight_on_both_sides_of_a_clock_change(db: Database) -> None:
     _add(
         db,

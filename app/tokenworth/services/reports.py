@@ -133,8 +133,12 @@ class UsageReport:
 
 
 def _slot_ms(zone: tzinfo, since: datetime | None, until: datetime | None) -> int:
-    """One hour when the zone's offsets are whole hours over the range, else 15 minutes."""
-    moments = [datetime.now(UTC)] + [m for m in (since, until) if m is not None]
+    """One hour when the zone's offsets are whole hours over the range, else 15 minutes. Both
+    halves of the zone's year are probed, not only the range's ends: Lord Howe Island is +11 in
+    its summer and +10:30 in its winter, so a range from one summer to the next is not whole."""
+    now = datetime.now(UTC)
+    year_round = [now + timedelta(days=30 * n) for n in range(13)]
+    moments = year_round + [m for m in (since, until) if m is not None]
     for moment in moments:
         offset = moment.astimezone(zone).utcoffset() or timedelta(0)
         if offset.total_seconds() % 3600:
