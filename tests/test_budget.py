@@ -62,7 +62,8 @@ def test_days_without_spend_count_as_zero_and_missing_days_too() -> None:
     [
         ("10", None, Pace.NO_BUDGET),
         ("10", "0", Pace.NO_BUDGET),
-        ("100", "100", Pace.OVER),
+        ("100", "100", Pace.ON_TRACK),  # exactly the budget, on its last day: not over it
+        ("100.01", "100", Pace.OVER),
         ("150", "100", Pace.OVER),
     ],
 )
@@ -87,8 +88,11 @@ def test_forecast_path_runs_from_today_to_month_end() -> None:
     assert len(path) == 3
 
 
-def status_for(spent: str, forecast: str, budget: str = "100", month: date = date(2026, 1, 1)) -> BudgetStatus:
-    return BudgetStatus(month, month, 1, 31, D(spent), D(budget), D(0), D(forecast), Pace.ON_TRACK)
+def status_for(
+    spent: str, forecast: str, budget: str = "100", month: date = date(2026, 1, 1), day: int = 15
+) -> BudgetStatus:
+    today = month.replace(day=day)
+    return BudgetStatus(month, today, day, 31, D(spent), D(budget), D(0), D(forecast), Pace.ON_TRACK)
 
 
 def test_an_alert_is_given_once_per_threshold_per_month() -> None:
@@ -107,15 +111,15 @@ def test_an_alert_is_given_once_per_threshold_per_month() -> None:
 def test_only_the_highest_threshold_crossed_is_announced() -> None:
     alerts = due_alerts(status_for("120", "150"), (80, 100), set())
     assert [(a.measure, a.threshold_pct) for a in alerts] == [("spend", 100)]
-    assert "2026-01:spend:80" in alerts[0].keys
-    assert "2026-01:forecast:100" in alerts[0].keys
+    assert "2026-01:spend:80:100" in alerts[0].keys
+    assert "2026-01:forecast:100:100" in alerts[0].keys
     assert "$120.00" in alerts[0].message
 
 
 def test_a_forecast_alert_says_the_forecast_share_not_the_threshold() -> None:
     alerts = due_alerts(status_for("10", "61.07", budget="40"), (80, 100), set())
     assert [(a.measure, a.threshold_pct) for a in alerts] == [("forecast", 100)]
-    assert alerts[0].keys == ("2026-01:forecast:80", "2026-01:forecast:100")
+    assert alerts[0].keys == ("2026-01:forecast:80:40", "2026-01:forecast:100:40")
     assert alerts[0].title == "Forecast at 153% of your monthly budget"
     assert alerts[0].message == (
         "At this pace the month ends at $61.07, against a budget of $40.00 (alert set at 100%)."
@@ -137,6 +141,38 @@ def test_a_forecast_alert_says_the_forecast_share_not_the_threshold() -> None:
 def test_forecast_share_in_words(forecast: str, title: str) -> None:
     (alert,) = due_alerts(status_for("1", forecast), (80, 100), set())
     assert alert.title == title
+
+
+def test_a_budget_raised_mid_month_alerts_again_at_its_own_thresholds() -> None:
+    first = due_alerts(status_for("100", "100"), (80, 100), set())
+    sent = {key for alert in first for key in alert.keys}
+    assert due_alerts(status_for("120", "130"), (80, 100), sent) == []  # the same budget: said already
+    raised = due_alerts(status_for("200", "210", budget="200"), (80, 100), sent)
+    assert [(a.measure, a.threshold_pct) for a in raised] == [("spend", 100)]
+
+
+def test_alerts_remembered_by_an_older_version_are_not_given_again() -> None:
+    """Keys written before they carried the budget count for the month's alerts whatever it is."""
+    assert due_alerts(status_for("85", "90"), (80, 100), {"2026-01:spend:80", "2026-01:forecast:80"}) == []
+
+
+def test_a_forecast_from_the_first_days_raises_no_alert_yet() -> None:
+    """A busy first morning times the month is no forecast: it waits for day 3, so it does not
+    use up the month's forecast alert; spend alerts come at once."""
+    assert due_alerts(status_for("3.6", "111.6", day=1), (80, 100), set()) == []
+    assert due_alerts(status_for("3.6", "111.6", day=2), (80, 100), set()) == []
+    [alert] = due_alerts(status_for("40", "115", day=3), (80, 100), set())
+    assert (alert.measure, alert.threshold_pct) == ("forecast", 100)
+    [spend] = due_alerts(status_for("90", "2790", day=1), (80, 100), set())
+    assert (spend.measure, spend.threshold_pct) == ("spend", 80)
+
+
+def test_spend_dated_after_today_counts_as_spent_and_the_forecast_never_falls_below_it() -> None:
+    """A device whose clock runs ahead wrote tomorrow's date: the month has that spend already."""
+    status = budget_status({date(2026, 12, 20): D("15")}, date(2026, 12, 3), D("10"))
+    assert status.spent == D("15")
+    assert status.forecast >= status.spent
+    assert status.pace is Pace.OVER
 
 
 def test_no_budget_no_alerts() -> None:

@@ -129,6 +129,7 @@ def test_budget_outcome(db: Database, ledger: dict[str, int]) -> None:
         "month_complete": True,
         "forecast_usd": None,  # a finished month has no forecast
         "pace": None,
+        "spent_complete": False,  # the ledger has an unpriced model: the spend is a floor
     }
     over = summary_of(db, budget=Decimal(30)).as_json()["budget"]
     assert (over["status"], over["remaining_usd"], over["used_pct"]) == ("over", "-3.6", "112")
@@ -154,6 +155,10 @@ def test_budget_outcome(db: Database, ledger: dict[str, int]) -> None:
 
     text = render_markdown(build_document(running, charts=[]), lambda chart: "unused.png")
     assert f"forecast {format_usd(tray.forecast)} by month end: {Pace(tray.pace).label}" in text
+    assert "part of the usage has no price: the spend is a floor" in text
+    assert tray.complete is False  # the tray marks it too ("$33.60+")
+    exact = summary_of(db, budget=Decimal("33.6")).as_json()["budget"]
+    assert (exact["status"], exact["remaining_usd"]) == ("under", "0")  # reaching the budget is not over it
 
 
 def test_month_is_cut_in_the_zone(db: Database, ledger: dict[str, int]) -> None:

@@ -132,6 +132,16 @@ def test_tooltip_before_numbers_and_with_tfp() -> None:
     assert "Reading your usage" in tooltip_text(None, None)
 
 
+def test_spend_with_unpriced_usage_is_a_floor_in_the_tooltip() -> None:
+    """Unpriced usage is never $0: the month's spend and forecast carry a "+" and say why."""
+    from tokenworth.core.budget import budget_status
+
+    month = budget_status({date(2026, 1, 5): Decimal("12.5")}, date(2026, 1, 10), Decimal(100), complete=False)
+    tip = tooltip_text(month, None)
+    assert "Spent: $12.50+ of $100 budget" in tip
+    assert "part of the usage has no price" in tip
+
+
 def test_budget_thresholds_notify_once_per_month(qtbot, make_controller, ledger, clock: Clock, paths) -> None:
     settings = Settings(monthly_budget=Decimal("100"))
     controller = make_controller(settings)
@@ -154,7 +164,7 @@ def test_budget_thresholds_notify_once_per_month(qtbot, make_controller, ledger,
     assert len(shown) == 2
 
     # remembered on disk: a restart does not repeat them
-    assert "2026-01:spend:80" in load_state(state_file(paths.home)).alerts_sent
+    assert "2026-01:spend:80:100" in load_state(state_file(paths.home)).alerts_sent
     again = make_controller(settings)
     tray2, _ = make_tray(again)
     repeat: list[str] = []

@@ -19,7 +19,7 @@ class AppState:
     """Remembered facts; a lost or broken file only means an alert may be repeated once."""
 
     alerts_sent: frozenset[str] = field(default_factory=frozenset)
-    """Budget alert keys (`YYYY-MM:measure:pct`) already shown."""
+    """Budget alert keys (`YYYY-MM:measure:pct:budget`; older ones without the budget) already shown."""
     unpriced_notified: frozenset[str] = field(default_factory=frozenset)
     """Models already announced as having no price."""
     first_import_done: bool = False

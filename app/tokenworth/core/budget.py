@@ -9,7 +9,10 @@ within a week without one busy day swinging the forecast:
     rate     = (spent / days_elapsed + spent_last_7_days / 7) / 2     (day 8 on)
     forecast = spent + rate * (days_in_month - days_elapsed)
 
-Rates and forecasts are rounded half-even to the ledger's 1e-10 USD, so results are exact.
+Spend dated after today (a device whose clock runs ahead) counts as spent, never as a forecast
+below it. Rates and forecasts are rounded half-even to the ledger's 1e-10 USD, so results are
+exact. A forecast from the first days of a month is a guess: it raises no alert before
+`FORECAST_ALERTS_FROM_DAY` (spend alerts come at once).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from tokenworth.core.timeutil import month_key
 FORECAST_RECENT_DAYS = 7
 """The recent window (days) weighted into the run rate once the month is longer than it."""
 DEFAULT_THRESHOLDS_PCT: tuple[int, ...] = (80, 100)
+FORECAST_ALERTS_FROM_DAY = 3
+"""A forecast alert waits for this day of the month: one busy first morning, times the month,
+would otherwise use up the month's forecast alert before the forecast means anything."""
 _QUANTUM = Decimal("1e-10")
 _HUNDRED = Decimal(100)
 
@@ -63,6 +69,8 @@ class BudgetStatus:
     daily_rate: Decimal
     forecast: Decimal
     pace: Pace
+    complete: bool = True
+    """False when part of the month's usage has no price: `spent` is then a floor (shown "$X+")."""
 
     @property
     def month_key(self) -> str:
@@ -101,20 +109,24 @@ def run_rate(daily_spend: Sequence[Decimal]) -> Decimal:
 def pace_of(spent: Decimal, forecast: Decimal, budget: Decimal | None) -> Pace:
     if budget is None or budget <= 0:
         return Pace.NO_BUDGET
-    if spent >= budget:
+    if spent > budget:  # exactly the budget is not over it (the export's status says the same)
         return Pace.OVER
     if forecast > budget:
         return Pace.AHEAD
     return Pace.ON_TRACK
 
 
-def budget_status(daily_spend: Mapping[date, Decimal], today: date, budget: Decimal | None) -> BudgetStatus:
-    """The month of `today` from its spend per local day (days without spend may be missing)."""
+def budget_status(
+    daily_spend: Mapping[date, Decimal], today: date, budget: Decimal | None, *, complete: bool = True
+) -> BudgetStatus:
+    """The month of `today` from its spend per local day (days without spend may be missing;
+    days after today count as spent, see the module's note)."""
     month_start = today.replace(day=1)
     days_in_month = calendar.monthrange(today.year, today.month)[1]
     elapsed = today.day
     series = [daily_spend.get(month_start + timedelta(days=n), Decimal(0)) for n in range(elapsed)]
-    spent = sum(series, Decimal(0))
+    later = [daily_spend.get(month_start + timedelta(days=n), Decimal(0)) for n in range(elapsed, days_in_month)]
+    spent = sum(series, Decimal(0)) + sum(later, Decimal(0))
     rate = run_rate(series)
     forecast = _q(spent + rate * (days_in_month - elapsed))
     return BudgetStatus(
@@ -127,6 +139,7 @@ def budget_status(daily_spend: Mapping[date, Decimal], today: date, budget: Deci
         daily_rate=rate,
         forecast=forecast,
         pace=pace_of(spent, forecast, budget),
+        complete=complete,
     )
 
 
@@ -177,8 +190,15 @@ class BudgetAlert:
         return min(share, 99) if self.amount < self.budget else share
 
 
-def alert_key(month_key: str, measure: Measure, threshold_pct: int) -> str:
-    return f"{month_key}:{measure}:{threshold_pct}"
+def alert_key(month_key: str, measure: Measure, threshold_pct: int, budget: Decimal) -> str:
+    """What is remembered of an alert given: per month and budget, so a budget raised mid-month
+    alerts again as its own thresholds are crossed."""
+    return f"{month_key}:{measure}:{threshold_pct}:{budget.normalize():f}"
+
+
+def _legacy_key(key: str) -> str:
+    """The key without its budget, as versions before it remembered alerts."""
+    return key.rsplit(":", 1)[0]
 
 
 def due_alerts(status: BudgetStatus, thresholds_pct: Sequence[int], already_sent: Collection[str]) -> list[BudgetAlert]:
@@ -200,16 +220,21 @@ def due_alerts(status: BudgetStatus, thresholds_pct: Sequence[int], already_sent
     alerts: list[BudgetAlert] = []
     spend_crossed = crossed(status.spent)
     covered: set[str] = set(already_sent)
+
+    def given(key: str) -> bool:
+        # A key remembered without its budget (an older version) is taken as for any budget.
+        return key in covered or _legacy_key(key) in covered
+
     if spend_crossed:
         top = spend_crossed[-1]
-        keys = [alert_key(month, m, t) for t in spend_crossed for m in ("spend", "forecast")]
-        if alert_key(month, "spend", top) not in covered:
+        keys = [alert_key(month, m, t, budget) for t in spend_crossed for m in ("spend", "forecast")]
+        if not given(alert_key(month, "spend", top, budget)):
             alerts.append(BudgetAlert("spend", top, status.spent, budget, tuple(keys)))
         covered.update(keys)
-    forecast_crossed = crossed(status.forecast)
+    forecast_crossed = crossed(status.forecast) if status.days_elapsed >= FORECAST_ALERTS_FROM_DAY else []
     if forecast_crossed:
         top = forecast_crossed[-1]
-        if alert_key(month, "forecast", top) not in covered:
-            keys = [alert_key(month, "forecast", t) for t in forecast_crossed]
+        if not given(alert_key(month, "forecast", top, budget)):
+            keys = [alert_key(month, "forecast", t, budget) for t in forecast_crossed]
             alerts.append(BudgetAlert("forecast", top, status.forecast, budget, tuple(keys)))
     return alerts

@@ -197,6 +197,8 @@ class BudgetOutcome:
     """For the month under way: the month-end forecast, as the tray and dashboard make it."""
     pace: str | None = None
     """For the month under way: `core.budget.Pace` (on-track, ahead, over)."""
+    spent_complete: bool = True
+    """False when part of the month's usage has no price: `spent` is then a floor."""
 
     @property
     def remaining(self) -> Decimal | None:
@@ -224,6 +226,7 @@ class BudgetOutcome:
             "month_complete": self.month_complete,
             "forecast_usd": decimal_str(self.forecast),
             "pace": self.pace,
+            "spent_complete": self.spent_complete,
         }
 
 
@@ -235,16 +238,19 @@ def _budget_outcome(
     zone: tzinfo,
     now: datetime,
     complete: bool,
+    spent_complete: bool = True,
 ) -> BudgetOutcome:
     """The budget line; for the month under way with the forecast and pace the tray shows, so an
     export made mid-month does not say 'under budget' while the tray says 'ahead'."""
     today = now.astimezone(zone).date()
     if complete or (today.year, today.month) != month:
-        return BudgetOutcome(budget, spent, complete)
+        return BudgetOutcome(budget, spent, complete, spent_complete=spent_complete)
     from tokenworth.services.overview import month_status
 
     status = month_status(db, today, zone, budget)
-    return BudgetOutcome(budget, spent, complete, forecast=status.forecast, pace=status.pace.value)
+    return BudgetOutcome(
+        budget, spent, complete, forecast=status.forecast, pace=status.pace.value, spent_complete=spent_complete
+    )
 
 
 @dataclass(frozen=True)
@@ -813,7 +819,9 @@ def build_monthly_summary(
         reconciliation=_reconciliation(reconcile_report(db, zone=zone, since=first, until=last)),
         local_sources=_local_freshness(db),
         accounts=_account_freshness(list_accounts(db)),
-        budget=None if budget is None else _budget_outcome(db, budget, monthly.totals.cost, month, zone, now, complete),
+        budget=None
+        if budget is None
+        else _budget_outcome(db, budget, monthly.totals.cost, month, zone, now, complete, monthly.totals.cost_complete),
         previous=previous,
         routing=_routing(find_routing_provider() if routing is _AUTO else routing, db, month, zone),
         top=top,

@@ -131,11 +131,13 @@ def month_status(
     sources: Sequence[str] | None = None,
     projects: Sequence[str] | None = None,
 ) -> BudgetStatus:
-    """The budget status of `today`'s month (local days in `zone`)."""
+    """The budget status of `today`'s month (local days in `zone`; spend dated after today too)."""
     month = this_month(today)
-    report = usage_report(db, "daily", zone=zone, since=month.start, until=today, sources=sources, projects=projects)
+    report = usage_report(
+        db, "daily", zone=zone, since=month.start, until=month.end, sources=sources, projects=projects
+    )
     per_day = {day: sum(models.values(), Decimal(0)) for day, models in daily_costs(report).items()}
-    return budget_status(per_day, today, budget)
+    return budget_status(per_day, today, budget, complete=report.totals.cost_complete)
 
 
 def build_overview(
@@ -184,7 +186,7 @@ def build_overview(
     period_status: BudgetStatus | None = None
     if is_current_month:
         period_status = budget_status(
-            {day: total for day, total in zip(days, daily_total, strict=True) if day <= today}, today, budget
+            dict(zip(days, daily_total, strict=True)), today, budget, complete=daily.totals.cost_complete
         )
     month = period_status if period_status is not None and not filtered else month_status(db, today, zone, budget)
     seen_sources, seen_projects, records = _seen(db)

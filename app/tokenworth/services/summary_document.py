@@ -181,11 +181,15 @@ def _at_a_glance(summary: MonthlySummary) -> list[Block]:
                 f"{format_usd(budget.budget)}; {verb} over budget by {format_usd(-budget.remaining)} "
                 f"({pct(budget.used_pct)} used)"
             )
+        elif budget.remaining == 0:
+            text = f"{format_usd(budget.budget)}; {verb} at exactly the budget ({pct(budget.used_pct)} used)"
         else:
             text = (
                 f"{format_usd(budget.budget)}; {verb} under budget, {format_usd(budget.remaining)} left "
                 f"({pct(budget.used_pct)} used)"
             )
+        if not budget.spent_complete and budget.status != "unknown":
+            text += " (part of the usage has no price: the spend is a floor)"
         if budget.forecast is not None and budget.pace is not None:
             text += f"; forecast {format_usd(budget.forecast)} by month end: {Pace(budget.pace).label}"
         if summary.value_plan_basis is not None:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from tokenworth.core.budget import BudgetStatus, Pace
-from tokenworth.core.money import format_budget, format_usd
+from tokenworth.core.money import format_budget, format_cost, format_usd
 from tokenworth.core.periods import Period, custom_period, last_month, this_month
 from tokenworth.services.overview import OverviewQuery, SpendOverview, TaskPoint
 from tokenworth.services.reports import UsageReport, UsageTotals
@@ -617,14 +617,16 @@ class DashboardWindow(QMainWindow):
     def _fill_cards(self, overview: SpendOverview) -> None:
         month = overview.month
         self.card_spent.set(
-            format_usd(month.spent),
+            format_cost(month.spent, month.complete),
             f"{month.month_start:%B %Y}, day {month.days_elapsed} of {month.days_in_month}",
         )
         if month.budget is None:
             self.card_budget.set("none", "set one in Settings")
         else:
             self.card_budget.set(format_budget(month.budget), budget_detail(month))
-        self.card_forecast.set(format_usd(month.forecast), f"run rate {format_usd(month.daily_rate)}/day")
+        self.card_forecast.set(
+            format_cost(month.forecast, month.complete), f"run rate {format_usd(month.daily_rate)}/day"
+        )
         self.card_pace.set(month.pace.label.capitalize(), "", PACE_COLORS[month.pace])
         self.card_period.set(
             format_usd(overview.period_cost) + ("" if overview.models.totals.cost_complete else "+"),

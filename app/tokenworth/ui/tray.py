@@ -13,7 +13,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from tokenworth.core.budget import BudgetStatus, Pace
-from tokenworth.core.money import format_budget, format_usd
+from tokenworth.core.money import format_budget, format_cost, format_usd
 from tokenworth.core.settings import Settings
 from tokenworth.services.overview import SpendOverview
 from tokenworth.ui.controller import AppController
@@ -33,11 +33,14 @@ def tooltip_text(month: BudgetStatus | None, tfp: Decimal | None, status: str = 
     else:
         lines[0] += f" · {month.month_start:%B %Y}"
         if month.budget is None:
-            lines.append(f"Spent: {format_usd(month.spent)} (no budget set)")
+            lines.append(f"Spent: {format_cost(month.spent, month.complete)} (no budget set)")
         else:
             pct = month.spent_pct or Decimal(0)
-            lines.append(f"Spent: {format_usd(month.spent)} of {format_budget(month.budget)} budget ({pct:.0f}%)")
-        lines.append(f"Forecast for month end: {format_usd(month.forecast)} ({month.pace.label})")
+            spent = format_cost(month.spent, month.complete)
+            lines.append(f"Spent: {spent} of {format_budget(month.budget)} budget ({pct:.0f}%)")
+        lines.append(f"Forecast for month end: {format_cost(month.forecast, month.complete)} ({month.pace.label})")
+        if not month.complete:
+            lines.append("+ part of the usage has no price: its cost is unknown, not $0")
         lines.append(f"TFP: {'—' if tfp is None else f'{tfp:.2f}×'}")
     if status:
         lines.append(status)
@@ -140,7 +143,8 @@ class TrayController(QObject):
         if overview is not None:
             month = overview.month
             budget = "" if month.budget is None else f" of {format_budget(month.budget)}"
-            summary = menu.addAction(f"This month: {format_usd(month.spent)}{budget} · {month.pace.label}")
+            spent = format_cost(month.spent, month.complete)
+            summary = menu.addAction(f"This month: {spent}{budget} · {month.pace.label}")
             summary.setEnabled(False)
             menu.addSeparator()
         task = self.controller.active_task
