@@ -154,8 +154,9 @@ def test_budget_outcome(db: Database, ledger: dict[str, int]) -> None:
     from tokenworth.services.summary_document import build_document
 
     text = render_markdown(build_document(running, charts=[]), lambda chart: "unused.png")
-    assert f"forecast {format_usd(tray.forecast)} by month end: {Pace(tray.pace).label}" in text
+    assert f"forecast {format_usd(tray.forecast)}+ by month end: {Pace(tray.pace).label}" in text
     assert "part of the usage has no price: the spend is a floor" in text
+    assert f"forecast {format_usd(tray.forecast)}+ by month end" in text  # a floor too
     assert tray.complete is False  # the tray marks it too ("$33.60+")
     exact = summary_of(db, budget=Decimal("33.6")).as_json()["budget"]
     assert (exact["status"], exact["remaining_usd"]) == ("under", "0")  # reaching the budget is not over it

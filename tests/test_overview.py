@@ -63,6 +63,19 @@ def test_overview_series_and_budget(db: Database) -> None:
     assert overview.value == ValueOverview()
 
 
+def test_spend_dated_after_today_is_in_the_month_the_line_and_the_forecast_alike(db: Database) -> None:
+    """A device whose clock runs ahead wrote the 20th: the card, the cumulative line's end and
+    the forecast's start are the same month-to-date spend, as the export's budget says."""
+    spend(db, 2, "opus", "4")
+    spend(db, 20, "opus", "15")
+    overview = build_overview(db, OverviewQuery(this_month(NOW.date())), zone=UTC, now=NOW, budget=Decimal(10))
+    assert overview.month.spent == Decimal(19)
+    assert overview.cumulative[-1] == Decimal(19)
+    assert overview.forecast[0] == (date(2026, 1, 10), Decimal(19))
+    assert overview.month.forecast >= overview.month.spent
+    assert overview.month.pace is Pace.OVER
+
+
 def test_filters_narrow_the_period_but_not_the_tray_month(db: Database) -> None:
     spend(db, 2, "opus", "4")
     spend(db, 9, "opus", "5", source="codex", project="/p/a")

@@ -78,6 +78,20 @@ def test_a_zone_whose_summer_offset_is_whole_hours_cuts_its_winter_days_at_half_
     assert [(r.key, r.totals.input_tokens) for r in rows][:2] == [("2026-06-15", 100_000), ("2026-06-16", 100_000)]
 
 
+def test_a_half_hour_offset_in_the_middle_of_the_range_cuts_its_days_there(db: Database) -> None:
+    """Pyongyang was +8:30 from 2015 to 2018 and +9 on either side: a range from 2014 to 2019
+    has whole-hour ends (and today), yet its 2016 days start at half past."""
+    _add(
+        db,
+        _event("first", datetime(2014, 1, 1, tzinfo=UTC)),
+        _event("before-midnight", datetime(2016, 6, 15, 15, 15, tzinfo=UTC)),  # 23:45 on the 15th
+        _event("after-midnight", datetime(2016, 6, 15, 15, 45, tzinfo=UTC)),  # 00:15 on the 16th
+        _event("last", datetime(2019, 12, 31, tzinfo=UTC)),
+    )
+    rows = usage_report(db, "daily", zone=ZoneInfo("Asia/Pyongyang")).rows
+    assert [r.key for r in rows][1:3] == ["2016-06-15", "2016-06-16"]
+
+
 def test_days_are_cut_at_local_midnight_on_both_sides_of_a_clock_change(db: Database) -> None:
     _add(
         db,

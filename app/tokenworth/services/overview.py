@@ -175,14 +175,18 @@ def build_overview(
     last_shown = min(period.end, today) if period.start <= today else period.end
     cumulative: list[Decimal] = []
     running = Decimal(0)
+    later = Decimal(0)  # spend dated after today (a clock running ahead): spent already, as the budget counts it
     for day, cost in zip(days, daily_total, strict=True):
         if day > last_shown:
-            break
+            later += cost
+            continue
         running += cost
         cumulative.append(running)
 
     filtered = bool(sources or projects)
     is_current_month = period.is_whole_month and period.contains(today)
+    if is_current_month and cumulative and later:
+        cumulative[-1] += later  # the line ends where the forecast starts: at the month's spend
     period_status: BudgetStatus | None = None
     if is_current_month:
         period_status = budget_status(

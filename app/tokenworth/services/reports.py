@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -132,29 +132,20 @@ class UsageReport:
         }
 
 
-def _slot_ms(zone: tzinfo, since: datetime | None, until: datetime | None) -> int:
-    """One hour when the zone's offsets are whole hours over the range, else 15 minutes. Both
-    halves of the zone's year are probed, not only the range's ends: Lord Howe Island is +11 in
-    its summer and +10:30 in its winter, so a range from one summer to the next is not whole."""
-    now = datetime.now(UTC)
-    year_round = [now + timedelta(days=30 * n) for n in range(13)]
-    moments = year_round + [m for m in (since, until) if m is not None]
-    for moment in moments:
-        offset = moment.astimezone(zone).utcoffset() or timedelta(0)
-        if offset.total_seconds() % 3600:
-            return 900_000
-    return 3_600_000
+def _slot_ms(offsets: set[timedelta]) -> int:
+    """One hour when every offset the range's days have is whole hours, else 15 minutes (Lord
+    Howe Island is +11 in its summer, +10:30 in its winter)."""
+    return 900_000 if any(offset.total_seconds() % 3600 for offset in offsets) else 3_600_000
 
 
 _DAY_MS = 86_400_000
 _OFFSET_PROBE = timedelta(days=1)
 
 
-def _fixed_offset_ms(
+def _offsets_in_range(
     db: Database, table: str, time_column: str, zone: tzinfo, start: datetime | None, end: datetime | None
-) -> int | None:
-    """The zone's UTC offset (ms) when it is the same all through the range that holds data,
-    so that local days can be cut in SQL; None when it changes (daylight saving time).
+) -> set[timedelta]:
+    """The zone's UTC offsets over the range that holds data (empty when none does).
 
     The offset is probed every day of the range and at both ends (a few hundred lookups for a
     year): a change that comes and goes within one day is the only one missed.
@@ -162,19 +153,25 @@ def _fixed_offset_ms(
     if start is None or end is None:
         ((low, high),) = db.fetch(f"SELECT MIN({time_column}), MAX({time_column}) FROM {table}")
         if low is None:
-            return None
+            return set()
         start = start or from_epoch_ms(int(low))
         end = end or from_epoch_ms(int(high))
     offsets = set()
     moment = start
     while moment < end:
-        offsets.add(moment.astimezone(zone).utcoffset())
+        offsets.add(moment.astimezone(zone).utcoffset() or timedelta(0))
         moment += _OFFSET_PROBE
-    offsets.add(end.astimezone(zone).utcoffset())
+    offsets.add(end.astimezone(zone).utcoffset() or timedelta(0))
+    return offsets
+
+
+def _fixed_offset_ms(offsets: set[timedelta]) -> int | None:
+    """The zone's UTC offset (ms) when it is the same all through the range, so that local days
+    can be cut in SQL; None when it changes (daylight saving time) or there is no data."""
     if len(offsets) != 1:
         return None
     (offset,) = offsets
-    return int((offset or timedelta(0)).total_seconds() * 1000)
+    return int(offset.total_seconds() * 1000)
 
 
 def _period_key(kind: ReportKind, day: date) -> str:
@@ -266,11 +263,12 @@ def usage_report(
     where, params = record_filter(start=start, end=end, sources=sources, projects=projects, time_column=time_column)
     extra_measures = ""
     if kind in _TIME_KINDS:
-        offset_ms = _fixed_offset_ms(db, table, time_column, zone, start, end)
+        offsets = _offsets_in_range(db, table, time_column, zone, start, end)
+        offset_ms = _fixed_offset_ms(offsets)
         if offset_ms is not None:  # days cut in SQL: one row per day and model, not per hour
             keys = f"{time_column} - ({time_column} + {offset_ms}) % {_DAY_MS}, model"
         else:
-            slot_ms = _slot_ms(zone, start, end)  # integers we chose: safe to inline
+            slot_ms = _slot_ms(offsets)  # integers we chose: safe to inline
             keys = f"{time_column} - {time_column} % {slot_ms}, model"
     elif kind == "models":
         keys = "model, provider"

@@ -182,7 +182,8 @@ def _at_a_glance(summary: MonthlySummary) -> list[Block]:
                 f"({pct(budget.used_pct)} used)"
             )
         elif budget.remaining == 0:
-            text = f"{format_usd(budget.budget)}; {verb} at exactly the budget ({pct(budget.used_pct)} used)"
+            where = "at exactly the budget" if budget.spent_complete else "at the budget or over it"
+            text = f"{format_usd(budget.budget)}; {verb} {where} ({pct(budget.used_pct)} used)"
         else:
             text = (
                 f"{format_usd(budget.budget)}; {verb} under budget, {format_usd(budget.remaining)} left "
@@ -191,7 +192,8 @@ def _at_a_glance(summary: MonthlySummary) -> list[Block]:
         if not budget.spent_complete and budget.status != "unknown":
             text += " (part of the usage has no price: the spend is a floor)"
         if budget.forecast is not None and budget.pace is not None:
-            text += f"; forecast {format_usd(budget.forecast)} by month end: {Pace(budget.pace).label}"
+            forecast = money(budget.forecast, budget.spent_complete)
+            text += f"; forecast {forecast} by month end: {Pace(budget.pace).label}"
         if summary.value_plan_basis is not None:
             text += " (on API-equivalent cost; plan fees are not counted against it)"
         rows.append(("Budget", text))
