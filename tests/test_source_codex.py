@@ -210,3 +210,40 @@ def test_a_rollout_saved_with_a_byte_order_mark_keeps_its_session_meta() -> None
     result = codex.parse(b"\xef\xbb\xbf" + _spawned_rollout(), path="rollout-c.jsonl", state={}, final=True)
     assert result.broken == []
     assert [(e.input_tokens, e.project) for e in result.events] == [(1000, "/home/dev/app")]
+
+
+def _meta_in(stamp: str, session: str, cwd: str, branch: str) -> bytes:
+    payload = {"id": session, "timestamp": stamp, "cwd": cwd, "source": "cli", "git": {"branch": branch}}
+    return _line({"timestamp": stamp, "type": "session_meta", "payload": payload})
+
+
+def test_a_forks_own_turns_are_its_own_though_its_parents_meta_comes_later() -> None:
+    """A forked session writes its own `session_meta`, then a copy of its parent's history (the
+    parent's meta included, with its old times), then its own turns: those are the fork's, in
+    the fork's project and branch; the copied ones stay the parent's."""
+    fork = (
+        _meta_in("2026-01-08T11:00:00.000Z", "f1", "/home/dev/forkproj", "forkbranch")
+        + _meta_in("2026-01-08T09:00:00.000Z", "e1", "/home/dev/parentproj", "main")
+        + _context("2026-01-08T09:00:01.000Z")
+        + _count("2026-01-08T09:00:05.000Z", 1000)
+        + _count("2026-01-08T09:01:05.000Z", 3000)
+        + _context("2026-01-08T11:00:02.000Z")
+        + _count("2026-01-08T11:00:10.000Z", 7000)
+    )
+    events = codex.parse(fork, path="rollout-f1.jsonl", state={}, final=True).events
+    assert [(e.session_id, e.project, e.git_branch, e.input_tokens) for e in events] == [
+        ("e1", "/home/dev/parentproj", "main", 1000),
+        ("e1", "/home/dev/parentproj", "main", 2000),
+        ("f1", "/home/dev/forkproj", "forkbranch", 4000),
+    ]
+    # read in two imports, the state kept as JSON between them: the same
+    state: dict[str, object] = {}
+    cut = fork.index(b'{"timestamp":"2026-01-08T11:00:02')
+    first = codex.parse(fork[:cut], path="rollout-f1.jsonl", state=state, final=False)
+    state = json.loads(json.dumps(state))
+    second = codex.parse(fork[cut:], path="rollout-f1.jsonl", state=state, final=True)
+    assert [(e.session_id, e.input_tokens) for e in [*first.events, *second.events]] == [
+        ("e1", 1000),
+        ("e1", 2000),
+        ("f1", 4000),
+    ]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tokenworth.core.timeutil import parse_timestamp
+from tokenworth.core.timeutil import parse_timestamp, to_epoch_ms
 from tokenworth.sources.files import walk_files
 from tokenworth.sources.lines import as_int, parse_json_lines
 from tokenworth.sources.records import ParseResult, UsageEvent
@@ -85,22 +85,36 @@ def _spawned(source: Any) -> bool:
     return isinstance(source, str) and source == _SPAWN
 
 
+def _meta_time(obj: dict[str, Any], payload: dict[str, Any]) -> int | None:
+    """When the file's own session began (its `session_meta`'s time, epoch ms: the state is kept
+    as JSON between imports), or None if unreadable."""
+    for stamp in (payload.get("timestamp"), obj.get("timestamp")):
+        if isinstance(stamp, str):
+            try:
+                return to_epoch_ms(parse_timestamp(stamp))
+            except ValueError:
+                continue
+    return None
+
+
 def _handle(obj: dict[str, Any], path: str, state: dict[str, Any]) -> UsageEvent | None:
     kind = obj.get("type")
     payload = obj.get("payload")
     if not isinstance(payload, dict):
         return None
     if kind == "session_meta":
-        if not state.get("meta_seen"):  # the file's own: a fork may copy its parent's after it
+        meta = state if not state.get("meta_seen") else state.setdefault("copied", {})
+        if not state.get("meta_seen"):  # the file's own: a fork copies its parent's (and history) after it
             state["meta_seen"] = True
             state["spawn"] = _spawned(payload.get("source"))
+            state["own_since"] = _meta_time(obj, payload)
         if isinstance(payload.get("id"), str):
-            state["session"] = payload["id"]
+            meta["session"] = payload["id"]
         if isinstance(payload.get("cwd"), str):
-            state["cwd"] = payload["cwd"]
+            meta["cwd"] = payload["cwd"]
         git = payload.get("git")
         if isinstance(git, dict) and isinstance(git.get("branch"), str):
-            state["branch"] = git["branch"]
+            meta["branch"] = git["branch"]
         return None
     if kind == "turn_context":
         if isinstance(payload.get("model"), str) and payload["model"]:
@@ -151,7 +165,13 @@ def _handle(obj: dict[str, Any], path: str, state: dict[str, Any]) -> UsageEvent
     if input_tokens == 0 and output == 0:
         return None
     model = state.get("model") or FALLBACK_MODEL
-    session = state.get("session") or session_from_path(path)
+    # A fork's copy of its parent's history keeps its old times: those turns are the parent's
+    # (and its own file counts them; the dedupe key collapses the copy). Turns from the fork's
+    # start on are the fork's, though the parent's meta came later in the file.
+    copied = state.get("copied")
+    own_since = state.get("own_since")
+    meta = copied if copied and own_since is not None and to_epoch_ms(timestamp) < own_since else state
+    session = meta.get("session") or state.get("session") or session_from_path(path)
     return UsageEvent(
         source=SOURCE,
         provider=PROVIDER,
@@ -163,7 +183,7 @@ def _handle(obj: dict[str, Any], path: str, state: dict[str, Any]) -> UsageEvent
         cache_read_tokens=cached,
         cache_write_5m_tokens=cache_write,
         reasoning_tokens=reasoning,
-        project=state.get("cwd"),
+        project=meta.get("cwd", state.get("cwd")),
         session_id=session,
-        git_branch=state.get("branch"),
+        git_branch=meta.get("branch", state.get("branch")),
     )
