@@ -41,6 +41,21 @@ def test_jsonl_and_legacy_sessions(db: Database, tmp_path: Path) -> None:
     assert (flash.input_tokens, flash.output_tokens) == (5000, 20)
 
 
+def test_a_gemini_folder_with_only_older_json_sessions_is_recognised(db: Database, tmp_path: Path) -> None:
+    """`import --path ~/.gemini` (no --source) with only the older .json sessions in it: it is
+    Gemini CLI's, not "no agent logs recognised"."""
+    from tokenworth.sources.local_logs import sniff_source
+
+    chats = _chats(tmp_path)
+    shutil.copy(SAMPLES / "gemini-cli-session-legacy.json", chats / "session-2025-10-01T08-00-00000000.json")
+    assert sniff_source(tmp_path / "gemini") == "gemini-cli"  # ~/.gemini: tmp/<project>/chats
+    loose = tmp_path / "copied"  # the session files copied elsewhere, no chats folder
+    loose.mkdir()
+    shutil.copy(SAMPLES / "gemini-cli-session-legacy.json", loose / "old.json")
+    assert sniff_source(loose) == "gemini-cli"
+    assert import_local_logs(db, paths=[tmp_path / "gemini"]).records_added > 0
+
+
 def test_a_message_appended_again_replaces_the_earlier_record(db: Database, tmp_path: Path) -> None:
     chats = _chats(tmp_path)
     lines = (SAMPLES / "gemini-cli-session.jsonl").read_text().splitlines()

@@ -95,9 +95,16 @@ def sniff_source(folder: Path) -> str | None:
         return claude_code.SOURCE
     if os.path.isdir(folder / "sessions") or os.path.isdir(folder / "archived_sessions"):
         return codex.SOURCE
-    if folder.name == "chats" or any(part == "chats" for part in folder.parts) or any(folder.glob("*/chats")):
+    if (
+        folder.name == "chats"
+        or any(part == "chats" for part in folder.parts)
+        or any(folder.glob("*/chats"))
+        or any(folder.glob("tmp/*/chats"))  # ~/.gemini itself
+    ):
         return gemini_cli.SOURCE
-    for path in folder.rglob("*.jsonl"):
+    for path in folder.rglob("*.json*"):  # .jsonl, and Gemini's older .json sessions
+        if not path.name.endswith((".jsonl", ".json")):
+            continue
         try:
             with path.open("rb") as handle:
                 head = handle.read(4096)
