@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import CliRunner, require_tool
+from conftest import CliRunner, require_tool, subprocess_env
 from export_ledger import build_export_ledger
 from test_export_charts import pixels, share_of
 from tokenworth.core.config import sqlite_url
@@ -174,3 +175,35 @@ def test_characters_no_font_can_draw_are_named_not_left_as_boxes(cli: CliRunner,
     assert "note: no font here can draw 𐘀𐘁: the PDF and its charts show boxes" in exported.out
     html = cli("export", "--month", "2026-01", "--tz", "UTC", "--format", "html", "--out", str(tmp_path / "j.html"))
     assert "no font here" not in html.out  # a browser picks its own fonts
+
+
+def test_a_pdf_cut_short_by_a_full_disk_fails_and_keeps_the_earlier_one(tmp_path: Path) -> None:
+    """Qt says nothing when its writes fail midway: the export checks the PDF ends as one, says
+    the disk may be full, and the good PDF already there stays (here the file size limit of the
+    process stands in for a full disk)."""
+    script = tmp_path / "write.py"
+    script.write_text(
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from tokenworth.services.export_io import write_with\n"
+        "from tokenworth.services.summary_document import SummaryDocument, Table\n"
+        "from tokenworth.ui.export_pdf import write_pdf\n"
+        "rows = [[f'#{n}', f'task number {n} with a longer title to fill the page'] for n in range(900)]\n"
+        "document = SummaryDocument('T', 's', [Table(['#', 'Task'], rows, [False, False])])\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, as on a full disk\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))\n"
+        "try:\n"
+        "    write_with(Path(sys.argv[1]), lambda path: write_pdf(document, path, 'a4'))\n"
+        "except OSError as exc:\n"
+        "    print(exc)\n"
+        "    sys.exit(3)\n"
+    )
+    target = tmp_path / "month.pdf"
+    target.write_bytes(b"%PDF-1.4 the good one\n%%EOF\n")
+    result = subprocess.run(
+        [sys.executable, str(script), str(target)], capture_output=True, text=True, env=subprocess_env()
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "the PDF was cut short (is the disk full?)" in result.stdout
+    assert target.read_bytes() == b"%PDF-1.4 the good one\n%%EOF\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left

@@ -84,7 +84,9 @@ def write_pdf(document: SummaryDocument, path: Path, page_size: PageSize) -> int
         breaks.setdefault(cut[0], set()).add(cut[1])
     pages = text.pageCount()
 
-    painter = QPainter(writer)
+    painter = QPainter()
+    if not painter.begin(writer):  # the file cannot be opened (a read-only folder): say so once
+        raise OSError(f"cannot write {path}: the PDF file could not be opened for writing")
     painter.setRenderHint(QPainter.RenderHint.LosslessImageRendering)  # charts stay sharp (no JPEG)
     try:
         for index in range(pages):
@@ -96,8 +98,23 @@ def write_pdf(document: SummaryDocument, path: Path, page_size: PageSize) -> int
             painter.restore()
             _footer(painter, body, document.title, index + 1, pages)
     finally:
-        painter.end()
+        ended = painter.end()
+    if not ended or not _is_whole_pdf(path):
+        raise OSError(f"cannot write {path}: the PDF was cut short (is the disk full?)")
     return pages
+
+
+def _is_whole_pdf(path: Path) -> bool:
+    """Whether the file ends as a PDF does (`%%EOF`): Qt says nothing when a write fails midway,
+    as on a full disk, and a cut-short file must not replace a good one."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - 1024))
+            return b"%%EOF" in handle.read()
+    except OSError:
+        return False
 
 
 LEAD_IN_PX = 30.0
