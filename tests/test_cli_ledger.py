@@ -274,6 +274,46 @@ def test_a_damaged_ledger_file_says_what_to_do(cli: CliRunner, home: Path) -> No
     assert "tokenworth import" in result.err
 
 
+def test_an_import_on_a_full_disk_says_so_and_what_to_do_and_the_next_one_finishes(
+    cli: CliRunner, claude_dir: Path, home: Path
+) -> None:
+    """SQLite rolls back on its own when a write fails: the import said "cannot rollback - no
+    transaction is active" instead (a limit on file size stands in for a full disk here)."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import subprocess_env
+
+    sample = (SAMPLES / "claude-code.jsonl").read_text()
+    (claude_dir / "projects" / "p").mkdir()
+    for number in range(300):
+        session = sample.replace("0000000000aa", f"{number:012d}").replace("EXAMPLEAAAA", f"EX{number:09d}")
+        (claude_dir / "projects" / "p" / f"s{number}.jsonl").write_text(session)
+
+    def small_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, as on a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+
+    full = subprocess.run(
+        [sys.executable, "-m", "tokenworth", "import"],
+        preexec_fn=small_disk,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+    )
+    assert full.returncode == 1, full.stdout + full.stderr
+    assert "is full (or failing): free some space on it" in full.stderr
+    assert "rollback" not in full.stderr
+    assert "Traceback" not in full.stderr
+    assert cli("import").code == 0  # space again: the rest comes in, nothing twice
+    clean = ("--db", f"sqlite:///{home / 'clean.db'}")
+    assert cli(*clean, "import").code == 0
+    report = ("report", "sessions", "--json", "--no-import", "--tz", "UTC")
+    assert json.loads(cli(*report).out) == json.loads(cli(*clean, *report).out)
+
+
 def test_a_psycopg2_url_without_psycopg2_says_to_drop_the_driver_name(cli: CliRunner) -> None:
     import importlib.util
 

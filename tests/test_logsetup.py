@@ -124,6 +124,24 @@ def test_a_log_file_that_cannot_be_opened_is_one_line_and_the_command_goes_on(
     assert streams.count("cannot write the log file") == 1
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (a disk that is always full)")
+def test_a_log_file_on_a_full_disk_is_one_line_not_a_traceback_per_record(
+    log_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Writes failing (no space left): said once, as for a file that cannot be opened; the run
+    goes on without a logging traceback for every line it logs."""
+    log_file.parent.mkdir(parents=True)
+    log_file.symlink_to("/dev/full")
+    logsetup.setup_logging(log_file)
+    for number in range(5):
+        logging.getLogger("tokenworth.test").warning("record %d", number)
+    err = capsys.readouterr().err
+    assert "Logging error" not in err
+    assert "Traceback" not in err
+    assert err.count("cannot write the log file") == 1
+    assert "No space left on device" in err
+
+
 def test_a_full_log_file_still_rotates_into_its_backups(log_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(logsetup, "LOG_FILE_MAX_BYTES", 2_000)
     logsetup.setup_logging(log_file)

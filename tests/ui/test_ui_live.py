@@ -342,3 +342,22 @@ def test_a_change_made_from_the_command_line_shows_without_a_refresh(
     qtbot.waitUntil(lambda: controller.overview.records_total == len(known_events()) + 1, timeout=LIVE_DEADLINE_MS)
     qtbot.wait(500)
     assert len(refreshes) == 1
+
+
+def test_a_damaged_ledger_is_said_with_what_to_do_as_the_command_line_says_it(qtbot, make_controller, ledger) -> None:
+    """The status line said "file is not a database" and no more; the CLI says to move the file
+    aside and import again: the app says the same."""
+    from pathlib import Path
+
+    from tokenworth.core.db import sqlite_file
+
+    controller = make_controller(Settings())
+    file = sqlite_file(ledger.url)
+    assert isinstance(file, Path)
+    ledger.dispose()
+    file.write_bytes(b"x" * 4096)
+    for name in ("-wal", "-shm"):
+        Path(f"{file}{name}").unlink(missing_ok=True)
+    controller.refresh()
+    assert controller.status.startswith("Could not read the ledger:")
+    assert f"The ledger file {file} is damaged. Move it aside" in controller.status

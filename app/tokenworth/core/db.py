@@ -74,6 +74,16 @@ def database_problem(exc: BaseException) -> str:
     return redact_secrets(message if len(message) <= 300 else message[:297] + "...")
 
 
+def ledger_error_text(exc: BaseException, url: str) -> str:
+    """An error met reading or writing the ledger, in words for the app's status line and notice:
+    the driver's message in one line, and for a SQLite file what to do (damaged, full, read-only)
+    as the command line says it."""
+    if not from_database(exc):
+        return str(exc)
+    problem = database_problem(exc)
+    return problem + sqlite_file_advice(problem, url)
+
+
 def from_database(exc: BaseException) -> bool:
     """A database's failure after it was opened (the server stopped, a read-only role, a missing
     table): the driver's own errors, as SQLAlchemy wraps them (DBAPIError). Its other errors
@@ -96,6 +106,11 @@ def sqlite_file_advice(problem: str, url: str) -> str:
             f" The ledger file {file} is damaged. Move it aside (keep it: `sqlite3 {file} .recover` may"
             " save its tasks), then `tokenworth import` rebuilds the usage from the agent logs; tasks,"
             " values and settings made in the app come back only from a backup."
+        )
+    if "full" in text or "disk i/o" in text:
+        return (
+            f" The disk holding {file} is full (or failing): free some space on it, or put the ledger"
+            " elsewhere with TOKENWORTH_HOME, then run it again; what was imported before is kept."
         )
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return (
@@ -324,7 +339,8 @@ class Database:
             try:
                 yield SqliteTransaction(raw)
             except BaseException:
-                raw.execute("ROLLBACK")
+                if raw.in_transaction:  # an I/O error or a full disk has SQLite roll back itself
+                    raw.execute("ROLLBACK")
                 raise
             raw.execute("COMMIT")
         finally:

@@ -251,9 +251,19 @@ def _deferred_file_handler_class() -> Callable[[Path], logging.Handler]:
                         self._give_up(exc)
                         return
                     self._file.setFormatter(self.formatter)
+                    self._file.handleError = self._write_failed  # type: ignore[method-assign]
                 self._file.emit(record)
             except Exception:
                 self.handleError(record)
+
+        def _write_failed(self, record: logging.LogRecord) -> None:
+            """A write that fails (a full disk) is said once, in one line, like a file that cannot
+            be opened; not a traceback for every line logged after it."""
+            failure = sys.exc_info()[1]
+            if isinstance(failure, OSError):
+                self._give_up(failure)
+            else:
+                logging.Handler.handleError(self, record)
 
         def _give_up(self, exc: OSError) -> None:
             """A log file that cannot be opened (a folder made by `sudo tokenworth`, a read-only
@@ -265,12 +275,16 @@ def _deferred_file_handler_class() -> Callable[[Path], logging.Handler]:
                 stream.write(f"tokenworth: cannot write the log file {self.baseFilename} ({reason}); not logging\n")
 
         def flush(self) -> None:
-            if self._file is not None:
-                self._file.flush()
+            if self._file is not None and not self._unwritable:
+                try:
+                    self._file.flush()
+                except OSError as exc:
+                    self._give_up(exc)
 
         def close(self) -> None:
             if self._file is not None:
-                self._file.close()
+                with contextlib.suppress(OSError):  # its last lines could not be written (a full disk): said
+                    self._file.close()
                 self._file = None
             super().close()
 

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from tokenworth.core.app_state import AppState, load_state, save_state, state_file
 from tokenworth.core.budget import due_alerts
 from tokenworth.core.config import AppPaths
-from tokenworth.core.db import Database
+from tokenworth.core.db import Database, ledger_error_text
 from tokenworth.core.memory import release_freed_memory
 from tokenworth.core.periods import this_month
 from tokenworth.core.settings import Settings, save_settings
@@ -231,9 +231,10 @@ class AppController(QObject):
         self._importing = False
         if error is not None:
             log.error("import failed", exc_info=error)
-            self._set_status(f"Import failed: {error}")
+            problem = ledger_error_text(error, self.db.url)
+            self._set_status(f"Import failed: {problem}")
             if not self._import_failing:  # said once; a locked or full disk fails every few seconds
-                self.notice.emit(Notice("error", "Could not import agent logs", str(error)))
+                self.notice.emit(Notice("error", "Could not import agent logs", problem))
             self._import_failing = True
         elif summary is not None:
             if self._import_failing:
@@ -338,7 +339,7 @@ class AppController(QObject):
         self._refreshing = False
         if error is not None:
             log.error("refresh failed", exc_info=error)
-            self._set_status(f"Could not read the ledger: {error}")
+            self._set_status(f"Could not read the ledger: {ledger_error_text(error, self.db.url)}")
         elif result is not None:
             self.overview, self.active_task = result
             self.overview_changed.emit(self.overview)
