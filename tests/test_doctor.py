@@ -201,3 +201,23 @@ def test_a_home_that_cannot_be_made_is_an_error_and_no_command_crashes(
         assert result.code == 1, command
         assert "cannot create the folder of the database" in result.err
         assert "Traceback" not in result.err
+
+
+def test_settings_that_cannot_be_used_are_said_by_doctor_and_by_the_commands_that_cut_days(
+    cli: CliRunner, home: Path
+) -> None:
+    """A trailing comma made every report cut days in TZ's zone, not the one chosen, without a
+    word; `doctor` said "ok". Both say it now, and nothing is written beside the file."""
+    settings = home / "settings.json"
+    settings.write_text('{"time_zone": "Asia/Tokyo", "monthly_budget": "50",}')
+    report = cli("report", "daily", "--no-import")
+    assert report.code == 0
+    assert "warning: settings: cannot read" in report.err
+    assert "its time zone is not used" in report.err
+    check = json.loads(cli("doctor", "--json", "--no-tray").out)["checks"]["data_dir"]
+    assert check["status"] == "warn"
+    assert any("is not valid settings JSON" in text for text in check["facts"]["settings_problems"])
+    assert "is not valid settings JSON" in cli("doctor", "--no-tray").out
+    settings.write_text('{"time_zone": 5}')
+    assert "time_zone in" in cli("report", "daily", "--no-import").err
+    assert not (home / "settings.json.bad").exists()  # doctor and reports only read

@@ -90,7 +90,7 @@ def zone_argument(ctx: CliContext, name: str | None) -> tzinfo:
     if name is None:
         from tokenworth.core.settings import chosen_time_zone
 
-        chosen = chosen_time_zone(ctx.paths.settings_file)
+        chosen = chosen_time_zone(ctx.paths.settings_file, warn)
         if chosen is not None:
             try:
                 return resolve_zone(chosen)

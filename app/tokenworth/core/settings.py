@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -254,14 +254,36 @@ def load_settings(path: Path) -> tuple[Settings, list[str]]:
     return settings_from_json(data)
 
 
-def chosen_time_zone(path: Path) -> str | None:
-    """The zone chosen in Settings ("Days and months in"), if any: read without side effects
-    (a broken file is `load_settings`'s to report), for every command that cuts days."""
+def settings_problems(path: Path) -> list[str]:
+    """What `load_settings` would have to fix in `path`, read without side effects (`doctor`)."""
     try:
         data = orjson.loads(path.read_bytes())
-    except (OSError, ValueError):
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        return [f"cannot read {path}: {exc.strerror}"]
+    except ValueError as exc:
+        return [f"{path} is not valid settings JSON ({exc}); the defaults apply"]
+    if not isinstance(data, dict):
+        return [f"{path} is not valid settings JSON (not a JSON object); the defaults apply"]
+    return settings_from_json(data)[1]
+
+
+def chosen_time_zone(path: Path, warn: Callable[[str], None] | None = None) -> str | None:
+    """The zone chosen in Settings ("Days and months in"), if any: read without side effects,
+    for every command that cuts days. A file that cannot be read as settings is said to `warn`:
+    days would otherwise be cut in another zone without a word."""
+    try:
+        data = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        if warn is not None:
+            warn(f"settings: cannot read {path} ({exc}); its time zone is not used")
         return None
     zone = data.get("time_zone") if isinstance(data, dict) else None
+    if zone is not None and not isinstance(zone, str) and warn is not None:
+        warn(f"settings: time_zone in {path} is not a zone name ({zone!r}); it is not used")
     return zone.strip() or None if isinstance(zone, str) else None
 
 

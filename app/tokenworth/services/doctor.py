@@ -23,6 +23,7 @@ from tokenworth import __version__
 from tokenworth.core.config import HOME_ENV, AppPaths, folder_problem
 from tokenworth.core.redact import redact_secrets
 from tokenworth.core.selfexec import child_command, is_frozen
+from tokenworth.core.settings import settings_problems
 
 Status = Literal["ok", "info", "warn", "error"]
 
@@ -159,10 +160,19 @@ def check_paths(paths: AppPaths) -> Check:
         f"log file: {log_file}" + (f" ({size:,} bytes)" if size is not None else " (nothing logged yet)"),
         f"settings: {paths.settings_file}" + ("" if facts["settings_file_exists"] else " (defaults)"),
     ]
+    unusable = settings_problems(paths.settings_file)
+    facts["settings_problems"] = unusable
+    if unusable:
+        lines[1] += " (not all usable)"
+        lines += [f"  {text}" for text in unusable]
     problem = folder_problem(paths.home)
     if problem is not None:
         hint = f"point {HOME_ENV} at a folder you can write in" if os.environ.get(HOME_ENV) else None
         return Check("error", f"{paths.home}: cannot be used: {problem}", hint=hint, facts=facts, lines=lines)
+    if unusable:
+        return Check(
+            "warn", summary, hint="fix the settings in the app's Settings, or the file", facts=facts, lines=lines
+        )
     return Check("ok", summary, facts=facts, lines=lines)
 
 
