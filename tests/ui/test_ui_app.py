@@ -3,7 +3,7 @@ one instance, the error message, and the settings dialog (validation, round-trip
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,6 +66,29 @@ def test_first_run_imports_agent_logs_in_the_background_and_shows_them(
     assert orjson.loads((paths.home / "state.json").read_bytes())["first_import_done"] is True
     assert any(s.startswith("Importing your agent logs… 100%") for s in statuses)  # progress, from either
     assert "importing in this process instead" not in caplog.text  # the child did it when asked
+
+
+@pytest.mark.parametrize(
+    ("now", "shown", "control"),
+    [
+        (datetime(2026, 2, 3, 9, tzinfo=UTC), "January 2026", "last-month"),
+        (datetime(2026, 4, 2, 9, tzinfo=UTC), "January 2026", "custom"),
+    ],
+)
+def test_a_first_run_with_no_usage_this_month_shows_the_month_of_the_newest(
+    qtbot, build_app, sample_logs, clock, now: datetime, shown: str, control: str
+) -> None:
+    """Early in a month, or weeks after the last agent work, the first dashboard showed $0.00 on
+    every card beside "Found 10 usage records": it shows the month they are in, and says so."""
+    clock.now = now
+    app = build_app(tray=True, runner=InlineRunner())
+    app.start()
+    qtbot.waitUntil(lambda: app.controller.state.first_import_done, timeout=10_000)
+    qtbot.waitUntil(lambda: app.controller.query.period.label == shown, timeout=5_000)
+    assert app.dashboard.period.currentData() == control
+    assert app.controller.overview is not None
+    assert app.controller.overview.period_cost > 0
+    assert app.controller.status.startswith(f"No usage yet this month: showing {shown}")
 
 
 @pytest.mark.parametrize("in_child", [False, True], ids=["in-process", "in-a-child-process"])

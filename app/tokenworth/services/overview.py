@@ -11,12 +11,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
+from typing import Any
 
 from tokenworth.core.budget import BudgetStatus, budget_status, forecast_path
 from tokenworth.core.db import Database
 from tokenworth.core.money import from_units
 from tokenworth.core.periods import Period, this_month
-from tokenworth.core.timeutil import zone_name
+from tokenworth.core.timeutil import from_epoch_ms, zone_name
 from tokenworth.services.reports import UsageReport, usage_report
 
 
@@ -98,6 +99,8 @@ class SpendOverview:
     projects_seen: list[str]
     records_total: int
     value: ValueOverview = field(default_factory=ValueOverview)
+    latest_usage: date | None = None
+    """The local day of the newest record in the ledger (None when it holds none)."""
 
     @property
     def budget(self) -> Decimal | None:
@@ -193,7 +196,7 @@ def build_overview(
             dict(zip(days, daily_total, strict=True)), today, budget, complete=daily.totals.cost_complete
         )
     month = period_status if period_status is not None and not filtered else month_status(db, today, zone, budget)
-    seen_sources, seen_projects, records = _seen(db)
+    seen_sources, seen_projects, records, newest = _seen(db)
     overview = SpendOverview(
         query=query,
         zone=zone_name(zone),
@@ -210,14 +213,20 @@ def build_overview(
         sources_seen=seen_sources,
         projects_seen=seen_projects,
         records_total=records,
+        latest_usage=None if newest is None else newest.astimezone(zone).date(),
     )
     if value_source is not None:
         overview.value = value_source(db, query, zone)
     return overview
 
 
-def _seen(db: Database) -> tuple[list[str], list[str], int]:
-    """Sources and projects in the ledger (for the filters), and the record count.
+def _as_moment(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else from_epoch_ms(int(value))
+
+
+def _seen(db: Database) -> tuple[list[str], list[str], int, datetime | None]:
+    """Sources and projects in the ledger (for the filters), the record count and the newest
+    record's time (its 15-minute slot on SQLite).
 
     On SQLite they come from the trigger-kept rollup (see core.rollup): scanning every record for
     them took most of a dashboard refresh on a year of history.
@@ -227,4 +236,5 @@ def _seen(db: Database) -> tuple[list[str], list[str], int]:
     sources = sorted(row[0] for row in db.fetch(f"SELECT DISTINCT source FROM {table}"))
     projects = sorted(row[0] for row in db.fetch(f"SELECT DISTINCT project FROM {table} WHERE project <> ''"))
     total = int(db.fetch(f"SELECT {records} FROM {table}")[0][0] or 0)
-    return sources, projects, total
+    newest = db.fetch(f"SELECT MAX({'slot_ms' if table == 'usage_rollup' else 'ts'}) FROM {table}")[0][0]
+    return sources, projects, total, None if newest is None else _as_moment(newest)

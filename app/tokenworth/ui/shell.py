@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from tokenworth.core.config import AppPaths
 from tokenworth.core.db import Database
+from tokenworth.core.periods import last_month, month_period
 from tokenworth.core.settings import Settings
 from tokenworth.services.importing import ImportSummary
 from tokenworth.ui.controller import AppController, Runner
@@ -23,6 +24,7 @@ from tokenworth.ui.tray import TrayController
 from tokenworth.ui.workers import TaskRunner
 
 if TYPE_CHECKING:
+    from tokenworth.services.overview import SpendOverview
     from tokenworth.ui.dashboard import DashboardWindow
 
 log = logging.getLogger(__name__)
@@ -195,6 +197,8 @@ class TokenworthApp:
 
     def on_controller_first_import_done(self, summary: ImportSummary) -> None:
         """A new user sees their real spend straight away, without typing a key."""
+        if summary.records_after:  # the next numbers tell whether this month has any of it
+            self.controller.overview_changed.connect(self._show_where_the_usage_is)
         if summary.records_after and self.tray is not None:
             self.controller.notice.emit(
                 Notice(
@@ -205,6 +209,22 @@ class TokenworthApp:
                 )
             )
         self.show_dashboard()
+
+    def _show_where_the_usage_is(self, overview: SpendOverview) -> None:
+        """After the first import: if this month holds none of the usage found (a new user early
+        in a month, or one whose last agent work was weeks ago), show the month of the newest
+        usage, and say so, rather than $0.00 on every card."""
+        self.controller.overview_changed.disconnect(self._show_where_the_usage_is)
+        latest = overview.latest_usage
+        period = overview.query.period
+        if latest is None or period.kind != "this-month" or overview.period_cost or latest >= period.start:
+            return
+        previous = last_month(overview.today)  # shown as "Last month" in the period control
+        shown = previous if latest >= previous.start else month_period(latest.year, latest.month)
+        self.dashboard.choose_period(shown)
+        self.controller.set_status(
+            f"No usage yet this month: showing {shown.label}, the month of your newest usage ({latest:%d %b %Y})."
+        )
 
     def report_unexpected(self, text: str) -> None:
         """Tell the user an error was logged and the app goes on (the crash hook calls this on the
