@@ -284,8 +284,6 @@ def test_an_import_on_a_full_disk_says_so_and_what_to_do_and_the_next_one_finish
     import subprocess
     import sys
 
-    from conftest import subprocess_env
-
     sample = (SAMPLES / "claude-code.jsonl").read_text()
     (claude_dir / "projects" / "p").mkdir()
     for number in range(300):

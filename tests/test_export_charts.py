@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import CliRunner
+from conftest import SAMPLES, CliRunner
 from export_ledger import MONTH, build_export_ledger
 from tokenworth.core.db import Database
 from tokenworth.services.monthly_summary import build_monthly_summary
@@ -146,8 +146,6 @@ def test_an_export_chart_gives_each_model_the_dashboards_colour(cli: CliRunner, 
     so Sonnet is the same colour on the screen and on paper."""
     import json
     import shutil
-
-    from conftest import SAMPLES
 
     (claude_dir / "projects" / "p").mkdir()
     shutil.copy(SAMPLES / "claude-code.jsonl", claude_dir / "projects" / "p" / "s.jsonl")
