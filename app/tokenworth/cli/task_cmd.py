@@ -268,16 +268,18 @@ def _print_preview(ctx: CliContext, draft: TaskDraft) -> None:
         + ". Nothing saved (--dry-run)."
     )
     for task_id, usage in sorted(preview.taken_from.items()):
-        held = format_cost(units_to_money(usage.cost_units), usage.cost_complete)
-        ctx.out(f"  of which task #{task_id} holds {held} now")
+        ctx.out(f"  of which task #{task_id} holds {_cost_of(usage)} now")
+
+
+def _cost_of(usage: UsageCell) -> str:
+    return format_cost(units_to_money(usage.cost_units), usage.cost_complete)
 
 
 def _say_taken(ctx: CliContext, taken_from: dict[int, UsageCell]) -> None:
     """Say what a saved assignment took from other tasks: a session or branch is given wholesale,
     so spend a valued task held moves with it, and that task's TFP changes."""
     for task_id, usage in sorted(taken_from.items()):
-        held = format_cost(units_to_money(usage.cost_units), usage.cost_complete)
-        ctx.out(f"  {tokens(round(usage.tokens))} tokens, {held}, were task #{task_id}'s until now")
+        ctx.out(f"  {tokens(round(usage.tokens))} tokens, {_cost_of(usage)}, were task #{task_id}'s until now")
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
