@@ -316,10 +316,11 @@ def test_a_change_made_from_the_command_line_shows_without_a_refresh(
     from task_ledger import known_events, write_events
     from tokenworth.core.db import Database
     from tokenworth.ui import controller as controller_module
+    from tokenworth.ui.hooks import default_hooks
 
     monkeypatch.setattr(controller_module, "LEDGER_CHECK_MS", 50)
     runner = TaskRunner()
-    controller = make_controller(Settings(), runner=runner)
+    controller = make_controller(Settings(), runner=runner, hooks=default_hooks())  # value report and all
     controller.start()
     qtbot.waitUntil(lambda: controller.state.first_import_done and controller.overview is not None, timeout=10_000)
     qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
@@ -340,6 +341,14 @@ def test_a_change_made_from_the_command_line_shows_without_a_refresh(
     session.write_text(assistant_line(1))
     controller.import_logs()
     qtbot.waitUntil(lambda: controller.overview.records_total == len(known_events()) + 1, timeout=LIVE_DEADLINE_MS)
+    qtbot.wait(500)
+    assert len(refreshes) == 1
+
+    # an agent's line with no usage: the import writes only its place in the file, nothing to show
+    with session.open("a", encoding="utf-8") as handle:
+        handle.write('{"type":"user","message":{"role":"user","content":"next"},"timestamp":"2026-01-20T10:00:00Z"}\n')
+    controller.import_logs()
+    qtbot.waitUntil(lambda: runner.pending == 0, timeout=5_000)
     qtbot.wait(500)
     assert len(refreshes) == 1
 

@@ -197,6 +197,7 @@ class AppController(QObject):
             self.env,
             in_child=in_child,
             stop=self.stopping,
+            changes=self._ledger_changes,
         )
         self.runner.submit(
             job,
@@ -214,9 +215,12 @@ class AppController(QObject):
         *,
         in_child: bool = False,
         stop: threading.Event | None = None,
+        changes: LedgerChanges | None = None,
     ) -> ImportSummary:
         sink = None if progress is None else (lambda done, total: progress((done, total)))
         summary = import_all(db, extra_folders=folders, env=env, progress=sink, in_child=in_child, stop=stop)
+        if changes is not None and not summary.records_added:
+            changes.changed()  # only its place in each file was written: nothing to show again
         if summary.bytes_read >= RELEASE_AFTER_BYTES:
             release_freed_memory()  # a big first import would otherwise keep the app at its peak
         return summary
@@ -328,11 +332,12 @@ class AppController(QObject):
         changes: LedgerChanges,
     ) -> tuple[SpendOverview, ActiveTask | None]:
         """One unit of work in the DB lane: the overview, plus the active task when hooked. What
-        was committed before it reads is in it: the check for changes made elsewhere starts here
-        (so the app's own imports and saves, refreshed already, set off no second refresh)."""
-        changes.changed()
+        was committed before it reads is in it: the check for changes made elsewhere starts again
+        when it ends (so the app's own writes, its imports' and the attribution it brings up to
+        date while reading, set off no second refresh)."""
         overview = build_overview(db, query, zone=zone, now=now, budget=budget, value_source=hooks.value_source)
         active = hooks.active_task(db) if hooks.active_task is not None else None
+        changes.changed()
         return overview, active
 
     def _on_overview_done(self, result: Any, error: BaseException | None) -> None:
