@@ -214,10 +214,12 @@ class TokenworthApp:
         """After the first import: if this month holds none of the usage found (a new user early
         in a month, or one whose last agent work was weeks ago), show the month of the newest
         usage, and say so, rather than $0.00 on every card."""
-        self.controller.overview_changed.disconnect(self._show_where_the_usage_is)
         latest = overview.latest_usage
+        if latest is None:
+            return  # numbers read before the import ended: the next ones hold its records
+        self.controller.overview_changed.disconnect(self._show_where_the_usage_is)
         period = overview.query.period
-        if latest is None or period.kind != "this-month" or overview.period_cost or latest >= period.start:
+        if period.kind != "this-month" or overview.period_cost or latest >= period.start:
             return
         previous = last_month(overview.today)  # shown as "Last month" in the period control
         shown = previous if latest >= previous.start else month_period(latest.year, latest.month)
