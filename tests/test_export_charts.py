@@ -181,3 +181,5 @@ def test_a_label_is_never_placed_on_another_tasks_dot() -> None:
         assert place is None or not any(place.intersects(dot) for dot in dots)
     assert places[0] is not None
     assert places[0].right() < 100  # moved to the left of its dot
+    at_the_top = label_places([QPointF(300, 4)], [80], QRectF(0, 0, 600, 400))
+    assert at_the_top == [None]  # its label would cross the plot's top edge: left out

@@ -419,7 +419,7 @@ def label_places(centres: Sequence[QPointF], widths: Sequence[float], plot: QRec
             QRectF(centre.x() + 9, centre.y() - 9, width, 18),
             QRectF(centre.x() - 9 - width, centre.y() - 9, width, 18),
         ):
-            inside = plot.left() <= rect.left() and rect.right() <= plot.right()
+            inside = plot.contains(rect)  # across no edge of the plot, the top one included
             if inside and not any(rect.intersects(other) for other in taken):
                 found = rect
                 taken.append(rect)
